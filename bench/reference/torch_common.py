@@ -1,0 +1,140 @@
+"""Shared pieces of the PyTorch eager baselines: the SmolLM-135M-shaped model, timing, FLOP counts, RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List
+
+import torch
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO_ROOT, "reference"))
+
+from llama_ref import CausalLM, ModelConfig  # noqa: E402  (needs the sys.path entry above)
+
+THREADS = 2
+
+# SmolLM-135M's shape (HuggingFaceTB/SmolLM-135M config.json), random weights.
+SMOLLM_135M = {
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "vocab_size": 49152,
+    "rms_norm_eps": 1e-5,
+    "rope_theta": 10000.0,
+    "max_position_embeddings": 2048,
+    "tie_word_embeddings": True,
+    "hidden_act": "silu",
+}
+# --quick keeps every code path but shrinks depth so a smoke run takes seconds.
+QUICK_LAYERS = 2
+
+
+def setup_threads() -> None:
+    torch.set_num_threads(THREADS)
+
+
+def build_model(quick: bool, seed: int = 0) -> CausalLM:
+    raw = dict(SMOLLM_135M)
+    if quick:
+        raw["num_hidden_layers"] = QUICK_LAYERS
+    model = CausalLM(ModelConfig.from_hf(raw, source="SmolLM-135M shape"))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "norm" in name:
+                parameter.fill_(1.0)
+            else:
+                # HF's initializer_range for SmolLM is 0.02.
+                parameter.normal_(0.0, 0.02, generator=generator)
+    return model
+
+
+def matmul_parameter_count(config: ModelConfig) -> int:
+    """Weights that take part in a matmul per token (embedding lookup excluded, tied lm_head included)."""
+    attention = config.hidden_size * config.head_dim * (2 * config.num_attention_heads + 2 * config.num_key_value_heads)
+    mlp = 3 * config.hidden_size * config.intermediate_size
+    return config.num_hidden_layers * (attention + mlp) + config.hidden_size * config.vocab_size
+
+
+def forward_flops_per_token(config: ModelConfig, attended_keys: float) -> float:
+    """2 FLOPs per matmul weight, plus q.k and p.v: 2 * 2 * attended_keys * heads * head_dim per layer."""
+    attention_scores = 4.0 * attended_keys * config.num_attention_heads * config.head_dim
+    return 2.0 * matmul_parameter_count(config) + config.num_hidden_layers * attention_scores
+
+
+def time_runs(run: Callable[[], None], warmup: int, repeats: int) -> List[float]:
+    for _ in range(warmup):
+        run()
+    durations = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+def median(values: List[float]) -> float:
+    return statistics.median(values)
+
+
+def peak_rss_mib() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def matmul_peak_gflops(quick: bool) -> Dict[str, float]:
+    """Best observed fp32 GEMM rate (size^3 matmuls, THREADS threads): the denominator for MFU."""
+    size = 1024 if quick else 2048
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randn(size, size, generator=generator)
+    b = torch.randn(size, size, generator=generator)
+    durations = time_runs(lambda: torch.mm(a, b), warmup=1, repeats=3 if quick else 8)
+    flops = 2.0 * size**3
+    return {"size": size, "best_gflops": flops / min(durations) / 1e9, "median_gflops": flops / median(durations) / 1e9}
+
+
+def machine_info() -> Dict[str, object]:
+    cpu_model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", "r", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu_model": cpu_model,
+        "logical_cpus": os.cpu_count(),
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
+
+
+def model_summary(model: CausalLM) -> Dict[str, object]:
+    config = model.config
+    return {
+        "shape": "SmolLM-135M",
+        "hidden_size": config.hidden_size,
+        "intermediate_size": config.intermediate_size,
+        "num_hidden_layers": config.num_hidden_layers,
+        "num_attention_heads": config.num_attention_heads,
+        "num_key_value_heads": config.num_key_value_heads,
+        "head_dim": config.head_dim,
+        "vocab_size": config.vocab_size,
+        "tie_word_embeddings": config.tie_word_embeddings,
+        "parameters": sum(parameter.numel() for parameter in model.parameters()),
+        "matmul_parameters": matmul_parameter_count(config),
+        "dtype": "float32",
+        "weights": "random N(0, 0.02^2), norms 1",
+    }

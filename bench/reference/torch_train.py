@@ -1,0 +1,138 @@
+"""PyTorch eager training baseline on a SmolLM-135M-shaped Llama (random weights), fp32, 2 threads.
+
+  lora: r 16, alpha 32, on q,k,v,o,gate,up,down (manual LoRA, base frozen), torch.optim.AdamW
+  full: every parameter trainable, torch.optim.AdamW
+One step = forward + mean-NLL loss over all tokens + backward + optimizer step, batch 4 x seq 256.
+LoRA runs first so its peak RSS is not inflated by full fine-tuning's optimizer state.
+Prints one JSON object on stdout.
+
+    /usr/bin/python3 bench/reference/torch_train.py [--quick] [--only lora|full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+from torch_common import (
+    build_model,
+    forward_flops_per_token,
+    machine_info,
+    matmul_peak_gflops,
+    median,
+    model_summary,
+    peak_rss_mib,
+    setup_threads,
+    time_runs,
+)
+from llama_ref import LORA_TARGETS_ALL, attach_lora, lora_module_paths, peft_key  # noqa: E402
+
+LORA_RANK = 16
+LORA_ALPHA = 32
+LEARNING_RATE = 1e-4
+
+
+def random_adapter(model, rank: int, seed: int):
+    """PEFT-style init: A ~ Kaiming-uniform-like, B = 0 (training still computes every LoRA gradient)."""
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for layer_index, layer in enumerate(model.model.layers):
+        for path in lora_module_paths(LORA_TARGETS_ALL):
+            parent_name, child_name = path.split(".")
+            out_features, in_features = getattr(getattr(layer, parent_name), child_name).weight.shape
+            bound = 1.0 / math.sqrt(in_features)
+            uniform = torch.rand(rank, in_features, generator=generator) * 2 - 1
+            tensors[peft_key(layer_index, path, "lora_A")] = uniform * bound
+            tensors[peft_key(layer_index, path, "lora_B")] = torch.zeros(out_features, rank)
+    return tensors
+
+
+def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: int, peak_gflops: float):
+    model = build_model(quick)
+    if method == "lora":
+        attach_lora(model, random_adapter(model, LORA_RANK, seed=4), LORA_TARGETS_ALL, LORA_ALPHA / LORA_RANK)
+    model.train()
+    parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(5)
+    input_ids = torch.randint(0, model.config.vocab_size, (batch, steps), generator=generator)
+    losses = []
+
+    def train_step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(input_ids)
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), input_ids[:, 1:].reshape(-1))
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+
+    durations = time_runs(train_step, warmup=1, repeats=repeats)
+    seconds = median(durations)
+    tokens = batch * steps
+    forward_flops = tokens * forward_flops_per_token(model.config, attended_keys=steps)
+    # Backward costs 2x forward when weight gradients are needed (full), ~1x when only activation
+    # gradients flow through frozen weights (LoRA; its own small matmuls are ignored).
+    step_flops = forward_flops * (3.0 if method == "full" else 2.0)
+    trainable = sum(parameter.numel() for parameter in parameters)
+    return {
+        "method": method,
+        "batch": batch,
+        "seq": steps,
+        "repeats": repeats,
+        "optimizer": {"type": "adamw", "lr": LEARNING_RATE, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01},
+        "lora": {"r": LORA_RANK, "alpha": LORA_ALPHA, "targets": list(LORA_TARGETS_ALL)} if method == "lora" else None,
+        "trainable_parameters": trainable,
+        "seconds_per_step_median": seconds,
+        "seconds_all": durations,
+        "tokens_per_s": tokens / seconds,
+        "flops_per_step": step_flops,
+        "gflops_per_s": step_flops / seconds / 1e9,
+        "mfu": step_flops / seconds / 1e9 / peak_gflops,
+        "losses": losses,
+        "peak_rss_mib_after": peak_rss_mib(),
+    }, model_summary(model)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2 layers, seq 64, 1 measured step: a smoke run")
+    parser.add_argument("--only", choices=["lora", "full"], help="run one method only (fresh process = clean RSS)")
+    args = parser.parse_args()
+    setup_threads()
+    started = time.time()
+
+    peak = matmul_peak_gflops(args.quick)
+    steps = 64 if args.quick else 256
+    repeats = 1 if args.quick else 3
+    methods = [args.only] if args.only else ["lora", "full"]
+    results = {}
+    summary = {}
+    for method in methods:
+        results[method], summary = bench_training(method, args.quick, 4, steps, repeats, peak["best_gflops"])
+
+    report = {
+        "bench": "torch_train",
+        "quick": args.quick,
+        "machine": machine_info(),
+        "model": summary,
+        "matmul_peak": peak,
+        **results,
+        "peak_rss_mib": peak_rss_mib(),
+        "notes": (
+            "Timings are medians after one warm-up step. tokens_per_s = batch*seq / seconds per step. "
+            "FLOPs/step = forward FLOPs x 3 (full) or x 2 (LoRA); forward FLOPs = 2 per matmul weight per "
+            "token + 4*seq*heads*head_dim per layer. mfu = achieved GFLOP/s / matmul_peak.best_gflops. "
+            "peak_rss_mib_after is the process peak so far (ru_maxrss), LoRA measured first."
+        ),
+        "wall_seconds": time.time() - started,
+    }
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

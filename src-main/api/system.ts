@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module'
+import { cudaProviderInstalled } from '../engine/runtime/devices'
+import { APP_VERSION, PRODUCT_NAME } from '../version'
+import type { Handlers } from './handlers'
+
+function onnxruntimeVersion(): string {
+  const require = createRequire(import.meta.url)
+  return (require('onnxruntime-node/package.json') as { version: string }).version
+}
+
+export const systemHandlers: Pick<Handlers, 'system.info'> = {
+  'system.info': (_input, ctx) => {
+    const cudaAvailable = cudaProviderInstalled()
+    return {
+      product: PRODUCT_NAME,
+      version: APP_VERSION,
+      storePath: ctx.store.dir,
+      engine: { device: cudaAvailable ? 'cuda' : 'cpu', cudaAvailable, onnxruntimeVersion: onnxruntimeVersion() },
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+      transport: ctx.transport
+    }
+  }
+}

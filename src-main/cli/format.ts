@@ -1,0 +1,25 @@
+/** A plain text table: one header row, columns padded to their widest cell. */
+export function formatTable<T>(rows: T[], columns: { header: string; value: (row: T) => unknown }[]): string {
+  const cells = rows.map((row) => columns.map((c) => String(c.value(row) ?? '')))
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)))
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd()
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n')
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`
+  return String(n)
+}

@@ -1,0 +1,71 @@
+import { APP_VERSION } from '../version'
+import { commandHelp, findCommand, parseCommandArgs, UsageError, type CliIO, type Command } from './command'
+import { datasetsCreateCommand, datasetsListCommand } from './commands/datasets'
+import { evaluationsListCommand } from './commands/evaluations'
+import { infoCommand } from './commands/info'
+import { modelsListCommand, modelsRegisterCommand } from './commands/models'
+import { runsListCommand, runsShowCommand } from './commands/runs'
+import { serveCommand } from './commands/serve'
+
+export const commands: Command[] = [
+  infoCommand,
+  serveCommand,
+  datasetsListCommand,
+  datasetsCreateCommand,
+  modelsListCommand,
+  modelsRegisterCommand,
+  runsListCommand,
+  runsShowCommand,
+  evaluationsListCommand
+]
+
+export function topLevelHelp(): string {
+  const width = Math.max(...commands.map((c) => c.words.join(' ').length))
+  return [
+    `Finetune Studio ${APP_VERSION}: fine-tune language models on this machine.`,
+    '',
+    'usage: finetune-studio <command> [options]     (finetune-studio <command> --help for more)',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.words.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    'global options: --store DIR (else $FINETUNE_STUDIO_HOME, else the app-data folder), --help, --version'
+  ].join('\n')
+}
+
+const consoleIO: CliIO = { out: (line) => console.log(line), err: (line) => console.error(line) }
+
+/** Runs one CLI invocation and returns its exit code: 0 ok, 1 failed, 2 wrong usage. */
+export async function runCli(argv: string[], io: CliIO = consoleIO): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(topLevelHelp())
+    return 0
+  }
+  if (argv[0] === '--version') {
+    io.out(APP_VERSION)
+    return 0
+  }
+  const found = findCommand(commands, argv)
+  if (!found) {
+    io.err(`finetune-studio: unknown command "${argv.slice(0, 2).join(' ')}" (see finetune-studio --help)`)
+    return 2
+  }
+  try {
+    const args = parseCommandArgs(found.command, found.rest)
+    if (args.values.help) {
+      io.out(commandHelp(found.command))
+      return 0
+    }
+    await found.command.run(args, io)
+    return 0
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    // One line, so scripts can show it as it is.
+    io.err(`finetune-studio ${found.command.words.join(' ')}: ${message.split('\n')[0]}`)
+    if (err instanceof UsageError) {
+      io.err(`see: finetune-studio ${found.command.words.join(' ')} --help`)
+      return 2
+    }
+    return 1
+  }
+}

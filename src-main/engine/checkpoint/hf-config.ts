@@ -1,0 +1,434 @@
+/**
+ * An HF model folder's `config.json`, normalised into the few numbers the engine builds a model
+ * from, plus the checkpoint layout (tensor names and shapes) those numbers imply. Only
+ * architectures the engine implements are accepted; everything else fails here, by name, before
+ * any graph is built.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { elementCount } from './safetensors'
+
+export const SUPPORTED_ARCHITECTURES = [
+  'LlamaForCausalLM',
+  'MistralForCausalLM',
+  'Qwen2ForCausalLM',
+  'Qwen3ForCausalLM'
+] as const
+export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number]
+
+/** Llama 3.1's frequency-dependent RoPE scaling (`rope_type: "llama3"`). */
+export interface Llama3RopeScaling {
+  type: 'llama3'
+  factor: number
+  lowFreqFactor: number
+  highFreqFactor: number
+  originalMaxPositionEmbeddings: number
+}
+
+export interface ModelConfig {
+  architecture: Architecture
+  modelType: string
+  vocabSize: number
+  hiddenSize: number
+  intermediateSize: number
+  numLayers: number
+  numHeads: number
+  numKvHeads: number
+  /** `head_dim` when the config gives one (Qwen3 does, and it differs from hidden/heads), else hidden/heads. */
+  headDim: number
+  rmsNormEps: number
+  ropeTheta: number
+  ropeScaling: Llama3RopeScaling | null
+  maxPositionEmbeddings: number
+  tieWordEmbeddings: boolean
+  /** q/k/v projections carry a bias (always for Qwen2; `attention_bias` for Llama and Qwen3). */
+  attentionBias: boolean
+  /** o_proj carries a bias (`attention_bias` for Llama and Qwen3; never for Qwen2 and Mistral). */
+  attentionOutputBias: boolean
+  /** gate/up/down projections carry a bias (Llama's `mlp_bias`). */
+  mlpBias: boolean
+  /** RMSNorm over each head's queries and keys before RoPE (Qwen3). */
+  qkNorm: boolean
+  /** Mistral's sliding attention window, or null for full attention. */
+  slidingWindow: number | null
+  bosTokenId: number | null
+  eosTokenIds: number[]
+  padTokenId: number | null
+  torchDtype: string | null
+  /** The config.json object as read, for provenance. */
+  raw: Record<string, unknown>
+}
+
+interface ArchitectureDefaults {
+  modelType: string
+  rmsNormEps: number
+  ropeTheta: number
+  maxPositionEmbeddings: number
+}
+
+/** Defaults of the transformers config classes, for keys a config.json leaves out. */
+const DEFAULTS: Record<Architecture, ArchitectureDefaults> = {
+  LlamaForCausalLM: { modelType: 'llama', rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 2048 },
+  MistralForCausalLM: {
+    modelType: 'mistral',
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    maxPositionEmbeddings: 4096 * 32
+  },
+  Qwen2ForCausalLM: { modelType: 'qwen2', rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 32768 },
+  Qwen3ForCausalLM: { modelType: 'qwen3', rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 32768 }
+}
+
+function isArchitecture(name: unknown): name is Architecture {
+  return typeof name === 'string' && (SUPPORTED_ARCHITECTURES as readonly string[]).includes(name)
+}
+
+/** Reads `<dir>/config.json`. */
+export function readModelConfig(dir: string): ModelConfig {
+  const path = join(dir, 'config.json')
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new Error(`readModelConfig: cannot read ${path}: ${(error as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`readModelConfig: ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  return parseModelConfig(raw, path)
+}
+
+/** Normalises a parsed config.json; `source` names the file in error messages. */
+export function parseModelConfig(raw: unknown, source = 'config.json'): ModelConfig {
+  const fail = (message: string): never => {
+    throw new Error(`model config ${source}: ${message}`)
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('not a JSON object')
+  const config = raw as Record<string, unknown>
+
+  const architectures = config.architectures
+  if (!Array.isArray(architectures) || architectures.length === 0) {
+    fail(`"architectures" must name the model class, one of ${SUPPORTED_ARCHITECTURES.join(', ')}`)
+  }
+  const architecture = (architectures as unknown[])[0]
+  if (!isArchitecture(architecture)) {
+    fail(
+      `architecture ${JSON.stringify(architecture)} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`
+    )
+  }
+  const arch = architecture as Architecture
+  const defaults = DEFAULTS[arch]
+
+  const positiveInteger = (key: string, fallback?: number): number => {
+    const value = config[key] ?? fallback
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+      fail(`"${key}" must be a positive integer, got ${JSON.stringify(config[key])}`)
+    }
+    return value as number
+  }
+  const positiveNumber = (key: string, fallback: number): number => {
+    const value = config[key] ?? fallback
+    if (typeof value !== 'number' || !(value > 0)) {
+      fail(`"${key}" must be a positive number, got ${JSON.stringify(value)}`)
+    }
+    return value as number
+  }
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = config[key] ?? fallback
+    if (typeof value !== 'boolean') fail(`"${key}" must be true or false, got ${JSON.stringify(value)}`)
+    return value as boolean
+  }
+  const tokenId = (key: string): number | null => {
+    const value = config[key]
+    if (value === undefined || value === null) return null
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      fail(`"${key}" must be a token id, got ${JSON.stringify(value)}`)
+    }
+    return value as number
+  }
+
+  const hiddenSize = positiveInteger('hidden_size')
+  const numHeads = positiveInteger('num_attention_heads')
+  const numKvHeads = positiveInteger('num_key_value_heads', numHeads)
+  if (numHeads % numKvHeads !== 0) {
+    fail(`num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`)
+  }
+  if (config.head_dim == null && hiddenSize % numHeads !== 0) {
+    fail(
+      `hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}) and no head_dim is given`
+    )
+  }
+  const headDim = positiveInteger('head_dim', hiddenSize / numHeads)
+  if (headDim % 2 !== 0) fail(`head_dim must be even for rotary embeddings, got ${headDim}`)
+
+  const hiddenAct = config.hidden_act ?? 'silu'
+  if (hiddenAct !== 'silu') {
+    fail(`hidden_act ${JSON.stringify(hiddenAct)} is not supported; the engine implements silu`)
+  }
+
+  const isQwen = arch === 'Qwen2ForCausalLM' || arch === 'Qwen3ForCausalLM'
+  if (isQwen && config.use_sliding_window === true) {
+    fail('use_sliding_window is true; per-layer sliding-window attention is not supported')
+  }
+  // Mistral and Qwen2 fix their attention biases in code; Llama and Qwen3 read attention_bias.
+  const configuredAttentionBias =
+    arch === 'LlamaForCausalLM' || arch === 'Qwen3ForCausalLM' ? flag('attention_bias', false) : false
+
+  const rope = ropeSettings(config, defaults.ropeTheta, fail)
+  return {
+    architecture: arch,
+    modelType: typeof config.model_type === 'string' ? config.model_type : defaults.modelType,
+    vocabSize: positiveInteger('vocab_size'),
+    hiddenSize,
+    intermediateSize: positiveInteger('intermediate_size'),
+    numLayers: positiveInteger('num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    rmsNormEps: positiveNumber('rms_norm_eps', defaults.rmsNormEps),
+    ropeTheta: rope.theta,
+    ropeScaling: rope.scaling,
+    maxPositionEmbeddings: positiveInteger('max_position_embeddings', defaults.maxPositionEmbeddings),
+    tieWordEmbeddings: flag('tie_word_embeddings', false),
+    attentionBias: arch === 'Qwen2ForCausalLM' || configuredAttentionBias,
+    attentionOutputBias: configuredAttentionBias,
+    mlpBias: arch === 'LlamaForCausalLM' ? flag('mlp_bias', false) : false,
+    qkNorm: arch === 'Qwen3ForCausalLM',
+    slidingWindow:
+      arch === 'MistralForCausalLM' && config.sliding_window != null
+        ? positiveInteger('sliding_window')
+        : null,
+    bosTokenId: tokenId('bos_token_id'),
+    eosTokenIds: eosTokenIds(config.eos_token_id, fail),
+    padTokenId: tokenId('pad_token_id'),
+    torchDtype:
+      typeof config.torch_dtype === 'string'
+        ? config.torch_dtype
+        : typeof config.dtype === 'string'
+          ? config.dtype
+          : null,
+    raw: config
+  }
+}
+
+function eosTokenIds(value: unknown, fail: (message: string) => never): number[] {
+  if (value === undefined || value === null) return []
+  const ids = Array.isArray(value) ? value : [value]
+  if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+    fail(`"eos_token_id" must be a token id or a list of them, got ${JSON.stringify(value)}`)
+  }
+  return ids as number[]
+}
+
+/**
+ * RoPE base and scaling. Older configs say `rope_theta` + `rope_scaling: {rope_type | type, …}`;
+ * transformers 5 writes both into `rope_parameters`. `rope_type: "default"` means no scaling.
+ */
+function ropeSettings(
+  config: Record<string, unknown>,
+  defaultTheta: number,
+  fail: (message: string) => never
+): { theta: number; scaling: Llama3RopeScaling | null } {
+  const parameters = config.rope_parameters as Record<string, unknown> | null | undefined
+  const scaling = (parameters ?? config.rope_scaling) as Record<string, unknown> | null | undefined
+  const theta = parameters?.rope_theta ?? config.rope_theta ?? defaultTheta
+  if (typeof theta !== 'number' || !(theta > 0)) {
+    fail(`"rope_theta" must be a positive number, got ${JSON.stringify(theta)}`)
+  }
+  if (scaling === undefined || scaling === null) return { theta: theta as number, scaling: null }
+  if (typeof scaling !== 'object') {
+    fail(`"rope_scaling" must be an object or null, got ${JSON.stringify(scaling)}`)
+  }
+  const type = scaling.rope_type ?? scaling.type ?? 'default'
+  if (type === 'default') return { theta: theta as number, scaling: null }
+  if (type !== 'llama3') {
+    fail(`rope_scaling type ${JSON.stringify(type)} is not supported; supported: llama3 (or none)`)
+  }
+  const number = (key: string): number => {
+    const value = scaling[key]
+    if (typeof value !== 'number' || !(value > 0)) {
+      fail(`rope_scaling.${key} must be a positive number for llama3 scaling, got ${JSON.stringify(value)}`)
+    }
+    return value as number
+  }
+  const result: Llama3RopeScaling = {
+    type: 'llama3',
+    factor: number('factor'),
+    lowFreqFactor: number('low_freq_factor'),
+    highFreqFactor: number('high_freq_factor'),
+    originalMaxPositionEmbeddings: number('original_max_position_embeddings')
+  }
+  if (!(result.highFreqFactor > result.lowFreqFactor)) {
+    fail(
+      `rope_scaling.high_freq_factor (${result.highFreqFactor}) must exceed low_freq_factor (${result.lowFreqFactor})`
+    )
+  }
+  return { theta: theta as number, scaling: result }
+}
+
+/**
+ * RoPE inverse frequencies θ_i = theta^(−2i/d), i = 0 … d/2−1, with Llama 3 scaling applied when
+ * configured. Llama 3 scaling leaves short wavelengths alone, divides long ones by `factor`, and
+ * blends linearly in between (in 1/wavelength):
+ *
+ *   λ_i = 2π / θ_i,  L = original_max_position_embeddings
+ *   λ_i < L / high_freq_factor  →  θ_i                         (high frequency: kept)
+ *   λ_i > L / low_freq_factor   →  θ_i / factor                (low frequency: interpolated)
+ *   otherwise, with s = (L/λ_i − low_freq_factor) / (high_freq_factor − low_freq_factor):
+ *                               →  (1 − s)·θ_i/factor + s·θ_i
+ *
+ * Computed in float64; transformers computes the same in float32.
+ */
+export function ropeInverseFrequencies(
+  config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>
+): Float64Array {
+  const half = config.headDim / 2
+  const frequencies = new Float64Array(half)
+  for (let i = 0; i < half; i++) frequencies[i] = 1 / config.ropeTheta ** ((2 * i) / config.headDim)
+  const scaling = config.ropeScaling
+  if (!scaling) return frequencies
+  const lowFrequencyWavelength = scaling.originalMaxPositionEmbeddings / scaling.lowFreqFactor
+  const highFrequencyWavelength = scaling.originalMaxPositionEmbeddings / scaling.highFreqFactor
+  for (let i = 0; i < half; i++) {
+    const frequency = frequencies[i]
+    const wavelength = (2 * Math.PI) / frequency
+    if (wavelength < highFrequencyWavelength) continue
+    if (wavelength > lowFrequencyWavelength) {
+      frequencies[i] = frequency / scaling.factor
+      continue
+    }
+    const smooth =
+      (scaling.originalMaxPositionEmbeddings / wavelength - scaling.lowFreqFactor) /
+      (scaling.highFreqFactor - scaling.lowFreqFactor)
+    frequencies[i] = ((1 - smooth) * frequency) / scaling.factor + smooth * frequency
+  }
+  return frequencies
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoint layout
+// ---------------------------------------------------------------------------------------------
+
+export interface ExpectedTensor {
+  name: string
+  shape: number[]
+}
+
+/** Tensor-name prefix of decoder layer `i`, as in HF checkpoints. */
+export function layerPrefix(i: number): string {
+  return `model.layers.${i}`
+}
+
+/**
+ * Every tensor an HF checkpoint of this config holds, with its shape ([out, in] for linear
+ * weights). `lm_head.weight` is absent when the embeddings are tied.
+ */
+export function expectedTensors(config: ModelConfig): ExpectedTensor[] {
+  const { hiddenSize: hidden, intermediateSize: inner, headDim, numHeads, numKvHeads } = config
+  const qSize = numHeads * headDim
+  const kvSize = numKvHeads * headDim
+  const tensors: ExpectedTensor[] = [{ name: 'model.embed_tokens.weight', shape: [config.vocabSize, hidden] }]
+  const linear = (name: string, out: number, inFeatures: number, bias: boolean): void => {
+    tensors.push({ name: `${name}.weight`, shape: [out, inFeatures] })
+    if (bias) tensors.push({ name: `${name}.bias`, shape: [out] })
+  }
+  for (let i = 0; i < config.numLayers; i++) {
+    const layer = layerPrefix(i)
+    tensors.push({ name: `${layer}.input_layernorm.weight`, shape: [hidden] })
+    linear(`${layer}.self_attn.q_proj`, qSize, hidden, config.attentionBias)
+    linear(`${layer}.self_attn.k_proj`, kvSize, hidden, config.attentionBias)
+    linear(`${layer}.self_attn.v_proj`, kvSize, hidden, config.attentionBias)
+    linear(`${layer}.self_attn.o_proj`, hidden, qSize, config.attentionOutputBias)
+    if (config.qkNorm) {
+      tensors.push({ name: `${layer}.self_attn.q_norm.weight`, shape: [headDim] })
+      tensors.push({ name: `${layer}.self_attn.k_norm.weight`, shape: [headDim] })
+    }
+    tensors.push({ name: `${layer}.post_attention_layernorm.weight`, shape: [hidden] })
+    linear(`${layer}.mlp.gate_proj`, inner, hidden, config.mlpBias)
+    linear(`${layer}.mlp.up_proj`, inner, hidden, config.mlpBias)
+    linear(`${layer}.mlp.down_proj`, hidden, inner, config.mlpBias)
+  }
+  tensors.push({ name: 'model.norm.weight', shape: [hidden] })
+  if (!config.tieWordEmbeddings) tensors.push({ name: 'lm_head.weight', shape: [config.vocabSize, hidden] })
+  return tensors
+}
+
+/** Parameters of the model; tied embeddings count once. */
+export function parameterCount(config: ModelConfig): number {
+  return expectedTensors(config).reduce((sum, tensor) => sum + elementCount(tensor.shape), 0)
+}
+
+export interface CheckpointReport {
+  ok: boolean
+  missing: string[]
+  unexpected: string[]
+  shapeMismatches: { name: string; expected: number[]; actual: number[] }[]
+  /** Present but harmless: RoPE buffers saved by old exports, or an lm_head beside tied embeddings. */
+  ignored: string[]
+}
+
+function isIgnorable(name: string, config: ModelConfig): boolean {
+  return name.endsWith('.rotary_emb.inv_freq') || (config.tieWordEmbeddings && name === 'lm_head.weight')
+}
+
+/** Compares a checkpoint's tensors with what the config implies. */
+export function checkCheckpointTensors(
+  config: ModelConfig,
+  present: Iterable<{ name: string; shape: readonly number[] }>
+): CheckpointReport {
+  const expected = new Map(expectedTensors(config).map((t) => [t.name, t.shape]))
+  const seen = new Set<string>()
+  const report: CheckpointReport = { ok: true, missing: [], unexpected: [], shapeMismatches: [], ignored: [] }
+  for (const { name, shape } of present) {
+    seen.add(name)
+    const want = expected.get(name)
+    if (!want) {
+      if (isIgnorable(name, config)) report.ignored.push(name)
+      else report.unexpected.push(name)
+    } else if (want.length !== shape.length || want.some((d, i) => d !== shape[i])) {
+      report.shapeMismatches.push({ name, expected: want, actual: [...shape] })
+    }
+  }
+  for (const name of expected.keys()) if (!seen.has(name)) report.missing.push(name)
+  report.ok =
+    report.missing.length === 0 && report.unexpected.length === 0 && report.shapeMismatches.length === 0
+  return report
+}
+
+/** The report in words, for an error message: at most `limit` names per kind. */
+export function describeCheckpointReport(report: CheckpointReport, limit = 10): string {
+  const list = (names: string[]): string =>
+    names.slice(0, limit).join(', ') + (names.length > limit ? ` and ${names.length - limit} more` : '')
+  const parts: string[] = []
+  if (report.missing.length) parts.push(`missing ${report.missing.length}: ${list(report.missing)}`)
+  if (report.unexpected.length) {
+    parts.push(`unexpected ${report.unexpected.length}: ${list(report.unexpected)}`)
+  }
+  if (report.shapeMismatches.length) {
+    const mismatches = report.shapeMismatches.map(
+      (m) => `${m.name} is [${m.actual.join(', ')}], expected [${m.expected.join(', ')}]`
+    )
+    parts.push(`wrong shape ${mismatches.length}: ${list(mismatches)}`)
+  }
+  return parts.length ? parts.join('; ') : 'all tensors present with the expected shapes'
+}
+
+/** Throws, naming the offending tensors, unless the checkpoint holds exactly what the config implies. */
+export function assertCheckpointMatchesConfig(
+  config: ModelConfig,
+  checkpoint: { names(): string[]; info(name: string): { shape: number[] } },
+  source: string
+): void {
+  const report = checkCheckpointTensors(
+    config,
+    checkpoint.names().map((name) => ({ name, shape: checkpoint.info(name).shape }))
+  )
+  if (!report.ok) {
+    throw new Error(
+      `checkpoint ${source} does not match its ${config.architecture} config: ${describeCheckpointReport(report)}`
+    )
+  }
+}

@@ -1,0 +1,23 @@
+import { isFloatDType, ONNX_DATA_TYPE, type DType } from '../../onnx/dtype'
+import { attr } from '../attrs'
+import { defineOp } from '../registry'
+import type { Tensor } from '../tensor'
+
+/** Converts x to `to`; returns x itself when it already has that dtype. */
+export function cast(x: Tensor, to: DType): Tensor {
+  if (x.dtype === to) return x
+  return x.graph.node1({
+    opType: 'Cast',
+    inputs: [x],
+    attrs: { to: attr.int(ONNX_DATA_TYPE[to]) },
+    outputs: [{ dtype: to, shape: x.shape, constValue: x.constValue }]
+  })
+}
+
+// Between float types the gradient is cast back; through integers nothing flows.
+export const Cast = defineOp({
+  opType: 'Cast',
+  gradient: ({ inputs: [x], outputs: [y], grad }) => [
+    isFloatDType(x!.dtype) && isFloatDType(y.dtype) ? () => cast(grad, x!.dtype) : null
+  ]
+})

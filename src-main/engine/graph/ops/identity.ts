@@ -1,0 +1,26 @@
+import { defineOp } from '../registry'
+import type { Tensor } from '../tensor'
+
+export function identity(x: Tensor): Tensor {
+  return x.graph.node1({ opType: 'Identity', inputs: [x], outputs: [{ dtype: x.dtype, shape: x.shape }] })
+}
+
+/**
+ * The value of x, treated as a constant by autodiff (PyTorch's detach). Emitted as an Identity
+ * node whose gradient rule is 'StopGradient'; onnxruntime removes it when optimizing.
+ */
+export function stopGradient(x: Tensor): Tensor {
+  return x.graph.node1({
+    opType: 'Identity',
+    gradOp: 'StopGradient',
+    inputs: [x],
+    outputs: [{ dtype: x.dtype, shape: x.shape, constValue: x.constValue }]
+  })
+}
+
+export const Identity = defineOp({
+  opType: 'Identity',
+  gradient: ({ grad }) => [() => grad]
+})
+
+export const StopGradient = defineOp({ opType: 'StopGradient', gradient: 'non-differentiable' })

@@ -1,0 +1,32 @@
+import { intAttr } from '../attrs'
+import { defineOp } from '../registry'
+import type { Tensor } from '../tensor'
+import { cast } from './cast'
+import { div } from './div'
+import { equal } from './logical'
+import { mul } from './mul'
+import { reduce, reducedAxes, type ReduceOptions } from './reduce_common'
+import { reduceSum } from './reduce_sum'
+import { unsqueeze } from './unsqueeze'
+
+export function reduceMax(x: Tensor, axes?: readonly number[] | Tensor, options: ReduceOptions = {}): Tensor {
+  return reduce('ReduceMax', x, axes, options)
+}
+
+// The gradient goes to the elements equal to the maximum, split evenly between ties
+// (PyTorch's amax does the same).
+export const ReduceMax = defineOp({
+  opType: 'ReduceMax',
+  gradient: ({ node, inputs: [x, axes], outputs: [y], grad }) => [
+    () => {
+      const which = reducedAxes(node, x!, axes ?? null)
+      if (which === 'none') return grad
+      const dropped = intAttr(node, 'keepdims', 1) === 0 && Array.isArray(which)
+      const keep = (t: Tensor) => (dropped ? unsqueeze(t, which as number[]) : t)
+      const isMax = cast(equal(x!, keep(y)), x!.dtype)
+      const ties = reduceSum(isMax, which === 'all' ? undefined : (axes ?? undefined), { keepDims: true })
+      return div(mul(isMax, keep(grad)), ties)
+    },
+    null
+  ]
+})

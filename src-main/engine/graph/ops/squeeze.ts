@@ -1,0 +1,33 @@
+import { shapeOf } from '../grad_helpers'
+import { defineOp } from '../registry'
+import type { Dim } from '../shape'
+import type { Tensor } from '../tensor'
+import { normalizeAxes } from './common'
+import { reshape } from './reshape'
+
+/** Removes size-1 axes: the given ones, or every axis of static size 1 when omitted. */
+export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
+  let shape: Dim[] | null = null
+  if (x.shape !== null) {
+    const removed = axes ? new Set(normalizeAxes(axes, x.shape.length, 'Squeeze')) : null
+    if (removed) {
+      for (const a of removed) {
+        const d = x.shape[a]
+        if (typeof d === 'number' && d !== 1) throw new Error(`Squeeze: axis ${a} of ${x} is not 1`)
+      }
+      shape = x.shape.filter((_, i) => !removed.has(i))
+    } else if (x.shape.every((d) => typeof d === 'number')) {
+      shape = x.shape.filter((d) => d !== 1)
+    }
+  }
+  return x.graph.node1({
+    opType: 'Squeeze',
+    inputs: axes ? [x, x.graph.int64s(axes)] : [x],
+    outputs: [{ dtype: x.dtype, shape, constValue: x.constValue }]
+  })
+}
+
+export const Squeeze = defineOp({
+  opType: 'Squeeze',
+  gradient: ({ inputs: [x], grad }) => [() => reshape(grad, shapeOf(x!), x!.shape), null]
+})

@@ -1,0 +1,43 @@
+/**
+ * Gradient rules, one per op (tfjs GradConfig / tinygrad style). A rule receives the forward node
+ * and the gradients flowing into its outputs and returns, per input, a thunk building that
+ * input's gradient — or null where the input is not differentiable (indices, shapes, masks).
+ * Thunks let autodiff build only the gradients something needs: a frozen weight's gradient is
+ * never emitted.
+ */
+import type { GraphNode, Tensor } from './tensor'
+
+export interface GradientContext {
+  readonly node: GraphNode
+  readonly inputs: readonly (Tensor | null)[]
+  readonly outputs: readonly Tensor[]
+  /** Gradient of the loss with respect to each output; null where none flows. */
+  readonly outputGrads: readonly (Tensor | null)[]
+  /** The gradient of output 0 (throws when none flows; multi-output ops read outputGrads). */
+  readonly grad: Tensor
+}
+
+export type InputGradient = (() => Tensor) | null
+export type GradientRule = (ctx: GradientContext) => readonly InputGradient[]
+
+export interface OpDef {
+  /** The ONNX op type, or a pseudo-op key such as 'StopGradient'. */
+  readonly opType: string
+  /** 'non-differentiable': no gradient flows through (outputs are constants to autodiff). */
+  readonly gradient: GradientRule | 'non-differentiable'
+}
+
+export type OpRegistry = ReadonlyMap<string, OpDef>
+
+export function defineOp(def: OpDef): OpDef {
+  return def
+}
+
+export function createOpRegistry(defs: readonly OpDef[]): OpRegistry {
+  const registry = new Map<string, OpDef>()
+  for (const def of defs) {
+    if (registry.has(def.opType)) throw new Error(`createOpRegistry: op "${def.opType}" is registered twice`)
+    registry.set(def.opType, def)
+  }
+  return registry
+}

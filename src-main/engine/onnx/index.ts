@@ -1,0 +1,6 @@
+export * from './dtype'
+export * from './opset'
+export * from './proto'
+export * from './protobuf'
+export * from './tensor'
+export * from './writer'

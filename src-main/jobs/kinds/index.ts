@@ -1,0 +1,18 @@
+import type { JobKind } from '../protocol'
+import { modelInspectJob } from './model-inspect'
+
+/** Every kind of job a worker can run. Registering a kind twice is a programming error. */
+const registry = new Map<string, JobKind<never, unknown>>()
+
+function register(job: JobKind<never, unknown>): void {
+  if (registry.has(job.kind)) throw new Error(`job kind ${job.kind} is registered twice`)
+  registry.set(job.kind, job)
+}
+
+register(modelInspectJob as JobKind<never, unknown>)
+
+export function findJobKind(kind: string): JobKind<unknown, unknown> {
+  const job = registry.get(kind)
+  if (!job) throw new Error(`unknown job kind ${JSON.stringify(kind)}; known: ${[...registry.keys()].join(', ')}`)
+  return job as JobKind<unknown, unknown>
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+import { createReadStream, readdirSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { openCheckpoint } from '../../engine/checkpoint/safetensors'
+import { readModelConfig } from '../../engine/checkpoint/hf-config'
+import type { JobContext, JobKind } from '../protocol'
+
+export interface ModelInspectInput {
+  path: string
+}
+
+export interface ModelInspection {
+  path: string
+  name: string
+  architecture: string
+  parameterCount: number
+  dtype: string
+  contentHash: string
+  config: Record<string, unknown>
+}
+
+/** The files whose bytes define a model's behaviour, in a stable order, so the hash is reproducible. */
+function weightFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors') || f === 'config.json' || f === 'tokenizer.json')
+    .sort()
+    .map((f) => join(dir, f))
+}
+
+async function hashFiles(files: string[], ctx: JobContext): Promise<string> {
+  const hash = createHash('sha256')
+  const total = files.reduce((sum, f) => sum + statSync(f).size, 0)
+  let done = 0
+  for (const file of files) {
+    hash.update(`${basename(file)}\0`)
+    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) {
+      if (ctx.signal.aborted) throw new Error('cancelled')
+      hash.update(chunk as Buffer)
+      done += (chunk as Buffer).length
+      ctx.progress(done, total, `hashing ${basename(file)}`)
+    }
+  }
+  return hash.digest('hex')
+}
+
+/** Reads an HF model folder: architecture, parameter count and dtype from its files, and a content hash. */
+export const modelInspectJob: JobKind<ModelInspectInput, ModelInspection> = {
+  kind: 'model.inspect',
+  summary: 'Validate an HF model folder and hash its weights',
+  async run({ path }, ctx) {
+    const config = readModelConfig(path)
+    const checkpoint = openCheckpoint(path)
+    let parameterCount = 0
+    const dtypes = new Set<string>()
+    try {
+      for (const name of checkpoint.names()) {
+        const info = checkpoint.info(name)
+        parameterCount += info.shape.reduce((a, b) => a * b, 1)
+        dtypes.add(info.dtype)
+      }
+    } finally {
+      checkpoint.close()
+    }
+    ctx.log('info', `${config.architecture}: ${parameterCount} parameters (${[...dtypes].join(', ')})`)
+    const contentHash = await hashFiles(weightFiles(path), ctx)
+    return {
+      path,
+      name: basename(path),
+      architecture: config.architecture,
+      parameterCount,
+      dtype: [...dtypes].sort().join('+'),
+      contentHash,
+      config: config.raw
+    }
+  }
+}

@@ -1,0 +1,17 @@
+import type Database from 'better-sqlite3'
+import * as datasets from './0001-datasets'
+import * as modelsRuns from './0002-models-runs'
+import * as evaluations from './0003-evaluations'
+
+export interface Migration {
+  version: number
+  name: string
+  up(db: Database.Database): void
+}
+
+/** Every migration in order; version k sits at index k − 1 (a test holds this). */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: datasets.version, name: '0001-datasets', up: datasets.updateToSchemaVersion1 },
+  { version: modelsRuns.version, name: '0002-models-runs', up: modelsRuns.updateToSchemaVersion2 },
+  { version: evaluations.version, name: '0003-evaluations', up: evaluations.updateToSchemaVersion3 }
+]

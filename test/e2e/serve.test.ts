@@ -1,0 +1,171 @@
+/**
+ * The whole product through its headless door: `electron-vite build`, the server started in-process
+ * on a fresh store, and Debian's Chromium driving the built UI over the WebSocket API.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { startServer, type RunningServer } from '../../src-main/server'
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const rendererDir = join(repoRoot, 'out/renderer')
+const screenshotDir = join(repoRoot, 'test-results')
+// CI clones the repository with shared/ beside it.
+const tinyModelDir = resolve(repoRoot, '../shared/models/stories260K')
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
+
+function buildApp(): void {
+  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: repoRoot, encoding: 'utf8' })
+  if (build.status !== 0) {
+    throw new Error(`npx electron-vite build exited with ${build.status}:\n${build.stdout}\n${build.stderr}`)
+  }
+}
+
+/** The status code with which the server refuses a WebSocket upgrade; fails if it accepts. */
+function refusedUpgradeStatus(url: string): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    const socket = new WebSocket(url)
+    socket.on('unexpected-response', (_request, response) => {
+      resolveStatus(response.statusCode ?? 0)
+      socket.terminate()
+    })
+    socket.on('open', () => {
+      socket.close()
+      reject(new Error(`the server accepted a WebSocket to ${url}`))
+    })
+    socket.on('error', (err) => reject(err))
+  })
+}
+
+describe('finetune-studio serve, driven by Chromium', () => {
+  let storeDir: string
+  let server: RunningServer
+  let browser: Browser
+  let page: Page
+  const serverLog: string[] = []
+  const browserErrors: string[] = []
+
+  beforeAll(async () => {
+    buildApp()
+    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-')))
+    server = await startServer({ storeDir, rendererDir, port: 0, log: (line) => serverLog.push(line) })
+    mkdirSync(screenshotDir, { recursive: true })
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    // A broken CSP, a failed asset or an uncaught exception shows up here before it shows up anywhere else.
+    page.on('console', (message) => {
+      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
+    })
+    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
+  })
+
+  it('refuses the page and the socket without the right token', async () => {
+    expect((await fetch(`${server.origin}/`)).status).toBe(401)
+    expect((await fetch(`${server.origin}/?token=not-the-token`)).status).toBe(401)
+    const wsOrigin = server.origin.replace(/^http/, 'ws')
+    expect(await refusedUpgradeStatus(`${wsOrigin}/api/ws`)).toBe(401)
+  })
+
+  it('answers an API call over HTTP with the bearer token', async () => {
+    const response = await fetch(`${server.origin}/api/call/system.info`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: '{}'
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+    const body = await response.json()
+    expect(body).toMatchObject({
+      ok: true,
+      value: { product: 'Finetune Studio', storePath: storeDir, transport: 'http' }
+    })
+  })
+
+  it('shows the store, the engine device and a live connection in the status bar', async () => {
+    await page.goto(server.url)
+    await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+    await expect.poll(() => page.getByTestId('status-store-path').textContent()).toBe(storeDir)
+    await expect.poll(() => page.getByTestId('status-device').textContent()).toBe('CPU')
+    expect(await page.getByTestId('status-connection').textContent()).toContain('connected')
+    // The access token is taken out of the address bar once the page has it.
+    expect(new URL(page.url()).searchParams.has('token')).toBe(false)
+  })
+
+  const emptyViews = [
+    { view: 'datasets', heading: 'Datasets', empty: 'datasets-empty', says: 'Import JSONL, CSV or Parquet' },
+    { view: 'recipes', heading: 'Recipes', empty: 'recipes-empty', says: 'arriving with the trainer' },
+    { view: 'runs', heading: 'Runs', empty: 'runs-empty', says: 'loss curve' },
+    { view: 'compare', heading: 'Compare', empty: 'comparisons-empty', says: 'vote for the better answer' },
+    { view: 'models', heading: 'Models', empty: 'models-empty', says: 'Register a Hugging Face model folder' }
+  ]
+
+  it.each(emptyViews)('walks to $view through the sidebar and shows its empty state', async (view) => {
+    await page.getByTestId(`nav-${view.view}`).click()
+    await page.getByRole('heading', { level: 1, name: view.heading }).waitFor()
+    expect(page.url()).toContain(`#/${view.view}`)
+    const emptyState = page.getByTestId(view.empty)
+    await emptyState.waitFor()
+    expect(await emptyState.textContent()).toContain(view.says)
+    await page.screenshot({ path: join(screenshotDir, `e2e-${view.view}.png`) })
+  })
+
+  it('registers the tiny Llama through the Models view and lists it', async () => {
+    expect(existsSync(join(tinyModelDir, 'config.json')), `missing test model at ${tinyModelDir}`).toBe(true)
+    await page.getByTestId('nav-models').click()
+    await page.getByTestId('model-path-input').fill(tinyModelDir)
+    await page.getByTestId('model-register-button').click()
+    const row = page.getByTestId('model-row').filter({ hasText: 'LlamaForCausalLM' })
+    const toast = page.getByTestId('toast')
+    // A failed registration shows a toast: fail with its message rather than waiting out the timeout.
+    await row.or(toast).first().waitFor({ timeout: 120_000 })
+    if (await toast.count()) throw new Error(`registration failed: ${await toast.first().textContent()}`)
+    expect(await row.textContent()).toContain(tinyModelDir)
+    expect(await page.getByTestId('model-row').count()).toBe(1)
+    expect(await page.getByTestId('models-empty').count()).toBe(0)
+    await page.screenshot({ path: join(screenshotDir, 'e2e-models-registered.png') })
+  })
+
+  it('shows the server error message in a toast when registering a folder that does not exist', async () => {
+    const missingDir = join(storeDir, 'no-such-model-folder')
+    await page.getByTestId('model-path-input').fill(missingDir)
+    await page.getByTestId('model-register-button').click()
+    const toast = page.getByTestId('toast').filter({ hasText: missingDir })
+    await toast.waitFor()
+    expect(await toast.getByTestId('toast-message').textContent()).toMatch(/^models\.register: /)
+    await page.screenshot({ path: join(screenshotDir, 'e2e-models-error.png') })
+    await toast.getByTestId('toast-dismiss').click()
+    await toast.waitFor({ state: 'detached' })
+    expect(await page.getByTestId('model-row').count()).toBe(1)
+  })
+
+  it('stays authorised after a reload without the token in the address', async () => {
+    await page.reload()
+    await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+    await page.getByTestId('model-row').filter({ hasText: 'LlamaForCausalLM' }).waitFor()
+  })
+
+  it('logged no browser errors along the way', () => {
+    expect(browserErrors).toEqual([])
+  })
+})

@@ -1,0 +1,96 @@
+import type Database from 'better-sqlite3'
+import { describe, expect, it } from 'vitest'
+import { migrate, schemaVersion } from '../../../src-main/store/db'
+import { openBareDatabase, tableNames } from '../helpers'
+
+const CONVERSATION = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })
+
+/** A version-1 database holding one dataset with one sample and one cut version. */
+function seededAt1(): Database.Database {
+  const { db } = openBareDatabase()
+  migrate(db, 1)
+  db.exec(`
+    INSERT INTO datasets (id, name) VALUES (1, 'seeded');
+    INSERT INTO samples (id, dataset_id, conversation, content_hash) VALUES (1, 1, '${CONVERSATION}', 'h1');
+    INSERT INTO dataset_versions (id, dataset_id, version, content_hash, sample_count) VALUES (1, 1, 1, 'v1', 1);
+  `)
+  return db
+}
+
+function insertRunInputs(db: Database.Database): void {
+  db.exec(`
+    INSERT INTO recipes (id, name, version) VALUES (1, 'sft', 1);
+    INSERT INTO base_models (id, name, path, architecture, parameter_count, dtype, content_hash)
+      VALUES (1, 'm', '/m', 'LlamaForCausalLM', 10, 'F32', 'mh');
+  `)
+}
+
+const insertRun = `INSERT INTO runs (id, name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, status)
+  VALUES (@id, 'r', 1, 1, @baseModelId, 1, '{}', @status)`
+
+describe('migration 0002-models-runs (1 → 2)', () => {
+  it('adds the model and run tables and keeps the existing rows', () => {
+    const db = seededAt1()
+    migrate(db, 2)
+    expect(schemaVersion(db)).toBe(2)
+    expect(tableNames(db)).toEqual(
+      expect.arrayContaining(['base_models', 'recipes', 'runs', 'run_metrics', 'checkpoints'])
+    )
+    expect(db.prepare('SELECT name FROM datasets').pluck().all()).toEqual(['seeded'])
+    expect(db.prepare('SELECT content_hash FROM dataset_versions').pluck().all()).toEqual(['v1'])
+  })
+
+  it('lets a run point at a dataset version cut before the migration', () => {
+    const db = seededAt1()
+    migrate(db, 2)
+    insertRunInputs(db)
+    db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'queued' })
+    expect(db.prepare('SELECT dataset_version_id FROM runs').pluck().get()).toBe(1)
+  })
+
+  it('refuses a run whose base model does not exist', () => {
+    const db = seededAt1()
+    migrate(db, 2)
+    insertRunInputs(db)
+    expect(() => db.prepare(insertRun).run({ id: 1, baseModelId: 42, status: 'queued' })).toThrow(
+      expect.objectContaining({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
+    )
+  })
+
+  it('refuses deleting a dataset, model or recipe that a run used', () => {
+    const db = seededAt1()
+    migrate(db, 2)
+    insertRunInputs(db)
+    db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'queued' })
+    const foreignKeyError = expect.objectContaining({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
+    expect(() => db.exec('DELETE FROM datasets WHERE id = 1')).toThrow(foreignKeyError)
+    expect(() => db.exec('DELETE FROM base_models WHERE id = 1')).toThrow(foreignKeyError)
+    expect(() => db.exec('DELETE FROM recipes WHERE id = 1')).toThrow(foreignKeyError)
+  })
+
+  it('checks the run status', () => {
+    const db = seededAt1()
+    migrate(db, 2)
+    insertRunInputs(db)
+    expect(() => db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'done' })).toThrow(
+      /CHECK constraint failed/
+    )
+  })
+
+  it('cascades a run delete to its metrics and checkpoints; one metric point per (run, name, step)', () => {
+    const db = seededAt1()
+    migrate(db, 2)
+    insertRunInputs(db)
+    db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'completed' })
+    db.exec(`
+      INSERT INTO run_metrics (run_id, name, step, value) VALUES (1, 'loss', 1, 2.5);
+      INSERT INTO checkpoints (run_id, step, path) VALUES (1, 10, '/c');
+    `)
+    expect(() =>
+      db.exec("INSERT INTO run_metrics (run_id, name, step, value) VALUES (1, 'loss', 1, 2.0)")
+    ).toThrow(/UNIQUE/)
+    db.exec('DELETE FROM runs WHERE id = 1')
+    expect(db.prepare('SELECT COUNT(*) FROM run_metrics').pluck().get()).toBe(0)
+    expect(db.prepare('SELECT COUNT(*) FROM checkpoints').pluck().get()).toBe(0)
+  })
+})
