@@ -33,7 +33,13 @@ if (!existsSync(binding)) {
   rmSync(electronSqlite, { recursive: true, force: true })
   mkdirSync(dirname(electronSqlite), { recursive: true })
   cpSync(sqliteDir, electronSqlite, { recursive: true, filter: (src) => !src.includes(`${sqliteDir}/build`) })
-  const gypArgs = ['rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers', '--runtime=electron']
+  const gypArgs = [
+    'rebuild',
+    '--release',
+    `--target=${electronVersion}`,
+    '--dist-url=https://electronjs.org/headers',
+    '--runtime=electron'
+  ]
   run('npx', ['--yes', 'node-gyp', ...gypArgs], electronSqlite)
 }
 

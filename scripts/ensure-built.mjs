@@ -4,7 +4,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
-const outputs = ['out/main/cli.js', 'out/main/job-worker.js', 'out/renderer/index.html'].map((f) => join(root, f))
+const outputs = ['out/main/cli.js', 'out/main/job-worker.js', 'out/renderer/index.html'].map((f) =>
+  join(root, f)
+)
 
 function newestMtime(dir) {
   let newest = 0

@@ -12,7 +12,9 @@ const binaryDir = join(packageDir, 'bin', 'napi-v6', process.platform, process.a
 const provider = join(binaryDir, 'libonnxruntime_providers_cuda.so')
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
-  console.error(`setup:cuda: onnxruntime-node ships a CUDA provider for linux-x64 only (this is ${process.platform}-${process.arch})`)
+  console.error(
+    `setup:cuda: onnxruntime-node ships a CUDA provider for linux-x64 only (this is ${process.platform}-${process.arch})`
+  )
   process.exit(1)
 }
 if (existsSync(provider)) {

@@ -67,7 +67,13 @@ export interface RunSummary {
 
 export interface RunDetail extends RunSummary {
   config: Record<string, unknown>
-  checkpoints: { id: number; step: number; path: string; metrics: Record<string, number>; createdAt: string }[]
+  checkpoints: {
+    id: number
+    step: number
+    path: string
+    metrics: Record<string, number>
+    createdAt: string
+  }[]
 }
 
 export interface MetricPoint {
@@ -126,7 +132,10 @@ function call<O>() {
 
 const noInput = z.object({}).strict()
 const id = z.number().int().positive()
-const page = { limit: z.number().int().min(1).max(1000).default(100), offset: z.number().int().min(0).default(0) }
+const page = {
+  limit: z.number().int().min(1).max(1000).default(100),
+  offset: z.number().int().min(0).default(0)
+}
 
 export const calls = {
   'system.info': call<SystemInfo>()('Product, version, store location and engine device.', noInput),
@@ -134,7 +143,9 @@ export const calls = {
   'datasets.list': call<DatasetSummary[]>()('Datasets with their latest version.', noInput),
   'datasets.create': call<DatasetSummary>()(
     'Create an empty dataset.',
-    z.object({ name: z.string().trim().min(1).max(200), description: z.string().max(5000).default('') }).strict()
+    z
+      .object({ name: z.string().trim().min(1).max(200), description: z.string().max(5000).default('') })
+      .strict()
   ),
 
   'models.list': call<ModelSummary[]>()('Registered base models.', noInput),
@@ -151,14 +162,20 @@ export const calls = {
   ),
 
   'evaluations.list': call<EvaluationSummary[]>()('Evaluations, newest first.', z.object(page).strict()),
-  'comparisons.list': call<ComparisonSummary[]>()('Pairwise comparisons, newest first.', z.object(page).strict()),
+  'comparisons.list': call<ComparisonSummary[]>()(
+    'Pairwise comparisons, newest first.',
+    z.object(page).strict()
+  ),
   'comparisons.vote': call<ComparisonSummary>()(
     'Record a vote on a pairwise comparison.',
     z.object({ id, vote: z.enum(['a', 'b', 'tie']) }).strict()
   ),
 
   'jobs.list': call<JobSummary[]>()('Jobs of this session: queued, running and finished.', noInput),
-  'jobs.cancel': call<JobSummary>()('Cancel a queued or running job.', z.object({ id: z.string().min(1) }).strict())
+  'jobs.cancel': call<JobSummary>()(
+    'Cancel a queued or running job.',
+    z.object({ id: z.string().min(1) }).strict()
+  )
 } as const
 
 export type Calls = typeof calls
@@ -219,7 +236,9 @@ export interface StudioClient {
 
 /** What the preload script exposes on `window.finetuneStudio`: one named method per call. */
 export type PreloadApi = {
-  [K in CallName]: (input: CallInput<K>) => Promise<{ ok: true; value: CallOutput<K> } | { ok: false; error: ApiErrorShape }>
+  [K in CallName]: (
+    input: CallInput<K>
+  ) => Promise<{ ok: true; value: CallOutput<K> } | { ok: false; error: ApiErrorShape }>
 } & {
   onEvent(listener: (event: EventName, payload: unknown) => void): () => void
 }

@@ -3,7 +3,7 @@
   lora: r 16, alpha 32, on q,k,v,o,gate,up,down (manual LoRA, base frozen), torch.optim.AdamW
   full: every parameter trainable, torch.optim.AdamW
 One step = forward + mean-NLL loss over all tokens + backward + optimizer step, batch 4 x seq 256.
-LoRA runs first so its peak RSS is not inflated by full fine-tuning's optimizer state.
+Each method runs in a fresh child process so its peak RSS is its own.
 Prints one JSON object on stdout.
 
     /usr/bin/python3 bench/reference/torch_train.py [--quick] [--only lora|full]
@@ -14,7 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import subprocess
+import sys
 import time
+from typing import Dict
 
 import torch
 import torch.nn.functional as F
@@ -98,22 +102,37 @@ def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: in
     }, model_summary(model)
 
 
+def run_method_in_child(method: str, quick: bool, peak_gflops: float) -> Dict[str, object]:
+    """Each method in a fresh interpreter, so ru_maxrss is that method's own peak."""
+    command = [sys.executable, os.path.abspath(__file__), "--only", method, "--peak-gflops", str(peak_gflops)]
+    if quick:
+        command.append("--quick")
+    completed = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(completed.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 layers, seq 64, 1 measured step: a smoke run")
-    parser.add_argument("--only", choices=["lora", "full"], help="run one method only (fresh process = clean RSS)")
+    parser.add_argument("--only", choices=["lora", "full"], help="run one method only, in this process")
+    parser.add_argument("--peak-gflops", type=float, help="reuse a GEMM peak measured by the parent run")
     args = parser.parse_args()
     setup_threads()
     started = time.time()
 
-    peak = matmul_peak_gflops(args.quick)
+    if args.peak_gflops:
+        peak = {"size": None, "best_gflops": args.peak_gflops, "median_gflops": None, "measured_by": "parent"}
+    else:
+        peak = matmul_peak_gflops(args.quick)
     steps = 64 if args.quick else 256
     repeats = 1 if args.quick else 3
-    methods = [args.only] if args.only else ["lora", "full"]
-    results = {}
-    summary = {}
-    for method in methods:
-        results[method], summary = bench_training(method, args.quick, 4, steps, repeats, peak["best_gflops"])
+    if args.only:
+        result, summary = bench_training(args.only, args.quick, 4, steps, repeats, peak["best_gflops"])
+        results = {args.only: result}
+    else:
+        children = {method: run_method_in_child(method, args.quick, peak["best_gflops"]) for method in ("lora", "full")}
+        results = {method: child[method] for method, child in children.items()}
+        summary = children["full"]["model"]
 
     report = {
         "bench": "torch_train",
@@ -122,12 +141,11 @@ def main() -> None:
         "model": summary,
         "matmul_peak": peak,
         **results,
-        "peak_rss_mib": peak_rss_mib(),
         "notes": (
             "Timings are medians after one warm-up step. tokens_per_s = batch*seq / seconds per step. "
             "FLOPs/step = forward FLOPs x 3 (full) or x 2 (LoRA); forward FLOPs = 2 per matmul weight per "
             "token + 4*seq*heads*head_dim per layer. mfu = achieved GFLOP/s / matmul_peak.best_gflops. "
-            "peak_rss_mib_after is the process peak so far (ru_maxrss), LoRA measured first."
+            "Each method runs in its own process; peak_rss_mib_after is that process's ru_maxrss."
         ),
         "wall_seconds": time.time() - started,
     }

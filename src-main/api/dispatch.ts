@@ -1,5 +1,11 @@
 import type { z } from 'zod'
-import { calls, isCallName, type ApiErrorShape, type CallName, type CallOutput } from '../../src-preload/contract'
+import {
+  calls,
+  isCallName,
+  type ApiErrorShape,
+  type CallName,
+  type CallOutput
+} from '../../src-preload/contract'
 import { ApiError, toErrorShape } from './errors'
 import type { Handler, Handlers, RequestContext } from './handlers'
 import { datasetHandlers } from './datasets'
@@ -49,7 +55,11 @@ export async function dispatch(name: unknown, rawInput: unknown, ctx: RequestCon
 }
 
 /** For in-process callers (CLI, tests): the value, or an ApiError carrying the error shape. */
-export async function invoke<K extends CallName>(name: K, input: unknown, ctx: RequestContext): Promise<CallOutput<K>> {
+export async function invoke<K extends CallName>(
+  name: K,
+  input: unknown,
+  ctx: RequestContext
+): Promise<CallOutput<K>> {
   const result = await dispatch(name, input, ctx)
   if (!result.ok) throw new ApiError(result.error.code, result.error.message, result.error.details)
   return result.value as CallOutput<K>

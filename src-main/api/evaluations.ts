@@ -1,7 +1,10 @@
 import { notFound } from './errors'
 import type { Handlers } from './handlers'
 
-export const evaluationHandlers: Pick<Handlers, 'evaluations.list' | 'comparisons.list' | 'comparisons.vote'> = {
+export const evaluationHandlers: Pick<
+  Handlers,
+  'evaluations.list' | 'comparisons.list' | 'comparisons.vote'
+> = {
   'evaluations.list': (input, ctx) => ctx.store.evaluations.list(input),
   'comparisons.list': (input, ctx) => ctx.store.evaluations.listComparisons(input),
   'comparisons.vote': (input, ctx) => {

@@ -11,7 +11,10 @@ function checkModelFolder(path: string): string {
     throw new ApiError('invalid_input', `models.register: ${dir} is not a folder`)
   }
   if (!existsSync(join(dir, 'config.json'))) {
-    throw new ApiError('invalid_input', `models.register: ${dir} has no config.json (expected an HF model folder)`)
+    throw new ApiError(
+      'invalid_input',
+      `models.register: ${dir} has no config.json (expected an HF model folder)`
+    )
   }
   return dir
 }
@@ -20,12 +23,16 @@ export const modelHandlers: Pick<Handlers, 'models.list' | 'models.register'> = 
   'models.list': (_input, ctx) => ctx.store.models.list(),
   'models.register': (input, ctx) => {
     const path = checkModelFolder(input.path)
-    const job = ctx.jobs.submit('model.inspect', { path }, {
-      onResult: (value) => {
-        const inspection = value as ModelInspection
-        return ctx.store.models.register({ ...inspection, name: input.name ?? inspection.name })
+    const job = ctx.jobs.submit(
+      'model.inspect',
+      { path },
+      {
+        onResult: (value) => {
+          const inspection = value as ModelInspection
+          return ctx.store.models.register({ ...inspection, name: input.name ?? inspection.name })
+        }
       }
-    })
+    )
     return { jobId: job.id }
   }
 }

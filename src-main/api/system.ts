@@ -15,7 +15,11 @@ export const systemHandlers: Pick<Handlers, 'system.info'> = {
       product: PRODUCT_NAME,
       version: APP_VERSION,
       storePath: ctx.store.dir,
-      engine: { device: cudaAvailable ? 'cuda' : 'cpu', cudaAvailable, onnxruntimeVersion: onnxruntimeVersion() },
+      engine: {
+        device: cudaAvailable ? 'cuda' : 'cpu',
+        cudaAvailable,
+        onnxruntimeVersion: onnxruntimeVersion()
+      },
       node: process.versions.node,
       platform: `${process.platform}-${process.arch}`,
       transport: ctx.transport

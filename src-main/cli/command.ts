@@ -44,7 +44,11 @@ export class UsageError extends Error {
 export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'print JSON instead of text' }
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  store: { type: 'string', valueName: 'DIR', description: 'store folder (else $FINETUNE_STUDIO_HOME, else the app-data folder)' },
+  store: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'store folder (else $FINETUNE_STUDIO_HOME, else the app-data folder)'
+  },
   help: { type: 'boolean', description: 'show this help' }
 }
 
@@ -56,7 +60,10 @@ function optionLine(name: string, spec: OptionSpec): string {
 
 export function commandHelp(command: Command): string {
   const positionals = (command.positionals ?? []).map((p) => p.name.toUpperCase()).join(' ')
-  const lines = [`usage: finetune-studio ${command.words.join(' ')}${positionals ? ` ${positionals}` : ''} [options]`, '']
+  const lines = [
+    `usage: finetune-studio ${command.words.join(' ')}${positionals ? ` ${positionals}` : ''} [options]`,
+    ''
+  ]
   lines.push(command.summary)
   if (command.details) lines.push('', command.details)
   if (command.positionals?.length) {
@@ -64,7 +71,8 @@ export function commandHelp(command: Command): string {
     for (const p of command.positionals) lines.push(`  ${p.name.toUpperCase().padEnd(28)} ${p.description}`)
   }
   lines.push('', 'options:')
-  for (const [name, spec] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS })) lines.push(optionLine(name, spec))
+  for (const [name, spec] of Object.entries({ ...command.options, ...GLOBAL_OPTIONS }))
+    lines.push(optionLine(name, spec))
   return lines.join('\n')
 }
 
@@ -82,13 +90,18 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const expected = command.positionals ?? []
   if (!values.help && parsed.positionals.length !== expected.length) {
     const names = expected.map((p) => p.name.toUpperCase()).join(' ') || 'no arguments'
-    throw new UsageError(`${command.words.join(' ')} takes ${names}, got ${parsed.positionals.length} argument(s)`)
+    throw new UsageError(
+      `${command.words.join(' ')} takes ${names}, got ${parsed.positionals.length} argument(s)`
+    )
   }
   return { values, positionals: parsed.positionals }
 }
 
 /** Picks the command whose words match the longest prefix of argv. */
-export function findCommand(commands: Command[], argv: string[]): { command: Command; rest: string[] } | null {
+export function findCommand(
+  commands: Command[],
+  argv: string[]
+): { command: Command; rest: string[] } | null {
   let best: Command | null = null
   for (const command of commands) {
     const matches = command.words.every((word, i) => argv[i] === word)

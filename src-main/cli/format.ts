@@ -2,7 +2,11 @@
 export function formatTable<T>(rows: T[], columns: { header: string; value: (row: T) => unknown }[]): string {
   const cells = rows.map((row) => columns.map((c) => String(c.value(row) ?? '')))
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i].length)))
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd()
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n')
 }
 

@@ -15,7 +15,10 @@ export function storeDirFor(args: ParsedArgs): string {
   return resolveStoreDir({ flag: args.values.store as string | undefined }).dir
 }
 
-export async function withSession<T>(args: ParsedArgs, body: (session: CliSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  args: ParsedArgs,
+  body: (session: CliSession) => Promise<T>
+): Promise<T> {
   const api = createApiContext(storeDirFor(args))
   const ctx: RequestContext = { ...api, transport: 'direct' }
   try {

@@ -8,17 +8,28 @@ import type { ApiContext } from '../api/context'
 import { dispatch } from '../api/dispatch'
 import type { RequestContext } from '../api/handlers'
 
-function senderIsOurs(event: IpcMainInvokeEvent, window: BrowserWindow, trustedUrl: (url: string) => boolean): boolean {
+function senderIsOurs(
+  event: IpcMainInvokeEvent,
+  window: BrowserWindow,
+  trustedUrl: (url: string) => boolean
+): boolean {
   const owner = BrowserWindow.fromWebContents(event.sender)
   return owner === window && event.senderFrame !== null && trustedUrl(event.senderFrame.url)
 }
 
-export function setupIpc(api: ApiContext, window: BrowserWindow, trustedUrl: (url: string) => boolean): () => void {
+export function setupIpc(
+  api: ApiContext,
+  window: BrowserWindow,
+  trustedUrl: (url: string) => boolean
+): () => void {
   const ctx: RequestContext = { ...api, transport: 'ipc' }
   for (const name of CALL_NAMES) {
     ipcMain.handle(name, (event, input: unknown) => {
       if (!senderIsOurs(event, window, trustedUrl)) {
-        return { ok: false, error: { code: 'unauthorized', message: `${name}: refused a call from an unknown sender` } }
+        return {
+          ok: false,
+          error: { code: 'unauthorized', message: `${name}: refused a call from an unknown sender` }
+        }
       }
       return dispatch(name, input, ctx)
     })

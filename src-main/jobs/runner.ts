@@ -108,10 +108,19 @@ export class JobRunner {
     worker.on('message', (message: WorkerToRunner) => {
       if (message.type === 'progress') {
         job.summary.progress = { done: message.done, total: message.total, message: message.message }
-        this.events.emit('job.progress', { jobId: job.summary.id, kind: job.summary.kind, ...job.summary.progress })
+        this.events.emit('job.progress', {
+          jobId: job.summary.id,
+          kind: job.summary.kind,
+          ...job.summary.progress
+        })
       } else if (message.type === 'log') {
         const at = new Date().toISOString()
-        this.events.emit('job.log', { jobId: job.summary.id, level: message.level, message: message.message, at })
+        this.events.emit('job.log', {
+          jobId: job.summary.id,
+          level: message.level,
+          message: message.message,
+          at
+        })
       } else if (message.type === 'result') {
         outcome = { ok: true, value: message.value }
       } else {
@@ -132,7 +141,8 @@ export class JobRunner {
   ): Promise<void> {
     job.worker = null
     if (job.summary.status === 'cancelled') return this.finish(job, 'cancelled', null)
-    if (!outcome) return this.finish(job, 'failed', `job worker exited with code ${exitCode} before finishing`)
+    if (!outcome)
+      return this.finish(job, 'failed', `job worker exited with code ${exitCode} before finishing`)
     if (!outcome.ok) return this.finish(job, 'failed', outcome.message)
     try {
       job.summary.result = (await job.options.onResult?.(outcome.value)) ?? outcome.value

@@ -8,7 +8,10 @@ import { Worker, type WorkerOptions } from 'node:worker_threads'
 function tsxEsmApiUrl(): string {
   const require = createRequire(import.meta.url)
   const packageJson = require.resolve('tsx/package.json')
-  const exportsMap = JSON.parse(readFileSync(packageJson, 'utf8')).exports as Record<string, { import: { default: string } }>
+  const exportsMap = JSON.parse(readFileSync(packageJson, 'utf8')).exports as Record<
+    string,
+    { import: { default: string } }
+  >
   return pathToFileURL(join(dirname(packageJson), exportsMap['./esm/api'].import.default)).href
 }
 

@@ -43,7 +43,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function statusFor(result: CallResult): number {
   if (result.ok) return 200
-  const byCode: Record<string, number> = { invalid_input: 400, not_found: 404, unknown_call: 404, conflict: 409 }
+  const byCode: Record<string, number> = {
+    invalid_input: 400,
+    not_found: 404,
+    unknown_call: 404,
+    conflict: 409
+  }
   return byCode[result.error.code] ?? 500
 }
 
@@ -60,7 +65,8 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 async function handleHttpCall(req: IncomingMessage, res: ServerResponse, name: string, ctx: RequestContext) {
-  if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'invalid_input', message: 'use POST' } })
+  if (req.method !== 'POST')
+    return sendJson(res, 405, { ok: false, error: { code: 'invalid_input', message: 'use POST' } })
   let input: unknown
   try {
     input = await readBody(req)
@@ -83,7 +89,13 @@ function attachSocket(socket: WebSocket, api: ApiContext): void {
     try {
       message = JSON.parse(String(data))
     } catch {
-      socket.send(JSON.stringify({ id: null, ok: false, error: { code: 'invalid_input', message: 'frame is not JSON' } }))
+      socket.send(
+        JSON.stringify({
+          id: null,
+          ok: false,
+          error: { code: 'invalid_input', message: 'frame is not JSON' }
+        })
+      )
       return
     }
     const result = await dispatch(message.call, message.input, ctx)
@@ -108,7 +120,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (url.searchParams.has('token')) {
       // Assets and the page's socket carry the cookie from here on, so the token need not be in every URL.
-      res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`)
+      res.setHeader(
+        'set-cookie',
+        `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`
+      )
     }
     if (url.pathname.startsWith('/api/call/')) {
       void handleHttpCall(req, res, decodeURIComponent(url.pathname.slice('/api/call/'.length)), httpCtx)
@@ -122,7 +137,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = new URL(req.url ?? '/', 'http://localhost')
     const authorised = tokenMatches(presentedToken(req, url), token)
     if (url.pathname !== '/api/ws' || !authorised || !originAllowed(req)) {
-      const status = url.pathname !== '/api/ws' ? '404 Not Found' : authorised ? '403 Forbidden' : '401 Unauthorized'
+      const status =
+        url.pathname !== '/api/ws' ? '404 Not Found' : authorised ? '403 Forbidden' : '401 Unauthorized'
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }
@@ -136,7 +152,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = (server.address() as AddressInfo).port
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   if (!isLoopback(host)) {
-    log(`warning: serving on ${host}, reachable from other machines; anyone with the URL below can use this store`)
+    log(
+      `warning: serving on ${host}, reachable from other machines; anyone with the URL below can use this store`
+    )
   }
 
   return {

@@ -16,7 +16,9 @@ describe('finetune-studio CLI', () => {
   afterAll(() => store.cleanup())
 
   it('keeps its version equal to package.json', async () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
     expect(APP_VERSION).toBe(pkg.version)
     expect((await cli('--version')).out).toBe(pkg.version)
   })
@@ -52,8 +54,19 @@ describe('finetune-studio CLI', () => {
 
   it('creates and lists datasets as text and JSON in the store given by --store', async () => {
     expect((await cli('datasets', 'list', '--store', store.dir)).out).toBe('no datasets yet')
-    const created = await cli('datasets', 'create', 'gsm8k-mini', '--description', 'math', '--store', store.dir)
-    expect(created).toMatchObject({ code: 0, out: expect.stringMatching(/^created dataset \d+ \(gsm8k-mini\)$/) })
+    const created = await cli(
+      'datasets',
+      'create',
+      'gsm8k-mini',
+      '--description',
+      'math',
+      '--store',
+      store.dir
+    )
+    expect(created).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^created dataset \d+ \(gsm8k-mini\)$/)
+    })
 
     const again = await cli('datasets', 'create', 'gsm8k-mini', '--store', store.dir)
     expect(again.code).toBe(1)
@@ -61,7 +74,9 @@ describe('finetune-studio CLI', () => {
     expect(again.err).toContain('gsm8k-mini')
 
     const listed = await cli('datasets', 'list', '--json', '--store', store.dir)
-    expect(JSON.parse(listed.out)).toMatchObject([{ name: 'gsm8k-mini', description: 'math', versionCount: 0 }])
+    expect(JSON.parse(listed.out)).toMatchObject([
+      { name: 'gsm8k-mini', description: 'math', versionCount: 0 }
+    ])
   })
 
   it('uses FINETUNE_STUDIO_HOME when --store is absent', async () => {
@@ -81,7 +96,11 @@ describe('finetune-studio CLI', () => {
   it('registers a real model folder through a job and lists it', async () => {
     const registered = await cli('models', 'register', STORIES_260K, '--store', store.dir, '--json')
     expect(registered.code, registered.err).toBe(0)
-    expect(JSON.parse(registered.out)).toMatchObject({ name: 'stories260K', architecture: 'LlamaForCausalLM', dtype: 'F32' })
+    expect(JSON.parse(registered.out)).toMatchObject({
+      name: 'stories260K',
+      architecture: 'LlamaForCausalLM',
+      dtype: 'F32'
+    })
     const listed = await cli('models', 'list', '--store', store.dir)
     expect(listed.out).toMatch(/stories260K\s+LlamaForCausalLM\s+260\.0K\s+F32/)
 

@@ -143,6 +143,7 @@ describe('finetune-studio serve, driven by Chromium', () => {
     expect(await row.textContent()).toContain(tinyModelDir)
     expect(await page.getByTestId('model-row').count()).toBe(1)
     expect(await page.getByTestId('models-empty').count()).toBe(0)
+    expect(await page.getByTestId('model-path-input').inputValue()).toBe('')
     await page.screenshot({ path: join(screenshotDir, 'e2e-models-registered.png') })
   })
 
@@ -154,6 +155,8 @@ describe('finetune-studio serve, driven by Chromium', () => {
     await toast.waitFor()
     expect(await toast.getByTestId('toast-message').textContent()).toMatch(/^models\.register: /)
     await page.screenshot({ path: join(screenshotDir, 'e2e-models-error.png') })
+    // The refused path stays in the field to be corrected.
+    expect(await page.getByTestId('model-path-input').inputValue()).toBe(missingDir)
     await toast.getByTestId('toast-dismiss').click()
     await toast.waitFor({ state: 'detached' })
     expect(await page.getByTestId('model-row').count()).toBe(1)

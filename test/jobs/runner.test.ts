@@ -9,7 +9,11 @@ import { STORIES_260K, tempDir } from '../helpers/temp'
 /** A model folder whose single tensor is big enough that hashing it keeps a core busy for a while. */
 function writeBigModel(dir: string, floats: number): void {
   copyFileSync(join(STORIES_260K, 'config.json'), join(dir, 'config.json'))
-  const header = Buffer.from(JSON.stringify({ 'model.big.weight': { dtype: 'F32', shape: [floats], data_offsets: [0, floats * 4] } }).padEnd(128, ' '))
+  const header = Buffer.from(
+    JSON.stringify({
+      'model.big.weight': { dtype: 'F32', shape: [floats], data_offsets: [0, floats * 4] }
+    }).padEnd(128, ' ')
+  )
   const length = Buffer.alloc(8)
   length.writeBigUInt64LE(BigInt(header.length))
   const fd = openSync(join(dir, 'model.safetensors'), 'w')
@@ -50,17 +54,21 @@ describe('job runner', () => {
     await runner.close()
 
     expect(done.status).toBe('completed')
-    expect(done.result).toMatchObject({ architecture: 'LlamaForCausalLM', parameterCount: 96 << 20, dtype: 'F32' })
-    const progress = events.filter((e) => e.event === 'job.progress').map((e) => e.payload as Events['job.progress'])
+    expect(done.result).toMatchObject({
+      architecture: 'LlamaForCausalLM',
+      parameterCount: 96 << 20,
+      dtype: 'F32'
+    })
+    const progress = events
+      .filter((e) => e.event === 'job.progress')
+      .map((e) => e.payload as Events['job.progress'])
     expect(progress.length).toBeGreaterThan(10)
     expect(progress.at(-1)).toMatchObject({ done: progress.at(-1)!.total })
     expect(ticks).toBeGreaterThan(0)
     expect(ticksWhileWorking).toBeGreaterThan(5)
-    expect(events.filter((e) => e.event === 'job.status').map((e) => (e.payload as Events['job.status']).status)).toEqual([
-      'queued',
-      'running',
-      'completed'
-    ])
+    expect(
+      events.filter((e) => e.event === 'job.status').map((e) => (e.payload as Events['job.status']).status)
+    ).toEqual(['queued', 'running', 'completed'])
   })
 
   it('queues jobs one at a time and cancels a queued and a running job', async () => {
@@ -85,7 +93,11 @@ describe('job runner', () => {
     expect(failed.status).toBe('failed')
     expect(failed.error).toMatch(/GPT2LMHeadModel/)
 
-    const hooked = runner.submit('model.inspect', { path: STORIES_260K }, { onResult: () => ({ stored: true }) })
+    const hooked = runner.submit(
+      'model.inspect',
+      { path: STORIES_260K },
+      { onResult: () => ({ stored: true }) }
+    )
     expect((await runner.wait(hooked.id)).result).toEqual({ stored: true })
     await runner.close()
     broken.cleanup()

@@ -191,7 +191,7 @@ describe('useModelsStore', () => {
     await models.load()
     expect(models.models).toEqual([])
 
-    await models.register('/models/stories260K')
+    expect(await models.register('/models/stories260K')).toBe(true)
     await settle()
 
     expect(models.models).toEqual([tinyModel])
@@ -227,7 +227,7 @@ describe('useModelsStore', () => {
     }))
     const models = useModelsStore()
     const toasts = useToastStore()
-    await models.register('/nope')
+    expect(await models.register('/nope')).toBe(false)
     expect(toasts.toasts.map(({ code, message }) => ({ code, message }))).toEqual([
       { code: 'invalid_input', message: 'models.register: /nope is not a folder' }
     ])

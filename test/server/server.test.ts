@@ -6,7 +6,10 @@ import { startServer, type RunningServer } from '../../src-main/server'
 import { resolveAsset } from '../../src-main/server/static'
 import { STORIES_260K, tempDir } from '../helpers/temp'
 
-function openSocket(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket } | { status: number }> {
+function openSocket(
+  url: string,
+  headers: Record<string, string> = {}
+): Promise<{ ws: WebSocket } | { status: number }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers })
     ws.once('open', () => resolve({ ws }))
@@ -14,7 +17,10 @@ function openSocket(url: string, headers: Record<string, string> = {}): Promise<
   })
 }
 
-function nextMessage(ws: WebSocket, predicate: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+function nextMessage(
+  ws: WebSocket,
+  predicate: (m: Record<string, unknown>) => boolean
+): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
     const onMessage = (data: WebSocket.RawData) => {
       const message = JSON.parse(String(data)) as Record<string, unknown>
@@ -37,7 +43,12 @@ describe('headless server', () => {
     writeFileSync(join(renderer.dir, 'index.html'), '<!doctype html><title>Finetune Studio</title>')
     mkdirSync(join(renderer.dir, 'assets'))
     writeFileSync(join(renderer.dir, 'assets', 'app.js'), 'console.log(1)')
-    server = await startServer({ storeDir: store.dir, rendererDir: renderer.dir, port: 0, log: (l) => logs.push(l) })
+    server = await startServer({
+      storeDir: store.dir,
+      rendererDir: renderer.dir,
+      port: 0,
+      log: (l) => logs.push(l)
+    })
   })
 
   afterAll(async () => {
@@ -57,7 +68,9 @@ describe('headless server', () => {
     for (const path of ['/', '/index.html', '/assets/app.js', '/api/call/system.info']) {
       expect((await fetch(server.origin + path)).status).toBe(401)
       expect((await fetch(`${server.origin}${path}?token=wrong`)).status).toBe(401)
-      expect((await fetch(server.origin + path, { headers: { authorization: 'Bearer nope' } })).status).toBe(401)
+      expect((await fetch(server.origin + path, { headers: { authorization: 'Bearer nope' } })).status).toBe(
+        401
+      )
     }
   })
 
@@ -75,22 +88,45 @@ describe('headless server', () => {
   it('never serves files outside the renderer folder', async () => {
     expect(resolveAsset(renderer.dir, '/../../etc/passwd')).toBe(join(renderer.dir, 'etc/passwd'))
     expect(resolveAsset(renderer.dir, '/%2e%2e/%2e%2e/etc/passwd')).toBe(join(renderer.dir, 'etc/passwd'))
-    const res = await fetch(`${server.origin}/..%2f..%2fetc%2fpasswd`, { headers: { authorization: `Bearer ${server.token}` } })
+    const res = await fetch(`${server.origin}/..%2f..%2fetc%2fpasswd`, {
+      headers: { authorization: `Bearer ${server.token}` }
+    })
     expect(res.status).toBe(404)
   })
 
   it('runs API calls over HTTP with a bearer token, and reports bad input with the call name', async () => {
     const auth = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }
-    const info = await fetch(`${server.origin}/api/call/system.info`, { method: 'POST', headers: auth, body: '{}' })
+    const info = await fetch(`${server.origin}/api/call/system.info`, {
+      method: 'POST',
+      headers: auth,
+      body: '{}'
+    })
     expect(info.status).toBe(200)
-    const body = (await info.json()) as { ok: boolean; value: { product: string; storePath: string; transport: string } }
-    expect(body).toMatchObject({ ok: true, value: { product: 'Finetune Studio', storePath: store.dir, transport: 'http' } })
+    const body = (await info.json()) as {
+      ok: boolean
+      value: { product: string; storePath: string; transport: string }
+    }
+    expect(body).toMatchObject({
+      ok: true,
+      value: { product: 'Finetune Studio', storePath: store.dir, transport: 'http' }
+    })
 
-    const bad = await fetch(`${server.origin}/api/call/datasets.create`, { method: 'POST', headers: auth, body: '{"name": 5}' })
+    const bad = await fetch(`${server.origin}/api/call/datasets.create`, {
+      method: 'POST',
+      headers: auth,
+      body: '{"name": 5}'
+    })
     expect(bad.status).toBe(400)
-    expect(await bad.json()).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/^datasets\.create: name:/) } })
+    expect(await bad.json()).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: expect.stringMatching(/^datasets\.create: name:/) }
+    })
 
-    const unknown = await fetch(`${server.origin}/api/call/nope.nothing`, { method: 'POST', headers: auth, body: '{}' })
+    const unknown = await fetch(`${server.origin}/api/call/nope.nothing`, {
+      method: 'POST',
+      headers: auth,
+      body: '{}'
+    })
     expect(unknown.status).toBe(404)
   })
 
@@ -98,7 +134,9 @@ describe('headless server', () => {
     const wsUrl = server.origin.replace('http', 'ws') + '/api/ws'
     expect(await openSocket(wsUrl)).toEqual({ status: 401 })
     expect(await openSocket(`${wsUrl}?token=wrong`)).toEqual({ status: 401 })
-    expect(await openSocket(`${wsUrl}?token=${server.token}`, { origin: 'https://evil.example' })).toEqual({ status: 403 })
+    expect(await openSocket(`${wsUrl}?token=${server.token}`, { origin: 'https://evil.example' })).toEqual({
+      status: 403
+    })
 
     const opened = await openSocket(`${wsUrl}?token=${server.token}`)
     if (!('ws' in opened)) throw new Error(`socket refused: ${opened.status}`)
@@ -109,21 +147,34 @@ describe('headless server', () => {
 
     const duplicate = nextMessage(ws, (m) => m.id === 8)
     ws.send(JSON.stringify({ id: 8, call: 'datasets.create', input: { name: 'from-socket' } }))
-    expect(await duplicate).toMatchObject({ id: 8, ok: false, error: { message: expect.stringContaining('from-socket') } })
+    expect(await duplicate).toMatchObject({
+      id: 8,
+      ok: false,
+      error: { message: expect.stringContaining('from-socket') }
+    })
 
     const missing = nextMessage(ws, (m) => m.id === 9)
     ws.send(JSON.stringify({ id: 9, call: 'models.register', input: { path: join(store.dir, 'missing') } }))
-    expect(await missing).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringContaining('is not a folder') } })
+    expect(await missing).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', message: expect.stringContaining('is not a folder') }
+    })
 
     // A job started over the socket reports its progress and status back as events.
-    const completed = nextMessage(ws, (m) => m.event === 'job.status' && (m.payload as { status: string }).status === 'completed')
+    const completed = nextMessage(
+      ws,
+      (m) => m.event === 'job.status' && (m.payload as { status: string }).status === 'completed'
+    )
     const progress = nextMessage(ws, (m) => m.event === 'job.progress')
     ws.send(JSON.stringify({ id: 10, call: 'models.register', input: { path: STORIES_260K } }))
     expect(await progress).toMatchObject({ payload: { kind: 'model.inspect', total: expect.any(Number) } })
     await completed
     const models = nextMessage(ws, (m) => m.id === 11)
     ws.send(JSON.stringify({ id: 11, call: 'models.list', input: {} }))
-    expect(await models).toMatchObject({ ok: true, value: [{ architecture: 'LlamaForCausalLM', parameterCount: 260_032 }] })
+    expect(await models).toMatchObject({
+      ok: true,
+      value: [{ architecture: 'LlamaForCausalLM', parameterCount: 260_032 }]
+    })
     ws.close()
   })
 })
@@ -132,7 +183,13 @@ describe('headless server on a non-loopback address', () => {
   it('warns that it is reachable from other machines', async () => {
     const store = tempDir()
     const logs: string[] = []
-    const server = await startServer({ storeDir: store.dir, rendererDir: store.dir, host: '0.0.0.0', port: 0, log: (l) => logs.push(l) })
+    const server = await startServer({
+      storeDir: store.dir,
+      rendererDir: store.dir,
+      host: '0.0.0.0',
+      port: 0,
+      log: (l) => logs.push(l)
+    })
     await server.close()
     store.cleanup()
     expect(logs.join('\n')).toMatch(/warning: serving on 0\.0\.0\.0/)

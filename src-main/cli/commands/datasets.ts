@@ -15,7 +15,11 @@ export const datasetsListCommand: Command = {
         { header: 'ID', value: (d) => d.id },
         { header: 'NAME', value: (d) => d.name },
         { header: 'VERSIONS', value: (d) => d.versionCount },
-        { header: 'LATEST', value: (d) => (d.latestVersion ? `v${d.latestVersion.version} (${d.latestVersion.sampleCount} samples)` : '-') },
+        {
+          header: 'LATEST',
+          value: (d) =>
+            d.latestVersion ? `v${d.latestVersion.version} (${d.latestVersion.sampleCount} samples)` : '-'
+        },
         { header: 'CREATED', value: (d) => d.createdAt }
       ])
     )
@@ -26,10 +30,18 @@ export const datasetsCreateCommand: Command = {
   words: ['datasets', 'create'],
   summary: 'Create an empty dataset.',
   positionals: [{ name: 'name', description: 'a unique name' }],
-  options: { description: { type: 'string', valueName: 'TEXT', description: 'what the dataset is for' }, json: JSON_OPTION },
+  options: {
+    description: { type: 'string', valueName: 'TEXT', description: 'what the dataset is for' },
+    json: JSON_OPTION
+  },
   async run(args, io) {
-    const input = { name: args.positionals[0], description: (args.values.description as string | undefined) ?? '' }
+    const input = {
+      name: args.positionals[0],
+      description: (args.values.description as string | undefined) ?? ''
+    }
     const dataset = await withSession(args, (s) => s.call('datasets.create', input))
-    io.out(args.values.json ? JSON.stringify(dataset, null, 2) : `created dataset ${dataset.id} (${dataset.name})`)
+    io.out(
+      args.values.json ? JSON.stringify(dataset, null, 2) : `created dataset ${dataset.id} (${dataset.name})`
+    )
   }
 }

@@ -15,7 +15,13 @@ export const evaluationsListCommand: Command = {
         { header: 'ID', value: (e) => e.id },
         { header: 'NAME', value: (e) => e.name },
         { header: 'BENCHMARK', value: (e) => e.benchmark },
-        { header: 'METRICS', value: (e) => Object.entries(e.metrics).map(([k, v]) => `${k}=${v}`).join(' ') },
+        {
+          header: 'METRICS',
+          value: (e) =>
+            Object.entries(e.metrics)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')
+        },
         { header: 'CREATED', value: (e) => e.createdAt }
       ])
     )

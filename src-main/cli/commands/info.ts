@@ -10,8 +10,10 @@ export const infoCommand: Command = {
     if (args.values.json) return io.out(JSON.stringify(info, null, 2))
     io.out(`${info.product} ${info.version}`)
     io.out(`store:   ${info.storePath}`)
-    io.out(`engine:  onnxruntime ${info.engine.onnxruntimeVersion}, device ${info.engine.device}` +
-      (info.engine.cudaAvailable ? '' : ' (CUDA EP not installed: npm run setup:cuda)'))
+    io.out(
+      `engine:  onnxruntime ${info.engine.onnxruntimeVersion}, device ${info.engine.device}` +
+        (info.engine.cudaAvailable ? '' : ' (CUDA EP not installed: npm run setup:cuda)')
+    )
     io.out(`node:    ${info.node} on ${info.platform}`)
   }
 }

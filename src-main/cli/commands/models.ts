@@ -29,7 +29,10 @@ export const modelsRegisterCommand: Command = {
   words: ['models', 'register'],
   summary: 'Register an HF model folder (config.json + safetensors) as a base model.',
   positionals: [{ name: 'dir', description: 'the model folder' }],
-  options: { name: { type: 'string', valueName: 'NAME', description: 'display name (default: folder name)' }, json: JSON_OPTION },
+  options: {
+    name: { type: 'string', valueName: 'NAME', description: 'display name (default: folder name)' },
+    json: JSON_OPTION
+  },
   async run(args, io) {
     const model = await withSession(args, async (s) => {
       const { jobId } = await s.call('models.register', { path: args.positionals[0], name: args.values.name })
@@ -46,6 +49,8 @@ export const modelsRegisterCommand: Command = {
       return job.result as ModelSummary
     })
     if (args.values.json) return io.out(JSON.stringify(model, null, 2))
-    io.out(`registered model ${model.id}: ${model.name} (${model.architecture}, ${formatCount(model.parameterCount)} parameters, ${model.dtype})`)
+    io.out(
+      `registered model ${model.id}: ${model.name} (${model.architecture}, ${formatCount(model.parameterCount)} parameters, ${model.dtype})`
+    )
   }
 }

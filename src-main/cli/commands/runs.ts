@@ -5,7 +5,10 @@ import { withSession } from '../session'
 export const runsListCommand: Command = {
   words: ['runs', 'list'],
   summary: 'List training runs, newest first.',
-  options: { json: JSON_OPTION, limit: { type: 'string', valueName: 'N', description: 'at most N runs', default: '50' } },
+  options: {
+    json: JSON_OPTION,
+    limit: { type: 'string', valueName: 'N', description: 'at most N runs', default: '50' }
+  },
   async run(args, io) {
     const rows = await withSession(args, (s) => s.call('runs.list', { limit: Number(args.values.limit) }))
     if (args.values.json) return io.out(JSON.stringify(rows, null, 2))
@@ -30,7 +33,8 @@ export const runsShowCommand: Command = {
   options: { json: JSON_OPTION },
   async run(args, io) {
     const id = Number(args.positionals[0])
-    if (!Number.isInteger(id) || id <= 0) throw new UsageError(`runs show: ID must be a positive integer, got ${args.positionals[0]}`)
+    if (!Number.isInteger(id) || id <= 0)
+      throw new UsageError(`runs show: ID must be a positive integer, got ${args.positionals[0]}`)
     const run = await withSession(args, (s) => s.call('runs.get', { id }))
     if (args.values.json) return io.out(JSON.stringify(run, null, 2))
     io.out(`run ${run.id}: ${run.name}`)

@@ -9,7 +9,11 @@ import { storeDirFor } from '../session'
 /** The built renderer sits at out/renderer, beside out/main where the CLI bundle runs from. */
 function builtRendererDir(): string {
   const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = [join(here, '../renderer'), join(here, '../../out/renderer'), join(here, '../../../out/renderer')]
+  const candidates = [
+    join(here, '../renderer'),
+    join(here, '../../out/renderer'),
+    join(here, '../../../out/renderer')
+  ]
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]
 }
 
@@ -21,18 +25,32 @@ export const serveCommand: Command = {
     'Binds 127.0.0.1 unless --host says otherwise (then anyone who can reach the port and has the URL\n' +
     'can use this store: prefer an SSH tunnel).',
   options: {
-    port: { type: 'string', valueName: 'N', description: 'port to listen on (0 = any free port)', default: '7860' },
+    port: {
+      type: 'string',
+      valueName: 'N',
+      description: 'port to listen on (0 = any free port)',
+      default: '7860'
+    },
     host: { type: 'string', valueName: 'ADDR', description: 'address to bind', default: '127.0.0.1' }
   },
   async run(args, io) {
     const port = Number(args.values.port)
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${args.values.port}`)
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`--port must be 0-65535, got ${args.values.port}`)
     const rendererDir = builtRendererDir()
     if (!existsSync(join(rendererDir, 'index.html'))) {
-      throw new Error(`the UI is not built (no ${join(rendererDir, 'index.html')}): run \`npm run build\` first`)
+      throw new Error(
+        `the UI is not built (no ${join(rendererDir, 'index.html')}): run \`npm run build\` first`
+      )
     }
     const storeDir = storeDirFor(args)
-    const server = await startServer({ storeDir, rendererDir, port, host: String(args.values.host), log: io.err })
+    const server = await startServer({
+      storeDir,
+      rendererDir,
+      port,
+      host: String(args.values.host),
+      log: io.err
+    })
     io.out(`Finetune Studio is serving store ${storeDir}`)
     io.out(`Open: ${server.url}`)
     await new Promise<void>((resolve) => {

@@ -9,12 +9,43 @@ import { reshape } from './ops/reshape'
 import { constantOfShape, nonZero, shape, size } from './ops/shape_ops'
 import { sub } from './ops/sub'
 import { unsqueeze } from './ops/unsqueeze'
-import { isStaticShape, sameDim } from './shape'
+import { isStaticShape, sameDim, type Shape } from './shape'
 import type { Tensor } from './tensor'
 
 /** The shape of `x` as a 1-D int64 tensor: a constant when static, else a Shape node. */
 export function shapeOf(x: Tensor): Tensor {
   return isStaticShape(x.shape) ? x.graph.int64s(x.shape) : shape(x)
+}
+
+/**
+ * `t` reshaped to `like`'s shape. The target is a constant when `like`'s shape can be spelled
+ * from static sizes, dims `t` shares at the same index (0) and one inferred dim (-1); otherwise
+ * it is Shape(like) at run time.
+ */
+export function reshapeLike(t: Tensor, like: Tensor): Tensor {
+  const target = constantReshapeTarget(t.shape, like.shape)
+  return reshape(t, target ?? shapeOf(like), like.shape)
+}
+
+function constantReshapeTarget(from: Shape | null, to: Shape | null): number[] | null {
+  if (to === null) return null
+  let inferred = false
+  const target: number[] = []
+  for (let i = 0; i < to.length; i++) {
+    const d = to[i]
+    if (typeof d === 'number') {
+      if (d === 0) return null // a literal 0 would mean "copy", not "size 0"
+      target.push(d)
+    } else if (from !== null && i < from.length && sameDim(from[i], d)) {
+      target.push(0)
+    } else if (!inferred) {
+      inferred = true
+      target.push(-1)
+    } else {
+      return null
+    }
+  }
+  return target
 }
 
 /** A tensor shaped like `x` filled with `value`. */

@@ -38,12 +38,14 @@ import {
   where
 } from './ops/index'
 import { SLICE_TO_END } from './ops/slice'
+import { normalizeAxis } from './shape'
 import type { Tensor } from './tensor'
 
 /**
- * x·Wᵀ (+ bias) for x [..., in] and a weight in the HF/PyTorch layout W [out, in]. Written as a
- * Gemm over flattened rows so W is read transposed in place; a Transpose of a constant weight
- * would be folded by onnxruntime into a second copy of it.
+ * x·Wᵀ (+ bias) for x [..., in] and a weight in the HF/PyTorch layout W [out, in]. A constant
+ * weight (initializer) goes through a Gemm over flattened rows that reads W transposed in
+ * place: a Transpose of a constant would be folded by onnxruntime into a second copy of the
+ * weight. A weight fed at run time (trainable) is simply transposed.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const [outFeatures, inFeatures] = weight.shape ?? []
@@ -52,6 +54,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   }
   const rank = x.rank
   if (rank === null || rank < 1) throw new Error(`linear: ${x} needs a known rank ≥ 1`)
+  if (weight.kind === 'input' || weight.kind === 'node') {
+    const y = matmul(x, transpose(weight, [1, 0])) // (..., out)
+    return bias ? add(y, bias) : y
+  }
   if (rank === 2) return gemm(x, weight, bias ?? null, { transB: true })
   const rows = reshape(x, [-1, inFeatures]) // (rows, in)
   const y = gemm(rows, weight, bias ?? null, { transB: true }) // (rows, out)
@@ -79,15 +85,17 @@ export function maskValue(dtype: DType): number {
 }
 
 /**
- * Additive causal mask [seq, seq]: 0 where key ≤ query, maskValue elsewhere. `seq` is a size or a
- * 0-D/1-D int64 tensor (e.g. gathered from Shape(input_ids)).
+ * Additive causal mask [S, S] for the length S of `like` along `axis` (e.g. input_ids [batch, seq]
+ * and axis 1): 0 where key ≤ query, maskValue above the diagonal. Its shape carries `like`'s dim,
+ * so it broadcasts against scores [batch, heads, S, S] without run-time shape checks.
  */
-export function causalMask(like: Tensor, seq: number | Tensor, dtype: DType): Tensor {
-  const g = like.graph
-  const side = typeof seq === 'number' ? g.int64s([seq]) : seq.rank === 0 ? unsqueeze(seq, [0]) : seq
-  const dims = concat([side, side], 0)
-  const known = typeof seq === 'number' ? [seq, seq] : null
-  const filled = constantOfShape(dims, maskValue(dtype), dtype, known) // (S, S)
+export function causalMask(like: Tensor, axis: number, dtype: DType): Tensor {
+  const rank = like.rank
+  if (rank === null) throw new Error(`causalMask: ${like} needs a known rank`)
+  const a = normalizeAxis(axis, rank, 'causalMask')
+  const length = like.shape![a]
+  const side = typeof length === 'number' ? like.graph.int64s([length]) : shape(like, a, a + 1)
+  const filled = constantOfShape(concat([side, side], 0), maskValue(dtype), dtype, [length, length]) // (S, S)
   return trilu(filled, { upper: true, k: 1 }) // keeps maskValue strictly above the diagonal
 }
 

@@ -18,7 +18,8 @@ export function onnxruntimeBinaryDir(): string {
 }
 
 export function cudaProviderInstalled(binaryDir = onnxruntimeBinaryDir()): boolean {
-  const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'
+  const library =
+    process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'
   return existsSync(join(binaryDir, library))
 }
 

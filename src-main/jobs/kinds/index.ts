@@ -13,6 +13,7 @@ register(modelInspectJob as JobKind<never, unknown>)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {
   const job = registry.get(kind)
-  if (!job) throw new Error(`unknown job kind ${JSON.stringify(kind)}; known: ${[...registry.keys()].join(', ')}`)
+  if (!job)
+    throw new Error(`unknown job kind ${JSON.stringify(kind)}; known: ${[...registry.keys()].join(', ')}`)
   return job as JobKind<unknown, unknown>
 }

@@ -23,13 +23,18 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
-  /** Resolves once the job is queued; the model appears in `models` when the job completes. */
-  async function register(path: string, name?: string): Promise<void> {
+  /**
+   * Resolves once the job is queued (true) or refused (false, with a toast); the model appears in
+   * `models` when the job completes.
+   */
+  async function register(path: string, name?: string): Promise<boolean> {
     try {
       const { jobId } = await api.call('models.register', name ? { path, name } : { path })
       registrations.value.push({ jobId, path })
+      return true
     } catch (error) {
       toasts.showError(error)
+      return false
     }
   }
 

@@ -10,8 +10,14 @@ export function cast(x: Tensor, to: DType): Tensor {
     opType: 'Cast',
     inputs: [x],
     attrs: { to: attr.int(ONNX_DATA_TYPE[to]) },
-    outputs: [{ dtype: to, shape: x.shape, constValue: x.constValue }]
+    outputs: [{ dtype: to, shape: x.shape, constValue: castValues(x.constValue, to) }]
   })
+}
+
+/** Known values survive a cast only where they are exact: integers into an integer type. */
+function castValues(values: readonly number[] | null, to: DType): readonly number[] | null {
+  const integerTarget = to === 'int64' || to === 'int32' || to === 'int8' || to === 'uint8'
+  return values && integerTarget && values.every(Number.isInteger) ? values : null
 }
 
 // Between float types the gradient is cast back; through integers nothing flows.

@@ -1,4 +1,4 @@
-import { shapeOf, sumToShapeOf } from '../grad_helpers'
+import { reshapeLike, sumToShapeOf } from '../grad_helpers'
 import { defineOp, type InputGradient } from '../registry'
 import { broadcastShapes, formatShape, type Dim, type Shape } from '../shape'
 import type { Tensor } from '../tensor'
@@ -56,12 +56,12 @@ export const MatMul = defineOp({
       () => {
         const { a2, b2, g2 } = lift()
         const da = sumToShapeOf(matmul(g2, transposeLastTwo(b2)), a2)
-        return a2 === a ? da : reshape(da, shapeOf(a!), a!.shape)
+        return a2 === a ? da : reshapeLike(da, a!)
       },
       () => {
         const { a2, b2, g2 } = lift()
         const db = sumToShapeOf(matmul(transposeLastTwo(a2), g2), b2)
-        return b2 === b ? db : reshape(db, shapeOf(b!), b!.shape)
+        return b2 === b ? db : reshapeLike(db, b!)
       }
     ]
   }
@@ -73,7 +73,7 @@ function weightGradients(a: Tensor, b: Tensor, grad: Tensor): InputGradient[] {
   return [
     () => {
       const da = gemm(rows().g2, b, null, { transB: true }) // (rows, K)
-      return a.rank === 2 ? da : reshape(da, shapeOf(a), a.shape)
+      return a.rank === 2 ? da : reshapeLike(da, a)
     },
     () => gemm(rows().a2, rows().g2, null, { transA: true }) // (K, N)
   ]

@@ -1,9 +1,8 @@
-import { shapeOf } from '../grad_helpers'
+import { reshapeLike } from '../grad_helpers'
 import { defineOp } from '../registry'
 import type { Dim } from '../shape'
 import type { Tensor } from '../tensor'
 import { normalizeAxes } from './common'
-import { reshape } from './reshape'
 
 /** Removes size-1 axes: the given ones, or every axis of static size 1 when omitted. */
 export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
@@ -29,5 +28,5 @@ export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
 
 export const Squeeze = defineOp({
   opType: 'Squeeze',
-  gradient: ({ inputs: [x], grad }) => [() => reshape(grad, shapeOf(x!), x!.shape), null]
+  gradient: ({ inputs: [x], grad }) => [() => reshapeLike(grad, x!), null]
 })

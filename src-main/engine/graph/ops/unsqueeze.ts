@@ -1,9 +1,8 @@
-import { shapeOf } from '../grad_helpers'
+import { reshapeLike } from '../grad_helpers'
 import { defineOp } from '../registry'
 import type { Dim } from '../shape'
 import type { Tensor } from '../tensor'
 import { normalizeAxes } from './common'
-import { reshape } from './reshape'
 
 /** Inserts size-1 axes; `axes` index the result (negative counts from its end). */
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
@@ -24,5 +23,5 @@ export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
 
 export const Unsqueeze = defineOp({
   opType: 'Unsqueeze',
-  gradient: ({ inputs: [x], grad }) => [() => reshape(grad, shapeOf(x!), x!.shape), null]
+  gradient: ({ inputs: [x], grad }) => [() => reshapeLike(grad, x!), null]
 })

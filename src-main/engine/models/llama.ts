@@ -1,0 +1,291 @@
+/**
+ * The Llama-family decoder (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM with q/k/v
+ * bias, Qwen3ForCausalLM with per-head q/k RMSNorm) written on the graph DSL from a ModelConfig.
+ *
+ * The builder does not know where weights come from: it asks a `param(name, shape)` provider for
+ * every tensor by its HF checkpoint name, so inference hands it frozen initializers and training
+ * hands it graph inputs for trainable tensors. Every projection goes through a `linear` hook,
+ * which LoRA replaces to add its low-rank path. Inference-only speed-ups (fused onnxruntime
+ * contrib ops) are switched on by `fused`; the default is standard ONNX ops only, which autodiff
+ * can differentiate.
+ *
+ * Shapes in comments: B batch, S new positions, P past positions, T = P + S keys, H query heads,
+ * K key/value heads, n = H / K query heads per key/value head, D head dim, E hidden size.
+ */
+import { layerPrefix, ropeInverseFrequencies, type ModelConfig } from '../checkpoint/hf-config'
+import {
+  add,
+  cast,
+  concat,
+  constantOfShape,
+  cos,
+  div,
+  gather,
+  linear as denseLinear,
+  matmul,
+  mul,
+  pow,
+  range,
+  reduceMean,
+  reshape,
+  shape,
+  sigmoid,
+  sin,
+  slice,
+  softmax,
+  sqrt,
+  sub,
+  transpose,
+  trilu,
+  unsqueeze,
+  neg,
+  SLICE_TO_END,
+  type Tensor
+} from '../graph/index'
+import { fusedAttention, fusedRmsNorm, fusedRotary } from './fused'
+
+/** Returns the tensor for a checkpoint weight; `shape` is what the config implies. */
+export type ParamProvider = (name: string, shape: readonly number[]) => Tensor
+
+/**
+ * x·Wᵀ (+ b) for the projection called `name` (its module path, e.g.
+ * `model.layers.3.self_attn.q_proj`), W [out, in] as in HF checkpoints. LoRA wraps this.
+ */
+export type LinearHook = (name: string, x: Tensor, weight: Tensor, bias: Tensor | null) => Tensor
+
+export interface DecoderWeights {
+  param: ParamProvider
+  /** Default: a plain dense projection. */
+  linear?: LinearHook
+}
+
+/** Keys and values of one layer, [B, K, T, D], after RoPE. */
+export interface LayerKeyValues {
+  key: Tensor
+  value: Tensor
+}
+
+export interface DecoderInputs {
+  /** int64 [B, S]. */
+  inputIds: Tensor
+  /** int64 positions of the new tokens, [S] (same on every row) or [B, S]. */
+  positions: Tensor
+  /** Additive attention mask broadcastable to [B, 1, 1, S, T] (see `attentionBias`). */
+  attentionBias: Tensor
+  /** The cache of earlier positions, one entry per layer, [B, K, P, D] each. */
+  past?: readonly LayerKeyValues[]
+}
+
+export interface DecoderOptions {
+  /**
+   * Use onnxruntime contrib ops (com.microsoft) where they are faster. Inference only: those ops
+   * have no gradient rules.
+   */
+  fused?: boolean
+}
+
+export interface DecoderOutputs {
+  /** Hidden states after the final norm, [B, S, E]. */
+  hidden: Tensor
+  /** Past and new keys/values per layer, [B, K, T, D]: the next run's `past`. */
+  present: LayerKeyValues[]
+}
+
+/** Runs the embedding and every decoder layer; `lmHead` turns the result into logits. */
+export function decoderForward(
+  config: ModelConfig,
+  weights: DecoderWeights,
+  inputs: DecoderInputs,
+  options: DecoderOptions = {}
+): DecoderOutputs {
+  if (inputs.past && inputs.past.length !== config.numLayers) {
+    throw new Error(`decoderForward: past has ${inputs.past.length} layers, the model ${config.numLayers}`)
+  }
+  const g = inputs.inputIds.graph
+  const { param } = weights
+  const linear = weights.linear ?? plainLinear
+  const model = { config, param, linear, fused: options.fused ?? false }
+  const embed = param('model.embed_tokens.weight', [config.vocabSize, config.hiddenSize])
+  let x = gather(embed, inputs.inputIds) // (B, S, E)
+  const rotary = rotaryTables(config, inputs.positions)
+  const present: LayerKeyValues[] = []
+  for (let i = 0; i < config.numLayers; i++) {
+    const past = inputs.past?.[i]
+    const layer = g.scope(`layers.${i}`, () => decoderLayer(model, i, x, rotary, inputs.attentionBias, past))
+    x = layer.x
+    present.push(layer.keyValues)
+  }
+  const hidden = rmsNorm(model, x, param('model.norm.weight', [config.hiddenSize]))
+  return { hidden, present }
+}
+
+/** Logits [..., V] from final hidden states [..., E]: lm_head, or the embeddings when tied. */
+export function lmHead(config: ModelConfig, weights: DecoderWeights, hidden: Tensor): Tensor {
+  const name = config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'
+  return denseLinear(hidden, weights.param(name, [config.vocabSize, config.hiddenSize]))
+}
+
+/**
+ * The additive mask for right-padded batches: causal over S positions plus key padding from an
+ * int64 attention mask [B, S] of 1 (token) / 0 (padding). Shape [B, 1, 1, S, S].
+ */
+export function paddedCausalBias(attentionMask: Tensor): Tensor {
+  const length = shape(attentionMask, 1, 2) // [S]
+  const causal = causalBias(attentionMask.graph.int64s([0]), length, length) // (S, S)
+  const keep = cast(attentionMask, 'float32') // (B, S)
+  const padding = reshape(mul(sub(1, keep), MASKED), [0, 1, 1, 1, -1]) // (B, 1, 1, 1, S)
+  return add(causal, padding) // (B, 1, 1, S, S)
+}
+
+/**
+ * Causal mask for S new positions after P cached ones, [S, T] with T = P + S: query i sees keys
+ * j ≤ P + i. `past`, `newLength` and `total` are 1-D int64 tensors of one element.
+ */
+export function causalBias(past: Tensor, newLength: Tensor, total: Tensor): Tensor {
+  const filled = constantOfShape(concat([newLength, total], 0), MASKED, 'float32', [null, null]) // (S, T)
+  const offset = reshape(add(past, 1), []) // keys beyond P + i are masked
+  return trilu(filled, { upper: true, k: offset })
+}
+
+/**
+ * Added to masked scores. Finite, so a fully masked row would give a uniform softmax, not NaN;
+ * exp() of it underflows to exactly 0 in float32.
+ */
+const MASKED = -1e9
+
+interface ModelParts {
+  config: ModelConfig
+  param: ParamProvider
+  linear: LinearHook
+  fused: boolean
+}
+
+interface RotaryTables {
+  /** cos/sin of position·frequency, [.., S, D] (both halves repeated, HF rotate-half layout). */
+  cos: Tensor
+  sin: Tensor
+  positions: Tensor
+  inverseFrequencies: number[]
+}
+
+function rotaryTables(config: ModelConfig, positions: Tensor): RotaryTables {
+  const g = positions.graph
+  const inverseFrequencies = Array.from(ropeInverseFrequencies(config))
+  const frequencies = g.constant('float32', [inverseFrequencies.length], inverseFrequencies)
+  const angles = mul(unsqueeze(cast(positions, 'float32'), [-1]), frequencies) // (.., S, D/2)
+  const both = concat([angles, angles], -1) // (.., S, D)
+  // (S, D) → (1, 1, S, D); (B, S, D) → (B, 1, 1, S, D): broadcast over [B, K, n, S, D]
+  const lift = (t: Tensor): Tensor => (positions.rank === 1 ? t : unsqueeze(t, [1, 2]))
+  return { cos: lift(cos(both)), sin: lift(sin(both)), positions, inverseFrequencies }
+}
+
+function plainLinear(_name: string, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  return denseLinear(x, weight, bias ?? undefined)
+}
+
+function projection(model: ModelParts, name: string, x: Tensor, out: number, inFeatures: number, bias: boolean) {
+  const weight = model.param(`${name}.weight`, [out, inFeatures])
+  const b = bias ? model.param(`${name}.bias`, [out]) : null
+  return model.linear(name, x, weight, b)
+}
+
+/**
+ * x / √(mean(x²) + eps) · w, written as Pow → ReduceMean → Add → Sqrt → Div → Mul: the pattern
+ * onnxruntime fuses into one SimplifiedLayerNormalization kernel.
+ */
+function rmsNorm(model: ModelParts, x: Tensor, weight: Tensor): Tensor {
+  if (model.fused) return fusedRmsNorm(x, weight, model.config.rmsNormEps)
+  const meanSquare = reduceMean(pow(x, 2), [-1], { keepDims: true })
+  return mul(div(x, sqrt(add(meanSquare, model.config.rmsNormEps))), weight)
+}
+
+function decoderLayer(
+  model: ModelParts,
+  index: number,
+  x: Tensor,
+  rotary: RotaryTables,
+  bias: Tensor,
+  past: LayerKeyValues | undefined
+): { x: Tensor; keyValues: LayerKeyValues } {
+  const { config, param } = model
+  const prefix = layerPrefix(index)
+  const E = config.hiddenSize
+  const normed = rmsNorm(model, x, param(`${prefix}.input_layernorm.weight`, [E]))
+  const attention = selfAttention(model, prefix, normed, rotary, bias, past)
+  const h = add(x, attention.out) // (B, S, E)
+  const normed2 = rmsNorm(model, h, param(`${prefix}.post_attention_layernorm.weight`, [E]))
+  return { x: add(h, mlp(model, `${prefix}.mlp`, normed2)), keyValues: attention.keyValues }
+}
+
+function mlp(model: ModelParts, prefix: string, x: Tensor): Tensor {
+  const { hiddenSize: E, intermediateSize: I, mlpBias } = model.config
+  const gate = projection(model, `${prefix}.gate_proj`, x, I, E, mlpBias) // (B, S, I)
+  const up = projection(model, `${prefix}.up_proj`, x, I, E, mlpBias)
+  const activated = mul(mul(gate, sigmoid(gate)), up) // silu(gate)·up
+  return projection(model, `${prefix}.down_proj`, activated, E, I, mlpBias) // (B, S, E)
+}
+
+/**
+ * Grouped-query attention. The n query heads that share a key/value head are stacked along the
+ * rows, so one matmul per key/value head serves all of them and keys/values are never repeated.
+ */
+function selfAttention(
+  model: ModelParts,
+  prefix: string,
+  x: Tensor,
+  rotary: RotaryTables,
+  bias: Tensor,
+  past: LayerKeyValues | undefined
+): { out: Tensor; keyValues: LayerKeyValues } {
+  const { config } = model
+  const { numHeads: H, numKvHeads: K, headDim: D, hiddenSize: E } = config
+  const n = H / K
+  const attn = `${prefix}.self_attn`
+  const q = projection(model, `${attn}.q_proj`, x, H * D, E, config.attentionBias) // (B, S, H·D)
+  const k = projection(model, `${attn}.k_proj`, x, K * D, E, config.attentionBias) // (B, S, K·D)
+  const v = projection(model, `${attn}.v_proj`, x, K * D, E, config.attentionBias)
+
+  if (model.fused) {
+    const fused = fusedAttention(model, attn, { q, k, v, rotary, bias, past })
+    return { out: projection(model, `${attn}.o_proj`, fused.out, E, H * D, config.attentionOutputBias), keyValues: fused.keyValues }
+  }
+
+  let queries = transpose(reshape(q, [0, 0, K, n, D]), [0, 2, 3, 1, 4]) // (B, K, n, S, D)
+  let keys = transpose(reshape(k, [0, 0, K, D]), [0, 2, 1, 3]) // (B, K, S, D)
+  let values = transpose(reshape(v, [0, 0, K, D]), [0, 2, 1, 3]) // (B, K, S, D)
+  if (config.qkNorm) {
+    queries = rmsNorm(model, queries, model.param(`${attn}.q_norm.weight`, [D]))
+    keys = rmsNorm(model, keys, model.param(`${attn}.k_norm.weight`, [D]))
+  }
+  queries = applyRotary(queries, rotary.cos, rotary.sin)
+  keys = applyRotary(keys, squeezeGroupAxis(rotary.cos), squeezeGroupAxis(rotary.sin))
+  if (past) {
+    keys = concat([past.key, keys], 2) // (B, K, T, D)
+    values = concat([past.value, values], 2)
+  }
+  const keysT = transpose(keys, [0, 1, 3, 2]) // (B, K, D, T)
+  const rows = reshape(queries, [0, K, -1, D]) // (B, K, n·S, D)
+  const scores = reshape(matmul(rows, keysT), [0, K, n, -1, 0]) // (B, K, n, S, T)
+  const scaled = add(mul(scores, 1 / Math.sqrt(D)), bias)
+  const probs = reshape(softmax(scaled, -1), [0, K, -1, 0]) // (B, K, n·S, T)
+  const context = reshape(matmul(probs, values), [0, K, n, -1, D]) // (B, K, n, S, D)
+  const merged = reshape(transpose(context, [0, 3, 1, 2, 4]), [0, 0, H * D]) // (B, S, H·D)
+  const out = projection(model, `${attn}.o_proj`, merged, E, H * D, config.attentionOutputBias)
+  return { out, keyValues: { key: keys, value: values } }
+}
+
+/** Rotary tables shaped for queries [.., n, S, D] also serve keys [.., S, D] once the n axis goes. */
+function squeezeGroupAxis(table: Tensor): Tensor {
+  // (1, 1, S, D) → (1, S, D) broadcasts against (B, K, S, D); (B, 1, 1, S, D) → (B, 1, S, D)
+  return reshape(table, table.rank === 4 ? [1, -1, table.shape![3] as number] : [0, 1, -1, 0])
+}
+
+/** x·cos + rotate_half(x)·sin with rotate_half([a, b]) = [−b, a] over the halves of the last axis. */
+function applyRotary(x: Tensor, cosTable: Tensor, sinTable: Tensor): Tensor {
+  const D = x.shape![x.shape!.length - 1] as number
+  const first = slice(x, [0], [D / 2], [-1])
+  const second = slice(x, [D / 2], [SLICE_TO_END], [-1])
+  return add(mul(x, cosTable), mul(concat([neg(second), first], -1), sinTable))
+}
+
+export { fusedRotary, range }
