@@ -229,7 +229,7 @@ class Attention(nn.Module):
         x: torch.Tensor,
         cos: torch.Tensor,
         sin: torch.Tensor,
-        mask_bias: torch.Tensor,
+        allowed: torch.Tensor,
         cache: Optional[List[torch.Tensor]],
     ) -> torch.Tensor:
         config = self.config
@@ -251,7 +251,9 @@ class Attention(nn.Module):
         group = heads // kv_heads
         k = k.repeat_interleave(group, dim=1)  # (B, nh, S, hd)
         v = v.repeat_interleave(group, dim=1)
-        scores = (q @ k.transpose(-1, -2)) * head_dim**-0.5 + mask_bias  # (B, nh, T, S)
+        scores = (q @ k.transpose(-1, -2)) * head_dim**-0.5  # (B, nh, T, S)
+        # The finite minimum (not -inf) keeps a fully masked row (an all-padding row) free of NaN.
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
         softmax_dtype = torch.promote_types(scores.dtype, torch.float32)
         probabilities = F.softmax(scores.to(softmax_dtype), dim=-1).to(q.dtype)
         out = (probabilities @ v).transpose(1, 2).reshape(batch, steps, heads * head_dim)  # (B, T, nh*hd)
@@ -277,8 +279,8 @@ class DecoderLayer(nn.Module):
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.mlp = MLP(config)
 
-    def forward(self, x, cos, sin, mask_bias, cache):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask_bias, cache)
+    def forward(self, x, cos, sin, allowed, cache):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, allowed, cache)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -328,17 +330,12 @@ class CausalLM(nn.Module):
         key_positions = torch.arange(total)
         allowed = (key_positions[None, :] <= positions[:, None])[None, None]  # (1, 1, T, S) causal
         allowed = allowed & attention_mask.bool()[:, None, None, :]  # (B, 1, T, S) + key padding
-        # A large finite negative (not -inf) keeps fully masked rows (all-padding rows) free of NaN.
-        blocked = torch.tensor(torch.finfo(dtype).min, dtype=dtype)
-        mask_bias = torch.where(allowed, torch.zeros((), dtype=dtype), blocked)  # (B, 1, T, S)
 
         x = self.model.embed_tokens(input_ids)  # (B, T, hidden)
         for index, layer in enumerate(self.model.layers):
-            x = layer(x, cos, sin, mask_bias, cache[index] if cache is not None else None)
+            x = layer(x, cos, sin, allowed, cache[index] if cache is not None else None)
         x = self.model.norm(x)
-        if self.config.tie_word_embeddings:
-            return x @ self.model.embed_tokens.weight.t()
-        return self.lm_head(x)
+        return x @ self.output_weight().t()  # (B, T, vocab)
 
     def new_cache(self) -> List[List[torch.Tensor]]:
         return [[] for _ in range(self.config.num_hidden_layers)]

@@ -65,12 +65,11 @@ class Run:
     extra: Dict[str, float] = field(default_factory=dict)
 
 
-SGD_FULL = {"type": "sgd", "lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}
-SGD_LORA = {"type": "sgd", "lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}
+SGD = {"type": "sgd", "lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}
 COMMON_RUNS = [
-    Run("full-sgd", "full", "sft", SGD_FULL, 5),
+    Run("full-sgd", "full", "sft", SGD, 5),
     Run("full-adamw", "full", "sft", ADAMW, 5),
-    Run("lora-sgd", "lora", "sft", SGD_LORA, 5),
+    Run("lora-sgd", "lora", "sft", SGD, 5),
     Run("lora-adamw", "lora", "sft", ADAMW, 5),
 ]
 RECIPE_RUNS = [
@@ -154,7 +153,8 @@ def training_loss(
         parts["dft"] = (per_token * mask).sum() / count
         if kind == "asft":
             base_log_probabilities = F.log_softmax(base_logits[:, :-1], dim=-1)
-            kl = (base_log_probabilities.exp() * (base_log_probabilities - log_probabilities)).sum(dim=-1)  # (B, T-1)
+            # KL(p_base || p) per position, summed over the vocabulary: (B, T-1)
+            kl = (base_log_probabilities.exp() * (base_log_probabilities - log_probabilities)).sum(dim=-1)
             parts["kl"] = (kl * mask).sum() / count
             per_token = per_token + kl_weight * kl
     parts["loss"] = (per_token * mask).sum() / count
@@ -183,6 +183,9 @@ def train(case: str, run: Run, adapter: Dict[str, torch.Tensor], dtype: torch.dt
     optimizer = make_optimizer(run.optimizer, parameters)
     batch = load_batch(case)
     kl_weight = float(run.extra.get("kl_weight", 0.0))
+    if run.loss == "asft" and run.method != "lora":
+        # The base distribution comes from switching the adapter off; full fine-tuning would need a frozen copy.
+        raise ValueError(f"make_golden_training: run {run.name!r}: asft is only generated for LoRA runs")
 
     def forward() -> Dict[str, torch.Tensor]:
         base_logits = None

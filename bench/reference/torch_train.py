@@ -94,6 +94,7 @@ def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: in
         "seconds_per_step_median": seconds,
         "seconds_all": durations,
         "tokens_per_s": tokens / seconds,
+        "tokens_per_s_best": tokens / min(durations),
         "flops_per_step": step_flops,
         "gflops_per_s": step_flops / seconds / 1e9,
         "mfu": step_flops / seconds / 1e9 / peak_gflops,
@@ -142,7 +143,8 @@ def main() -> None:
         "matmul_peak": peak,
         **results,
         "notes": (
-            "Timings are medians after one warm-up step. tokens_per_s = batch*seq / seconds per step. "
+            "Timings are medians after one warm-up step (tokens_per_s_best: the fastest step; the machine is "
+            "shared). tokens_per_s = batch*seq / seconds per step. "
             "FLOPs/step = forward FLOPs x 3 (full) or x 2 (LoRA); forward FLOPs = 2 per matmul weight per "
             "token + 4*seq*heads*head_dim per layer. mfu = achieved GFLOP/s / matmul_peak.best_gflops. "
             "Each method runs in its own process; peak_rss_mib_after is that process's ru_maxrss."

@@ -25,13 +25,15 @@ export function intAttr(node: GraphNode, name: string, fallback: number): number
 export function intsAttr(node: GraphNode, name: string): number[] | undefined {
   const value = node.attrs[name]
   if (value === undefined) return undefined
-  if (value.kind !== 'ints') throw new Error(`${node.name}: attribute ${name} is ${value.kind}, expected ints`)
+  if (value.kind !== 'ints')
+    throw new Error(`${node.name}: attribute ${name} is ${value.kind}, expected ints`)
   return value.value.map(Number)
 }
 
 export function stringAttr(node: GraphNode, name: string, fallback: string): string {
   const value = node.attrs[name]
   if (value === undefined) return fallback
-  if (value.kind !== 'string') throw new Error(`${node.name}: attribute ${name} is ${value.kind}, expected string`)
+  if (value.kind !== 'string')
+    throw new Error(`${node.name}: attribute ${name} is ${value.kind}, expected string`)
   return value.value
 }

@@ -28,7 +28,8 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
   const registry = options.registry ?? OP_REGISTRY
   for (const w of wrt) {
     graph.assertOwn(w, 'gradients')
-    if (!isFloatDType(w.dtype)) throw new Error(`gradients: cannot differentiate with respect to ${w} (not a float)`)
+    if (!isFloatDType(w.dtype))
+      throw new Error(`gradients: cannot differentiate with respect to ${w} (not a float)`)
   }
   if (!isFloatDType(loss.dtype)) throw new Error(`gradients: loss ${loss} is not a float`)
 
@@ -52,7 +53,9 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
       if (outputGrads.every((g) => g === null)) continue
       const def = registry.get(node.gradOp)
       if (!def) {
-        throw new Error(`gradients: no gradient rule for op "${node.gradOp}" (node ${node.name}) on the path to ${loss.name}`)
+        throw new Error(
+          `gradients: no gradient rule for op "${node.gradOp}" (node ${node.name}) on the path to ${loss.name}`
+        )
       }
       if (def.gradient === 'non-differentiable') continue
       const inputGrads = def.gradient(contextFor(node, outputGrads))
@@ -71,7 +74,11 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
 }
 
 /** Float values computed from some wrt tensor through differentiable ops. */
-function dependentValues(nodes: readonly GraphNode[], wrt: readonly Tensor[], registry: OpRegistry): Set<number> {
+function dependentValues(
+  nodes: readonly GraphNode[],
+  wrt: readonly Tensor[],
+  registry: OpRegistry
+): Set<number> {
   const dependent = new Set(wrt.map((w) => w.id))
   for (const node of nodes) {
     if (!node.inputs.some((t) => t !== null && dependent.has(t.id))) continue

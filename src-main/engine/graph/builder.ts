@@ -81,7 +81,9 @@ export class GraphBuilder {
     this.claimName(name, 'input')
     for (const d of shape) {
       if (typeof d === 'string' && d.startsWith(FRESH_DIM_PREFIX)) {
-        throw new Error(`input "${name}": dim names starting with "${FRESH_DIM_PREFIX}" are reserved, got "${d}"`)
+        throw new Error(
+          `input "${name}": dim names starting with "${FRESH_DIM_PREFIX}" are reserved, got "${d}"`
+        )
       }
     }
     const tensor = new Tensor(this, this.nextId++, name, dtype, this.withFreshDims(shape), 'input')
@@ -93,7 +95,12 @@ export class GraphBuilder {
    * A named weight. `data` is referenced, not copied: keep it unchanged until the model is
    * encoded or saved. Large ones go to the external data file on save.
    */
-  initializer<D extends DType>(name: string, dtype: D, dims: readonly number[], data: TypedArrayFor[D]): Tensor {
+  initializer<D extends DType>(
+    name: string,
+    dtype: D,
+    dims: readonly number[],
+    data: TypedArrayFor[D]
+  ): Tensor {
     this.claimName(name, 'initializer')
     const proto = tensorFromTypedArray(name, dtype, dims, data)
     return this.addInitializer(proto, null, 'initializer')
@@ -148,7 +155,8 @@ export class GraphBuilder {
   output(tensor: Tensor, name?: string): Tensor {
     this.assertOwn(tensor, 'output')
     if (name === undefined || name === tensor.name) return this.addOutput(tensor)
-    const renameable = tensor.kind === 'node' && !this.outputList.includes(tensor) && !this.isUserNamed(tensor)
+    const renameable =
+      tensor.kind === 'node' && !this.outputList.includes(tensor) && !this.isUserNamed(tensor)
     if (renameable) {
       this.claimName(name, 'output')
       this.usedNames.delete(tensor.name)
@@ -190,7 +198,8 @@ export class GraphBuilder {
 
   /** `node` for single-output ops. */
   node1(spec: NodeSpec): Tensor {
-    if (spec.outputs.length !== 1) throw new Error(`node1: ${spec.opType} declares ${spec.outputs.length} outputs`)
+    if (spec.outputs.length !== 1)
+      throw new Error(`node1: ${spec.opType} declares ${spec.outputs.length} outputs`)
     return this.node(spec)[0]
   }
 
@@ -243,7 +252,9 @@ export class GraphBuilder {
   /** @internal Throws unless `tensor` belongs to this graph. */
   assertOwn(tensor: Tensor, where: string): void {
     if (tensor.graph !== this) {
-      throw new Error(`${where}: tensor ${tensor.name} belongs to graph "${tensor.graph.name}", not "${this.name}"`)
+      throw new Error(
+        `${where}: tensor ${tensor.name} belongs to graph "${tensor.graph.name}", not "${this.name}"`
+      )
     }
   }
 
@@ -266,7 +277,9 @@ export class GraphBuilder {
     }
     spec.outputs.forEach((out, i) => {
       const shape = out.shape === null ? null : this.withFreshDims(out.shape)
-      outputs.push(new Tensor(this, this.nextId++, names[i], out.dtype, shape, 'node', out.constValue ?? null, node))
+      outputs.push(
+        new Tensor(this, this.nextId++, names[i], out.dtype, shape, 'node', out.constValue ?? null, node)
+      )
     })
     this.nodeList.push(node)
     return outputs
@@ -281,7 +294,11 @@ export class GraphBuilder {
     return shape.map((d) => (d === null ? `${FRESH_DIM_PREFIX}${this.nextFreshDim++}` : d))
   }
 
-  private addInitializer(proto: OnnxTensor, constValue: readonly number[] | null, kind: 'initializer' | 'constant') {
+  private addInitializer(
+    proto: OnnxTensor,
+    constValue: readonly number[] | null,
+    kind: 'initializer' | 'constant'
+  ) {
     const tensor = new Tensor(this, this.nextId++, proto.name, proto.dtype, [...proto.dims], kind, constValue)
     this.initializerList.push({ tensor, proto })
     return tensor
@@ -295,7 +312,8 @@ export class GraphBuilder {
 
   private claimName(name: string, where: string): void {
     if (name === '') throw new Error(`${where}: empty name`)
-    if (this.usedNames.has(name)) throw new Error(`${where}: name "${name}" is already used in graph "${this.name}"`)
+    if (this.usedNames.has(name))
+      throw new Error(`${where}: name "${name}" is already used in graph "${this.name}"`)
     this.usedNames.add(name)
   }
 
@@ -332,4 +350,3 @@ function toTypedArray(dtype: DType, values: ArrayLike<number> | TypedArrayFor[DT
   assertTypedArrayFor(dtype, values, where)
   return values as TypedArrayFor[DType]
 }
-

@@ -28,6 +28,7 @@ import {
   sigmoid,
   sin,
   slice,
+  SLICE_TO_END,
   softmax,
   sqrt,
   squeeze,
@@ -37,7 +38,6 @@ import {
   unsqueeze,
   where
 } from './ops/index'
-import { SLICE_TO_END } from './ops/slice'
 import { normalizeAxis } from './shape'
 import type { Tensor } from './tensor'
 
@@ -189,7 +189,9 @@ export function crossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100)
   const picked = squeeze(gatherElements(logProbs, unsqueeze(safeLabels, [1]), 1), [1]) // (N)
   const counted = cast(not(ignored), dtype) // (N)
   const perToken = mul(neg(picked), counted)
-  const loss = div(reduceSum(perToken, undefined, { keepDims: false }), max(reduceSum(counted, undefined, { keepDims: false }), 1))
+  const loss = div(
+    reduceSum(perToken, undefined, { keepDims: false }),
+    max(reduceSum(counted, undefined, { keepDims: false }), 1)
+  )
   return { loss, perToken, counted }
 }
-

@@ -42,7 +42,6 @@ import {
   SLICE_TO_END,
   type Tensor
 } from '../graph/index'
-import { fusedAttention, fusedRmsNorm, fusedRotary } from './fused'
 
 /** Returns the tensor for a checkpoint weight; `shape` is what the config implies. */
 export type ParamProvider = (name: string, shape: readonly number[]) => Tensor
@@ -164,26 +163,40 @@ interface RotaryTables {
   /** cos/sin of position·frequency, [.., S, D] (both halves repeated, HF rotate-half layout). */
   cos: Tensor
   sin: Tensor
-  positions: Tensor
-  inverseFrequencies: number[]
 }
 
 function rotaryTables(config: ModelConfig, positions: Tensor): RotaryTables {
-  const g = positions.graph
+  if (positions.rank !== 1 && positions.rank !== 2) {
+    throw new Error(`decoderForward: positions ${positions} must be [S] or [B, S]`)
+  }
   const inverseFrequencies = Array.from(ropeInverseFrequencies(config))
-  const frequencies = g.constant('float32', [inverseFrequencies.length], inverseFrequencies)
+  const frequencies = positions.graph.constant('float32', [inverseFrequencies.length], inverseFrequencies)
   const angles = mul(unsqueeze(cast(positions, 'float32'), [-1]), frequencies) // (.., S, D/2)
   const both = concat([angles, angles], -1) // (.., S, D)
-  // (S, D) → (1, 1, S, D); (B, S, D) → (B, 1, 1, S, D): broadcast over [B, K, n, S, D]
-  const lift = (t: Tensor): Tensor => (positions.rank === 1 ? t : unsqueeze(t, [1, 2]))
-  return { cos: lift(cos(both)), sin: lift(sin(both)), positions, inverseFrequencies }
+  return { cos: cos(both), sin: sin(both) }
+}
+
+/**
+ * Rotary tables [S, D] broadcast as they are; per-row tables [B, S, D] get size-1 axes for the
+ * head axes in between (`headAxes` = 2 for queries [B, K, n, S, D], 1 for keys [B, K, S, D]).
+ */
+function rotaryFor(table: Tensor, headAxes: number): Tensor {
+  if (table.rank === 2) return table
+  return unsqueeze(table, headAxes === 2 ? [1, 2] : [1])
 }
 
 function plainLinear(_name: string, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   return denseLinear(x, weight, bias ?? undefined)
 }
 
-function projection(model: ModelParts, name: string, x: Tensor, out: number, inFeatures: number, bias: boolean) {
+function projection(
+  model: ModelParts,
+  name: string,
+  x: Tensor,
+  out: number,
+  inFeatures: number,
+  bias: boolean
+) {
   const weight = model.param(`${name}.weight`, [out, inFeatures])
   const b = bias ? model.param(`${name}.bias`, [out]) : null
   return model.linear(name, x, weight, b)
@@ -194,7 +207,6 @@ function projection(model: ModelParts, name: string, x: Tensor, out: number, inF
  * onnxruntime fuses into one SimplifiedLayerNormalization kernel.
  */
 function rmsNorm(model: ModelParts, x: Tensor, weight: Tensor): Tensor {
-  if (model.fused) return fusedRmsNorm(x, weight, model.config.rmsNormEps)
   const meanSquare = reduceMean(pow(x, 2), [-1], { keepDims: true })
   return mul(div(x, sqrt(add(meanSquare, model.config.rmsNormEps))), weight)
 }
@@ -226,8 +238,8 @@ function mlp(model: ModelParts, prefix: string, x: Tensor): Tensor {
 }
 
 /**
- * Grouped-query attention. The n query heads that share a key/value head are stacked along the
- * rows, so one matmul per key/value head serves all of them and keys/values are never repeated.
+ * Grouped-query attention. Queries are grouped by the key/value head they share, [B, K, n, S, D],
+ * so keys and values broadcast over the group instead of being repeated.
  */
 function selfAttention(
   model: ModelParts,
@@ -245,11 +257,6 @@ function selfAttention(
   const k = projection(model, `${attn}.k_proj`, x, K * D, E, config.attentionBias) // (B, S, K·D)
   const v = projection(model, `${attn}.v_proj`, x, K * D, E, config.attentionBias)
 
-  if (model.fused) {
-    const fused = fusedAttention(model, attn, { q, k, v, rotary, bias, past })
-    return { out: projection(model, `${attn}.o_proj`, fused.out, E, H * D, config.attentionOutputBias), keyValues: fused.keyValues }
-  }
-
   let queries = transpose(reshape(q, [0, 0, K, n, D]), [0, 2, 3, 1, 4]) // (B, K, n, S, D)
   let keys = transpose(reshape(k, [0, 0, K, D]), [0, 2, 1, 3]) // (B, K, S, D)
   let values = transpose(reshape(v, [0, 0, K, D]), [0, 2, 1, 3]) // (B, K, S, D)
@@ -257,27 +264,20 @@ function selfAttention(
     queries = rmsNorm(model, queries, model.param(`${attn}.q_norm.weight`, [D]))
     keys = rmsNorm(model, keys, model.param(`${attn}.k_norm.weight`, [D]))
   }
-  queries = applyRotary(queries, rotary.cos, rotary.sin)
-  keys = applyRotary(keys, squeezeGroupAxis(rotary.cos), squeezeGroupAxis(rotary.sin))
+  queries = applyRotary(queries, rotaryFor(rotary.cos, 2), rotaryFor(rotary.sin, 2))
+  keys = applyRotary(keys, rotaryFor(rotary.cos, 1), rotaryFor(rotary.sin, 1))
   if (past) {
     keys = concat([past.key, keys], 2) // (B, K, T, D)
     values = concat([past.value, values], 2)
   }
-  const keysT = transpose(keys, [0, 1, 3, 2]) // (B, K, D, T)
-  const rows = reshape(queries, [0, K, -1, D]) // (B, K, n·S, D)
-  const scores = reshape(matmul(rows, keysT), [0, K, n, -1, 0]) // (B, K, n, S, T)
-  const scaled = add(mul(scores, 1 / Math.sqrt(D)), bias)
-  const probs = reshape(softmax(scaled, -1), [0, K, -1, 0]) // (B, K, n·S, T)
-  const context = reshape(matmul(probs, values), [0, K, n, -1, D]) // (B, K, n, S, D)
+  // Keys/values get a size-1 group axis that MatMul broadcasts over the n query heads.
+  const keysT = unsqueeze(transpose(keys, [0, 1, 3, 2]), [2]) // (B, K, 1, D, T)
+  const scores = mul(matmul(queries, keysT), 1 / Math.sqrt(D)) // (B, K, n, S, T)
+  const probs = softmax(add(scores, bias), -1)
+  const context = matmul(probs, unsqueeze(values, [2])) // (B, K, n, S, D)
   const merged = reshape(transpose(context, [0, 3, 1, 2, 4]), [0, 0, H * D]) // (B, S, H·D)
   const out = projection(model, `${attn}.o_proj`, merged, E, H * D, config.attentionOutputBias)
   return { out, keyValues: { key: keys, value: values } }
-}
-
-/** Rotary tables shaped for queries [.., n, S, D] also serve keys [.., S, D] once the n axis goes. */
-function squeezeGroupAxis(table: Tensor): Tensor {
-  // (1, 1, S, D) → (1, S, D) broadcasts against (B, K, S, D); (B, 1, 1, S, D) → (B, 1, S, D)
-  return reshape(table, table.rank === 4 ? [1, -1, table.shape![3] as number] : [0, 1, -1, 0])
 }
 
 /** x·cos + rotate_half(x)·sin with rotate_half([a, b]) = [−b, a] over the halves of the last axis. */
@@ -287,5 +287,3 @@ function applyRotary(x: Tensor, cosTable: Tensor, sinTable: Tensor): Tensor {
   const second = slice(x, [D / 2], [SLICE_TO_END], [-1])
   return add(mul(x, cosTable), mul(concat([neg(second), first], -1), sinTable))
 }
-
-export { fusedRotary, range }

@@ -84,13 +84,17 @@ export function assertTypedArrayFor(dtype: DType, data: ArrayBufferView, where: 
  * Converts JS numbers into the typed array for `dtype`. float16 values are rounded to the
  * nearest half (ties to even); int64 values must be safe integers.
  */
-export function typedArrayFromNumbers<D extends DType>(dtype: D, values: ArrayLike<number>): TypedArrayFor[D] {
+export function typedArrayFromNumbers<D extends DType>(
+  dtype: D,
+  values: ArrayLike<number>
+): TypedArrayFor[D] {
   const out = allocTypedArray(dtype, values.length)
   if (dtype === 'int64') {
     const ints = out as BigInt64Array
     for (let i = 0; i < values.length; i++) {
       const v = values[i]
-      if (!Number.isSafeInteger(v)) throw new Error(`typedArrayFromNumbers: int64 value ${v} is not a safe integer`)
+      if (!Number.isSafeInteger(v))
+        throw new Error(`typedArrayFromNumbers: int64 value ${v} is not a safe integer`)
       ints[i] = BigInt(v)
     }
   } else if (dtype === 'float16') {
@@ -112,7 +116,8 @@ export function numbersFromTypedArray(dtype: DType, data: AnyTypedArray): number
     const ints = data as BigInt64Array
     for (let i = 0; i < ints.length; i++) {
       const v = Number(ints[i])
-      if (!Number.isSafeInteger(v)) throw new Error(`numbersFromTypedArray: int64 value ${ints[i]} is not safe`)
+      if (!Number.isSafeInteger(v))
+        throw new Error(`numbersFromTypedArray: int64 value ${ints[i]} is not safe`)
       out[i] = v
     }
   } else if (dtype === 'float16') {

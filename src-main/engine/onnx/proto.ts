@@ -147,7 +147,7 @@ function writeAttribute(w: ProtoWriter, attribute: OnnxAttribute): void {
   w.uint32Field(20, ATTRIBUTE_TYPE[value.kind])
 }
 
-export function writeTensor(w: ProtoWriter, tensor: OnnxTensor): void {
+function writeTensor(w: ProtoWriter, tensor: OnnxTensor): void {
   w.packedInt64Field(1, tensor.dims)
   w.uint32Field(2, ONNX_DATA_TYPE[tensor.dtype])
   w.stringField(8, tensor.name)

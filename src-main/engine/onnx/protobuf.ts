@@ -112,7 +112,8 @@ export class ProtoWriter {
     const start = lengthAt + lengthBytes
     const { written } = textEncoder.encodeInto(value, this.scratch.subarray(start, start + maxBytes))
     const actualLengthBytes = varintSize(written)
-    if (actualLengthBytes !== lengthBytes) this.scratch.copyWithin(lengthAt + actualLengthBytes, start, start + written)
+    if (actualLengthBytes !== lengthBytes)
+      this.scratch.copyWithin(lengthAt + actualLengthBytes, start, start + written)
     this.pos = lengthAt
     this.putUint32(written)
     this.pos += written

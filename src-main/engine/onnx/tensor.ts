@@ -31,7 +31,8 @@ export interface OnnxTensor {
 export function numelOf(dims: readonly number[]): number {
   let n = 1
   for (const d of dims) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`numelOf: invalid dimension ${d} in [${dims.join(', ')}]`)
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`numelOf: invalid dimension ${d} in [${dims.join(', ')}]`)
     n *= d
   }
   return n
@@ -55,7 +56,9 @@ export function tensorFromTypedArray<D extends DType>(
   assertTypedArrayFor(dtype, data, `tensor "${name}"`)
   const expected = numelOf(dims)
   if (data.length !== expected) {
-    throw new Error(`tensor "${name}": dims [${dims.join(', ')}] need ${expected} elements, got ${data.length}`)
+    throw new Error(
+      `tensor "${name}": dims [${dims.join(', ')}] need ${expected} elements, got ${data.length}`
+    )
   }
   return { name, dtype, dims: [...dims], data: { kind: 'raw', bytes: bytesOf(data) } }
 }
@@ -79,20 +82,29 @@ export function externalTensor(
 ): OnnxTensor {
   const length = numelOf(dims) * BYTES_PER_ELEMENT[dtype]
   if (ref.length !== undefined && ref.length !== length) {
-    throw new Error(`externalTensor "${name}": length ${ref.length} does not match dims/dtype (${length} bytes)`)
+    throw new Error(
+      `externalTensor "${name}": length ${ref.length} does not match dims/dtype (${length} bytes)`
+    )
   }
   assertLocationInsideModelFolder(ref.location, `externalTensor "${name}"`)
   if (!Number.isSafeInteger(ref.offset) || ref.offset < 0) {
     throw new Error(`externalTensor "${name}": invalid offset ${ref.offset}`)
   }
-  return { name, dtype, dims: [...dims], data: { kind: 'external', location: ref.location, offset: ref.offset, length } }
+  return {
+    name,
+    dtype,
+    dims: [...dims],
+    data: { kind: 'external', location: ref.location, offset: ref.offset, length }
+  }
 }
 
 /** onnxruntime-node only loads external data from the model's own folder (and below). */
 export function assertLocationInsideModelFolder(location: string, where: string): void {
   const segments = location.split(/[\\/]/)
   if (location === '' || location.startsWith('/') || /^[A-Za-z]:/.test(location) || segments.includes('..')) {
-    throw new Error(`${where}: external data location "${location}" must be a relative path inside the model folder`)
+    throw new Error(
+      `${where}: external data location "${location}" must be a relative path inside the model folder`
+    )
   }
 }
 

@@ -34,7 +34,11 @@ export const EXTERNAL_DATA_ALIGNMENT = 64
 /** Node writes at most 2 GiB per call. */
 const WRITE_CHUNK_BYTES = 1 << 30
 
-export async function saveModel(dir: string, model: OnnxModel, options: SaveModelOptions = {}): Promise<SavedModel> {
+export async function saveModel(
+  dir: string,
+  model: OnnxModel,
+  options: SaveModelOptions = {}
+): Promise<SavedModel> {
   const fileName = options.fileName ?? 'model.onnx'
   const dataFileName = options.dataFileName ?? `${fileName}.data`
   const threshold = options.externalThreshold ?? 1024
@@ -42,7 +46,11 @@ export async function saveModel(dir: string, model: OnnxModel, options: SaveMode
   assertLocationInsideModelFolder(dataFileName, 'saveModel')
   await mkdir(dir, { recursive: true })
 
-  const { initializers, payloads, dataBytes } = layoutExternalData(model.graph.initializers, dataFileName, threshold)
+  const { initializers, payloads, dataBytes } = layoutExternalData(
+    model.graph.initializers,
+    dataFileName,
+    threshold
+  )
   const modelPath = join(dir, fileName)
   const dataPath = payloads.length > 0 ? join(dir, dataFileName) : null
   if (dataPath) await writeFileAtomically(dataPath, payloads)

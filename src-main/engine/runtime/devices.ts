@@ -17,10 +17,15 @@ export function onnxruntimeBinaryDir(): string {
   return join(packageDir, 'bin', 'napi-v6', process.platform, process.arch)
 }
 
-export function cudaProviderInstalled(binaryDir = onnxruntimeBinaryDir()): boolean {
+/** The CUDA execution provider library onnxruntime-node loads for device 'cuda'. */
+export function cudaProviderPath(binaryDir = onnxruntimeBinaryDir()): string {
   const library =
     process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'
-  return existsSync(join(binaryDir, library))
+  return join(binaryDir, library)
+}
+
+export function cudaProviderInstalled(binaryDir = onnxruntimeBinaryDir()): boolean {
+  return existsSync(cudaProviderPath(binaryDir))
 }
 
 export type Device = 'cpu' | 'cuda'

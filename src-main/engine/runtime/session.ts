@@ -2,15 +2,13 @@
  * The engine's only door to onnxruntime-node: create a session from a model file or bytes, run it
  * with plain typed arrays, get plain typed arrays back. Nothing outside this folder sees ORT types.
  */
-import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { assertTypedArrayFor, type DType, type TypedArrayFor } from '../onnx/dtype'
 import { numelOf } from '../onnx/tensor'
+import { CUDA_SETUP_HINT, cudaProviderInstalled, type Device } from './devices'
 
-export type Device = 'cpu' | 'cuda'
+export type { Device }
 
 export interface SessionOptions {
   /** Default 'cpu'. */
@@ -28,10 +26,16 @@ export interface HostTensor<D extends DType = DType> {
   readonly data: TypedArrayFor[D]
 }
 
-export function hostTensor<D extends DType>(dtype: D, dims: readonly number[], data: TypedArrayFor[D]): HostTensor<D> {
+export function hostTensor<D extends DType>(
+  dtype: D,
+  dims: readonly number[],
+  data: TypedArrayFor[D]
+): HostTensor<D> {
   assertTypedArrayFor(dtype, data, 'hostTensor')
   if (data.length !== numelOf(dims)) {
-    throw new Error(`hostTensor: dims [${dims.join(', ')}] need ${numelOf(dims)} elements, got ${data.length}`)
+    throw new Error(
+      `hostTensor: dims [${dims.join(', ')}] need ${numelOf(dims)} elements, got ${data.length}`
+    )
   }
   return { dtype, dims: [...dims], data }
 }
@@ -68,12 +72,18 @@ export class EngineSession {
   }
 
   /** Runs the graph; returns the requested outputs (default: all) as host tensors. */
-  async run(feeds: Readonly<Record<string, HostTensor>>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputs?: readonly string[]
+  ): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {}
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(name, t)
-    const fetched = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds)
+    const fetched = outputs
+      ? await this.session.run(ortFeeds, [...outputs])
+      : await this.session.run(ortFeeds)
     const result: Record<string, HostTensor> = {}
-    for (const [name, value] of Object.entries(fetched)) result[name] = fromOrtTensor(name, value as ort.Tensor)
+    for (const [name, value] of Object.entries(fetched))
+      result[name] = fromOrtTensor(name, value as ort.Tensor)
     return result
   }
 
@@ -82,16 +92,15 @@ export class EngineSession {
   }
 }
 
-export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<EngineSession> {
+export async function createSession(
+  model: string | Uint8Array,
+  options: SessionOptions = {}
+): Promise<EngineSession> {
   const device = options.device ?? 'cpu'
-  if (device === 'cuda' && !cudaAvailable()) {
-    throw new Error(
-      `createSession: the CUDA execution provider is not installed (${cudaProviderPath()} is missing); ` +
-        'run `npm run setup:cuda`'
-    )
-  }
+  if (device === 'cuda' && !cudaProviderInstalled()) throw new Error(`createSession: ${CUDA_SETUP_HINT}`)
   const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId: options.deviceId ?? 0 }, 'cpu'] : ['cpu'],
+    executionProviders:
+      device === 'cuda' ? [{ name: 'cuda', deviceId: options.deviceId ?? 0 }, 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: options.intraOpThreads ?? availableParallelism()
   }
@@ -104,7 +113,9 @@ export async function createSession(model: string | Uint8Array, options: Session
     return EngineSession.wrap(session, device)
   } catch (error) {
     const what = typeof model === 'string' ? model : `${model.byteLength} bytes`
-    throw new Error(`createSession: loading model (${what}) failed: ${(error as Error).message}`, { cause: error })
+    throw new Error(`createSession: loading model (${what}) failed: ${(error as Error).message}`, {
+      cause: error
+    })
   }
 }
 
@@ -113,28 +124,13 @@ export function onnxruntimeVersion(): string {
   return ort.env.versions.node ?? ort.env.versions.common
 }
 
-/** Where onnxruntime-node keeps its native libraries for this platform. */
-export function onnxruntimeBinDir(): string {
-  const require = createRequire(import.meta.url)
-  const packageRoot = dirname(require.resolve('onnxruntime-node/package.json'))
-  return join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch)
-}
-
-/** The CUDA execution provider library onnxruntime-node loads for device 'cuda'. */
-export function cudaProviderPath(): string {
-  const file = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'
-  return join(onnxruntimeBinDir(), file)
-}
-
-export function cudaAvailable(): boolean {
-  return existsSync(cudaProviderPath())
-}
-
 function toOrtTensor(name: string, t: HostTensor): ort.Tensor {
   assertTypedArrayFor(t.dtype, t.data, `run: feed "${name}"`)
   const expected = numelOf(t.dims)
   if (t.data.length !== expected) {
-    throw new Error(`run: feed "${name}" has dims [${t.dims.join(', ')}] (${expected} elements) but ${t.data.length} values`)
+    throw new Error(
+      `run: feed "${name}" has dims [${t.dims.join(', ')}] (${expected} elements) but ${t.data.length} values`
+    )
   }
   return new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.dims])
 }

@@ -71,7 +71,9 @@ describe('gradients()', () => {
   test('uses of one value accumulate into a single Sum', () => {
     const g = new GraphBuilder('accumulate')
     const x = g.input('x', 'float64', [2])
-    const loss = op.reduceSum(op.add(op.add(op.mul(x, 2), op.exp(x)), op.neg(x)), undefined, { keepDims: false })
+    const loss = op.reduceSum(op.add(op.add(op.mul(x, 2), op.exp(x)), op.neg(x)), undefined, {
+      keepDims: false
+    })
     const before = g.nodes.length
     gradients(loss, [x])
     const sums = g.nodes.slice(before).filter((n) => n.opType === 'Sum')

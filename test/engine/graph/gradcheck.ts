@@ -101,7 +101,9 @@ export async function checkGradients(c: GradCase): Promise<GradCheckResult> {
   const weights = weightsLike(out)
   const weightsEnd = g.nodes.length
   const loss = reduceSum(mul(out, weights), undefined, { keepDims: false })
-  const wrt = specs.map((s, i) => ({ spec: s, x: xs[i] })).filter(({ spec }) => spec.wrt ?? isFloat(spec.dtype))
+  const wrt = specs
+    .map((s, i) => ({ spec: s, x: xs[i] }))
+    .filter(({ spec }) => spec.wrt ?? isFloat(spec.dtype))
   const grads = gradients(
     loss,
     wrt.map((w) => w.x)
@@ -109,8 +111,10 @@ export async function checkGradients(c: GradCase): Promise<GradCheckResult> {
   // The weighting nodes are the harness's own, not the case's.
   const caseNodes = [...g.nodes.slice(0, forwardEnd), ...g.nodes.slice(weightsEnd)]
   const opTypes = new Set(caseNodes.map((n) => n.opType))
-  for (const t of c.ops?.present ?? []) expect(opTypes.has(t), `${c.name}: graph should contain ${t}`).toBe(true)
-  for (const t of c.ops?.absent ?? []) expect(opTypes.has(t), `${c.name}: graph should not contain ${t}`).toBe(false)
+  for (const t of c.ops?.present ?? [])
+    expect(opTypes.has(t), `${c.name}: graph should contain ${t}`).toBe(true)
+  for (const t of c.ops?.absent ?? [])
+    expect(opTypes.has(t), `${c.name}: graph should not contain ${t}`).toBe(false)
   g.output(loss, 'loss')
   grads.forEach((gr, i) => g.output(gr, `grad_${wrt[i].spec.name}`))
 
@@ -130,7 +134,10 @@ export async function checkGradients(c: GradCase): Promise<GradCheckResult> {
         const lossAt = async (v: number) => {
           const perturbed = x.slice()
           perturbed[i] = v
-          const r = await session.run({ ...feeds, [spec.name]: hostTensor(spec.dtype, spec.dims, perturbed) }, ['loss'])
+          const r = await session.run(
+            { ...feeds, [spec.name]: hostTensor(spec.dtype, spec.dims, perturbed) },
+            ['loss']
+          )
           return (r.loss.data as Float64Array)[0]
         }
         const numeric = ((await lossAt(original + h)) - (await lossAt(original - h))) / (2 * h)
@@ -159,7 +166,8 @@ function isFloat(dtype: DType): boolean {
 function makeFeed(spec: InputSpec & { dtype: DType }, random: () => number): HostTensor {
   const count = spec.dims.reduce((n, d) => n * d, 1)
   const values = spec.values ?? Array.from({ length: count }, () => random() * 2 - 1)
-  if (values.length !== count) throw new Error(`input ${spec.name}: ${values.length} values for dims ${spec.dims}`)
+  if (values.length !== count)
+    throw new Error(`input ${spec.name}: ${values.length} values for dims ${spec.dims}`)
   switch (spec.dtype) {
     case 'float64':
       return hostTensor('float64', spec.dims, Float64Array.from(values))

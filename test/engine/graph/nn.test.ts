@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import * as op from '../../../src-main/engine/graph/index'
-import { GraphBuilder } from '../../../src-main/engine/graph/index'
+import { GraphBuilder, type Tensor } from '../../../src-main/engine/graph/index'
 import { createSession, hostTensor } from '../../../src-main/engine/runtime/session'
 import { checkGradients, seededRandom } from './gradcheck'
 
@@ -18,7 +18,10 @@ describe('nn compositions: gradients vs finite differences (float64)', () => {
   test('RMSNorm wrt x and weight', async () => {
     await checkGradients({
       name: 'rmsNorm',
-      inputs: [{ name: 'x', dims: [2, 4] }, { name: 'w', dims: [4] }],
+      inputs: [
+        { name: 'x', dims: [2, 4] },
+        { name: 'w', dims: [4] }
+      ],
       build: (_, x, w) => op.rmsNorm(x, w, 1e-5)
     })
   })
@@ -108,7 +111,68 @@ describe('nn compositions: gradients vs finite differences (float64)', () => {
     })
     const grad = result.analytic.grad_logits.data as Float64Array
     // Ignored rows (1 and 4) get exactly zero gradient.
-    for (const row of [1, 4]) expect(Array.from(grad.slice(row * 7, row * 7 + 7))).toEqual(new Array(7).fill(0))
+    for (const row of [1, 4])
+      expect(Array.from(grad.slice(row * 7, row * 7 + 7))).toEqual(new Array(7).fill(0))
+  })
+})
+
+describe('a tiny Llama block with LoRA, end to end', () => {
+  test('gradients wrt LoRA factors and embeddings match finite differences (float64)', async () => {
+    const [hidden, heads, kvHeads, headDim, ff, vocab] = [4, 2, 1, 2, 6, 5]
+    const constant = (g: GraphBuilder, dims: number[], seed: number) =>
+      g.constant(
+        'float64',
+        dims,
+        randoms(
+          dims.reduce((n, d) => n * d, 1),
+          seed
+        ).map((v) => v * 0.7)
+      )
+    await checkGradients({
+      name: 'llama block',
+      inputs: [
+        { name: 'embed', dims: [vocab, hidden] },
+        { name: 'ids', dims: [2, 3], declared: ['batch', 'seq'], dtype: 'int64', values: [0, 3, 1, 4, 4, 2] },
+        { name: 'labels', dims: [6], declared: ['tokens'], dtype: 'int64', values: [3, 1, -100, 4, 2, 0] },
+        { name: 'pos', dims: [2, 3], declared: ['batch', 'seq'], dtype: 'int64', values: [0, 1, 2, 0, 1, 2] },
+        { name: 'lora_a', dims: [2, hidden] },
+        { name: 'lora_b', dims: [heads * headDim, 2] }
+      ],
+      build: (g, embed, ids, labels, pos, loraA, loraB) => {
+        let x = op.gather(embed, ids) // (B, S, H)
+        const h = op.rmsNorm(x, constant(g, [hidden], 1), 1e-6)
+        const q = op.add(
+          op.linear(h, constant(g, [heads * headDim, hidden], 2)),
+          op.linear(op.linear(h, loraA), loraB)
+        )
+        const k = op.linear(h, constant(g, [kvHeads * headDim, hidden], 3))
+        const v = op.linear(h, constant(g, [kvHeads * headDim, hidden], 4))
+        const split = (t: Tensor, n: number) => op.transpose(op.reshape(t, [0, 0, n, headDim]), [0, 2, 1, 3]) // (B, n, S, D)
+        const { cos, sin } = op.rotaryTables(pos, op.ropeInverseFrequencies(headDim, 10000), 'float64')
+        const [c, s] = [op.unsqueeze(cos, [1]), op.unsqueeze(sin, [1])]
+        const qr = op.applyRotary(split(q, heads), c, s)
+        const kr = op.repeatKvHeads(op.applyRotary(split(k, kvHeads), c, s), heads / kvHeads)
+        const att = op.attention(qr, kr, op.repeatKvHeads(split(v, kvHeads), heads / kvHeads), {
+          mask: op.causalMask(ids, 1, 'float64')
+        })
+        x = op.add(
+          x,
+          op.linear(
+            op.reshape(op.transpose(att, [0, 2, 1, 3]), [0, 0, hidden]),
+            constant(g, [hidden, hidden], 5)
+          )
+        )
+        const h2 = op.rmsNorm(x, constant(g, [hidden], 6), 1e-6)
+        const gate = op.silu(op.linear(h2, constant(g, [ff, hidden], 7)))
+        x = op.add(
+          x,
+          op.linear(op.mul(gate, op.linear(h2, constant(g, [ff, hidden], 8))), constant(g, [hidden, ff], 9))
+        )
+        const logits = op.reshape(op.linear(x, constant(g, [vocab, hidden], 10)), [-1, vocab])
+        return op.crossEntropy(logits, labels).loss
+      },
+      ops: { absent: ['NonZero'] }
+    })
   })
 })
 

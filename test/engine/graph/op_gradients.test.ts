@@ -20,15 +20,34 @@ function positive(count: number, lo: number, hi: number, seed: number): number[]
 
 const cases: GradCase[] = [
   // --- elementwise binary, with broadcasting and symbolic dims ---
-  { name: 'Add same shape', inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [2, 3] }], build: (_, a, b) => op.add(a, b) },
-  { name: 'Add broadcast [2,3]+[3]', inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3] }], build: (_, a, b) => op.add(a, b) },
   {
-    name: 'Add broadcast [2,1]+[1,3]', ops: { absent: ['Shape', 'NonZero'] },
-    inputs: [{ name: 'a', dims: [2, 1] }, { name: 'b', dims: [1, 3] }],
+    name: 'Add same shape',
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [2, 3] }
+    ],
     build: (_, a, b) => op.add(a, b)
   },
   {
-    name: 'Add broadcast, symbolic dims (run-time reduction axes)', ops: { present: ['NonZero'] },
+    name: 'Add broadcast [2,3]+[3]',
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3] }
+    ],
+    build: (_, a, b) => op.add(a, b)
+  },
+  {
+    name: 'Add broadcast [2,1]+[1,3]',
+    ops: { absent: ['Shape', 'NonZero'] },
+    inputs: [
+      { name: 'a', dims: [2, 1] },
+      { name: 'b', dims: [1, 3] }
+    ],
+    build: (_, a, b) => op.add(a, b)
+  },
+  {
+    name: 'Add broadcast, symbolic dims (run-time reduction axes)',
+    ops: { present: ['NonZero'] },
     inputs: [
       { name: 'a', dims: [2, 3], declared: ['n', 3] },
       { name: 'b', dims: [1, 1], declared: ['m', 'k'] }
@@ -42,32 +61,51 @@ const cases: GradCase[] = [
   },
   {
     name: 'Sub broadcast [2,3]-[2,1]',
-    inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [2, 1] }],
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [2, 1] }
+    ],
     build: (_, a, b) => op.sub(a, b)
   },
   {
     name: 'Mul broadcast [3,1,2]*[4,1]',
-    inputs: [{ name: 'a', dims: [3, 1, 2] }, { name: 'b', dims: [4, 1] }],
+    inputs: [
+      { name: 'a', dims: [3, 1, 2] },
+      { name: 'b', dims: [4, 1] }
+    ],
     build: (_, a, b) => op.mul(a, b)
   },
   {
     name: 'Div broadcast [2,3]/[3]',
-    inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3], values: awayFromZero(3, 0.5, 1.5, 7) }],
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3], values: awayFromZero(3, 0.5, 1.5, 7) }
+    ],
     build: (_, a, b) => op.div(a, b)
   },
   {
     name: 'Max broadcast',
-    inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3] }],
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3] }
+    ],
     build: (_, a, b) => op.max(a, b)
   },
   {
     name: 'Min broadcast',
-    inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [2, 1] }],
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [2, 1] }
+    ],
     build: (_, a, b) => op.min(a, b)
   },
   {
     name: 'Sum of three with broadcasting',
-    inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3] }, { name: 'c', dims: [2, 1] }],
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3] },
+      { name: 'c', dims: [2, 1] }
+    ],
     build: (_, a, b, c) => op.sum([a, b, c])
   },
   // --- elementwise unary ---
@@ -87,14 +125,22 @@ const cases: GradCase[] = [
     ],
     build: (_, x, p) => op.pow(x, p)
   },
-  { name: 'Sqrt', inputs: [{ name: 'x', dims: [5], values: positive(5, 0.3, 2, 5) }], build: (_, x) => op.sqrt(x) },
+  {
+    name: 'Sqrt',
+    inputs: [{ name: 'x', dims: [5], values: positive(5, 0.3, 2, 5) }],
+    build: (_, x) => op.sqrt(x)
+  },
   {
     name: 'Reciprocal',
     inputs: [{ name: 'x', dims: [5], values: awayFromZero(5, 0.5, 2, 6) }],
     build: (_, x) => op.reciprocal(x)
   },
   { name: 'Exp', inputs: [{ name: 'x', dims: [5] }], build: (_, x) => op.exp(x) },
-  { name: 'Log', inputs: [{ name: 'x', dims: [5], values: positive(5, 0.3, 2, 8) }], build: (_, x) => op.log(x) },
+  {
+    name: 'Log',
+    inputs: [{ name: 'x', dims: [5], values: positive(5, 0.3, 2, 8) }],
+    build: (_, x) => op.log(x)
+  },
   { name: 'Sigmoid', inputs: [{ name: 'x', dims: [5] }], build: (_, x) => op.sigmoid(x) },
   { name: 'Tanh', inputs: [{ name: 'x', dims: [5] }], build: (_, x) => op.tanh(x) },
   {
@@ -105,15 +151,37 @@ const cases: GradCase[] = [
   { name: 'Sin', inputs: [{ name: 'x', dims: [5] }], build: (_, x) => op.sin(x) },
   { name: 'Cos', inputs: [{ name: 'x', dims: [5] }], build: (_, x) => op.cos(x) },
   // --- MatMul ---
-  { name: 'MatMul [2,3]@[3,4]', ops: { present: ['Gemm'], absent: ['Transpose'] }, inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3, 4] }], build: (_, a, b) => op.matmul(a, b) },
   {
-    name: 'MatMul batched [2,2,3]@[3,4] (b broadcast over batch)', ops: { present: ['Gemm'], absent: ['Transpose'] },
-    inputs: [{ name: 'a', dims: [2, 2, 3] }, { name: 'b', dims: [3, 4] }],
+    name: 'MatMul [2,3]@[3,4]',
+    ops: { present: ['Gemm'] },
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3, 4] }
+    ],
     build: (_, a, b) => op.matmul(a, b)
   },
   {
-    name: 'MatMul [2,1,2,3]@[3,3,2] (both broadcast)', ops: { present: ['Transpose'] },
-    inputs: [{ name: 'a', dims: [2, 1, 2, 3] }, { name: 'b', dims: [3, 3, 2] }],
+    name: 'MatMul by a constant weight (Gemm reads it transposed, no Transpose)',
+    inputs: [{ name: 'a', dims: [2, 2, 3], declared: ['batch', 'seq', 3] }],
+    build: (g, a) => op.matmul(a, g.constant('float64', [3, 2], [0.5, -1, 2, 0.25, -0.75, 1.5])),
+    ops: { present: ['Gemm'], absent: ['Transpose'] }
+  },
+  {
+    name: 'MatMul batched [2,2,3]@[3,4] (b broadcast over batch)',
+    ops: { present: ['Gemm'] },
+    inputs: [
+      { name: 'a', dims: [2, 2, 3] },
+      { name: 'b', dims: [3, 4] }
+    ],
+    build: (_, a, b) => op.matmul(a, b)
+  },
+  {
+    name: 'MatMul [2,1,2,3]@[3,3,2] (both broadcast)',
+    ops: { present: ['Transpose'] },
+    inputs: [
+      { name: 'a', dims: [2, 1, 2, 3] },
+      { name: 'b', dims: [3, 3, 2] }
+    ],
     build: (_, a, b) => op.matmul(a, b)
   },
   {
@@ -124,9 +192,30 @@ const cases: GradCase[] = [
     ],
     build: (_, a, b) => op.matmul(a, b)
   },
-  { name: 'MatMul [3]@[3,4]', inputs: [{ name: 'a', dims: [3] }, { name: 'b', dims: [3, 4] }], build: (_, a, b) => op.matmul(a, b) },
-  { name: 'MatMul [2,3]@[3]', inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3] }], build: (_, a, b) => op.matmul(a, b) },
-  { name: 'MatMul [3]@[3]', inputs: [{ name: 'a', dims: [3] }, { name: 'b', dims: [3] }], build: (_, a, b) => op.matmul(a, b) },
+  {
+    name: 'MatMul [3]@[3,4]',
+    inputs: [
+      { name: 'a', dims: [3] },
+      { name: 'b', dims: [3, 4] }
+    ],
+    build: (_, a, b) => op.matmul(a, b)
+  },
+  {
+    name: 'MatMul [2,3]@[3]',
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3] }
+    ],
+    build: (_, a, b) => op.matmul(a, b)
+  },
+  {
+    name: 'MatMul [3]@[3]',
+    inputs: [
+      { name: 'a', dims: [3] },
+      { name: 'b', dims: [3] }
+    ],
+    build: (_, a, b) => op.matmul(a, b)
+  },
   {
     name: 'MatMul symbolic inner dims (batched path, run-time sizes)',
     inputs: [
@@ -144,20 +233,38 @@ const cases: GradCase[] = [
     build: (_, a, b) => op.matmul(a, b),
     ops: { present: ['Gemm'] }
   },
-  { name: 'Gemm', inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [3, 4] }], build: (_, a, b) => op.gemm(a, b) },
+  {
+    name: 'Gemm',
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [3, 4] }
+    ],
+    build: (_, a, b) => op.gemm(a, b)
+  },
   {
     name: 'Gemm transA, alpha, beta, broadcast C [4]',
-    inputs: [{ name: 'a', dims: [3, 2] }, { name: 'b', dims: [3, 4] }, { name: 'c', dims: [4] }],
+    inputs: [
+      { name: 'a', dims: [3, 2] },
+      { name: 'b', dims: [3, 4] },
+      { name: 'c', dims: [4] }
+    ],
     build: (_, a, b, c) => op.gemm(a, b, c, { transA: true, alpha: 0.5, beta: 2 })
   },
   {
     name: 'Gemm transB, C [2,1]',
-    inputs: [{ name: 'a', dims: [2, 3] }, { name: 'b', dims: [4, 3] }, { name: 'c', dims: [2, 1] }],
+    inputs: [
+      { name: 'a', dims: [2, 3] },
+      { name: 'b', dims: [4, 3] },
+      { name: 'c', dims: [2, 1] }
+    ],
     build: (_, a, b, c) => op.gemm(a, b, c, { transB: true })
   },
   {
     name: 'Gemm transA and transB, alpha',
-    inputs: [{ name: 'a', dims: [3, 2] }, { name: 'b', dims: [4, 3] }],
+    inputs: [
+      { name: 'a', dims: [3, 2] },
+      { name: 'b', dims: [4, 3] }
+    ],
     build: (_, a, b) => op.gemm(a, b, null, { transA: true, transB: true, alpha: -1.5 })
   },
   // --- reductions ---
@@ -171,14 +278,19 @@ const cases: GradCase[] = [
     inputs: [{ name: 'x', dims: [2, 3, 2] }],
     build: (_, x) => op.reduceSum(x, [0, -1], { keepDims: true })
   },
-  { name: 'ReduceSum all', inputs: [{ name: 'x', dims: [2, 3] }], build: (_, x) => op.reduceSum(x, undefined, { keepDims: false }) },
+  {
+    name: 'ReduceSum all',
+    inputs: [{ name: 'x', dims: [2, 3] }],
+    build: (_, x) => op.reduceSum(x, undefined, { keepDims: false })
+  },
   {
     name: 'ReduceMean axis -1, keepdims 0',
     inputs: [{ name: 'x', dims: [2, 3] }],
     build: (_, x) => op.reduceMean(x, [-1], { keepDims: false })
   },
   {
-    name: 'ReduceMean symbolic dims (run-time count)', ops: { present: ['Size'] },
+    name: 'ReduceMean symbolic dims (run-time count)',
+    ops: { present: ['Size'] },
     inputs: [{ name: 'x', dims: [2, 3], declared: ['n', 'm'] }],
     build: (_, x) => op.reduceMean(x, [0], { keepDims: true })
   },
@@ -195,11 +307,20 @@ const cases: GradCase[] = [
   // --- softmax family ---
   { name: 'Softmax axis -1', inputs: [{ name: 'x', dims: [2, 4] }], build: (_, x) => op.softmax(x, -1) },
   { name: 'Softmax axis 0', inputs: [{ name: 'x', dims: [3, 2] }], build: (_, x) => op.softmax(x, 0) },
-  { name: 'LogSoftmax axis -1', inputs: [{ name: 'x', dims: [2, 4] }], build: (_, x) => op.logSoftmax(x, -1) },
-  { name: 'LogSoftmax axis 1 of 3', inputs: [{ name: 'x', dims: [2, 3, 2] }], build: (_, x) => op.logSoftmax(x, 1) },
+  {
+    name: 'LogSoftmax axis -1',
+    inputs: [{ name: 'x', dims: [2, 4] }],
+    build: (_, x) => op.logSoftmax(x, -1)
+  },
+  {
+    name: 'LogSoftmax axis 1 of 3',
+    inputs: [{ name: 'x', dims: [2, 3, 2] }],
+    build: (_, x) => op.logSoftmax(x, 1)
+  },
   // --- gathers ---
   {
-    name: 'Gather axis 0 with repeated rows (embedding)', ops: { present: ['ScatterND'], absent: ['Range'] },
+    name: 'Gather axis 0 with repeated rows (embedding)',
+    ops: { present: ['ScatterND'], absent: ['Range'] },
     inputs: [
       { name: 'table', dims: [4, 3] },
       { name: 'ids', dims: [2, 3], dtype: 'int64', values: [0, 2, 0, 3, 2, 0] }
@@ -215,7 +336,8 @@ const cases: GradCase[] = [
     build: (_, table, id) => op.gather(table, id, 0)
   },
   {
-    name: 'Gather axis 1 with repeats', ops: { present: ['ScatterND', 'Range'] },
+    name: 'Gather axis 1 with repeats',
+    ops: { present: ['ScatterND', 'Range'] },
     inputs: [
       { name: 'x', dims: [2, 4] },
       { name: 'ids', dims: [3], dtype: 'int64', values: [3, 1, 3] }
@@ -223,7 +345,8 @@ const cases: GradCase[] = [
     build: (_, x, ids) => op.gather(x, ids, 1)
   },
   {
-    name: 'GatherElements axis 1, one pick per row (one-hot path)', ops: { absent: ['ScatterND'] },
+    name: 'GatherElements axis 1, one pick per row (one-hot path)',
+    ops: { absent: ['ScatterND'] },
     inputs: [
       { name: 'x', dims: [3, 5] },
       { name: 'ids', dims: [3, 1], dtype: 'int64', values: [4, 0, 2] }
@@ -231,7 +354,8 @@ const cases: GradCase[] = [
     build: (_, x, ids) => op.gatherElements(x, ids, 1)
   },
   {
-    name: 'GatherElements axis 1, symbolic rows (one-hot path, run-time axis length)', ops: { absent: ['ScatterND'] },
+    name: 'GatherElements axis 1, symbolic rows (one-hot path, run-time axis length)',
+    ops: { absent: ['ScatterND'] },
     inputs: [
       { name: 'x', dims: [3, 5], declared: ['n', 'v'] },
       { name: 'ids', dims: [3, 1], declared: ['n', 1], dtype: 'int64', values: [1, 1, 3] }
@@ -239,7 +363,8 @@ const cases: GradCase[] = [
     build: (_, x, ids) => op.gatherElements(x, ids, 1)
   },
   {
-    name: 'GatherElements axis 0 with repeats (scatter path)', ops: { present: ['ScatterND'] },
+    name: 'GatherElements axis 0 with repeats (scatter path)',
+    ops: { present: ['ScatterND'] },
     inputs: [
       { name: 'x', dims: [3, 2] },
       { name: 'ids', dims: [4, 2], dtype: 'int64', values: [0, 2, 0, 1, 2, 2, 0, 0] }
@@ -253,25 +378,37 @@ const cases: GradCase[] = [
     inputs: [{ name: 'x', dims: [2, 6], declared: ['b', 6] }],
     build: (_, x) => op.reshape(x, [0, -1, 2])
   },
-  { name: 'Transpose [1,2,0]', inputs: [{ name: 'x', dims: [2, 3, 4] }], build: (_, x) => op.transpose(x, [1, 2, 0]) },
-  { name: 'Transpose default (reverse)', inputs: [{ name: 'x', dims: [2, 3] }], build: (_, x) => op.transpose(x) },
   {
-    name: 'Slice static (pad path)', ops: { present: ['Pad'], absent: ['ScatterND'] },
+    name: 'Transpose [1,2,0]',
+    inputs: [{ name: 'x', dims: [2, 3, 4] }],
+    build: (_, x) => op.transpose(x, [1, 2, 0])
+  },
+  {
+    name: 'Transpose default (reverse)',
+    inputs: [{ name: 'x', dims: [2, 3] }],
+    build: (_, x) => op.transpose(x)
+  },
+  {
+    name: 'Slice static (pad path)',
+    ops: { present: ['Pad'], absent: ['ScatterND'] },
     inputs: [{ name: 'x', dims: [3, 5] }],
     build: (_, x) => op.slice(x, [1, -4], [3, -1], [0, 1])
   },
   {
-    name: 'Slice symbolic [1:-1] (pad path)', ops: { present: ['Pad'], absent: ['ScatterND'] },
+    name: 'Slice symbolic [1:-1] (pad path)',
+    ops: { present: ['Pad'], absent: ['ScatterND'] },
     inputs: [{ name: 'x', dims: [2, 5], declared: ['b', 's'] }],
     build: (_, x) => op.slice(x, [1], [-1], [1])
   },
   {
-    name: 'Slice with step 2 (scatter path)', ops: { present: ['ScatterND'] },
+    name: 'Slice with step 2 (scatter path)',
+    ops: { present: ['ScatterND'] },
     inputs: [{ name: 'x', dims: [2, 5] }],
     build: (_, x) => op.slice(x, [0], [5], [1], [2])
   },
   {
-    name: 'Slice with negative step (scatter path)', ops: { present: ['ScatterND'] },
+    name: 'Slice with negative step (scatter path)',
+    ops: { present: ['ScatterND'] },
     inputs: [{ name: 'x', dims: [4, 2] }],
     build: (_, x) => op.slice(x, [-1], [-5], [0], [-1])
   },
@@ -282,11 +419,15 @@ const cases: GradCase[] = [
   },
   {
     name: 'Concat axis 1 (static sizes)',
-    inputs: [{ name: 'a', dims: [2, 1] }, { name: 'b', dims: [2, 3] }],
+    inputs: [
+      { name: 'a', dims: [2, 1] },
+      { name: 'b', dims: [2, 3] }
+    ],
     build: (_, a, b) => op.concat([a, b, a], 1)
   },
   {
-    name: 'Concat symbolic (run-time sizes)', ops: { present: ['Shape'] },
+    name: 'Concat symbolic (run-time sizes)',
+    ops: { present: ['Shape'] },
     inputs: [
       { name: 'a', dims: [2, 2], declared: ['n', 'p'] },
       { name: 'b', dims: [1, 2], declared: ['m', 'p'] }
@@ -302,7 +443,8 @@ const cases: GradCase[] = [
     }
   },
   {
-    name: 'Split equal parts, one output unused (zeros for it)', ops: { present: ['ConstantOfShape'] },
+    name: 'Split equal parts, one output unused (zeros for it)',
+    ops: { present: ['ConstantOfShape'] },
     inputs: [{ name: 'x', dims: [4, 2] }],
     build: (_, x) => op.mul(op.split(x, 2, 0)[1], 3)
   },
@@ -356,7 +498,10 @@ const cases: GradCase[] = [
   },
   {
     name: 'Gradient through a shared intermediate',
-    inputs: [{ name: 'x', dims: [3] }, { name: 'w', dims: [3] }],
+    inputs: [
+      { name: 'x', dims: [3] },
+      { name: 'w', dims: [3] }
+    ],
     build: (_, x, w) => {
       const h = op.tanh(op.mul(x, w))
       return op.add(op.mul(h, h), op.sigmoid(h))

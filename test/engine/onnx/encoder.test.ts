@@ -58,7 +58,12 @@ function handBuilt(weight: OnnxTensor): OnnxModel {
         outputs: ['y32'],
         attributes: [{ name: 'alpha', value: { kind: 'float', value: 0.5 } }]
       },
-      { opType: 'Cast', inputs: ['y32'], outputs: ['y64'], attributes: [{ name: 'to', value: { kind: 'int', value: 11 } }] },
+      {
+        opType: 'Cast',
+        inputs: ['y32'],
+        outputs: ['y64'],
+        attributes: [{ name: 'to', value: { kind: 'int', value: 11 } }]
+      },
       {
         opType: 'Pad',
         inputs: ['y64', 'pads'],
@@ -69,7 +74,9 @@ function handBuilt(weight: OnnxTensor): OnnxModel {
         opType: 'ConstantOfShape',
         inputs: ['fill_shape'],
         outputs: ['fill'],
-        attributes: [{ name: 'value', value: { kind: 'tensor', value: tensorFromNumbers('v', 'float64', [1], [0.25]) } }]
+        attributes: [
+          { name: 'value', value: { kind: 'tensor', value: tensorFromNumbers('v', 'float64', [1], [0.25]) } }
+        ]
       },
       { opType: 'Add', inputs: ['padded', 'fill'], outputs: ['y'] }
     ],
@@ -120,7 +127,14 @@ describe('hand-built ModelProto', () => {
     const [graph] = messageFields(top, 7)
     expect(stringField(graph, 2)).toEqual(['hand-built'])
     const nodes = messageFields(graph, 1)
-    expect(nodes.map((n) => stringField(n, 4)[0])).toEqual(['Transpose', 'Gemm', 'Cast', 'Pad', 'ConstantOfShape', 'Add'])
+    expect(nodes.map((n) => stringField(n, 4)[0])).toEqual([
+      'Transpose',
+      'Gemm',
+      'Cast',
+      'Pad',
+      'ConstantOfShape',
+      'Add'
+    ])
     const [perm] = messageFields(nodes[0], 5)
     expect(stringField(perm, 1)).toEqual(['perm'])
     expect(varintField(perm, 20)).toEqual([7n]) // AttributeType.INTS
@@ -145,8 +159,18 @@ describe('external data', () => {
     const m = model({
       name: 'external',
       nodes: [
-        { opType: 'ReduceSum', inputs: ['a'], outputs: ['sa'], attributes: [{ name: 'keepdims', value: { kind: 'int', value: 0 } }] },
-        { opType: 'ReduceSum', inputs: ['b'], outputs: ['sb'], attributes: [{ name: 'keepdims', value: { kind: 'int', value: 0 } }] },
+        {
+          opType: 'ReduceSum',
+          inputs: ['a'],
+          outputs: ['sa'],
+          attributes: [{ name: 'keepdims', value: { kind: 'int', value: 0 } }]
+        },
+        {
+          opType: 'ReduceSum',
+          inputs: ['b'],
+          outputs: ['sb'],
+          attributes: [{ name: 'keepdims', value: { kind: 'int', value: 0 } }]
+        },
         { opType: 'Mul', inputs: ['sa', 'scale'], outputs: ['y'] }
       ],
       initializers: [
@@ -173,7 +197,9 @@ describe('external data', () => {
     // The model records location / offset / length and data_location = EXTERNAL for both.
     const [graph] = messageFields(decodeFields(await readFile(saved.modelPath)), 7)
     const initializers = messageFields(graph, 5)
-    const entries = initializers.map((t) => messageFields(t, 13).map((e) => `${stringField(e, 1)}=${stringField(e, 2)}`))
+    const entries = initializers.map((t) =>
+      messageFields(t, 13).map((e) => `${stringField(e, 1)}=${stringField(e, 2)}`)
+    )
     expect(entries[0]).toEqual(['location=model.onnx.data', 'offset=0', 'length=1200'])
     expect(entries[1]).toEqual(['location=model.onnx.data', `offset=${secondOffset}`, 'length=400'])
     expect(entries[2]).toEqual([]) // the scalar stays inline
@@ -208,13 +234,23 @@ describe('external data', () => {
   })
 
   test('external data outside the model folder is refused', () => {
-    expect(() => externalTensor('w', 'float32', [1], { location: '../w.bin', offset: 0 })).toThrow(/inside the model folder/)
-    expect(() => externalTensor('w', 'float32', [1], { location: '/tmp/w.bin', offset: 0 })).toThrow(/inside the model folder/)
-    expect(() => externalTensor('w', 'float32', [2], { location: 'w.bin', offset: 0, length: 4 })).toThrow(/length 4/)
+    expect(() => externalTensor('w', 'float32', [1], { location: '../w.bin', offset: 0 })).toThrow(
+      /inside the model folder/
+    )
+    expect(() => externalTensor('w', 'float32', [1], { location: '/tmp/w.bin', offset: 0 })).toThrow(
+      /inside the model folder/
+    )
+    expect(() => externalTensor('w', 'float32', [2], { location: 'w.bin', offset: 0, length: 4 })).toThrow(
+      /length 4/
+    )
   })
 
   test('tensor helpers check element counts', () => {
-    expect(() => tensorFromTypedArray('t', 'float32', [2, 2], new Float32Array(3))).toThrow(/need 4 elements, got 3/)
-    expect(() => tensorFromTypedArray('t', 'float16', [1], new Float32Array(1) as never)).toThrow(/needs a Uint16Array/)
+    expect(() => tensorFromTypedArray('t', 'float32', [2, 2], new Float32Array(3))).toThrow(
+      /need 4 elements, got 3/
+    )
+    expect(() => tensorFromTypedArray('t', 'float16', [1], new Float32Array(1) as never)).toThrow(
+      /needs a Uint16Array/
+    )
   })
 })

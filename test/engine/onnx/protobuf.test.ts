@@ -1,5 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import { float16BitsToNumber, float32ToFloat16Bits, typedArrayFromNumbers } from '../../../src-main/engine/onnx/dtype'
+import {
+  float16BitsToNumber,
+  float32ToFloat16Bits,
+  typedArrayFromNumbers
+} from '../../../src-main/engine/onnx/dtype'
 import { ProtoWriter, varintSize } from '../../../src-main/engine/onnx/protobuf'
 import { decodeFields, packedVarints, stringField } from './wire'
 
@@ -15,7 +19,9 @@ describe('ProtoWriter', () => {
   })
 
   test('negative int64 takes ten bytes of two’s complement', () => {
-    expect(bytesOf(new ProtoWriter().int64(-1))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
+    expect(bytesOf(new ProtoWriter().int64(-1))).toEqual([
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+    ])
     expect(packedVarints(new ProtoWriter().int64(-2).finish())).toEqual([-2n])
     expect(packedVarints(new ProtoWriter().int64(-(2n ** 63n)).finish())).toEqual([-(2n ** 63n)])
     expect(() => new ProtoWriter().int64(2 ** 60)).toThrow(/not a safe integer/)

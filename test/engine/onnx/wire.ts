@@ -2,7 +2,8 @@
  * A protobuf wire-format reader for tests: decodes one message level into fields, so tests can
  * check what the writer produced without a protobuf library.
  */
-export type WireValue = { wire: 0; value: bigint } | { wire: 1 | 5; bytes: Uint8Array } | { wire: 2; bytes: Uint8Array }
+export type WireValue =
+  { wire: 0; value: bigint } | { wire: 1 | 5; bytes: Uint8Array } | { wire: 2; bytes: Uint8Array }
 
 export function decodeFields(bytes: Uint8Array): Map<number, WireValue[]> {
   const fields = new Map<number, WireValue[]>()

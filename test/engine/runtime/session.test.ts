@@ -1,23 +1,20 @@
 import { describe, expect, test } from 'vitest'
 import * as op from '../../../src-main/engine/graph/index'
 import { GraphBuilder } from '../../../src-main/engine/graph/index'
-import {
-  createSession,
-  cudaAvailable,
-  cudaProviderPath,
-  hostTensor,
-  onnxruntimeVersion
-} from '../../../src-main/engine/runtime/session'
+import { cudaProviderInstalled, cudaProviderPath } from '../../../src-main/engine/runtime/devices'
+import { createSession, hostTensor, onnxruntimeVersion } from '../../../src-main/engine/runtime/session'
 
 describe('createSession', () => {
   test('device "cuda" without the CUDA provider says how to install it', async () => {
-    if (cudaAvailable()) return // a machine with the provider installed has nothing to refuse
+    if (cudaProviderInstalled()) return // a machine with the provider installed has nothing to refuse
     await expect(createSession(new Uint8Array(0), { device: 'cuda' })).rejects.toThrow(/npm run setup:cuda/)
     expect(cudaProviderPath()).toMatch(/onnxruntime_providers_cuda/)
   })
 
   test('a broken model fails with the operation named', async () => {
-    await expect(createSession(Uint8Array.from([1, 2, 3]))).rejects.toThrow(/createSession: loading model \(3 bytes\)/)
+    await expect(createSession(Uint8Array.from([1, 2, 3]))).rejects.toThrow(
+      /createSession: loading model \(3 bytes\)/
+    )
   })
 
   test('runs with typed arrays in and out: int64, bool, float16', async () => {
@@ -39,7 +36,10 @@ describe('createSession', () => {
     expect(Array.from(out.is_two.data as Uint8Array)).toEqual([0, 1, 0])
     expect(Array.from(out.neg_h.data as Uint16Array)).toEqual([0xbc00, 0x8000, 0x4000])
     const only = await session.run(
-      { ids: hostTensor('int64', [1], BigInt64Array.from([5n])), h: hostTensor('float16', [1], new Uint16Array(1)) },
+      {
+        ids: hostTensor('int64', [1], BigInt64Array.from([5n])),
+        h: hostTensor('float16', [1], new Uint16Array(1))
+      },
       ['next']
     )
     expect(Object.keys(only)).toEqual(['next'])
@@ -51,7 +51,9 @@ describe('createSession', () => {
     g.output(op.neg(g.input('x', 'float32', [2])), 'y')
     const session = await createSession(g.toBytes(), { intraOpThreads: 1 })
     const bad = { dtype: 'float32', dims: [2], data: new Float32Array(3) } as const
-    await expect(session.run({ x: bad })).rejects.toThrow(/feed "x" has dims \[2\] \(2 elements\) but 3 values/)
+    await expect(session.run({ x: bad })).rejects.toThrow(
+      /feed "x" has dims \[2\] \(2 elements\) but 3 values/
+    )
     await session.release()
   })
 

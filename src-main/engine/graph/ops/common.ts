@@ -51,7 +51,8 @@ export function requireRank(x: Tensor, where: string): number {
 /** Axes resolved against a known rank, sorted ascending. */
 export function normalizeAxes(axes: readonly number[], rank: number, where: string): number[] {
   const out = axes.map((a) => normalizeAxis(a, rank, where)).sort((a, b) => a - b)
-  for (let i = 1; i < out.length; i++) if (out[i] === out[i - 1]) throw new Error(`${where}: repeated axis ${out[i]}`)
+  for (let i = 1; i < out.length; i++)
+    if (out[i] === out[i - 1]) throw new Error(`${where}: repeated axis ${out[i]}`)
   return out
 }
 

@@ -11,7 +11,8 @@ export function concat(values: readonly Tensor[], axis: number): Tensor {
   if (values.length === 0) throw new Error('Concat: needs at least one tensor')
   const g = graphOf('Concat', ...values)
   const dtype = values[0].dtype
-  for (const v of values) if (v.dtype !== dtype) throw new Error(`Concat: dtype mismatch, ${values.join(' vs ')}`)
+  for (const v of values)
+    if (v.dtype !== dtype) throw new Error(`Concat: dtype mismatch, ${values.join(' vs ')}`)
   return g.node1({
     opType: 'Concat',
     inputs: values,
@@ -53,10 +54,12 @@ export const Concat = defineOp({
       const lengths = inputs.map((x) => x!.shape?.[a])
       const sizes = lengths.every((d): d is number => typeof d === 'number')
         ? lengths
-        : concat(inputs.map((x) => shape(x!, a, a + 1)), 0)
+        : concat(
+            inputs.map((x) => shape(x!, a, a + 1)),
+            0
+          )
       return split(grad, sizes, a)
     })
     return inputs.map((_, i) => () => pieces()[i])
   }
 })
-

@@ -44,7 +44,9 @@ function oneHotGrad(data: Tensor, indices: Tensor, grad: Tensor, axis: number): 
   const rank = data.rank!
   const axisSize = data.shape![axis]
   const length =
-    typeof axisSize === 'number' ? data.graph.scalar(axisSize, 'int64') : gather(shapeOf(data), data.graph.scalar(axis, 'int64'))
+    typeof axisSize === 'number'
+      ? data.graph.scalar(axisSize, 'int64')
+      : gather(shapeOf(data), data.graph.scalar(axis, 'int64'))
   // positions along the axis, shaped [1, …, n, …, 1] to broadcast against indices
   const lineShape = Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1))
   const positions = reshape(range(0, length, 1, 'int64'), lineShape)

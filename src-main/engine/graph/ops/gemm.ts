@@ -20,8 +20,10 @@ export interface GemmOptions {
  */
 export function gemm(a: Tensor, b: Tensor, c: Tensor | null = null, options: GemmOptions = {}): Tensor {
   const g = graphOf('Gemm', a, b, c)
-  if (requireRank(a, 'Gemm') !== 2 || requireRank(b, 'Gemm') !== 2) throw new Error(`Gemm: needs 2-D A and B, got ${a}, ${b}`)
-  if (a.dtype !== b.dtype || (c && c.dtype !== a.dtype)) throw new Error(`Gemm: dtype mismatch, ${a}, ${b}, ${c}`)
+  if (requireRank(a, 'Gemm') !== 2 || requireRank(b, 'Gemm') !== 2)
+    throw new Error(`Gemm: needs 2-D A and B, got ${a}, ${b}`)
+  if (a.dtype !== b.dtype || (c && c.dtype !== a.dtype))
+    throw new Error(`Gemm: dtype mismatch, ${a}, ${b}, ${c}`)
   const attrs: Record<string, ReturnType<typeof attr.int>> = {}
   if (options.transA) attrs.transA = attr.int(1)
   if (options.transB) attrs.transB = attr.int(1)
@@ -29,7 +31,12 @@ export function gemm(a: Tensor, b: Tensor, c: Tensor | null = null, options: Gem
   if (options.beta !== undefined && options.beta !== 1) attrs.beta = attr.float(options.beta)
   const m: Dim = a.shape![options.transA ? 1 : 0]
   const n: Dim = b.shape![options.transB ? 0 : 1]
-  return g.node1({ opType: 'Gemm', inputs: c ? [a, b, c] : [a, b], attrs, outputs: [{ dtype: a.dtype, shape: [m, n] }] })
+  return g.node1({
+    opType: 'Gemm',
+    inputs: c ? [a, b, c] : [a, b],
+    attrs,
+    outputs: [{ dtype: a.dtype, shape: [m, n] }]
+  })
 }
 
 function floatAttr(node: GraphNode, name: string): number {

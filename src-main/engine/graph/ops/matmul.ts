@@ -14,7 +14,11 @@ import { unsqueeze } from './unsqueeze'
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const g = graphOf('MatMul', a, b)
   if (a.dtype !== b.dtype) throw new Error(`MatMul: dtype mismatch, ${a} vs ${b}`)
-  return g.node1({ opType: 'MatMul', inputs: [a, b], outputs: [{ dtype: a.dtype, shape: matmulShape(a, b) }] })
+  return g.node1({
+    opType: 'MatMul',
+    inputs: [a, b],
+    outputs: [{ dtype: a.dtype, shape: matmulShape(a, b) }]
+  })
 }
 
 function matmulShape(a: Tensor, b: Tensor): Shape | null {
@@ -43,9 +47,9 @@ function transposeLastTwo(x: Tensor): Tensor {
 }
 
 // y = a @ b: da = g @ bᵀ, db = aᵀ @ g, each summed over the batch axes it was broadcast along.
-// A 2-D b (a weight) takes the Gemm path: rows of all batches flattened, one GEMM per gradient,
-// and b is read transposed in place — a Transpose of a constant weight would be folded by
-// onnxruntime into a second, transposed copy of it.
+// A 2-D b (a weight) takes weightGradients: its gradient is one GEMM over all rows, and a
+// constant b is never transposed — onnxruntime would fold that Transpose into a second,
+// transposed copy of the weight.
 // 1-D operands are first lifted to matrices exactly as MatMul lifts them.
 export const MatMul = defineOp({
   opType: 'MatMul',
@@ -67,15 +71,20 @@ export const MatMul = defineOp({
   }
 })
 
-/** a [..., M, K] @ b [K, N]: da = g·bᵀ and db = Σ_rows aᵀ·g as 2-D Gemms over flattened rows. */
+/**
+ * a [..., M, K] @ b [K, N]: db = Σ_rows aᵀ·g is one Gemm over flattened rows. da = g·bᵀ is a
+ * batched MatMul against bᵀ, except for a constant b, which a Gemm reads transposed in place.
+ */
 function weightGradients(a: Tensor, b: Tensor, grad: Tensor): InputGradient[] {
-  const rows = once(() => ({ a2: flattenRows(a, b.shape![0]), g2: flattenRows(grad, b.shape![1]) }))
+  const gradRows = once(() => flattenRows(grad, b.shape![1]))
+  const constantWeight = b.kind === 'initializer' || b.kind === 'constant'
   return [
     () => {
-      const da = gemm(rows().g2, b, null, { transB: true }) // (rows, K)
+      if (!constantWeight) return matmul(grad, transposeLastTwo(b)) // (..., M, K)
+      const da = gemm(gradRows(), b, null, { transB: true }) // (rows, K)
       return a.rank === 2 ? da : reshapeLike(da, a)
     },
-    () => gemm(rows().a2, rows().g2, null, { transA: true }) // (K, N)
+    () => gemm(flattenRows(a, b.shape![0]), gradRows(), null, { transA: true }) // (K, N)
   ]
 }
 
@@ -96,4 +105,3 @@ function liftToMatrices(a: Tensor, b: Tensor, grad: Tensor): { a2: Tensor; b2: T
   if (rb === 1) return { a2: a, b2: unsqueeze(b, [1]), g2: unsqueeze(grad, [-1]) }
   return { a2: a, b2: b, g2: grad }
 }
-

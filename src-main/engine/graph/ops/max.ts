@@ -15,9 +15,6 @@ export const Max = defineOp({
   opType: 'Max',
   gradient: ({ inputs: [a, b], grad }) => {
     const bWins = once(() => less(a!, b!))
-    return [
-      () => sumToShapeOf(where(bWins(), 0, grad), a!),
-      () => sumToShapeOf(where(bWins(), grad, 0), b!)
-    ]
+    return [() => sumToShapeOf(where(bWins(), 0, grad), a!), () => sumToShapeOf(where(bWins(), grad, 0), b!)]
   }
 })

@@ -15,9 +15,6 @@ export const Min = defineOp({
   opType: 'Min',
   gradient: ({ inputs: [a, b], grad }) => {
     const bWins = once(() => less(b!, a!))
-    return [
-      () => sumToShapeOf(where(bWins(), 0, grad), a!),
-      () => sumToShapeOf(where(bWins(), grad, 0), b!)
-    ]
+    return [() => sumToShapeOf(where(bWins(), 0, grad), a!), () => sumToShapeOf(where(bWins(), grad, 0), b!)]
   }
 })

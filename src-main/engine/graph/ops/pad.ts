@@ -12,7 +12,9 @@ export function pad(x: Tensor, pads: readonly number[] | Tensor, value = 0): Ten
   const p = knownValues(padsTensor)
   if (p && p.length !== 2 * rank) throw new Error(`Pad: ${p.length} pads for rank ${rank} (${x})`)
   const shape = p
-    ? x.shape!.map((d, i): Dim => (typeof d === 'number' ? d + p[i] + p[i + rank] : p[i] === 0 && p[i + rank] === 0 ? d : null))
+    ? x.shape!.map((d, i): Dim =>
+        typeof d === 'number' ? d + p[i] + p[i + rank] : p[i] === 0 && p[i + rank] === 0 ? d : null
+      )
     : null
   const inputs = value === 0 ? [x, padsTensor] : [x, padsTensor, x.graph.scalar(value, x.dtype)]
   return x.graph.node1({
@@ -29,7 +31,8 @@ export const Pad = defineOp({
   gradient: ({ node, inputs: [x, pads], grad }) => [
     () => {
       const p = knownValues(pads)
-      if (!p || p.some((v) => v < 0)) throw new Error(`${node.name}: gradient needs constant non-negative pads`)
+      if (!p || p.some((v) => v < 0))
+        throw new Error(`${node.name}: gradient needs constant non-negative pads`)
       const rank = x!.rank!
       const axes = Array.from({ length: rank }, (_, i) => i)
       const starts = axes.map((i) => p[i])

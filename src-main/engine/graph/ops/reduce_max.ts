@@ -1,13 +1,11 @@
-import { intAttr } from '../attrs'
 import { defineOp } from '../registry'
 import type { Tensor } from '../tensor'
 import { cast } from './cast'
 import { div } from './div'
 import { equal } from './logical'
 import { mul } from './mul'
-import { reduce, reducedAxes, type ReduceOptions } from './reduce_common'
+import { reduce, reducedAxes, withReducedAxesKept, type ReduceOptions } from './reduce_common'
 import { reduceSum } from './reduce_sum'
-import { unsqueeze } from './unsqueeze'
 
 export function reduceMax(x: Tensor, axes?: readonly number[] | Tensor, options: ReduceOptions = {}): Tensor {
   return reduce('ReduceMax', x, axes, options)
@@ -21,11 +19,9 @@ export const ReduceMax = defineOp({
     () => {
       const which = reducedAxes(node, x!, axes ?? null)
       if (which === 'none') return grad
-      const dropped = intAttr(node, 'keepdims', 1) === 0 && Array.isArray(which)
-      const keep = (t: Tensor) => (dropped ? unsqueeze(t, which as number[]) : t)
-      const isMax = cast(equal(x!, keep(y)), x!.dtype)
+      const isMax = cast(equal(x!, withReducedAxesKept(y, node, which)), x!.dtype)
       const ties = reduceSum(isMax, which === 'all' ? undefined : (axes ?? undefined), { keepDims: true })
-      return div(mul(isMax, keep(grad)), ties)
+      return div(mul(isMax, withReducedAxesKept(grad, node, which)), ties)
     },
     null
   ]

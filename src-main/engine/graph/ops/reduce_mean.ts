@@ -7,7 +7,11 @@ import { knownValues } from './common'
 import { reduce, reducedAxes, unreduce, type ReduceOptions } from './reduce_common'
 import { size } from './shape_ops'
 
-export function reduceMean(x: Tensor, axes?: readonly number[] | Tensor, options: ReduceOptions = {}): Tensor {
+export function reduceMean(
+  x: Tensor,
+  axes?: readonly number[] | Tensor,
+  options: ReduceOptions = {}
+): Tensor {
   return reduce('ReduceMean', x, axes, options)
 }
 
@@ -17,7 +21,8 @@ export const ReduceMean = defineOp({
   opType: 'ReduceMean',
   gradient: ({ node, inputs: [x, axes], outputs: [y], grad }) => [
     () => {
-      const count = staticCount(node, x!, axes ?? null) ?? div(cast(size(x!), x!.dtype), cast(size(y), x!.dtype))
+      const count =
+        staticCount(node, x!, axes ?? null) ?? div(cast(size(x!), x!.dtype), cast(size(y), x!.dtype))
       return div(unreduce(grad, node, x!, axes ?? null), count)
     },
     null
@@ -28,6 +33,7 @@ function staticCount(node: GraphNode, x: Tensor, axes: Tensor | null): number | 
   if (x.shape === null || (axes !== null && knownValues(axes) === null)) return null
   const which = reducedAxes(node, x, axes)
   if (which === 'none') return 1
+  if (which === 'runtime') return null
   const dims = which === 'all' ? x.shape : which.map((a) => x.shape![a])
   return staticNumel(dims)
 }

@@ -43,7 +43,12 @@ export function size(x: Tensor): Tensor {
  * A tensor of shape `shapeTensor` (1-D int64) filled with `value`. `knownShape` tells the builder
  * the result's shape when the shape tensor is only known at run time.
  */
-export function constantOfShape(shapeTensor: Tensor, value: number, dtype: DType, knownShape?: Shape | null): Tensor {
+export function constantOfShape(
+  shapeTensor: Tensor,
+  value: number,
+  dtype: DType,
+  knownShape?: Shape | null
+): Tensor {
   const fill = tensorFromNumbers('value', dtype, [1], [value])
   let outShape: Shape | null = knownShape ?? null
   if (shapeTensor.constValue) outShape = shapeTensor.constValue
@@ -51,7 +56,12 @@ export function constantOfShape(shapeTensor: Tensor, value: number, dtype: DType
     outShape = new Array<Dim>(shapeTensor.shape[0]).fill(null)
   }
   const attrs: Attrs = { value: attr.tensor(fill) }
-  return shapeTensor.graph.node1({ opType: 'ConstantOfShape', inputs: [shapeTensor], attrs, outputs: [{ dtype, shape: outShape }] })
+  return shapeTensor.graph.node1({
+    opType: 'ConstantOfShape',
+    inputs: [shapeTensor],
+    attrs,
+    outputs: [{ dtype, shape: outShape }]
+  })
 }
 
 /** [start, start+delta, …) below `limit`; all three are scalars of one dtype. */

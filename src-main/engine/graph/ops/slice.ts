@@ -11,7 +11,13 @@ export const SLICE_TO_END = Number.MAX_SAFE_INTEGER
 export type IntsOrTensor = readonly number[] | Tensor
 
 /** x[starts:ends:steps] along `axes` (default: the first axes, in order), numpy clamping rules. */
-export function slice(x: Tensor, starts: IntsOrTensor, ends: IntsOrTensor, axes?: IntsOrTensor, steps?: IntsOrTensor): Tensor {
+export function slice(
+  x: Tensor,
+  starts: IntsOrTensor,
+  ends: IntsOrTensor,
+  axes?: IntsOrTensor,
+  steps?: IntsOrTensor
+): Tensor {
   const g = x.graph
   const inputs = [x, int64Input(g, starts), int64Input(g, ends)]
   if (axes !== undefined || steps !== undefined) {
@@ -60,7 +66,8 @@ function slicedShape(shape: Shape, params: readonly AxisSlice[]): Shape {
     const dim = shape[axis]
     if (typeof dim === 'number') {
       const [from, to] = clampRange(start, end, step, dim)
-      out[axis] = step > 0 ? Math.max(Math.ceil((to - from) / step), 0) : Math.max(Math.ceil((from - to) / -step), 0)
+      out[axis] =
+        step > 0 ? Math.max(Math.ceil((to - from) / step), 0) : Math.max(Math.ceil((from - to) / -step), 0)
     } else if (!(start === 0 && end >= SLICE_TO_END && step === 1)) {
       out[axis] = null
     }
@@ -87,7 +94,10 @@ export const Slice = defineOp({
   gradient: ({ inputs, grad }) => [
     () => {
       const x = inputs[0]!
-      const params = sliceParams(x, inputs.slice(1).map((t) => t ?? undefined))
+      const params = sliceParams(
+        x,
+        inputs.slice(1).map((t) => t ?? undefined)
+      )
       const pads = params ? padsUndoingSlice(x, params) : null
       if (pads) return pad(grad, pads)
       const picked = x.graph.node1({

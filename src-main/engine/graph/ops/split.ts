@@ -20,7 +20,9 @@ export function split(x: Tensor, parts: readonly number[] | Tensor | number, axi
     count = parts
     attrs.num_outputs = attr.int(parts)
     const dim = a === null ? null : x.shape![a]
-    sizes = new Array<number | null>(count).fill(typeof dim === 'number' && dim % count === 0 ? dim / count : null)
+    sizes = new Array<number | null>(count).fill(
+      typeof dim === 'number' && dim % count === 0 ? dim / count : null
+    )
   } else if (parts instanceof Tensor) {
     const n = parts.shape?.[0]
     if (typeof n !== 'number') throw new Error(`Split: sizes tensor ${parts} needs a static length`)
@@ -44,7 +46,11 @@ export function split(x: Tensor, parts: readonly number[] | Tensor | number, axi
 export const Split = defineOp({
   opType: 'Split',
   gradient: ({ node, outputs, outputGrads }) => [
-    () => concat(outputGrads.map((g, i) => g ?? zerosLike(outputs[i])), intAttr(node, 'axis', 0)),
+    () =>
+      concat(
+        outputGrads.map((g, i) => g ?? zerosLike(outputs[i])),
+        intAttr(node, 'axis', 0)
+      ),
     null
   ]
 })

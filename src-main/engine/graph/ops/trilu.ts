@@ -13,7 +13,12 @@ export interface TriluOptions {
 /** Zeroes the elements outside the upper/lower triangle of the last two axes. */
 export function trilu(x: Tensor, options: TriluOptions = {}): Tensor {
   if (requireRank(x, 'Trilu') < 2) throw new Error(`Trilu: ${x} needs rank ≥ 2`)
-  const k = options.k === undefined ? null : typeof options.k === 'number' ? x.graph.scalar(options.k, 'int64') : options.k
+  const k =
+    options.k === undefined
+      ? null
+      : typeof options.k === 'number'
+        ? x.graph.scalar(options.k, 'int64')
+        : options.k
   return x.graph.node1({
     opType: 'Trilu',
     inputs: k ? [x, k] : [x],

@@ -1,0 +1,167 @@
+/**
+ * Inference throughput: scoring (batch 4 × seq 256) and greedy generation (batch 1, 32-token
+ * prompt, 128 new tokens) on a SmolLM-135M-shaped Llama with random weights, side by side with
+ * the PyTorch eager reference (bench/reference/torch_inference.py) in the same run.
+ *
+ *   npx tsx bench/inference.ts [--quick] [--threads N] [--no-torch] [--standard-ops]
+ *
+ * --quick: 2 layers, seq 64, 16 new tokens, 1 repeat (a smoke run; the reference gets --quick too).
+ * --standard-ops: build the graphs from standard ONNX ops only (no com.microsoft fused ops).
+ * The random model and its converted weights are kept under the OS temp folder between runs.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { expectedTensors, parseModelConfig } from '../src-main/engine/checkpoint/hf-config'
+import { writeSafetensors } from '../src-main/engine/checkpoint/safetensors'
+import { Generator } from '../src-main/engine/infer/generation'
+import { seededRandom } from '../src-main/engine/infer/sampling'
+import { Scorer } from '../src-main/engine/infer/scoring'
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '2' },
+    'no-torch': { type: 'boolean', default: false },
+    'standard-ops': { type: 'boolean', default: false }
+  }
+})
+const quick = flags.quick!
+const threads = Number(flags.threads)
+const fused = !flags['standard-ops']
+
+/** SmolLM-135M's shape, as in bench/reference/torch_common.py. */
+const SMOLLM_135M = {
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 576,
+  intermediate_size: 1536,
+  num_hidden_layers: quick ? 2 : 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  vocab_size: 49152,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000.0,
+  max_position_embeddings: 2048,
+  tie_word_embeddings: true,
+  hidden_act: 'silu',
+  bos_token_id: 1,
+  eos_token_id: 2
+}
+const SCORING = { batch: 4, seq: quick ? 64 : 256 }
+const GENERATION = { prompt: 32, newTokens: quick ? 16 : 128 }
+const REPEATS = quick ? 1 : 3
+
+const benchDir = join(tmpdir(), 'finetune-studio-bench')
+const modelDir = join(benchDir, quick ? 'smollm-135m-shape-quick' : 'smollm-135m-shape')
+const cacheDir = join(benchDir, 'graph-cache')
+
+/** Random weights like the reference's: N(0, 0.02) for matrices (uniform with that spread here), 1 for norms. */
+function writeRandomModel(): void {
+  if (existsSync(join(modelDir, 'model.safetensors'))) return
+  mkdirSync(modelDir, { recursive: true })
+  const config = parseModelConfig(SMOLLM_135M)
+  const random = seededRandom(0)
+  const spread = 0.02 * Math.sqrt(3)
+  const tensors = expectedTensors(config).map(({ name, shape }) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1))
+    if (name.includes('norm')) data.fill(1)
+    else for (let i = 0; i < data.length; i++) data[i] = (2 * random() - 1) * spread
+    return { name, dtype: 'F32' as const, shape, data }
+  })
+  writeSafetensors(join(modelDir, 'model.safetensors'), tensors)
+  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(SMOLLM_135M, null, 2))
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+async function timeRuns(run: () => Promise<unknown>): Promise<number[]> {
+  await run() // warm-up
+  const seconds: number[] = []
+  for (let i = 0; i < REPEATS; i++) {
+    const start = performance.now()
+    await run()
+    seconds.push((performance.now() - start) / 1000)
+  }
+  return seconds
+}
+
+function randomIds(count: number, seed: number): number[] {
+  const random = seededRandom(seed)
+  return Array.from({ length: count }, () => Math.floor(random() * SMOLLM_135M.vocab_size))
+}
+
+async function benchScoring(): Promise<{ tokensPerSecond: number; seconds: number }> {
+  const scorer = await Scorer.open({ modelDir }, { cacheDir, threads, fused })
+  const rows = Array.from({ length: SCORING.batch }, (_, b) => {
+    const inputIds = randomIds(SCORING.seq, 10 + b)
+    return { inputIds, labels: inputIds.map((id, t) => (t === 0 ? -100 : id)) }
+  })
+  const seconds = median(await timeRuns(() => scorer.score(rows)))
+  await scorer.release()
+  return { tokensPerSecond: (SCORING.batch * SCORING.seq) / seconds, seconds }
+}
+
+async function benchGeneration(): Promise<{ tokensPerSecond: number; decodeTokensPerSecond: number; seconds: number }> {
+  const generator = await Generator.open({ modelDir }, { cacheDir, threads, fused })
+  const prompt = randomIds(GENERATION.prompt, 3)
+  const silent = { decode: () => '' }
+  const options = { maxNewTokens: GENERATION.newTokens, temperature: 0, stopAtEos: false }
+  const prefill = median(await timeRuns(() => generator.step(prompt, generator.emptyCache())))
+  const seconds = median(await timeRuns(() => generator.generate(prompt, silent, options)))
+  await generator.release()
+  return {
+    tokensPerSecond: GENERATION.newTokens / seconds,
+    decodeTokensPerSecond: (GENERATION.newTokens - 1) / Math.max(seconds - prefill, 1e-9),
+    seconds
+  }
+}
+
+interface TorchReport {
+  scoring: { tokens_per_s: number; seconds_median: number }
+  generation: { tokens_per_s: number; decode_tokens_per_s: number; seconds_median: number }
+}
+
+function runTorch(): TorchReport | null {
+  if (flags['no-torch']) return null
+  const script = join(import.meta.dirname, 'reference', 'torch_inference.py')
+  try {
+    const out = execFileSync('/usr/bin/python3', [script, ...(quick ? ['--quick'] : [])], {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20
+    })
+    return JSON.parse(out) as TorchReport
+  } catch (error) {
+    console.error(`bench: the PyTorch reference failed: ${(error as Error).message.split('\n')[0]}`)
+    return null
+  }
+}
+
+function row(label: string, ours: number, theirs: number | undefined): string {
+  const ratio = theirs ? `${(ours / theirs).toFixed(2)}×` : '–'
+  return `${label.padEnd(34)} ${ours.toFixed(1).padStart(10)} ${(theirs?.toFixed(1) ?? '–').padStart(10)} ${ratio.padStart(7)}`
+}
+
+writeRandomModel()
+const scoring = await benchScoring()
+const generation = await benchGeneration()
+const torch = runTorch()
+console.log(
+  `SmolLM-135M shape${quick ? ' (quick: 2 layers)' : ''}, fp32, ${threads} intra-op threads, ${fused ? 'fused contrib ops' : 'standard ops'}`
+)
+console.log(`${'tokens/s'.padEnd(34)} ${'ours'.padStart(10)} ${'PyTorch'.padStart(10)} ${'ratio'.padStart(7)}`)
+console.log(row(`scoring ${SCORING.batch}×${SCORING.seq}`, scoring.tokensPerSecond, torch?.scoring.tokens_per_s))
+console.log(
+  row(
+    `generation ${GENERATION.prompt}+${GENERATION.newTokens} greedy`,
+    generation.tokensPerSecond,
+    torch?.generation.tokens_per_s
+  )
+)
+console.log(row('  decode only', generation.decodeTokensPerSecond, torch?.generation.decode_tokens_per_s))

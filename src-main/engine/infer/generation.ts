@@ -1,0 +1,184 @@
+/**
+ * Text generation with a KV cache. One graph serves both phases: its inputs are the new token ids
+ * and every layer's cached keys/values (a symbolic past length, 0 for the prompt), its outputs the
+ * logits of the last position and the caches grown by the new positions. The prompt runs once
+ * (prefill), then each new token runs alone against the cache.
+ */
+import type { ModelConfig } from '../checkpoint/hf-config'
+import type { TextTokenizer } from '../tokenizer/tokenizer'
+import { add, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
+import { causalBias, decoderForward, lmHead, type ParamProvider } from '../models/llama'
+import type { WeightsSource } from '../models/weights'
+import { hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
+import { loadModel, openGraphSession, type InferenceOptions, type LoadedModel } from './model-session'
+import { sampleToken, seededRandom, type SamplingOptions } from './sampling'
+import { TextStream, type TextDecoder } from './text-stream'
+
+export const pastKeyName = (layer: number): string => `past.${layer}.key`
+export const pastValueName = (layer: number): string => `past.${layer}.value`
+export const presentKeyName = (layer: number): string => `present.${layer}.key`
+export const presentValueName = (layer: number): string => `present.${layer}.value`
+
+/**
+ * Inputs input_ids (int64 [batch, seq]) and past.<i>.key/value (float32 [batch, K, past, D]);
+ * outputs logits (float32 [batch, V], last position) and present.<i>.key/value [batch, K, past+seq, D].
+ * Rows are not padded: every row has the same length.
+ */
+export function buildGenerationGraph(g: GraphBuilder, config: ModelConfig, param: ParamProvider, fused = false): void {
+  const { numKvHeads: K, headDim: D } = config
+  const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
+  const past = Array.from({ length: config.numLayers }, (_, i) => ({
+    key: g.input(pastKeyName(i), 'float32', ['batch', K, 'past', D]),
+    value: g.input(pastValueName(i), 'float32', ['batch', K, 'past', D])
+  }))
+  const pastLength = shape(past[0].key, 2, 3) // [P]
+  const newLength = shape(inputIds, 1, 2) // [S]
+  const total = add(pastLength, newLength) // [T]
+  const positions = range(reshape(pastLength, []), reshape(total, []), 1, 'int64') // (S): P…T−1
+  const weights = { param }
+  const { hidden, present } = decoderForward(
+    config,
+    weights,
+    { inputIds, positions, attentionBias: causalBias(pastLength, newLength, total), past },
+    { fused }
+  )
+  const last = reshape(slice(hidden, [-1], [SLICE_TO_END], [1]), [-1, config.hiddenSize]) // (B, E)
+  g.output(lmHead(config, weights, last), 'logits')
+  present.forEach((layer, i) => {
+    g.output(layer.key, presentKeyName(i))
+    g.output(layer.value, presentValueName(i))
+  })
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number
+  /** Seed of the sampler; default 0. Ignored by greedy decoding. */
+  seed?: number
+  /** Generation stops before the first of these strings appears in the text. */
+  stopStrings?: readonly string[]
+  /** Stop at an end-of-sequence token (default true). */
+  stopAtEos?: boolean
+  /** Called with each newly decoded piece of text, in order. */
+  onText?: (piece: string) => void
+  /** Checked between tokens; generation ends early when aborted. */
+  signal?: AbortSignal
+}
+
+export type FinishReason = 'length' | 'eos' | 'stop' | 'aborted'
+
+export interface GenerateResult {
+  text: string
+  /** The generated ids (an end-of-sequence token that stopped generation is included). */
+  tokenIds: number[]
+  finishReason: FinishReason
+}
+
+/** A generation session for one model (+ adapter), batch 1. */
+export class Generator {
+  private constructor(
+    readonly model: LoadedModel,
+    private readonly session: EngineSession,
+    private readonly eosTokenIds: ReadonlySet<number>
+  ) {}
+
+  static async open(
+    source: WeightsSource,
+    options: InferenceOptions & { eosTokenIds?: readonly number[] } = {}
+  ): Promise<Generator> {
+    const model = loadModel(source, options)
+    const session = await openGraphSession(
+      model,
+      'generate',
+      (g, param) => buildGenerationGraph(g, model.config, param, options.fused ?? true),
+      options
+    )
+    return new Generator(model, session, new Set([...model.config.eosTokenIds, ...(options.eosTokenIds ?? [])]))
+  }
+
+  /** Logits of the last position and the grown cache after running `ids` on top of `cache`. */
+  async step(ids: readonly number[], cache: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
+    const feeds: Record<string, HostTensor> = {
+      input_ids: hostTensor('int64', [1, ids.length], BigInt64Array.from(ids, (id) => BigInt(id)))
+    }
+    cache.layers.forEach((layer, i) => {
+      feeds[pastKeyName(i)] = layer.key
+      feeds[pastValueName(i)] = layer.value
+    })
+    const out = await this.session.run(feeds)
+    const layers = cache.layers.map((_, i) => ({ key: out[presentKeyName(i)], value: out[presentValueName(i)] }))
+    return { logits: out.logits.data as Float32Array, cache: { layers, length: cache.length + ids.length } }
+  }
+
+  emptyCache(): KvCache {
+    const { numLayers, numKvHeads, headDim } = this.model.config
+    const empty = (): HostTensor => hostTensor('float32', [1, numKvHeads, 0, headDim], new Float32Array(0))
+    return { layers: Array.from({ length: numLayers }, () => ({ key: empty(), value: empty() })), length: 0 }
+  }
+
+  /** Generates after `promptIds` (at least one id: BOS for an empty prompt). */
+  async generate(promptIds: readonly number[], tokenizer: TextDecoder, options: GenerateOptions): Promise<GenerateResult> {
+    if (promptIds.length === 0) throw new Error('Generator.generate: the prompt has no tokens (start from BOS)')
+    const { maxNewTokens } = options
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
+      throw new Error(`Generator.generate: max new tokens must be a whole number ≥ 0, got ${maxNewTokens}`)
+    }
+    const limit = this.model.config.maxPositionEmbeddings
+    if (promptIds.length + maxNewTokens > limit) {
+      throw new Error(
+        `Generator.generate: ${promptIds.length} prompt tokens + ${maxNewTokens} new tokens exceed the model's ${limit} positions`
+      )
+    }
+    const random = seededRandom(options.seed ?? 0)
+    const stream = new TextStream(tokenizer, options.stopStrings ?? [])
+    const stopAtEos = options.stopAtEos ?? true
+    const tokenIds: number[] = []
+    let finishReason: FinishReason = 'length'
+    let next: readonly number[] = promptIds
+    let cache = this.emptyCache()
+    while (tokenIds.length < maxNewTokens) {
+      if (options.signal?.aborted) {
+        finishReason = 'aborted'
+        break
+      }
+      const step = await this.step(next, cache)
+      cache = step.cache
+      const token = sampleToken(step.logits, options, random)
+      tokenIds.push(token)
+      if (stopAtEos && this.eosTokenIds.has(token)) {
+        finishReason = 'eos'
+        break
+      }
+      const { piece, stopped } = stream.push(token)
+      if (piece) options.onText?.(piece)
+      if (stopped) {
+        finishReason = 'stop'
+        break
+      }
+      next = [token]
+    }
+    const rest = stream.flush()
+    if (rest) options.onText?.(rest)
+    return { text: stream.text, tokenIds, finishReason }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release()
+  }
+}
+
+/** Cached keys and values of every layer, [1, K, length, D] each. */
+export interface KvCache {
+  layers: { key: HostTensor; value: HostTensor }[]
+  length: number
+}
+
+/**
+ * The ids generation starts from: the prompt encoded as the model's tokenizer does (BOS first when
+ * it adds one), or BOS alone for an empty prompt.
+ */
+export function encodePrompt(tokenizer: TextTokenizer, config: ModelConfig, prompt: string): number[] {
+  if (prompt !== '') return tokenizer.encode(prompt)
+  const bos = tokenizer.bos?.id ?? config.bosTokenId
+  if (bos === null) throw new Error(`encodePrompt: an empty prompt starts from BOS, but ${tokenizer.source} has none`)
+  return [bos]
+}

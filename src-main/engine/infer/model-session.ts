@@ -1,0 +1,53 @@
+/**
+ * What scoring and generation share: reading a model folder, converting its weights once into the
+ * graph cache, and opening a session on a graph compiled for it.
+ */
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
+import type { GraphBuilder } from '../graph/index'
+import { compileGraph } from '../models/compiled-graph'
+import type { ParamProvider } from '../models/llama'
+import { prepareWeights, type PreparedWeights, type WeightsSource } from '../models/weights'
+import { executionProviders, type Device } from '../runtime/devices'
+import { createSession, type EngineSession } from '../runtime/session'
+
+export interface InferenceOptions {
+  /** Default 'cpu'. */
+  device?: Device
+  /** Where converted weights and compiled graphs are kept; default defaultGraphCacheDir(). */
+  cacheDir?: string
+  /** Threads inside one op; default: onnxruntime's choice (the number of cores). */
+  threads?: number
+  /** Use onnxruntime contrib ops (com.microsoft) where they are faster; default true. */
+  fused?: boolean
+}
+
+export function defaultGraphCacheDir(): string {
+  return join(tmpdir(), 'finetune-studio', 'graph-cache')
+}
+
+export interface LoadedModel {
+  config: ModelConfig
+  weights: PreparedWeights
+}
+
+/** Reads the config and converts the weights (+ adapter) into the cache unless already there. */
+export function loadModel(source: WeightsSource, options: InferenceOptions = {}): LoadedModel {
+  const config = readModelConfig(source.modelDir)
+  const weights = prepareWeights(source, config, options.cacheDir ?? defaultGraphCacheDir())
+  return { config, weights }
+}
+
+/** Compiles graph `kind` for the model (or finds it in the cache) and opens a session on it. */
+export async function openGraphSession(
+  model: LoadedModel,
+  kind: string,
+  build: (g: GraphBuilder, param: ParamProvider) => void,
+  options: InferenceOptions = {}
+): Promise<EngineSession> {
+  const device = options.device ?? 'cpu'
+  executionProviders(device) // throws with the setup hint when the device cannot be used here
+  const path = compileGraph(model.weights, kind, build)
+  return createSession(path, { device, intraOpThreads: options.threads })
+}

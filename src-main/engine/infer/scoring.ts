@@ -1,0 +1,139 @@
+/**
+ * Scoring: the log-probability of each labelled token given the tokens before it, for a
+ * right-padded batch. Labels follow the HF convention: labels[t] sits at the position of the token
+ * it names and is predicted from positions < t; −100 marks a token that is not scored.
+ *
+ * The graph applies the language-model head only to the positions whose next token is scored, so
+ * a prompt that is not scored costs no vocabulary-sized work.
+ */
+import type { ModelConfig } from '../checkpoint/hf-config'
+import { IGNORE_INDEX } from '../tokenizer/labels'
+import {
+  equal,
+  gather,
+  gatherElements,
+  logSoftmax,
+  nonZero,
+  not,
+  range,
+  reshape,
+  shape,
+  slice,
+  squeeze,
+  unsqueeze,
+  SLICE_TO_END,
+  type GraphBuilder
+} from '../graph/index'
+import { decoderForward, lmHead, paddedCausalBias, type ParamProvider } from '../models/llama'
+import { hostTensor, type EngineSession } from '../runtime/session'
+import type { WeightsSource } from '../models/weights'
+import { loadModel, openGraphSession, type InferenceOptions, type LoadedModel } from './model-session'
+
+export interface ScoreRow {
+  inputIds: readonly number[]
+  /** Same length as inputIds; IGNORE_INDEX (−100) where the token is not scored. */
+  labels: readonly number[]
+}
+
+export interface RowScore {
+  /** log p(labels[t] | tokens < t) where labels[t] is scored (t ≥ 1), else null. */
+  tokenLogprobs: (number | null)[]
+  /** Sum of tokenLogprobs over the scored tokens. */
+  logprob: number
+  /** How many tokens are scored. */
+  tokens: number
+}
+
+/** Graph inputs input_ids, attention_mask, labels (int64 [batch, seq]); output label_logprobs [scored]. */
+export function buildScoringGraph(
+  g: GraphBuilder,
+  config: ModelConfig,
+  param: ParamProvider,
+  fused = false
+): void {
+  const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
+  const attentionMask = g.input('attention_mask', 'int64', ['batch', 'seq'])
+  const labels = g.input('labels', 'int64', ['batch', 'seq'])
+  const positions = range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64') // (S): 0…S−1 on every row
+  const weights = { param }
+  const { hidden } = decoderForward(
+    config,
+    weights,
+    { inputIds, positions, attentionBias: paddedCausalBias(attentionMask) },
+    { fused }
+  )
+  const E = config.hiddenSize
+  // hidden at t predicts the token at t + 1
+  const predicting = reshape(slice(hidden, [0], [-1], [1]), [-1, E]) // (B·(S−1), E)
+  const targets = reshape(slice(labels, [1], [SLICE_TO_END], [1]), [-1]) // (B·(S−1))
+  const scored = reshape(nonZero(not(equal(targets, IGNORE_INDEX))), [-1]) // (N) row-major
+  const logits = lmHead(config, weights, gather(predicting, scored)) // (N, V)
+  const picked = gatherElements(logSoftmax(logits, -1), unsqueeze(gather(targets, scored), [1]), 1) // (N, 1)
+  g.output(squeeze(picked, [1]), 'label_logprobs')
+}
+
+/** A scoring session for one model (+ adapter). */
+export class Scorer {
+  private constructor(
+    readonly model: LoadedModel,
+    private readonly session: EngineSession
+  ) {}
+
+  static async open(source: WeightsSource, options: InferenceOptions = {}): Promise<Scorer> {
+    const model = loadModel(source, options)
+    const session = await openGraphSession(
+      model,
+      'score',
+      (g, param) => buildScoringGraph(g, model.config, param, options.fused ?? true),
+      options
+    )
+    return new Scorer(model, session)
+  }
+
+  /** Scores rows as one right-padded batch. */
+  async score(rows: readonly ScoreRow[]): Promise<RowScore[]> {
+    if (rows.length === 0) return []
+    const seq = Math.max(...rows.map((row) => row.inputIds.length))
+    const batch = rows.length
+    const ids = new BigInt64Array(batch * seq).fill(BigInt(this.model.config.padTokenId ?? 0))
+    const mask = new BigInt64Array(batch * seq)
+    const labels = new BigInt64Array(batch * seq).fill(BigInt(IGNORE_INDEX))
+    rows.forEach((row, b) => {
+      if (row.labels.length !== row.inputIds.length) {
+        throw new Error(
+          `Scorer.score: row ${b} has ${row.inputIds.length} input ids but ${row.labels.length} labels`
+        )
+      }
+      for (let t = 0; t < row.inputIds.length; t++) {
+        ids[b * seq + t] = BigInt(row.inputIds[t])
+        mask[b * seq + t] = 1n
+        labels[b * seq + t] = BigInt(row.labels[t])
+      }
+    })
+    const { label_logprobs: picked } = await this.session.run({
+      input_ids: hostTensor('int64', [batch, seq], ids),
+      attention_mask: hostTensor('int64', [batch, seq], mask),
+      labels: hostTensor('int64', [batch, seq], labels)
+    })
+    const values = picked.data as Float32Array
+    // The graph returns scored tokens in row-major order of (row, position ≥ 1).
+    let next = 0
+    return rows.map((row) => {
+      const tokenLogprobs: (number | null)[] = row.labels.map(() => null)
+      let logprob = 0
+      let tokens = 0
+      for (let t = 1; t < row.labels.length; t++) {
+        if (row.labels[t] === IGNORE_INDEX) continue
+        const value = values[next++]
+        tokenLogprobs[t] = value
+        logprob += value
+        tokens++
+      }
+      return { tokenLogprobs, logprob, tokens }
+    })
+  }
+
+  async release(): Promise<void> {
+    await this.session.release()
+  }
+}

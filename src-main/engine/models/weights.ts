@@ -1,0 +1,223 @@
+/**
+ * A model's weights, converted once into the form inference graphs load fastest: one float32 file
+ * (`weights.bin`) in a cache folder, referenced by every graph compiled for the model as external
+ * data. onnxruntime loads external data only from the model's own folder, so the graphs are saved
+ * beside it (see compiled-graph.ts).
+ *
+ * The folder is keyed by what decides the bytes: the config, the identity (path, size, mtime) of
+ * every weights file and of the LoRA adapter merged in, and WEIGHTS_FORMAT. F16/BF16 checkpoints
+ * widen to float32 here; an adapter is merged as W + scaling·B·A.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { replaceFileAtomically, writeTextFileAtomically } from '../checkpoint/atomic-write'
+import { assertCheckpointMatchesConfig, expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
+import { loraScaling, readLoraAdapter, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME } from '../checkpoint/peft'
+import { openCheckpoint } from '../checkpoint/safetensors'
+import type { GraphBuilder, Tensor } from '../graph/index'
+import type { ParamProvider } from './llama'
+
+export const WEIGHTS_FILE = 'weights.bin'
+const MANIFEST_FILE = 'weights.json'
+/** Bump when the layout of weights.bin or the conversion changes: old cache folders are then ignored. */
+const WEIGHTS_FORMAT = 1
+/** Tensor offsets in weights.bin are multiples of this (cache lines). */
+const ALIGNMENT = 64
+
+export interface WeightsSource {
+  /** An HF model folder: config.json + model.safetensors or a sharded index. */
+  modelDir: string
+  /** A PEFT LoRA folder merged into the weights, or null. */
+  adapterDir?: string | null
+}
+
+interface ManifestEntry {
+  name: string
+  shape: number[]
+  offset: number
+}
+
+interface Manifest {
+  format: number
+  modelDir: string
+  adapterDir: string | null
+  tensors: ManifestEntry[]
+}
+
+/** The converted weights of one model (+ adapter), ready to be referenced by graphs. */
+export class PreparedWeights {
+  private readonly byName: ReadonlyMap<string, ManifestEntry>
+
+  constructor(
+    /** The cache folder holding weights.bin; graphs are saved here too. */
+    readonly dir: string,
+    readonly config: ModelConfig,
+    entries: readonly ManifestEntry[]
+  ) {
+    this.byName = new Map(entries.map((entry) => [entry.name, entry]))
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name)
+  }
+
+  /**
+   * A provider of frozen weights for graph `g`: external-data initializers pointing into
+   * weights.bin. Asking twice for a name (tied embeddings) gives the same tensor.
+   */
+  provider(g: GraphBuilder): ParamProvider {
+    const made = new Map<string, Tensor>()
+    return (name, shape) => {
+      const known = made.get(name)
+      if (known) return known
+      const entry = this.byName.get(name)
+      if (!entry) throw new Error(`weights ${this.dir}: no tensor named "${name}"`)
+      if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(
+          `weights ${this.dir}: "${name}" is [${entry.shape.join(', ')}], the graph wants [${shape.join(', ')}]`
+        )
+      }
+      const tensor = g.externalInitializer(name, 'float32', entry.shape, {
+        location: WEIGHTS_FILE,
+        offset: entry.offset
+      })
+      made.set(name, tensor)
+      return tensor
+    }
+  }
+}
+
+/**
+ * The converted weights of `source` under `cacheDir`, converting them first unless a previous
+ * run already did. Synchronous: it runs in a job worker, where blocking is fine.
+ */
+export function prepareWeights(
+  source: WeightsSource,
+  config: ModelConfig,
+  cacheDir: string
+): PreparedWeights {
+  const dir = join(cacheDir, weightsKey(source, config))
+  const manifestPath = join(dir, MANIFEST_FILE)
+  if (existsSync(manifestPath) && existsSync(join(dir, WEIGHTS_FILE))) {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest
+    if (manifest.format === WEIGHTS_FORMAT) return new PreparedWeights(dir, config, manifest.tensors)
+  }
+  mkdirSync(dir, { recursive: true })
+  const tensors = convertWeights(source, config, join(dir, WEIGHTS_FILE))
+  const manifest: Manifest = {
+    format: WEIGHTS_FORMAT,
+    modelDir: source.modelDir,
+    adapterDir: source.adapterDir ?? null,
+    tensors
+  }
+  // Written last: its presence says weights.bin is complete.
+  writeTextFileAtomically(manifestPath, JSON.stringify(manifest))
+  return new PreparedWeights(dir, config, tensors)
+}
+
+/** Hash of everything that decides the converted bytes, without reading any weights. */
+function weightsKey(source: WeightsSource, config: ModelConfig): string {
+  const hash = createHash('sha256')
+  hash.update(JSON.stringify({ format: WEIGHTS_FORMAT, config: config.raw }))
+  for (const file of identityFiles(
+    source.modelDir,
+    (name) => name.endsWith('.safetensors') || name.endsWith('.index.json')
+  )) {
+    hash.update(fileIdentity(file))
+  }
+  if (source.adapterDir) {
+    for (const name of [ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME])
+      hash.update(fileIdentity(join(source.adapterDir, name)))
+  }
+  return hash.digest('hex').slice(0, 24)
+}
+
+function identityFiles(dir: string, keep: (name: string) => boolean): string[] {
+  return readdirSync(dir)
+    .filter(keep)
+    .sort()
+    .map((name) => join(dir, name))
+}
+
+/** Where a file is, how big and when it last changed: enough to notice a replaced checkpoint. */
+function fileIdentity(path: string): string {
+  let stat
+  try {
+    stat = statSync(path)
+  } catch (error) {
+    throw new Error(`prepareWeights: cannot read ${path}: ${(error as Error).message}`)
+  }
+  return `${realpathSync(path)}\0${stat.size}\0${stat.mtimeMs}\n`
+}
+
+/** Writes every tensor the config implies, as float32 with the adapter merged in; returns their places. */
+function convertWeights(source: WeightsSource, config: ModelConfig, path: string): ManifestEntry[] {
+  const checkpoint = openCheckpoint(source.modelDir)
+  const entries: ManifestEntry[] = []
+  try {
+    assertCheckpointMatchesConfig(config, checkpoint, source.modelDir)
+    const deltas = source.adapterDir ? adapterDeltas(source.adapterDir, config) : new Map<string, LoraDelta>()
+    replaceFileAtomically(path, (fd) => {
+      let offset = 0
+      for (const { name, shape } of expectedTensors(config)) {
+        const values = checkpoint.readFloat32(name)
+        const delta = deltas.get(name)
+        const merged = delta ? mergeLora(values, delta) : values
+        offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT
+        writeFully(fd, new Uint8Array(merged.buffer, merged.byteOffset, merged.byteLength), offset)
+        entries.push({ name, shape, offset })
+        offset += merged.byteLength
+      }
+    })
+  } finally {
+    checkpoint.close()
+  }
+  return entries
+}
+
+function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0
+  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done)
+}
+
+interface LoraDelta {
+  /** [r, in] */
+  a: Float32Array
+  /** [out, r] */
+  b: Float32Array
+  r: number
+  inFeatures: number
+  outFeatures: number
+  scaling: number
+}
+
+/** The adapter's modules keyed by the weight they change (`<module>.weight`). */
+function adapterDeltas(adapterDir: string, config: ModelConfig): Map<string, LoraDelta> {
+  const adapter = readLoraAdapter(adapterDir, config)
+  const scaling = loraScaling(adapter.config)
+  const deltas = new Map<string, LoraDelta>()
+  for (const module of adapter.modules) {
+    deltas.set(`${module.modulePath}.weight`, { ...module, r: adapter.config.r, scaling })
+  }
+  return deltas
+}
+
+/** W + scaling·B·A for W [out, in] (a new array; the checkpoint's buffer may be a shared view). */
+function mergeLora(weight: Float32Array, delta: LoraDelta): Float32Array {
+  const { a, b, r, inFeatures, outFeatures, scaling } = delta
+  const merged = Float32Array.from(weight)
+  const row = new Float64Array(inFeatures)
+  for (let o = 0; o < outFeatures; o++) {
+    row.fill(0)
+    for (let k = 0; k < r; k++) {
+      const coefficient = b[o * r + k]
+      if (coefficient === 0) continue
+      const aRow = k * inFeatures
+      for (let i = 0; i < inFeatures; i++) row[i] += coefficient * a[aRow + i]
+    }
+    const base = o * inFeatures
+    for (let i = 0; i < inFeatures; i++) merged[base + i] += scaling * row[i]
+  }
+  return merged
+}
