@@ -2,6 +2,8 @@
 
   scoring:    batch 4 x seq 256 forward + log_softmax + gather of the next-token log-probs
   generation: batch 1, 32-token prompt, 128 greedy new tokens with a KV cache
+  generation_1_thread: the same with torch.set_num_threads(1) — decoding runs thousands of tiny ops
+    per token, and on a busy shared machine every 2-thread op can wait for a descheduled worker
 plus the machine's measured fp32 GEMM peak for MFU. Prints one JSON object on stdout.
 
     /usr/bin/python3 bench/reference/torch_inference.py [--quick]
@@ -106,7 +108,11 @@ def main() -> None:
     rss_after_load = peak_rss_mib()
     repeats = 1 if args.quick else 3
     scoring = bench_scoring(model, 4, 64 if args.quick else 256, repeats, peak["best_gflops"])
-    generation = bench_generation(model, 32, 16 if args.quick else 128, repeats, peak["best_gflops"])
+    new_tokens = 16 if args.quick else 128
+    generation = bench_generation(model, 32, new_tokens, repeats, peak["best_gflops"])
+    torch.set_num_threads(1)
+    generation_1_thread = bench_generation(model, 32, new_tokens, repeats, peak["best_gflops"])
+    setup_threads()
 
     report = {
         "bench": "torch_inference",
@@ -116,6 +122,7 @@ def main() -> None:
         "matmul_peak": peak,
         "scoring": scoring,
         "generation": generation,
+        "generation_1_thread": generation_1_thread,
         "peak_rss_mib_after_load": rss_after_load,
         "peak_rss_mib": peak_rss_mib(),
         "notes": (

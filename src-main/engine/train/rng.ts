@@ -45,7 +45,7 @@ export class Rng {
       mixer.absorb(Math.floor(value / TWO_POW_32))
     }
     const words = [mixer.next(), mixer.next(), mixer.next(), mixer.next()]
-    if (words.every((w) => w === 0)) words[0] = 1
+    if (!words.some((w) => w !== 0)) words[0] = 1
     return new Rng(words)
   }
 

@@ -1,0 +1,81 @@
+/**
+ * The seam between the step-graph compiler (which turns a model + adapter + optimizer + recipe into
+ * compiled ONNX graphs and runs them) and the trainer loop (data order, schedule, checkpoints,
+ * resume, progress). The compiler implements `StepProgram`; the trainer only ever talks to it.
+ */
+import type { Device } from '../runtime/devices'
+import type { OptimizerConfig } from './optimizers'
+import type { TrainingBatch } from './batches'
+
+export type AdapterSpec =
+  | {
+      kind: 'lora'
+      r: number
+      alpha: number
+      dropout: number
+      /** Module names, e.g. q_proj, v_proj (PEFT `target_modules`). */
+      targets: string[]
+      /** Start from this PEFT adapter folder (its r, alpha, targets and weights win). */
+      initAdapterDir?: string | null
+    }
+  | { kind: 'full'; freezeEmbeddings: boolean }
+
+export interface StepProgramSpec {
+  /** The HF base model folder. */
+  modelDir: string
+  adapter: AdapterSpec
+  optimizer: OptimizerConfig
+  recipe: { name: string; params: Record<string, number> }
+  device: Device
+  /** Compiled graphs are cached here by a hash of everything that produced them. */
+  cacheDir: string
+  /** Seeds LoRA's initialisation (A Kaiming-uniform as PEFT, B zero) and dropout. */
+  seed: number
+  /** Whether batches are packed (position_ids + segment_ids) rather than right-padded. */
+  packed: boolean
+}
+
+/** Per-step scalars: fed to the graph, so one compiled graph serves every step. */
+export interface StepScalarValues {
+  lr: number
+  /** 1-based number of this optimizer update. */
+  step: number
+  /** 0 turns clipping off. */
+  maxGradNorm: number
+}
+
+export interface StepResult {
+  /** The loss of this optimizer step's data, computed before the update. */
+  loss: number
+  /** Global L2 norm of the (summed) gradients, before clipping. */
+  gradNorm: number
+  /** Labelled tokens the step trained on. */
+  tokens: number
+  /** Recipe metrics (e.g. asft's KL), averaged over micro-batches. */
+  metrics: Record<string, number>
+}
+
+export interface EvalResult {
+  /** Mean NLL over the batch's labelled tokens. */
+  loss: number
+  tokens: number
+}
+
+/** Trainable tensors and optimizer state by name: what a checkpoint stores and a resume restores. */
+export interface TrainableState {
+  params: Map<string, { shape: number[]; data: Float32Array }>
+  optimizer: Map<string, { shape: number[]; data: Float32Array }>
+}
+
+export interface StepProgram {
+  readonly spec: StepProgramSpec
+  /** Names of the trainable tensors (HF names for full fine-tuning, PEFT names for LoRA). */
+  readonly trainableNames: readonly string[]
+  /** One optimizer step over one or more micro-batches (gradient accumulation). */
+  step(microBatches: readonly TrainingBatch[], scalars: StepScalarValues): Promise<StepResult>
+  /** Forward only: the plain mean NLL on a batch (held-out loss), with the current weights. */
+  evaluate(batch: TrainingBatch): Promise<EvalResult>
+  exportState(): TrainableState
+  importState(state: TrainableState): void
+  release(): Promise<void>
+}
