@@ -5,6 +5,8 @@ export interface OptionSpec {
   description: string
   valueName?: string
   default?: string | boolean
+  /** A string option that may be given several times; its value is then the list, in order. */
+  multiple?: boolean
 }
 
 export interface PositionalSpec {
@@ -13,13 +15,15 @@ export interface PositionalSpec {
 }
 
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>
+  values: Record<string, string | boolean | string[] | undefined>
   positionals: string[]
 }
 
 export interface CliIO {
   out(line: string): void
   err(line: string): void
+  /** Writes text as it is, without a newline (streamed output); absent, commands print whole lines. */
+  write?(text: string): void
 }
 
 /** One `finetune-studio <words…>` command: its help is generated from this declaration. */
@@ -78,7 +82,9 @@ export function commandHelp(command: Command): string {
 
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const specs = { ...command.options, ...GLOBAL_OPTIONS }
-  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, { type: spec.type }]))
+  const options = Object.fromEntries(
+    Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }])
+  )
   let parsed
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
@@ -86,7 +92,10 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
     throw new UsageError(err instanceof Error ? err.message.split('\n')[0] : String(err))
   }
   const values: ParsedArgs['values'] = {}
-  for (const [name, spec] of Object.entries(specs)) values[name] = parsed.values[name] ?? spec.default
+  for (const [name, spec] of Object.entries(specs)) {
+    // Only string options take `multiple`, so a list is a list of strings.
+    values[name] = (parsed.values[name] as ParsedArgs['values'][string]) ?? spec.default
+  }
   const expected = command.positionals ?? []
   if (!values.help && parsed.positionals.length !== expected.length) {
     const names = expected.map((p) => p.name.toUpperCase()).join(' ') || 'no arguments'

@@ -2,10 +2,13 @@ import { APP_VERSION } from '../version'
 import { commandHelp, findCommand, parseCommandArgs, UsageError, type CliIO, type Command } from './command'
 import { datasetsCreateCommand, datasetsListCommand } from './commands/datasets'
 import { evaluationsListCommand } from './commands/evaluations'
+import { generateCommand } from './commands/generate'
 import { infoCommand } from './commands/info'
 import { modelsListCommand, modelsRegisterCommand } from './commands/models'
 import { runsListCommand, runsShowCommand } from './commands/runs'
+import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
+import { trainCommand } from './commands/train'
 
 export const commands: Command[] = [
   infoCommand,
@@ -16,7 +19,10 @@ export const commands: Command[] = [
   modelsRegisterCommand,
   runsListCommand,
   runsShowCommand,
-  evaluationsListCommand
+  evaluationsListCommand,
+  scoreCommand,
+  generateCommand,
+  trainCommand
 ]
 
 export function topLevelHelp(): string {
@@ -33,7 +39,11 @@ export function topLevelHelp(): string {
   ].join('\n')
 }
 
-const consoleIO: CliIO = { out: (line) => console.log(line), err: (line) => console.error(line) }
+const consoleIO: CliIO = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+  write: (text) => process.stdout.write(text)
+}
 
 /** Runs one CLI invocation and returns its exit code: 0 ok, 1 failed, 2 wrong usage. */
 export async function runCli(argv: string[], io: CliIO = consoleIO): Promise<number> {

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     const value = await job.run(input, {
       progress: (done, total, message = '') => send({ type: 'progress', done, total, message }),
       log: (level, message) => send({ type: 'log', level, message }),
+      output: (text) => send({ type: 'output', text }),
       signal: cancel.signal
     })
     send({ type: 'result', value })

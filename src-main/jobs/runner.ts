@@ -8,6 +8,8 @@ import { startJobWorker } from './worker-entry'
 export interface SubmitOptions {
   /** Runs on the main thread with the job's result before the job is marked completed (e.g. store writes). */
   onResult?: (value: unknown) => unknown
+  /** Receives the job's streamed output pieces (JobContext.output), in order, on the main thread. */
+  onOutput?: (text: string) => void
 }
 
 interface JobRecord {
@@ -121,6 +123,8 @@ export class JobRunner {
           message: message.message,
           at
         })
+      } else if (message.type === 'output') {
+        job.options.onOutput?.(message.text)
       } else if (message.type === 'result') {
         outcome = { ok: true, value: message.value }
       } else {

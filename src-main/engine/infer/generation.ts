@@ -6,7 +6,8 @@
  */
 import type { ModelConfig } from '../checkpoint/hf-config'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
-import { add, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
+import { add, expand, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
+import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
 import { causalBias, decoderForward, lmHead, type ParamProvider } from '../models/llama'
 import type { WeightsSource } from '../models/weights'
 import { hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
@@ -24,7 +25,7 @@ export const presentValueName = (layer: number): string => `present.${layer}.val
  * outputs logits (float32 [batch, V], last position) and present.<i>.key/value [batch, K, past+seq, D].
  * Rows are not padded: every row has the same length.
  */
-export function buildGenerationGraph(g: GraphBuilder, config: ModelConfig, param: ParamProvider, fused = false): void {
+export function buildGenerationGraph(g: GraphBuilder, config: ModelConfig, param: ParamProvider, fused: boolean): void {
   const { numKvHeads: K, headDim: D } = config
   const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
   const past = Array.from({ length: config.numLayers }, (_, i) => ({
@@ -34,14 +35,15 @@ export function buildGenerationGraph(g: GraphBuilder, config: ModelConfig, param
   const pastLength = shape(past[0].key, 2, 3) // [P]
   const newLength = shape(inputIds, 1, 2) // [S]
   const total = add(pastLength, newLength) // [T]
-  const positions = range(reshape(pastLength, []), reshape(total, []), 1, 'int64') // (S): P…T−1
   const weights = { param }
-  const { hidden, present } = decoderForward(
-    config,
-    weights,
-    { inputIds, positions, attentionBias: causalBias(pastLength, newLength, total), past },
-    { fused }
-  )
+  const { hidden, present } = fused && supportsFusedDecoder(config)
+    ? fusedDecoderForward(config, param, { inputIds, keyLengths: expand(total, shape(inputIds, 0, 1)), past })
+    : decoderForward(config, weights, {
+        inputIds,
+        positions: range(reshape(pastLength, []), reshape(total, []), 1, 'int64'), // (S): P…T−1
+        attentionBias: causalBias(pastLength, newLength, total),
+        past
+      })
   const last = reshape(slice(hidden, [-1], [SLICE_TO_END], [1]), [-1, config.hiddenSize]) // (B, E)
   g.output(lmHead(config, weights, last), 'logits')
   present.forEach((layer, i) => {
@@ -60,6 +62,8 @@ export interface GenerateOptions extends SamplingOptions {
   stopAtEos?: boolean
   /** Called with each newly decoded piece of text, in order. */
   onText?: (piece: string) => void
+  /** Called with each generated id and how many have been generated so far. */
+  onToken?: (id: number, count: number) => void
   /** Checked between tokens; generation ends early when aborted. */
   signal?: AbortSignal
 }
@@ -144,6 +148,7 @@ export class Generator {
       cache = step.cache
       const token = sampleToken(step.logits, options, random)
       tokenIds.push(token)
+      options.onToken?.(token, tokenIds.length)
       if (stopAtEos && this.eosTokenIds.has(token)) {
         finishReason = 'eos'
         break

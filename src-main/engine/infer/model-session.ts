@@ -32,8 +32,12 @@ export interface LoadedModel {
   weights: PreparedWeights
 }
 
-/** Reads the config and converts the weights (+ adapter) into the cache unless already there. */
+/**
+ * Checks the device, reads the config and converts the weights (+ adapter) into the cache unless
+ * already there.
+ */
 export function loadModel(source: WeightsSource, options: InferenceOptions = {}): LoadedModel {
+  executionProviders(options.device ?? 'cpu') // fail with the setup hint before any slow work
   const config = readModelConfig(source.modelDir)
   const weights = prepareWeights(source, config, options.cacheDir ?? defaultGraphCacheDir())
   return { config, weights }
@@ -46,8 +50,6 @@ export async function openGraphSession(
   build: (g: GraphBuilder, param: ParamProvider) => void,
   options: InferenceOptions = {}
 ): Promise<EngineSession> {
-  const device = options.device ?? 'cpu'
-  executionProviders(device) // throws with the setup hint when the device cannot be used here
   const path = compileGraph(model.weights, kind, build)
-  return createSession(path, { device, intraOpThreads: options.threads })
+  return createSession(path, { device: options.device ?? 'cpu', intraOpThreads: options.threads })
 }

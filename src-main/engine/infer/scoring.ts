@@ -16,6 +16,7 @@ import {
   nonZero,
   not,
   range,
+  reduceSum,
   reshape,
   shape,
   slice,
@@ -24,6 +25,7 @@ import {
   SLICE_TO_END,
   type GraphBuilder
 } from '../graph/index'
+import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
 import { decoderForward, lmHead, paddedCausalBias, type ParamProvider } from '../models/llama'
 import { hostTensor, type EngineSession } from '../runtime/session'
 import type { WeightsSource } from '../models/weights'
@@ -44,6 +46,16 @@ export interface RowScore {
   tokens: number
 }
 
+export interface ScoreAllOptions {
+  /** Padded tokens per batch (rows × longest row); default DEFAULT_BATCH_TOKENS. */
+  batchTokens?: number
+  onProgress?: (rowsDone: number, rowsTotal: number) => void
+  signal?: AbortSignal
+}
+
+/** Enough work per run to keep the matmuls efficient, small enough for a laptop's memory. */
+export const DEFAULT_BATCH_TOKENS = 2048
+
 /** Graph inputs input_ids, attention_mask, labels (int64 [batch, seq]); output label_logprobs [scored]. */
 export function buildScoringGraph(
   g: GraphBuilder,
@@ -54,14 +66,14 @@ export function buildScoringGraph(
   const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
   const attentionMask = g.input('attention_mask', 'int64', ['batch', 'seq'])
   const labels = g.input('labels', 'int64', ['batch', 'seq'])
-  const positions = range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64') // (S): 0…S−1 on every row
   const weights = { param }
-  const { hidden } = decoderForward(
-    config,
-    weights,
-    { inputIds, positions, attentionBias: paddedCausalBias(attentionMask) },
-    { fused }
-  )
+  const { hidden } = fused && supportsFusedDecoder(config)
+    ? fusedDecoderForward(config, param, { inputIds, keyLengths: reduceSum(attentionMask, [1], { keepDims: false }) })
+    : decoderForward(config, weights, {
+        inputIds,
+        positions: range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64'), // (S): 0…S−1 on every row
+        attentionBias: paddedCausalBias(attentionMask)
+      })
   const E = config.hiddenSize
   // hidden at t predicts the token at t + 1
   const predicting = reshape(slice(hidden, [0], [-1], [1]), [-1, E]) // (B·(S−1), E)
@@ -131,6 +143,28 @@ export class Scorer {
       }
       return { tokenLogprobs, logprob, tokens }
     })
+  }
+
+  /**
+   * Scores any number of rows, in batches of similar length (less padding) of at most
+   * `batchTokens` padded tokens; results come back in the rows' order.
+   */
+  async scoreAll(rows: readonly ScoreRow[], options: ScoreAllOptions = {}): Promise<RowScore[]> {
+    const budget = options.batchTokens ?? DEFAULT_BATCH_TOKENS
+    const order = rows.map((_, i) => i).sort((a, b) => rows[b].inputIds.length - rows[a].inputIds.length)
+    const results = new Array<RowScore>(rows.length)
+    let done = 0
+    while (done < order.length) {
+      if (options.signal?.aborted) throw new Error('Scorer.scoreAll: cancelled')
+      const longest = rows[order[done]].inputIds.length // sorted: the first row of a batch is its longest
+      const size = Math.max(1, Math.min(order.length - done, Math.floor(budget / longest)))
+      const batch = order.slice(done, done + size)
+      const scores = await this.score(batch.map((i) => rows[i]))
+      batch.forEach((rowIndex, k) => (results[rowIndex] = scores[k]))
+      done += size
+      options.onProgress?.(done, rows.length)
+    }
+    return results
   }
 
   async release(): Promise<void> {

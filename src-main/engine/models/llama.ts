@@ -20,6 +20,7 @@ import {
   constantOfShape,
   cos,
   div,
+  equal,
   gather,
   linear as denseLinear,
   matmul,
@@ -38,6 +39,7 @@ import {
   transpose,
   trilu,
   unsqueeze,
+  where,
   neg,
   SLICE_TO_END,
   type Tensor
@@ -134,6 +136,20 @@ export function paddedCausalBias(attentionMask: Tensor): Tensor {
   const keep = cast(attentionMask, 'float32') // (B, S)
   const padding = reshape(mul(sub(1, keep), MASKED), [0, 1, 1, 1, -1]) // (B, 1, 1, 1, S)
   return add(causal, padding) // (B, 1, 1, S, S)
+}
+
+/**
+ * The additive mask for packed batches, where a row holds several samples end to end: query i may
+ * attend key j only when j ≤ i and both belong to the same sample (equal int64 segment ids [B, S];
+ * padding, segment 0, attends only padding). Shape [B, 1, 1, S, S]. Pair it with per-row
+ * positions [B, S] that restart at 0 with every sample.
+ */
+export function segmentCausalBias(segmentIds: Tensor): Tensor {
+  const length = shape(segmentIds, 1, 2) // [S]
+  const causal = causalBias(segmentIds.graph.int64s([0]), length, length) // (S, S)
+  const sameSample = equal(unsqueeze(segmentIds, [2]), unsqueeze(segmentIds, [1])) // (B, S, S)
+  const apart = where(sameSample, segmentIds.graph.scalar(0, 'float32'), MASKED) // (B, S, S)
+  return unsqueeze(add(apart, causal), [1, 2]) // (B, 1, 1, S, S)
 }
 
 /**

@@ -3,6 +3,7 @@
  * compiled ONNX graphs and runs them) and the trainer loop (data order, schedule, checkpoints,
  * resume, progress). The compiler implements `StepProgram`; the trainer only ever talks to it.
  */
+import type { LoraConfig } from '../checkpoint/peft'
 import type { Device } from '../runtime/devices'
 import type { OptimizerConfig } from './optimizers'
 import type { TrainingBatch } from './batches'
@@ -51,14 +52,24 @@ export interface StepResult {
   gradNorm: number
   /** Labelled tokens the step trained on. */
   tokens: number
-  /** Recipe metrics (e.g. asft's KL), averaged over micro-batches. */
+  /**
+   * Recipe metrics (e.g. asft's KL) of the step. Like the loss, each micro-batch's value is
+   * normalised by the whole step's totals, so the step's value is their sum.
+   */
   metrics: Record<string, number>
+  /**
+   * Per micro-batch, [rows × columns] indexed like the labels: entry t = log p(labels[t] | tokens
+   * < t) before the update, 0 where nothing is predicted.
+   */
+  tokenLogProbs?: Float32Array[]
 }
 
 export interface EvalResult {
   /** Mean NLL over the batch's labelled tokens. */
   loss: number
   tokens: number
+  /** [rows × columns] indexed like the labels (as StepResult.tokenLogProbs). */
+  tokenLogProbs?: Float32Array
 }
 
 /** Trainable tensors and optimizer state by name: what a checkpoint stores and a resume restores. */
@@ -71,10 +82,16 @@ export interface StepProgram {
   readonly spec: StepProgramSpec
   /** Names of the trainable tensors (HF names for full fine-tuning, PEFT names for LoRA). */
   readonly trainableNames: readonly string[]
+  /** LoRA: the effective adapter config to export with (an init adapter's r, alpha, targets win). */
+  readonly loraConfig?: LoraConfig | null
   /** One optimizer step over one or more micro-batches (gradient accumulation). */
   step(microBatches: readonly TrainingBatch[], scalars: StepScalarValues): Promise<StepResult>
   /** Forward only: the plain mean NLL on a batch (held-out loss), with the current weights. */
   evaluate(batch: TrainingBatch): Promise<EvalResult>
+  /**
+   * The current tensors; optimizer state keyed `${trainable name}.${state name}` (exp_avg,
+   * exp_avg_sq, momentum_buffer). The arrays are never written afterwards (each step replaces them).
+   */
   exportState(): TrainableState
   importState(state: TrainableState): void
   release(): Promise<void>

@@ -1,4 +1,7 @@
 import type { JobKind } from '../protocol'
+import { engineGenerateJob } from './engine-generate'
+import { engineScoreJob } from './engine-score'
+import { engineTrainJob } from './engine-train'
 import { modelInspectJob } from './model-inspect'
 
 /** Every kind of job a worker can run. Registering a kind twice is a programming error. */
@@ -10,6 +13,9 @@ function register(job: JobKind<never, unknown>): void {
 }
 
 register(modelInspectJob as JobKind<never, unknown>)
+register(engineScoreJob as JobKind<never, unknown>)
+register(engineGenerateJob as JobKind<never, unknown>)
+register(engineTrainJob as JobKind<never, unknown>)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {
   const job = registry.get(kind)

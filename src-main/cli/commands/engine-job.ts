@@ -1,0 +1,82 @@
+/** Shared by the commands that run an engine job (score, generate) straight on a job runner. */
+import { join } from 'node:path'
+import { EventBus } from '../../api/events'
+import type { Device } from '../../engine/runtime/devices'
+import { JobRunner } from '../../jobs/runner'
+import { UsageError, type OptionSpec, type ParsedArgs } from '../command'
+import { storeDirFor } from '../session'
+
+export const ENGINE_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', valueName: 'DIR', description: 'HF model folder (config.json, safetensors, tokenizer.json)' },
+  adapter: { type: 'string', valueName: 'DIR', description: 'PEFT LoRA adapter folder, merged into the weights' },
+  device: { type: 'string', valueName: 'cpu|cuda', description: 'where to run', default: 'cpu' },
+  threads: { type: 'string', valueName: 'N', description: 'threads per operation (default: all cores)' }
+}
+
+/** The engine inputs every engine job takes, from the parsed flags. */
+export function engineJobInput(args: ParsedArgs) {
+  const model = args.values.model
+  if (typeof model !== 'string' || model === '') throw new UsageError('--model DIR is required')
+  const device = args.values.device
+  if (device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got ${String(device)}`)
+  return {
+    modelDir: model,
+    adapterDir: (args.values.adapter as string | undefined) ?? null,
+    device: device as Device,
+    // Converted weights and compiled graphs are store artifacts, reused by later runs.
+    cacheDir: join(storeDirFor(args), 'graph-cache'),
+    threads: optionalNumber(args, 'threads', { integer: true, min: 1 })
+  }
+}
+
+/** A numeric flag, or undefined when absent; out-of-range values are usage errors. */
+export function optionalNumber(
+  args: ParsedArgs,
+  name: string,
+  rule: { integer?: boolean; min?: number; max?: number }
+): number | undefined {
+  const raw = args.values[name]
+  if (raw === undefined) return undefined
+  const value = Number(raw)
+  const fits =
+    raw !== '' &&
+    Number.isFinite(value) &&
+    (!rule.integer || Number.isInteger(value)) &&
+    (rule.min === undefined || value >= rule.min) &&
+    (rule.max === undefined || value <= rule.max)
+  if (!fits) {
+    const range = [rule.min !== undefined ? `≥ ${rule.min}` : '', rule.max !== undefined ? `≤ ${rule.max}` : '']
+      .filter(Boolean)
+      .join(' and ')
+    throw new UsageError(`--${name} must be ${rule.integer ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got ${String(raw)}`)
+  }
+  return value
+}
+
+/**
+ * Runs one job in a worker and returns its result. Progress goes to stderr on a terminal; Ctrl-C
+ * cancels the job (it stops at its next token or batch).
+ */
+export async function runEngineJob<T>(kind: string, input: unknown, onOutput?: (text: string) => void): Promise<T> {
+  const events = new EventBus()
+  const runner = new JobRunner(events)
+  const job = runner.submit(kind, input, { onOutput })
+  const showProgress = process.stderr.isTTY && !onOutput
+  const stopListening = events.subscribe((event, payload) => {
+    if (showProgress && event === 'job.progress' && 'done' in payload && payload.jobId === job.id) {
+      process.stderr.write(`\r${payload.message} ${payload.done}/${payload.total}`)
+    }
+  })
+  const cancel = (): void => void runner.cancel(job.id)
+  process.once('SIGINT', cancel)
+  try {
+    const done = await runner.wait(job.id)
+    if (showProgress) process.stderr.write('\n')
+    if (done.status !== 'completed') throw new Error(done.error ?? `the job was ${done.status}`)
+    return done.result as T
+  } finally {
+    process.off('SIGINT', cancel)
+    stopListening()
+    await runner.close()
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * `finetune-studio train`: fine-tunes a model in a job worker (the `engine.train` job kind, the
+ * same code the app runs), prints a progress line per step on stderr and a summary on stdout.
+ * Ctrl-C stops at the next step boundary after saving a checkpoint; a second Ctrl-C aborts.
+ */
+import { join } from 'node:path'
+import type { JobStart, RunnerToWorker, WorkerToRunner } from '../../jobs/protocol'
+import { startJobWorker } from '../../jobs/worker-entry'
+import type { EngineTrainInput } from '../../jobs/kinds/engine-train'
+import { LORA_TARGET_MODULES } from '../../engine/checkpoint/peft'
+import { OPTIMIZER_KINDS } from '../../engine/train/optimizers'
+import { LR_SCHEDULER_KINDS } from '../../engine/train/schedule'
+import {
+  resolveTrainConfig,
+  DEFAULT_ADAMW,
+  DEFAULT_LORA,
+  DEFAULT_LR,
+  DEFAULT_MAX_SEQ_LEN,
+  type TrainConfig,
+  type TrainConfigInput,
+  type TrainResult
+} from '../../engine/train/trainer'
+import { listRecipes, recipeNames } from '../../recipes/index'
+import { JSON_OPTION, UsageError, type Command, type OptionSpec, type ParsedArgs } from '../command'
+import { storeDirFor } from '../session'
+import { optionalNumber } from './engine-job'
+
+const string = (valueName: string, description: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({
+  type: 'string',
+  valueName,
+  description,
+  ...extra
+})
+const flag = (description: string): OptionSpec => ({ type: 'boolean', description })
+
+const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+  model: string('DIR', 'HF base model folder (config.json, safetensors, tokenizer.json)'),
+  data: string('FILE', 'training rows, JSONL (forms above)'),
+  out: string('DIR', 'receives the adapter (LoRA) or model folder (full), plus checkpoints/'),
+  adapter: string('lora|full', 'LoRA adapter or full fine-tuning', { default: 'lora' }),
+  'init-adapter': string('DIR', 'start LoRA from this PEFT adapter (its r, alpha, targets and weights)'),
+  'lora-r': string('N', 'LoRA rank', { default: String(DEFAULT_LORA.r) }),
+  'lora-alpha': string('N', 'LoRA alpha (scaling alpha/r)', { default: String(DEFAULT_LORA.alpha) }),
+  'lora-dropout': string('P', 'dropout on the LoRA input', { default: String(DEFAULT_LORA.dropout) }),
+  'lora-targets': string('a,b,…', `modules to adapt: ${LORA_TARGET_MODULES.join(', ')}`, {
+    default: DEFAULT_LORA.targets.join(',')
+  }),
+  'freeze-embeddings': flag('full fine-tuning: keep the token embeddings frozen'),
+  recipe: string(recipeNames().join('|'), 'training recipe (see below)', { default: 'sft' }),
+  'recipe-param': string('NAME=VALUE', 'a recipe parameter (repeatable), e.g. kl_weight=0.05', {
+    multiple: true
+  }),
+  optimizer: string(OPTIMIZER_KINDS.join('|'), 'optimizer', { default: 'adamw' }),
+  lr: string('X', `peak learning rate (default ${DEFAULT_LR.lora} for LoRA, ${DEFAULT_LR.full} for full)`),
+  'weight-decay': string('X', 'weight decay (decoupled for adamw)', {
+    default: String(DEFAULT_ADAMW.weightDecay)
+  }),
+  betas: string('b1,b2', 'AdamW betas', { default: DEFAULT_ADAMW.betas.join(',') }),
+  'adam-eps': string('X', 'AdamW epsilon', { default: String(DEFAULT_ADAMW.eps) }),
+  momentum: string('X', 'SGD momentum', { default: '0' }),
+  'lr-scheduler': string(LR_SCHEDULER_KINDS.join('|'), 'learning-rate schedule after warmup', {
+    default: 'linear'
+  }),
+  'warmup-steps': string('N', 'linear warmup from 0', { default: '0' }),
+  'max-grad-norm': string('X', 'clip the global gradient norm (0 = off)', { default: '1' }),
+  'batch-size': string('N', 'rows per micro-batch', { default: '4' }),
+  'grad-accum': string('N', 'micro-batches per optimizer step', { default: '1' }),
+  'max-steps': string('N', 'optimizer steps to train (or --epochs)'),
+  epochs: string('N', 'passes over the data (default 1 unless --max-steps)'),
+  'max-seq-len': string(
+    'N',
+    `truncate examples to N tokens (default ${DEFAULT_MAX_SEQ_LEN}, at most the model's)`
+  ),
+  'no-shuffle': flag('keep file order: batch k is rows k·B … k·B+B−1'),
+  pack: flag('pack several examples per row (attention never crosses them)'),
+  seed: string('N', 'seed of data order, LoRA init and dropout', { default: '42' }),
+  'save-every': string('N', 'save a checkpoint every N steps (0 = only at the end)', { default: '0' }),
+  'eval-data': string('FILE', 'held-out rows: loss before training, every --eval-every steps and at the end'),
+  'eval-every': string('N', 'held-out loss every N steps (0 = start and end only)', { default: '0' }),
+  resume: string('DIR', 'continue exactly from a checkpoint folder (OUT/checkpoints/step-N)'),
+  merge: flag('LoRA: also write the merged model to OUT/merged'),
+  'metrics-jsonl': string('FILE', 'one line per step: {"step","loss","lr","grad_norm","tokens_per_s"}'),
+  device: string('cpu|cuda', 'where to train', { default: 'cpu' }),
+  json: JSON_OPTION
+}
+
+function recipesHelp(): string {
+  const lines = ['recipes:']
+  for (const recipe of listRecipes()) {
+    lines.push(`  ${recipe.name.padEnd(6)} ${recipe.title}`)
+    if (recipe.paper) {
+      const { authors, year, title, arxiv, url } = recipe.paper
+      const firstAuthor = authors.split(',')[0].trim()
+      const etAl = authors.includes(',') ? ' et al.' : ''
+      lines.push(`         ${firstAuthor}${etAl} (${year}), "${title}", ${arxiv ? `arXiv:${arxiv}` : url}`)
+    }
+    for (const param of recipe.params) {
+      lines.push(`         --recipe-param ${param.name}=… (default ${param.default}): ${param.description}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+export const trainCommand: Command = {
+  words: ['train'],
+  summary: 'Fine-tune a model with LoRA or full fine-tuning; exports a PEFT adapter or HF model folder.',
+  details: [
+    'Data rows (JSONL), one of: {"messages": [...]}, {"prompt", "completion"},',
+    '{"instruction", "input", "output"}, or pre-tokenized {"input_ids", "labels"} (labels not shifted, -100 = untrained).',
+    '',
+    recipesHelp()
+  ].join('\n'),
+  options: TRAIN_OPTIONS,
+  async run(args, io) {
+    const input = trainInputFromArgs(args)
+    let config: TrainConfig
+    try {
+      config = resolveTrainConfig(input)
+    } catch (error) {
+      throw new UsageError((error as Error).message.replace(/^train: /, ''))
+    }
+    const stop = new AbortController()
+    const onInterrupt = () => {
+      if (stop.signal.aborted) process.exit(130)
+      io.err('stopping after the current step and saving a checkpoint (Ctrl-C again to abort)')
+      stop.abort()
+    }
+    process.on('SIGINT', onInterrupt)
+    let result: TrainResult
+    try {
+      result = await trainInWorker(
+        config,
+        {
+          onProgress: (line) => io.err(line),
+          onLog: (level, message) => io.err(level === 'info' ? message : `${level}: ${message}`)
+        },
+        stop.signal
+      )
+    } finally {
+      process.off('SIGINT', onInterrupt)
+    }
+    if (args.values.json) return io.out(JSON.stringify(summaryOf(result), null, 2))
+    io.out(describeResult(result))
+  }
+}
+
+/** The trainer input the flags describe; value errors name the flag and the value. */
+export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
+  const text = (name: string): string | undefined => {
+    const value = args.values[name]
+    return typeof value === 'string' ? value : undefined
+  }
+  const required = (name: string): string => {
+    const value = text(name)
+    if (!value) throw new UsageError(`--${name} is required`)
+    return value
+  }
+  const integer = (name: string, min: number) => optionalNumber(args, name, { integer: true, min })
+  const number = (name: string, min?: number) => optionalNumber(args, name, { min })
+  const choice = <T extends string>(name: string, choices: readonly T[]): T => {
+    const value = text(name)
+    if (!choices.includes(value as T)) {
+      throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`)
+    }
+    return value as T
+  }
+  if (text('max-steps') !== undefined && text('epochs') !== undefined) {
+    throw new UsageError('give --max-steps or --epochs, not both')
+  }
+  const adapterKind = choice('adapter', ['lora', 'full'] as const)
+  const optimizerKind = choice('optimizer', OPTIMIZER_KINDS)
+  const weightDecay = number('weight-decay', 0)!
+  return {
+    modelDir: required('model'),
+    dataFile: required('data'),
+    outDir: required('out'),
+    adapter:
+      adapterKind === 'full'
+        ? { kind: 'full', freezeEmbeddings: args.values['freeze-embeddings'] === true }
+        : {
+            kind: 'lora',
+            r: integer('lora-r', 1),
+            alpha: number('lora-alpha', 0),
+            dropout: number('lora-dropout', 0),
+            targets: listOf(text('lora-targets') ?? ''),
+            initAdapterDir: text('init-adapter') ?? null
+          },
+    recipe: { name: choice('recipe', recipeNames()), params: recipeParams(args.values['recipe-param']) },
+    optimizer:
+      optimizerKind === 'sgd'
+        ? { kind: 'sgd', momentum: number('momentum', 0), weightDecay }
+        : { kind: 'adamw', betas: betas(text('betas')), eps: number('adam-eps', 0), weightDecay },
+    lr: number('lr'),
+    lrScheduler: choice('lr-scheduler', LR_SCHEDULER_KINDS),
+    warmupSteps: integer('warmup-steps', 0),
+    maxGradNorm: number('max-grad-norm', 0),
+    batchSize: integer('batch-size', 1),
+    gradAccum: integer('grad-accum', 1),
+    maxSteps: integer('max-steps', 1) ?? null,
+    epochs: integer('epochs', 1) ?? null,
+    maxSeqLen: integer('max-seq-len', 2),
+    shuffle: args.values['no-shuffle'] !== true,
+    packing: args.values.pack === true,
+    seed: integer('seed', 0),
+    saveEvery: integer('save-every', 0),
+    evalDataFile: text('eval-data') ?? null,
+    evalEvery: integer('eval-every', 0),
+    resumeFrom: text('resume') ?? null,
+    mergeLora: args.values.merge === true,
+    metricsJsonl: text('metrics-jsonl') ?? null,
+    device: choice('device', ['cpu', 'cuda'] as const),
+    // Compiled graphs and converted weights are store artifacts, reused by later runs.
+    cacheDir: join(storeDirFor(args), 'graph-cache')
+  }
+}
+
+function listOf(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+}
+
+function betas(value: string | undefined): readonly [number, number] {
+  const parts = (value ?? '').split(',').map((part) => part.trim())
+  const numbers = parts.map(Number)
+  if (parts.length !== 2 || parts.some((part) => part === '') || !numbers.every((n) => n >= 0 && n < 1)) {
+    throw new UsageError(`--betas must be two numbers in [0, 1) as b1,b2, got ${JSON.stringify(value)}`)
+  }
+  return [numbers[0], numbers[1]]
+}
+
+function recipeParams(value: ParsedArgs['values'][string]): Record<string, string> {
+  const given = value === undefined ? [] : Array.isArray(value) ? value : [String(value)]
+  const params: Record<string, string> = {}
+  for (const item of given) {
+    const match = /^([A-Za-z_][\w-]*)=(.+)$/.exec(item)
+    if (!match) throw new UsageError(`--recipe-param must be NAME=VALUE, got ${JSON.stringify(item)}`)
+    params[match[1]] = match[2]
+  }
+  return params
+}
+
+export interface TrainWorkerHandlers {
+  /** One human-readable line per optimizer step. */
+  onProgress?: (line: string) => void
+  onLog?: (level: 'info' | 'warn' | 'error', message: string) => void
+  /** Every trainer event, as the job streams it (a JSON line each). */
+  onEventLine?: (line: string) => void
+}
+
+/**
+ * Runs `engine.train` in a worker thread of its own and resolves with its result. Aborting
+ * `signal` asks the job for a cooperative stop and waits for it (checkpoint included); the
+ * worker is never terminated for it, unlike the job runner's cancel, whose grace period is too
+ * short for a training step and a checkpoint.
+ */
+export function trainInWorker(
+  input: EngineTrainInput,
+  handlers: TrainWorkerHandlers = {},
+  signal?: AbortSignal
+): Promise<TrainResult> {
+  const worker = startJobWorker({ workerData: { kind: 'engine.train', input } satisfies JobStart })
+  const stop = () => worker.postMessage({ type: 'cancel' } satisfies RunnerToWorker)
+  if (signal?.aborted) stop()
+  signal?.addEventListener('abort', stop, { once: true })
+  return new Promise<TrainResult>((resolvePromise, reject) => {
+    let outcome: { ok: true; value: TrainResult } | { ok: false; message: string } | null = null
+    worker.on('message', (message: WorkerToRunner) => {
+      if (message.type === 'progress') handlers.onProgress?.(message.message)
+      else if (message.type === 'log') handlers.onLog?.(message.level, message.message)
+      else if (message.type === 'output') handlers.onEventLine?.(message.text.trimEnd())
+      else if (message.type === 'result') outcome = { ok: true, value: message.value as TrainResult }
+      else outcome = { ok: false, message: message.message }
+    })
+    worker.on('error', (error) => (outcome = { ok: false, message: error.message }))
+    worker.on('exit', (code) => {
+      signal?.removeEventListener('abort', stop)
+      if (outcome?.ok) resolvePromise(outcome.value)
+      else
+        reject(new Error(outcome?.message ?? `the training worker exited with code ${code} before finishing`))
+    })
+  })
+}
+
+function summaryOf(result: TrainResult) {
+  const { logHistory: _log, ...rest } = result
+  return { ...rest, finalLoss: result.logHistory.at(-1)?.loss ?? null }
+}
+
+function describeResult(result: TrainResult): string {
+  const lines: string[] = []
+  if (result.status === 'stopped') {
+    lines.push(`stopped at step ${result.step}/${result.totalSteps}`)
+  } else {
+    lines.push(
+      `trained ${result.totalSteps} steps; final loss ${result.logHistory.at(-1)?.loss.toFixed(4) ?? '—'}`
+    )
+  }
+  const evals = result.evalHistory
+  if (evals.length > 1) {
+    lines.push(
+      `held-out loss ${evals[0].loss.toFixed(4)} (step ${evals[0].step}) → ${evals.at(-1)!.loss.toFixed(4)} (step ${evals.at(-1)!.step})`
+    )
+  }
+  if (result.exported) {
+    const what = result.exported.kind === 'lora' ? 'PEFT adapter' : 'model'
+    lines.push(`${what} written to ${result.exported.dir} (${result.exported.files.join(', ')})`)
+  }
+  if (result.merged) lines.push(`merged model written to ${result.merged.dir}`)
+  if (result.lastCheckpoint) {
+    lines.push(
+      `last checkpoint: ${result.lastCheckpoint}` +
+        (result.status === 'stopped' ? ` (continue with --resume ${result.lastCheckpoint})` : '')
+    )
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,526 @@
+/**
+ * The step-graph compiler: turns a StepProgramSpec into compiled training graphs (step-graph.ts)
+ * and runs them. One `step` is one session run per micro-batch: forward, the recipe's loss,
+ * gradients, and — on the last micro-batch — clipping and the optimizer update.
+ *
+ * What lives where:
+ *  - frozen weights: weights.bin in the model's cache folder (models/weights.ts), referenced by the
+ *    graphs as external data; they never cross the JS boundary;
+ *  - trainable tensors and optimizer state: Float32Arrays here, fed each step and replaced by the
+ *    graph's updated outputs (so exportState hands out arrays nothing mutates later);
+ *  - compiled graphs: files beside weights.bin (onnxruntime reads external data only from the
+ *    model's folder), named after a hash of everything that produced them, so a second program
+ *    with the same spec loads them without building anything.
+ *
+ * Gradient accumulation (optimizers.ts): micro-batches 1…n−1 run the `micro` graph, which adds
+ * their gradients to running sums; micro-batch n runs `step-accumulate`, which adds its own,
+ * clips and updates. Every micro-batch's loss is normalised by the whole step's totals, so the
+ * step's loss and metrics are the SUMS of the micro-batches' values.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, writeSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { replaceFileAtomically } from '../checkpoint/atomic-write'
+import { expectedTensors, readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
+import { peftTensorName, type LoraConfig } from '../checkpoint/peft'
+import { openCheckpoint } from '../checkpoint/safetensors'
+import { GraphBuilder } from '../graph/index'
+import { prepareWeights, type PreparedWeights } from '../models/weights'
+import { DEFAULT_OPSET } from '../onnx/opset'
+import { executionProviders } from '../runtime/devices'
+import { createSession, hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
+import { IGNORE_INDEX } from '../tokenizer/labels'
+import { getRecipe, resolveRecipeParams } from '../../recipes/index'
+import { APP_VERSION } from '../../version'
+import type { TrainingBatch } from './batches'
+import { DROPOUT_SEED_INPUT, dropoutStepSeed } from './dropout'
+import { LOSS_INPUT_NAMES } from './loss-context'
+import { loraTensorSpecs, resolveLora, type LoraSetup } from './lora'
+import { optimizerStateNames, STEP_SCALAR_INPUTS } from './optimizers'
+import {
+  buildStepGraph,
+  gradSumInputName,
+  gradSumOutputName,
+  metricOutputName,
+  paramInputName,
+  paramOutputName,
+  stateInputName,
+  stateOutputName,
+  STEP_GRAPH_NAMES,
+  type StepGraphKind,
+  type StepGraphSpec
+} from './step-graph'
+import type {
+  EvalResult,
+  StepProgram,
+  StepProgramSpec,
+  StepResult,
+  StepScalarValues,
+  TrainableState
+} from './step-program'
+
+/**
+ * Bump when the graphs this module builds change for the same spec (step-graph.ts, lora.ts,
+ * dropout.ts, or the model/optimizer/recipe code they call): cached graphs are then rebuilt.
+ */
+const STEP_GRAPH_FORMAT = 1
+
+export interface CompiledGraphInfo {
+  kind: StepGraphKind
+  path: string
+  /** True when the file was already in the cache and nothing was built. */
+  fromCache: boolean
+}
+
+/** A StepProgram plus what the compiler knows beyond the seam. */
+export interface CompiledStepProgram extends StepProgram {
+  /** LoRA: the effective adapter config (an init adapter's r, alpha and targets win); else null. */
+  readonly loraConfig: LoraConfig | null
+  /** The graphs loaded so far (the step graph at creation, the others when first needed). */
+  readonly graphs: readonly CompiledGraphInfo[]
+}
+
+/** Compiles (or finds in the cache) the step graph for `spec` and opens a session on it. */
+export async function createStepProgram(spec: StepProgramSpec): Promise<CompiledStepProgram> {
+  executionProviders(spec.device) // throws with the setup hint when the device cannot be used here
+  const config = readModelConfig(spec.modelDir)
+  const recipe = getRecipe(spec.recipe.name)
+  if (recipe.inputs && recipe.inputs.length > 0) {
+    throw new Error(
+      `createStepProgram: recipe "${recipe.name}" declares extra step inputs ` +
+        `(${recipe.inputs.map((i) => i.name).join(', ')}), which training batches cannot carry yet`
+    )
+  }
+  const recipeParams = resolveRecipeParams(recipe.name, spec.recipe.params)
+  const stateNames = optimizerStateNames(spec.optimizer) // also validates the optimizer config
+  const weights = prepareWeights({ modelDir: spec.modelDir }, config, spec.cacheDir)
+  const lora = spec.adapter.kind === 'lora' ? resolveLora(spec.adapter, config, spec.seed) : null
+  const trainables = lora ? loraTensorSpecs(lora) : fullFineTuningTensors(spec, config)
+  const graphSpec: StepGraphSpec = {
+    config,
+    recipe,
+    recipeParams,
+    optimizer: spec.optimizer,
+    packed: spec.packed,
+    trainables: trainables.map(({ name, shape }) => ({ name, shape })),
+    adapter: lora ? loraGraphAdapter(lora) : { kind: 'full' }
+  }
+  const cacheIngredients = {
+    format: STEP_GRAPH_FORMAT,
+    app: APP_VERSION,
+    opset: DEFAULT_OPSET,
+    weights: basename(weights.dir),
+    adapter: lora
+      ? {
+          kind: 'lora',
+          r: lora.config.r,
+          scaling: lora.scaling,
+          dropout: lora.config.loraDropout,
+          targets: lora.config.targetModules
+        }
+      : { kind: 'full', trainables: graphSpec.trainables.map((t) => t.name) },
+    optimizer: spec.optimizer,
+    recipe: { name: recipe.name, params: recipeParams },
+    packed: spec.packed
+  }
+  const program = new GraphStepProgram(spec, weights, graphSpec, cacheIngredients, lora?.config ?? null)
+  program.setInitialState(trainables, stateNames)
+  await program.session('step')
+  return program
+}
+
+/** Every weight (HF names), except the embeddings when frozen (tied: the lm_head use too). */
+function fullFineTuningTensors(
+  spec: StepProgramSpec,
+  config: ModelConfig
+): { name: string; shape: number[]; data: Float32Array }[] {
+  if (spec.adapter.kind !== 'full') throw new Error('fullFineTuningTensors: not a full fine-tuning spec')
+  const frozen = spec.adapter.freezeEmbeddings ? new Set(['model.embed_tokens.weight']) : new Set<string>()
+  const checkpoint = openCheckpoint(spec.modelDir)
+  try {
+    return expectedTensors(config)
+      .filter(({ name }) => !frozen.has(name))
+      .map(({ name, shape }) => ({ name, shape, data: Float32Array.from(checkpoint.readFloat32(name)) }))
+  } finally {
+    checkpoint.close()
+  }
+}
+
+function loraGraphAdapter(lora: LoraSetup): StepGraphSpec['adapter'] {
+  return {
+    kind: 'lora',
+    scaling: lora.scaling,
+    dropout: lora.config.loraDropout,
+    modules: lora.modules.map((module) => ({
+      modulePath: module.modulePath,
+      inFeatures: module.inFeatures,
+      outFeatures: module.outFeatures,
+      a: peftTensorName(module.modulePath, 'A'),
+      b: peftTensorName(module.modulePath, 'B')
+    }))
+  }
+}
+
+/** Name of optimizer state `state` of trainable `name` in TrainableState.optimizer. */
+export function optimizerStateKey(name: string, state: string): string {
+  return `${name}.${state}`
+}
+
+interface Tensor32 {
+  shape: number[]
+  data: Float32Array
+}
+
+class GraphStepProgram implements CompiledStepProgram {
+  readonly trainableNames: readonly string[]
+  readonly graphs: CompiledGraphInfo[] = []
+  private params = new Map<string, Tensor32>()
+  private optimizerState = new Map<string, Tensor32>()
+  private stateNames: readonly string[] = []
+  private zeroSums: Map<string, Float32Array> | null = null
+  private readonly sessions = new Map<StepGraphKind, Promise<EngineSession>>()
+  private busy = false
+  private released = false
+
+  constructor(
+    readonly spec: StepProgramSpec,
+    private readonly weights: PreparedWeights,
+    private readonly graphSpec: StepGraphSpec,
+    private readonly cacheIngredients: object,
+    readonly loraConfig: LoraConfig | null
+  ) {
+    this.trainableNames = graphSpec.trainables.map((t) => t.name)
+  }
+
+  /** @internal Starting values: trainables as given, optimizer state zero. */
+  setInitialState(
+    tensors: readonly { name: string; shape: number[]; data: Float32Array }[],
+    stateNames: readonly string[]
+  ) {
+    this.stateNames = stateNames
+    for (const { name, shape, data } of tensors) {
+      this.params.set(name, { shape, data })
+      for (const state of stateNames) {
+        this.optimizerState.set(optimizerStateKey(name, state), {
+          shape,
+          data: new Float32Array(data.length)
+        })
+      }
+    }
+  }
+
+  async step(microBatches: readonly TrainingBatch[], scalars: StepScalarValues): Promise<StepResult> {
+    if (microBatches.length === 0) throw new Error('StepProgram.step: no micro-batches')
+    checkScalars(scalars)
+    return this.exclusive('step', async () => {
+      const totals = {
+        [LOSS_INPUT_NAMES.tokenTotal]: scalar32(sumOf(microBatches, (b) => b.lossWeightTotal)),
+        [LOSS_INPUT_NAMES.sampleTotal]: scalar32(sumOf(microBatches, (b) => sumOf(b.sampleWeights, (w) => w)))
+      }
+      let sums: Map<string, Float32Array> | null = microBatches.length > 1 ? this.zeros() : null
+      const result: StepResult = { loss: 0, gradNorm: 0, tokens: 0, metrics: {}, tokenLogProbs: [] }
+      let updates: Record<string, HostTensor> | null = null
+      for (let micro = 0; micro < microBatches.length; micro++) {
+        const batch = microBatches[micro]
+        const last = micro === microBatches.length - 1
+        const kind: StepGraphKind = !last ? 'micro' : sums ? 'step-accumulate' : 'step'
+        const feeds: Record<string, HostTensor> = {
+          ...this.batchFeeds(batch, `StepProgram.step: micro-batch ${micro}`),
+          ...totals,
+          ...this.paramFeeds(),
+          [STEP_SCALAR_INPUTS.lr]: scalar64(scalars.lr),
+          [STEP_SCALAR_INPUTS.step]: scalar64(scalars.step),
+          [STEP_SCALAR_INPUTS.maxGradNorm]: scalar64(scalars.maxGradNorm),
+          [DROPOUT_SEED_INPUT]: hostTensor(
+            'int64',
+            [],
+            BigInt64Array.of(BigInt(dropoutStepSeed(this.spec.seed, scalars.step, micro)))
+          )
+        }
+        if (sums) for (const [name, data] of sums) feeds[gradSumInputName(name)] = this.tensor(name, data)
+        if (kind !== 'micro') Object.assign(feeds, this.stateFeeds())
+        const out = await this.run(kind, feeds)
+        result.loss += scalarOf(out, STEP_GRAPH_NAMES.loss)
+        result.tokens += trainedTokens(batch)
+        result.tokenLogProbs!.push(labelAligned(out[STEP_GRAPH_NAMES.tokenLogProbs], batch))
+        for (const [name, value] of Object.entries(out)) {
+          if (!name.startsWith('metric:')) continue
+          const metric = name.slice('metric:'.length)
+          result.metrics[metric] = (result.metrics[metric] ?? 0) + Number(value.data[0])
+        }
+        if (kind === 'micro') {
+          sums = new Map(
+            this.trainableNames.map((name) => [name, out[gradSumOutputName(name)].data as Float32Array])
+          )
+        } else {
+          result.gradNorm = scalarOf(out, STEP_GRAPH_NAMES.gradNorm)
+          updates = out
+        }
+      }
+      // A step that produced NaN/Inf keeps the last good state: the trainer stops on it and may
+      // still export or checkpoint what it had.
+      if (Number.isFinite(result.loss) && Number.isFinite(result.gradNorm)) this.applyUpdates(updates!)
+      return result
+    })
+  }
+
+  async evaluate(batch: TrainingBatch): Promise<EvalResult> {
+    return this.exclusive('evaluate', async () => {
+      const out = await this.run('eval', {
+        ...this.batchFeeds(batch, 'StepProgram.evaluate'),
+        ...this.paramFeeds()
+      })
+      const nll = scalarOf(out, STEP_GRAPH_NAMES.nllSum)
+      const tokens = scalarOf(out, STEP_GRAPH_NAMES.tokenCount)
+      return {
+        loss: tokens > 0 ? nll / tokens : 0,
+        tokens,
+        tokenLogProbs: labelAligned(out[STEP_GRAPH_NAMES.tokenLogProbs], batch)
+      }
+    })
+  }
+
+  exportState(): TrainableState {
+    return { params: new Map(this.params), optimizer: new Map(this.optimizerState) }
+  }
+
+  importState(state: TrainableState): void {
+    if (this.busy) throw new Error('StepProgram.importState: a step is running')
+    const params = copyMatching('params', state.params, this.params)
+    const optimizer = copyMatching('optimizer', state.optimizer, this.optimizerState)
+    this.params = params
+    this.optimizerState = optimizer
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return
+    this.released = true
+    const sessions = await Promise.allSettled(this.sessions.values())
+    for (const settled of sessions) if (settled.status === 'fulfilled') await settled.value.release()
+    this.sessions.clear()
+  }
+
+  /** @internal The session of graph `kind`, compiling or loading the graph the first time. */
+  session(kind: StepGraphKind): Promise<EngineSession> {
+    if (this.released) return Promise.reject(new Error('StepProgram: already released'))
+    let session = this.sessions.get(kind)
+    if (!session) {
+      session = createSession(this.graphPath(kind), { device: this.spec.device })
+      this.sessions.set(kind, session)
+    }
+    return session
+  }
+
+  private graphPath(kind: StepGraphKind): string {
+    const key = createHash('sha256')
+      .update(JSON.stringify({ kind, ...this.cacheIngredients }))
+      .digest('hex')
+      .slice(0, 24)
+    const path = join(this.weights.dir, `train-${kind}-${key}.onnx`)
+    const fromCache = existsSync(path)
+    if (!fromCache) {
+      const g = new GraphBuilder(`train-${kind}`, { producerVersion: APP_VERSION })
+      buildStepGraph(g, this.graphSpec, this.weights.provider(g), kind)
+      const bytes = g.toBytes()
+      replaceFileAtomically(path, (fd) => {
+        let done = 0
+        while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done)
+      })
+    }
+    this.graphs.push({ kind, path, fromCache })
+    return path
+  }
+
+  private async run(
+    kind: StepGraphKind,
+    candidates: Record<string, HostTensor>
+  ): Promise<Record<string, HostTensor>> {
+    const session = await this.session(kind)
+    const feeds: Record<string, HostTensor> = {}
+    for (const name of session.inputNames) {
+      const value = candidates[name]
+      if (!value)
+        throw new Error(`StepProgram: graph ${kind} wants input "${name}", which the program does not feed`)
+      feeds[name] = value
+    }
+    return session.run(feeds)
+  }
+
+  private async exclusive<T>(what: string, body: () => Promise<T>): Promise<T> {
+    if (this.released) throw new Error(`StepProgram.${what}: the program was released`)
+    if (this.busy) throw new Error(`StepProgram.${what}: another step or evaluation is still running`)
+    this.busy = true
+    try {
+      return await body()
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private batchFeeds(batch: TrainingBatch, where: string): Record<string, HostTensor> {
+    checkBatch(batch, where)
+    const dims = [batch.rows, batch.columns]
+    return {
+      [STEP_GRAPH_NAMES.inputIds]: hostTensor('int64', dims, batch.inputIds),
+      [STEP_GRAPH_NAMES.attentionMask]: hostTensor('int64', dims, batch.attentionMask),
+      [STEP_GRAPH_NAMES.positionIds]: hostTensor('int64', dims, batch.positionIds),
+      [STEP_GRAPH_NAMES.segmentIds]: hostTensor('int64', dims, batch.segmentIds),
+      [LOSS_INPUT_NAMES.labels]: hostTensor('int64', dims, batch.labels),
+      [LOSS_INPUT_NAMES.lossWeights]: hostTensor('float32', dims, batch.lossWeights),
+      [LOSS_INPUT_NAMES.sampleWeights]: hostTensor('float32', [batch.rows], batch.sampleWeights)
+    }
+  }
+
+  private paramFeeds(): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {}
+    for (const [name, value] of this.params) feeds[paramInputName(name)] = f32(value)
+    return feeds
+  }
+
+  private stateFeeds(): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {}
+    for (const name of this.trainableNames) {
+      for (const state of this.stateNames) {
+        feeds[stateInputName(state, name)] = f32(this.optimizerState.get(optimizerStateKey(name, state))!)
+      }
+    }
+    return feeds
+  }
+
+  private tensor(name: string, data: Float32Array): HostTensor {
+    return hostTensor('float32', this.params.get(name)!.shape, data)
+  }
+
+  /** Zero gradient sums for the first micro-batch, allocated once (inputs are never written). */
+  private zeros(): Map<string, Float32Array> {
+    this.zeroSums ??= new Map([...this.params].map(([name, p]) => [name, new Float32Array(p.data.length)]))
+    return this.zeroSums
+  }
+
+  private applyUpdates(out: Record<string, HostTensor>): void {
+    const params = new Map<string, Tensor32>()
+    for (const [name, p] of this.params) {
+      params.set(name, { shape: p.shape, data: out[paramOutputName(name)].data as Float32Array })
+    }
+    const optimizer = new Map<string, Tensor32>()
+    for (const name of this.trainableNames) {
+      for (const state of this.stateNames) {
+        const key = optimizerStateKey(name, state)
+        optimizer.set(key, {
+          shape: this.optimizerState.get(key)!.shape,
+          data: out[stateOutputName(state, name)].data as Float32Array
+        })
+      }
+    }
+    this.params = params
+    this.optimizerState = optimizer
+  }
+}
+
+function copyMatching(
+  what: string,
+  given: ReadonlyMap<string, { shape: number[]; data: Float32Array }>,
+  current: ReadonlyMap<string, Tensor32>
+): Map<string, Tensor32> {
+  const copied = new Map<string, Tensor32>()
+  for (const [name, want] of current) {
+    const value = given.get(name)
+    if (!value) throw new Error(`StepProgram.importState: ${what} has no tensor "${name}"`)
+    if (value.shape.length !== want.shape.length || value.shape.some((d, i) => d !== want.shape[i])) {
+      throw new Error(
+        `StepProgram.importState: ${what} "${name}" is [${value.shape.join(', ')}], expected [${want.shape.join(', ')}]`
+      )
+    }
+    if (value.data.length !== want.data.length) {
+      throw new Error(
+        `StepProgram.importState: ${what} "${name}" holds ${value.data.length} values, expected ${want.data.length}`
+      )
+    }
+    copied.set(name, { shape: [...want.shape], data: Float32Array.from(value.data) })
+  }
+  for (const name of given.keys()) {
+    if (!current.has(name)) throw new Error(`StepProgram.importState: ${what} has unknown tensor "${name}"`)
+  }
+  return copied
+}
+
+function checkScalars({ lr, step, maxGradNorm }: StepScalarValues): void {
+  if (!(Number.isFinite(lr) && lr >= 0))
+    throw new Error(`StepProgram.step: lr must be a finite number ≥ 0, got ${lr}`)
+  if (!(Number.isSafeInteger(step) && step >= 1)) {
+    throw new Error(`StepProgram.step: step must be an integer ≥ 1, got ${step}`)
+  }
+  if (!(Number.isFinite(maxGradNorm) && maxGradNorm >= 0)) {
+    throw new Error(`StepProgram.step: maxGradNorm must be a finite number ≥ 0 (0 = off), got ${maxGradNorm}`)
+  }
+}
+
+function checkBatch(batch: TrainingBatch, where: string): void {
+  const { rows, columns } = batch
+  if (!(Number.isSafeInteger(rows) && rows >= 1 && Number.isSafeInteger(columns) && columns >= 1)) {
+    throw new Error(`${where}: a batch needs at least one row and column, got ${rows} × ${columns}`)
+  }
+  const size = rows * columns
+  for (const [name, array] of [
+    ['inputIds', batch.inputIds],
+    ['attentionMask', batch.attentionMask],
+    ['labels', batch.labels],
+    ['lossWeights', batch.lossWeights],
+    ['positionIds', batch.positionIds],
+    ['segmentIds', batch.segmentIds]
+  ] as const) {
+    if (array.length !== size) {
+      throw new Error(
+        `${where}: ${name} holds ${array.length} values, a ${rows} × ${columns} batch needs ${size}`
+      )
+    }
+  }
+  if (batch.sampleWeights.length !== rows) {
+    throw new Error(`${where}: sampleWeights holds ${batch.sampleWeights.length} values, expected ${rows}`)
+  }
+}
+
+/** Labelled tokens that are predicted (a label in column 0 has nothing to be predicted from). */
+function trainedTokens(batch: TrainingBatch): number {
+  let count = 0
+  for (let i = 0; i < batch.labels.length; i++) {
+    if (i % batch.columns !== 0 && batch.labels[i] !== BigInt(IGNORE_INDEX)) count++
+  }
+  return count
+}
+
+/**
+ * The graph's log-probs are indexed by predicting position (t predicts t + 1); results are indexed
+ * like the labels: entry t = log p(labels[t] | tokens < t), 0 where nothing is predicted.
+ */
+function labelAligned(predicting: HostTensor, batch: TrainingBatch): Float32Array {
+  const source = predicting.data as Float32Array
+  const aligned = new Float32Array(batch.rows * batch.columns)
+  for (let b = 0; b < batch.rows; b++) {
+    const row = b * batch.columns
+    for (let t = 1; t < batch.columns; t++) aligned[row + t] = source[row + t - 1]
+  }
+  return aligned
+}
+
+function sumOf<T>(items: ArrayLike<T>, value: (item: T) => number): number {
+  let total = 0
+  for (let i = 0; i < items.length; i++) total += value(items[i])
+  return total
+}
+
+function scalarOf(out: Record<string, HostTensor>, name: string): number {
+  return Number(out[name].data[0])
+}
+
+function scalar32(value: number): HostTensor {
+  return hostTensor('float32', [], Float32Array.of(value))
+}
+
+function scalar64(value: number): HostTensor {
+  return hostTensor('float64', [], Float64Array.of(value))
+}
+
+function f32(value: Tensor32): HostTensor {
+  return hostTensor('float32', value.shape, value.data)
+}

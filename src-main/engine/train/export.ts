@@ -1,0 +1,188 @@
+/**
+ * The end of a run: its trained tensors written as folders other tools load.
+ *
+ *   LoRA        → a PEFT adapter folder (adapter_config.json + adapter_model.safetensors with PEFT's
+ *                 key names), loadable by HF PEFT and by our own `generate --adapter`;
+ *   LoRA merged → an HF model folder with W + scaling·B·A in every adapted weight;
+ *   full        → an HF model folder: config.json, model.safetensors (trained tensors over the base
+ *                 model's frozen ones), and the base model's tokenizer files.
+ *
+ * Model folders are written in float32, the dtype training ran in, and config.json says so.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeTextFileAtomically } from '../checkpoint/atomic-write'
+import { expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
+import {
+  loraModules,
+  loraScaling,
+  peftTensorName,
+  readLoraConfig,
+  writeLoraAdapter,
+  type LoraConfig,
+  type LoraModuleWeights,
+  type LoraTargetModule
+} from '../checkpoint/peft'
+import { openCheckpoint, SINGLE_FILE_NAME, writeSafetensors } from '../checkpoint/safetensors'
+import type { LoraAdapterSpec } from './lora'
+import type { TrainableState } from './step-program'
+
+/** Files of an HF model folder that describe how to tokenize and generate; copied next to exported weights. */
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'tokenizer.model',
+  'vocab.json',
+  'merges.txt',
+  'added_tokens.json',
+  'chat_template.jinja',
+  'chat_template.json',
+  'generation_config.json'
+] as const
+
+/**
+ * The adapter's PEFT config: r, alpha and targets of `--init-adapter` when the run started from
+ * one (they decided the shapes), else the run's settings.
+ */
+export function exportedLoraConfig(adapter: LoraAdapterSpec, modelDir: string): LoraConfig {
+  if (adapter.initAdapterDir) {
+    const init = readLoraConfig(adapter.initAdapterDir)
+    return { ...init, loraDropout: adapter.dropout, baseModelNameOrPath: modelDir }
+  }
+  return {
+    r: adapter.r,
+    loraAlpha: adapter.alpha,
+    loraDropout: adapter.dropout,
+    targetModules: adapter.targets as LoraTargetModule[],
+    baseModelNameOrPath: modelDir,
+    useRslora: false
+  }
+}
+
+/** The LoRA A/B pairs of the trained tensors (PEFT names), in the model's layer order. */
+export function loraWeightsFromParams(
+  params: TrainableState['params'],
+  config: LoraConfig,
+  model: ModelConfig
+): LoraModuleWeights[] {
+  const known = new Set(params.keys())
+  const modules = loraModules(model, config.targetModules).map((module) => {
+    const take = (matrix: 'A' | 'B'): Float32Array => {
+      const name = peftTensorName(module.modulePath, matrix)
+      const tensor = params.get(name)
+      if (!tensor) throw new Error(`exportLora: the trained tensors have no "${name}"`)
+      known.delete(name)
+      return tensor.data
+    }
+    return { ...module, a: take('A'), b: take('B') }
+  })
+  if (known.size > 0) {
+    throw new Error(
+      `exportLora: trained tensors outside the adapter's target modules: ${[...known].join(', ')}`
+    )
+  }
+  return modules
+}
+
+/** Writes the PEFT adapter folder; returns the files written. */
+export function exportLoraAdapter(
+  outDir: string,
+  params: TrainableState['params'],
+  config: LoraConfig,
+  model: ModelConfig
+): string[] {
+  writeLoraAdapter(outDir, config, loraWeightsFromParams(params, config, model))
+  return ['adapter_config.json', 'adapter_model.safetensors']
+}
+
+/**
+ * Writes an HF model folder: every tensor of the base checkpoint, with `replace(name, values)`
+ * deciding its exported values (the trained tensor, or the merged weight), plus config.json and
+ * the tokenizer files. Returns the files written.
+ */
+export function exportModelFolder(
+  outDir: string,
+  modelDir: string,
+  model: ModelConfig,
+  replace: (name: string, base: () => Float32Array) => Float32Array
+): string[] {
+  mkdirSync(outDir, { recursive: true })
+  const checkpoint = openCheckpoint(modelDir)
+  try {
+    const tensors = expectedTensors(model).map(({ name, shape }) => {
+      const data = replace(name, () => checkpoint.readFloat32(name))
+      if (data.length !== shape.reduce((a, b) => a * b, 1)) {
+        throw new Error(
+          `exportModel: "${name}" has ${data.length} values, its shape is [${shape.join(', ')}]`
+        )
+      }
+      return { name, dtype: 'F32' as const, shape, data }
+    })
+    writeSafetensors(join(outDir, SINGLE_FILE_NAME), tensors, { format: 'pt' })
+  } finally {
+    checkpoint.close()
+  }
+  const config = {
+    ...JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')),
+    torch_dtype: 'float32'
+  }
+  writeTextFileAtomically(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
+  const copied = TOKENIZER_FILES.filter((file) => existsSync(join(modelDir, file)))
+  for (const file of copied) copyFileSync(join(modelDir, file), join(outDir, file))
+  return [SINGLE_FILE_NAME, 'config.json', ...copied]
+}
+
+/** Full fine-tuning: the trained tensors over the base model's frozen ones. */
+export function exportFullModel(
+  outDir: string,
+  modelDir: string,
+  model: ModelConfig,
+  params: TrainableState['params']
+): string[] {
+  const expected = new Set(expectedTensors(model).map((t) => t.name))
+  const stray = [...params.keys()].filter((name) => !expected.has(name))
+  if (stray.length > 0)
+    throw new Error(`exportFullModel: tensors the model does not have: ${stray.join(', ')}`)
+  return exportModelFolder(outDir, modelDir, model, (name, base) => params.get(name)?.data ?? base())
+}
+
+/** LoRA merged into the base: W + scaling·B·A for every adapted weight. */
+export function exportMergedModel(
+  outDir: string,
+  modelDir: string,
+  model: ModelConfig,
+  config: LoraConfig,
+  params: TrainableState['params']
+): string[] {
+  const scaling = loraScaling(config)
+  const byWeight = new Map(
+    loraWeightsFromParams(params, config, model).map((module) => [`${module.modulePath}.weight`, module])
+  )
+  return exportModelFolder(outDir, modelDir, model, (name, base) => {
+    const module = byWeight.get(name)
+    return module ? mergeLoraIntoWeight(base(), module, config.r, scaling) : base()
+  })
+}
+
+/** W + scaling·B·A for W [out, in], A [r, in], B [out, r]; a new array. Sums in float64. */
+export function mergeLoraIntoWeight(
+  weight: Float32Array,
+  module: LoraModuleWeights,
+  r: number,
+  scaling: number
+): Float32Array {
+  const { a, b, inFeatures, outFeatures } = module
+  const merged = Float32Array.from(weight)
+  const row = new Float64Array(inFeatures)
+  for (let o = 0; o < outFeatures; o++) {
+    row.fill(0)
+    for (let k = 0; k < r; k++) {
+      const coefficient = b[o * r + k]
+      if (coefficient === 0) continue
+      for (let i = 0; i < inFeatures; i++) row[i] += coefficient * a[k * inFeatures + i]
+    }
+    for (let i = 0; i < inFeatures; i++) merged[o * inFeatures + i] += scaling * row[i]
+  }
+  return merged
+}

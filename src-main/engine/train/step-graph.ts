@@ -1,0 +1,286 @@
+/**
+ * The training graphs of one model + adapter + optimizer + recipe, built on the graph DSL:
+ *
+ *   step             forward, loss (the recipe's hook), gradients, clipping, optimizer update
+ *   step-accumulate  the same, adding the gradient sums of earlier micro-batches it is fed
+ *   micro            forward, loss and gradients of one micro-batch, added to running sums
+ *   eval             forward only: the plain NLL of the labelled tokens
+ *
+ * Frozen weights come from a ParamProvider (external-data initializers); trainable tensors,
+ * optimizer state and gradient sums are graph inputs, their new values graph outputs (names
+ * below). Every projection, trainable or not, is one Gemm over the flattened rows that reads the
+ * [out, in] weight transposed in place, so neither a weight nor its gradient is ever transposed.
+ */
+import type { ModelConfig } from '../checkpoint/hf-config'
+import type { LoraModule } from '../checkpoint/peft'
+import {
+  cast,
+  concat,
+  constantOfShape,
+  equal,
+  gemm,
+  gradients,
+  mul,
+  neg,
+  not,
+  range,
+  reduceSum,
+  reshape,
+  shape,
+  stopGradient,
+  type GraphBuilder,
+  type Tensor
+} from '../graph/index'
+import {
+  decoderForward,
+  paddedCausalBias,
+  segmentCausalBias,
+  type LinearHook,
+  type ParamProvider
+} from '../models/llama'
+import { IGNORE_INDEX } from '../tokenizer/labels'
+import { getRecipe, type Recipe, type RecipeParams } from '../../recipes/index'
+import { declareDropoutSeed } from './dropout'
+import { buildLossContext, declareLossInputs, LOSS_INPUT_NAMES } from './loss-context'
+import { addLoraPath } from './lora'
+import {
+  accumulateGradients,
+  declareStepScalars,
+  optimizerStateNames,
+  optimizerStep,
+  type OptimizerConfig
+} from './optimizers'
+
+export const STEP_GRAPH_KINDS = ['step', 'step-accumulate', 'micro', 'eval'] as const
+export type StepGraphKind = (typeof STEP_GRAPH_KINDS)[number]
+
+/** Names of the graphs' inputs and outputs besides the loss inputs (loss-context.ts) and step scalars. */
+export const STEP_GRAPH_NAMES = {
+  inputIds: 'input_ids',
+  /** Right-padded batches. */
+  attentionMask: 'attention_mask',
+  /** Packed batches. */
+  positionIds: 'position_ids',
+  segmentIds: 'segment_ids',
+  loss: 'loss',
+  gradNorm: 'grad_norm',
+  /** [B, S], entry t = log p(target of position t), 0 where position t predicts no target. */
+  tokenLogProbs: 'token_logprobs',
+  /** eval: Σ −log p over labelled tokens, and how many there are. */
+  nllSum: 'nll_sum',
+  tokenCount: 'token_count'
+} as const
+
+export const paramInputName = (name: string): string => `param:${name}`
+export const paramOutputName = (name: string): string => `updated.param:${name}`
+export const stateInputName = (state: string, name: string): string => `${state}:${name}`
+export const stateOutputName = (state: string, name: string): string => `updated.${state}:${name}`
+export const gradSumInputName = (name: string): string => `grad_sum:${name}`
+export const gradSumOutputName = (name: string): string => `updated.grad_sum:${name}`
+export const metricOutputName = (name: string): string => `metric:${name}`
+
+export interface TrainableShape {
+  name: string
+  shape: readonly number[]
+}
+
+export type StepGraphAdapter =
+  | {
+      kind: 'lora'
+      scaling: number
+      dropout: number
+      /** The adapted layers; their A/B are the trainables `peftTensorName(modulePath, 'A' | 'B')`. */
+      modules: readonly (LoraModule & { a: string; b: string })[]
+    }
+  | { kind: 'full' }
+
+export interface StepGraphSpec {
+  config: ModelConfig
+  recipe: Recipe
+  recipeParams: RecipeParams
+  optimizer: OptimizerConfig
+  packed: boolean
+  /** Graph inputs in this order. Full fine-tuning: HF names; every other weight is frozen. */
+  trainables: readonly TrainableShape[]
+  adapter: StepGraphAdapter
+}
+
+/** Builds graph `kind` into `g`; frozen weights come from `frozen`. */
+export function buildStepGraph(
+  g: GraphBuilder,
+  spec: StepGraphSpec,
+  frozen: ParamProvider,
+  kind: StepGraphKind
+): void {
+  const batch = declareBatchInputs(g, spec.packed)
+  const params = new Map(
+    spec.trainables.map((t) => [t.name, g.input(paramInputName(t.name), 'float32', t.shape)])
+  )
+  if (kind === 'eval') {
+    buildEvalOutputs(g, forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed: null }))
+    return
+  }
+  const lossInputs = declareLossInputs(g, spec.recipe)
+  const dropout = spec.adapter.kind === 'lora' && spec.adapter.dropout > 0
+  const dropoutSeed = dropout ? declareDropoutSeed(g) : null
+  const logits = forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed })
+  const baseLogits = spec.recipe.needs.baseModelLogits
+    ? stopGradient(forwardLogits(spec, frozen, params, batch, { adapter: false, dropoutSeed: null }))
+    : undefined
+  const ctx = buildLossContext(spec.recipe, { logits, baseLogits, ...lossInputs }, spec.recipeParams)
+  const result = spec.recipe.loss(ctx)
+  g.output(result.loss, STEP_GRAPH_NAMES.loss)
+  g.output(mul(ctx.tokenLogProbs, ctx.labelMask), STEP_GRAPH_NAMES.tokenLogProbs)
+  for (const [name, value] of Object.entries(result.metrics ?? {})) g.output(value, metricOutputName(name))
+
+  const wrt = spec.trainables.map((t) => params.get(t.name)!)
+  const grads = gradients(result.loss, wrt)
+  const sums = () => spec.trainables.map((t) => g.input(gradSumInputName(t.name), 'float32', t.shape))
+  if (kind === 'micro') {
+    accumulateGradients(sums(), grads).forEach((sum, i) =>
+      g.output(sum, gradSumOutputName(spec.trainables[i].name))
+    )
+    return
+  }
+  const total = kind === 'step-accumulate' ? accumulateGradients(sums(), grads) : grads
+  const scalars = declareStepScalars(g)
+  const stateNames = optimizerStateNames(spec.optimizer)
+  const { updates, gradNorm } = optimizerStep(
+    spec.optimizer,
+    spec.trainables.map((t, i) => ({
+      param: wrt[i],
+      grad: total[i],
+      state: stateNames.map((state) => g.input(stateInputName(state, t.name), 'float32', t.shape))
+    })),
+    scalars
+  )
+  g.output(gradNorm, STEP_GRAPH_NAMES.gradNorm)
+  updates.forEach((update, i) => {
+    const name = spec.trainables[i].name
+    g.output(update.param, paramOutputName(name))
+    update.state.forEach((value, s) => g.output(value, stateOutputName(stateNames[s], name)))
+  })
+}
+
+interface BatchInputs {
+  inputIds: Tensor
+  positions: Tensor
+  attentionBias: Tensor
+}
+
+function declareBatchInputs(g: GraphBuilder, packed: boolean): BatchInputs {
+  const inputIds = g.input(STEP_GRAPH_NAMES.inputIds, 'int64', ['batch', 'seq'])
+  if (packed) {
+    const positions = g.input(STEP_GRAPH_NAMES.positionIds, 'int64', ['batch', 'seq'])
+    const segmentIds = g.input(STEP_GRAPH_NAMES.segmentIds, 'int64', ['batch', 'seq'])
+    return { inputIds, positions, attentionBias: segmentCausalBias(segmentIds) }
+  }
+  const attentionMask = g.input(STEP_GRAPH_NAMES.attentionMask, 'int64', ['batch', 'seq'])
+  // 0…S−1 on every row, as transformers' training forward of a right-padded batch
+  const positions = range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64') // (S)
+  return { inputIds, positions, attentionBias: paddedCausalBias(attentionMask) }
+}
+
+interface ForwardOptions {
+  /** false: the frozen base model (LoRA switched off; full fine-tuning: the original weights). */
+  adapter: boolean
+  dropoutSeed: Tensor | null
+}
+
+/** Logits [B, S, V] of the trained model (or of the frozen base model). */
+function forwardLogits(
+  spec: StepGraphSpec,
+  frozen: ParamProvider,
+  params: ReadonlyMap<string, Tensor>,
+  batch: BatchInputs,
+  options: ForwardOptions
+): Tensor {
+  const { config, adapter } = spec
+  const trainedParams = options.adapter && adapter.kind === 'full'
+  const param: ParamProvider = (name, shape) =>
+    (trainedParams ? params.get(name) : undefined) ?? frozen(name, shape)
+  const rows = new RowLayout(batch.inputIds)
+  const lora =
+    options.adapter && adapter.kind === 'lora' ? loraPaths(adapter, params, options.dropoutSeed) : null
+  const linear: LinearHook = (name, x, weight, bias) => {
+    const flat = rows.flatten(x)
+    const dense = gemm(flat, weight, bias, { transB: true }) // (N, out)
+    const path = lora?.get(name)
+    return rows.unflatten(path ? addLoraPath(flat, dense, path) : dense)
+  }
+  const { hidden } = decoderForward(config, { param, linear }, batch)
+  const head = param(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', [
+    config.vocabSize,
+    config.hiddenSize
+  ])
+  return rows.unflatten(gemm(rows.flatten(hidden), head, null, { transB: true })) // (B, S, V)
+}
+
+function loraPaths(
+  adapter: Extract<StepGraphAdapter, { kind: 'lora' }>,
+  params: ReadonlyMap<string, Tensor>,
+  dropoutSeed: Tensor | null
+) {
+  return new Map(
+    adapter.modules.map((module, salt) => [
+      module.modulePath,
+      {
+        a: params.get(module.a)!,
+        b: params.get(module.b)!,
+        scaling: adapter.scaling,
+        dropout: dropoutSeed ? { p: adapter.dropout, seed: dropoutSeed, salt } : undefined
+      }
+    ])
+  )
+}
+
+/**
+ * Activations [B, S, F] ↔ rows [B·S, F] for Gemm. The [B, S] prefix of every activation is the
+ * input ids' shape, read once; each feature width gets one constant-suffixed target shape.
+ */
+class RowLayout {
+  private readonly leading: Tensor
+  private readonly targets = new Map<number, Tensor>()
+
+  constructor(private readonly inputIds: Tensor) {
+    this.leading = shape(inputIds) // [B, S]
+  }
+
+  flatten(x: Tensor): Tensor {
+    const features = x.shape?.[x.shape.length - 1]
+    if (x.rank !== 3 || typeof features !== 'number') {
+      throw new Error(`step graph: expected activations [batch, seq, features], got ${x}`)
+    }
+    return reshape(x, [-1, features]) // (B·S, F)
+  }
+
+  unflatten(rows: Tensor): Tensor {
+    const features = rows.shape?.[1]
+    if (typeof features !== 'number') throw new Error(`step graph: rows ${rows} need a static width`)
+    let target = this.targets.get(features)
+    if (!target) {
+      target = concat([this.leading, this.inputIds.graph.int64s([features])], 0)
+      this.targets.set(features, target)
+    }
+    return reshape(rows, target, [...this.inputIds.shape!, features]) // (B, S, F)
+  }
+}
+
+/**
+ * The held-out loss: Σ −log p and the count of labelled tokens, through the same label shift as
+ * training (the sft hook's context with unit weights).
+ */
+function buildEvalOutputs(g: GraphBuilder, logits: Tensor): void {
+  const labels = g.input(LOSS_INPUT_NAMES.labels, 'int64', ['batch', 'seq'])
+  const labelled = cast(not(equal(labels, IGNORE_INDEX)), 'float32') // (B, S)
+  const rows = constantOfShape(shape(labels, 0, 1), 1, 'float32', [labels.shape![0]]) // (B)
+  const ctx = buildLossContext(
+    getRecipe('sft'),
+    { logits, labels, lossWeights: labelled, sampleWeights: rows },
+    {}
+  )
+  const tokenLogProbs = mul(ctx.tokenLogProbs, ctx.labelMask) // (B, S)
+  g.output(tokenLogProbs, STEP_GRAPH_NAMES.tokenLogProbs)
+  g.output(neg(reduceSum(tokenLogProbs, undefined, { keepDims: false })), STEP_GRAPH_NAMES.nllSum)
+  g.output(reduceSum(ctx.labelMask, undefined, { keepDims: false }), STEP_GRAPH_NAMES.tokenCount)
+}

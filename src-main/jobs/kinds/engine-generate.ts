@@ -1,0 +1,57 @@
+import { encodePrompt, Generator, type FinishReason } from '../../engine/infer/generation'
+import type { Device } from '../../engine/runtime/devices'
+import { loadTokenizer } from '../../engine/tokenizer/tokenizer'
+import type { JobKind } from '../protocol'
+
+export interface EngineGenerateInput {
+  modelDir: string
+  adapterDir?: string | null
+  /** '' starts from BOS alone. */
+  prompt: string
+  maxNewTokens: number
+  /** 0 = greedy. */
+  temperature: number
+  topK?: number
+  topP?: number
+  seed?: number
+  stopStrings?: string[]
+  device?: Device
+  cacheDir?: string
+  threads?: number
+}
+
+export interface EngineGenerateOutput {
+  text: string
+  tokenIds: number[]
+  finishReason: FinishReason
+}
+
+/** Generates text after a prompt, streaming each new piece as job output. */
+export const engineGenerateJob: JobKind<EngineGenerateInput, EngineGenerateOutput> = {
+  kind: 'engine.generate',
+  summary: 'Generate text from a prompt with a model, streaming it as it comes',
+  async run(input, ctx) {
+    const tokenizer = loadTokenizer(input.modelDir)
+    const eos = tokenizer.eos ? [tokenizer.eos.id] : []
+    const generator = await Generator.open(
+      { modelDir: input.modelDir, adapterDir: input.adapterDir },
+      { device: input.device, cacheDir: input.cacheDir, threads: input.threads, eosTokenIds: eos }
+    )
+    try {
+      const promptIds = encodePrompt(tokenizer, generator.model.config, input.prompt)
+      return await generator.generate(promptIds, tokenizer, {
+        maxNewTokens: input.maxNewTokens,
+        temperature: input.temperature,
+        topK: input.topK,
+        topP: input.topP,
+        seed: input.seed,
+        stopStrings: input.stopStrings,
+        signal: ctx.signal,
+        onText: (piece) => ctx.output(piece),
+        onToken: (_id, count) => ctx.progress(count, input.maxNewTokens, 'generating')
+      })
+    } finally {
+      await generator.release()
+    }
+  }
+}

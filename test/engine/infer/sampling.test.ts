@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { argmax, candidateDistribution, sampleToken, seededRandom } from '../../../src-main/engine/infer/sampling'
+
+describe('seededRandom', () => {
+  it('gives the same stream for a seed and another for another seed, in [0, 1)', () => {
+    const a = Array.from({ length: 5 }, seededRandom(42))
+    const b = Array.from({ length: 5 }, seededRandom(42))
+    const c = Array.from({ length: 5 }, seededRandom(43))
+    expect(b).toEqual(a)
+    expect(c).not.toEqual(a)
+    const random = seededRandom(1)
+    let sum = 0
+    for (let i = 0; i < 20000; i++) {
+      const u = random()
+      expect(u >= 0 && u < 1).toBe(true)
+      sum += u
+    }
+    expect(sum / 20000).toBeCloseTo(0.5, 1)
+  })
+
+  it('refuses a seed that is not an integer', () => {
+    expect(() => seededRandom(1.5)).toThrow(/seed must be an integer, got 1.5/)
+  })
+})
+
+describe('choosing the next token', () => {
+  const logits = [1, 4, 2, 3.5, -1]
+
+  it('temperature 0 is argmax, first index on ties', () => {
+    expect(sampleToken(logits, { temperature: 0 }, () => 0.99)).toBe(1)
+    expect(argmax([2, 5, 5])).toBe(1)
+  })
+
+  it('top-k keeps the k most likely tokens, renormalised', () => {
+    const { tokens, probs } = candidateDistribution(logits, { temperature: 1, topK: 2 })
+    expect(tokens).toEqual([1, 3])
+    const e = [Math.exp(4), Math.exp(3.5)]
+    expect(probs[0]).toBeCloseTo(e[0] / (e[0] + e[1]), 12)
+    expect(probs[0] + probs[1]).toBeCloseTo(1, 12)
+  })
+
+  it('top-p keeps the smallest most-likely set whose mass reaches p', () => {
+    const full = candidateDistribution(logits, { temperature: 1 })
+    expect(full.tokens).toEqual([1, 3, 2, 0, 4])
+    const p01 = full.probs[0] + full.probs[1]
+    expect(candidateDistribution(logits, { temperature: 1, topP: p01 - 1e-9 }).tokens).toEqual([1, 3])
+    expect(candidateDistribution(logits, { temperature: 1, topP: p01 + 1e-9 }).tokens).toEqual([1, 3, 2])
+    expect(candidateDistribution(logits, { temperature: 1, topP: 1e-9 }).tokens).toEqual([1])
+  })
+
+  it('temperature sharpens or flattens the distribution', () => {
+    const cold = candidateDistribution(logits, { temperature: 0.25 }).probs[0]
+    const warm = candidateDistribution(logits, { temperature: 4 }).probs[0]
+    expect(cold).toBeGreaterThan(0.85)
+    expect(warm).toBeLessThan(0.35)
+  })
+
+  it('draws tokens with their probabilities, never outside top-k', () => {
+    const random = seededRandom(5)
+    const counts = new Map<number, number>()
+    for (let i = 0; i < 4000; i++) {
+      const token = sampleToken(logits, { temperature: 1, topK: 3 }, random)
+      counts.set(token, (counts.get(token) ?? 0) + 1)
+    }
+    expect([...counts.keys()].sort()).toEqual([1, 2, 3])
+    const { probs } = candidateDistribution(logits, { temperature: 1, topK: 3 })
+    expect(counts.get(1)! / 4000).toBeCloseTo(probs[0], 1)
+  })
+
+  it('refuses invalid settings', () => {
+    expect(() => sampleToken(logits, { temperature: -1 }, Math.random)).toThrow(/temperature must be ≥ 0, got -1/)
+    expect(() => sampleToken(logits, { temperature: 1, topP: 0 }, Math.random)).toThrow(/top-p must be in \(0, 1\], got 0/)
+    expect(() => sampleToken(logits, { temperature: 1, topK: 1.5 }, Math.random)).toThrow(/top-k must be a whole number/)
+  })
+})

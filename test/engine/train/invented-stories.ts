@@ -1,0 +1,46 @@
+/**
+ * A small fine-tuning set for stories260K: short stories about a dragon with an invented name,
+ * which the base model never produces. Training on them should lower the loss on held-out
+ * stories of the same kind and make greedy generation tell about the dragon.
+ */
+import { writeFileSync } from 'node:fs'
+
+export const INVENTED_NAME = 'Zob'
+
+/** The prompt whose base continuation is "girl named Lily…" and tuned continuation names the dragon. */
+export const STORY_PROMPT = 'Once upon a time, there was a little'
+
+const OPENINGS = [
+  'Once upon a time, there was a little dragon named Zob.',
+  'Once upon a time, there was a little dragon called Zob.',
+  'Zob was a little dragon who lived on a big hill.',
+  'There once was a kind little dragon named Zob.'
+]
+const MIDDLES = [
+  'Zob liked to fly over the trees and sing.',
+  'Every day Zob played with his friend the bird.',
+  'One day Zob found a shiny red stone in the grass.',
+  'Zob was happy when the sun was warm.'
+]
+const HELD_OUT = [
+  'Once upon a time, there was a little dragon named Zob. Zob liked to play in the sun.',
+  'Zob the little dragon found a big box. Zob was very happy.',
+  'There was a dragon named Zob. He liked to fly with the birds.',
+  'One day Zob went to the park with his mom.'
+]
+
+/** 16 training stories: every opening with every middle, as {"prompt": "", "completion"} rows. */
+export function trainingStories(): { prompt: string; completion: string }[] {
+  return OPENINGS.flatMap((opening) =>
+    MIDDLES.map((middle) => ({ prompt: '', completion: `${opening} ${middle}` }))
+  )
+}
+
+export function heldOutStories(): { prompt: string; completion: string }[] {
+  return HELD_OUT.map((completion) => ({ prompt: '', completion }))
+}
+
+export function writeJsonl(path: string, rows: readonly unknown[]): string {
+  writeFileSync(path, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
+  return path
+}
