@@ -41,6 +41,25 @@ export interface DatasetSummary {
   latestVersion: { id: number; version: number; contentHash: string; sampleCount: number } | null
 }
 
+export interface DatasetVersionSummary {
+  id: number
+  datasetId: number
+  version: number
+  contentHash: string
+  sampleCount: number
+  note: string
+  createdAt: string
+}
+
+export interface ImportResult {
+  dataset: DatasetSummary
+  imported: number
+  /** Lines that could not be imported, with why; with onBadRows 'abort' any of them aborts the import. */
+  badRows: { file: string; line: number; reason: string }[]
+  /** The version cut after the import, when asked for. */
+  version: DatasetVersionSummary | null
+}
+
 export interface ModelSummary {
   id: number
   name: string
@@ -146,6 +165,32 @@ export const calls = {
     z
       .object({ name: z.string().trim().min(1).max(200), description: z.string().max(5000).default('') })
       .strict()
+  ),
+
+  'datasets.import': call<ImportResult>()(
+    'Import a JSONL file of {"messages": [...]} conversations into a dataset (created if needed), in one transaction.',
+    z
+      .object({
+        path: z.string().min(1),
+        datasetId: id.optional(),
+        datasetName: z.string().trim().min(1).max(200).optional(),
+        split: z.enum(['train', 'validation', 'test']).default('train'),
+        onBadRows: z.enum(['skip', 'abort']).default('abort'),
+        cutVersion: z.boolean().default(false),
+        note: z.string().max(5000).default('')
+      })
+      .strict()
+      .refine((v) => (v.datasetId === undefined) !== (v.datasetName === undefined), {
+        message: 'give exactly one of datasetId and datasetName'
+      })
+  ),
+  'datasets.cutVersion': call<DatasetVersionSummary>()(
+    'Freeze the dataset as it is now into an immutable version identified by a content hash.',
+    z.object({ id, note: z.string().max(5000).default('') }).strict()
+  ),
+  'datasets.versions': call<DatasetVersionSummary[]>()(
+    'Versions of a dataset, newest first.',
+    z.object({ id }).strict()
   ),
 
   'models.list': call<ModelSummary[]>()('Registered base models.', noInput),

@@ -20,8 +20,10 @@ export const FAKE_STATE = `${FAKE_PARAM}.last_grad`
 const SIZE = 64
 
 export interface FakeCall {
-  /** Example indices of every micro-batch's rows. */
+  /** The first example of every row, per micro-batch. */
   microBatches: number[][]
+  /** Every row's examples, per micro-batch (packed rows hold several). */
+  rows: number[][][]
   scalars: StepScalarValues
 }
 
@@ -45,7 +47,11 @@ export class FakeStepProgram implements StepProgram {
   ) {}
 
   async step(microBatches: readonly TrainingBatch[], scalars: StepScalarValues): Promise<StepResult> {
-    this.calls.push({ microBatches: microBatches.map((b) => b.examples.map((row) => row[0])), scalars })
+    this.calls.push({
+      microBatches: microBatches.map((b) => b.examples.map((row) => row[0])),
+      rows: microBatches.map((b) => b.examples),
+      scalars
+    })
     const { loss, grad, tokens } = this.lossAndGradient(microBatches)
     let squares = 0
     for (const g of grad) squares += g * g

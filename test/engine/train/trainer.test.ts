@@ -134,6 +134,27 @@ describe('train with a fake step program', () => {
     expect(result.totalSteps).toBe(6)
   })
 
+  test('--pack lays several examples end to end in each row of at most --max-seq-len tokens', async () => {
+    const fake = fakeFactory()
+    const c = config({ packing: true, maxSeqLen: 8, batchSize: 2, maxSteps: 2 })
+    await train(c, fake)
+    expect(fake.programs[0].spec.packed).toBe(true)
+    expect(fake.programs[0].calls.map((call) => call.rows)).toEqual([
+      [
+        [
+          [0, 1],
+          [2, 3]
+        ]
+      ],
+      [
+        [
+          [4, 5],
+          [6, 7]
+        ]
+      ]
+    ])
+  })
+
   test('shuffled order is seeded: the same seed gives the same batches, another seed others', async () => {
     const orderFor = async (seed: number) => {
       const fake = fakeFactory()
@@ -273,12 +294,16 @@ describe('train with a fake step program', () => {
     await expect(
       train({ ...c, dataFile: writeRows(12, 'other.jsonl'), resumeFrom: from }, fakeFactory())
     ).rejects.toThrow(/--data differs/)
-    // What does not change the computation may change.
-    const moved = await train(
-      { ...c, saveEvery: 1, outDir: join(temp.dir, 'elsewhere'), resumeFrom: from },
-      fakeFactory()
-    )
-    expect(moved.step).toBe(4)
+    // What does not change the computation may change; a step saved again replaces its folder.
+    const before = readCheckpoint(join(c.outDir, 'checkpoints', 'step-4')).tensors.params.get(
+      FAKE_PARAM
+    )!.data
+    const again = await train({ ...c, saveEvery: 1, resumeFrom: from }, fakeFactory())
+    expect(again.step).toBe(4)
+    expect(readdirSync(join(c.outDir, 'checkpoints')).sort()).toEqual(['step-2', 'step-3', 'step-4'])
+    const replaced = join(c.outDir, 'checkpoints', 'step-4')
+    expect(JSON.parse(readFileSync(join(replaced, TRAIN_CONFIG_FILE), 'utf8')).saveEvery).toBe(1)
+    expect(readCheckpoint(replaced).tensors.params.get(FAKE_PARAM)!.data).toEqual(before)
   })
 
   test('a constant schedule can be resumed with more steps', async () => {
