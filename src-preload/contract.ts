@@ -112,6 +112,14 @@ export interface EvaluationSummary {
   createdAt: string
 }
 
+export interface EvaluationResultRow {
+  sampleKey: string
+  prompt: string
+  output: string
+  expected: string | null
+  score: number | null
+}
+
 export interface ComparisonSummary {
   id: number
   prompt: string
@@ -200,6 +208,48 @@ export const calls = {
   ),
 
   'runs.list': call<RunSummary[]>()('Runs, newest first.', z.object(page).strict()),
+  'runs.start': call<RunSummary & { jobId: string }>()(
+    'Create a run (base model + dataset version + recipe + settings) and queue its training.',
+    z
+      .object({
+        name: z.string().trim().min(1).max(200).optional(),
+        baseModelId: id,
+        datasetVersionId: id,
+        recipe: z.string().min(1).default('sft'),
+        recipeParams: z.record(z.string(), z.number()).default({}),
+        adapter: z.enum(['lora', 'full']).default('lora'),
+        lora: z
+          .object({
+            r: z.number().int().min(1).max(1024),
+            alpha: z.number().positive(),
+            dropout: z.number().min(0).max(0.9),
+            targets: z.array(z.string().min(1)).min(1)
+          })
+          .partial()
+          .default({}),
+        freezeEmbeddings: z.boolean().default(false),
+        optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
+        lr: z.number().positive().max(10).optional(),
+        weightDecay: z.number().min(0).max(1).default(0),
+        lrScheduler: z.enum(['constant', 'linear', 'cosine']).default('linear'),
+        warmupSteps: z.number().int().min(0).default(0),
+        maxGradNorm: z.number().min(0).default(1),
+        batchSize: z.number().int().min(1).max(1024).default(4),
+        gradAccum: z.number().int().min(1).max(1024).default(1),
+        maxSteps: z.number().int().min(1).optional(),
+        epochs: z.number().int().min(1).max(1000).optional(),
+        maxSeqLen: z.number().int().min(8).optional(),
+        seed: z.number().int().min(0).default(0),
+        saveEvery: z.number().int().min(0).default(0),
+        evalEvery: z.number().int().min(0).default(0),
+        packing: z.boolean().default(false),
+        device: z.enum(['cpu', 'cuda']).default('cpu')
+      })
+      .strict()
+      .refine((v) => v.maxSteps === undefined || v.epochs === undefined, {
+        message: 'give maxSteps or epochs, not both'
+      })
+  ),
   'runs.get': call<RunDetail>()('One run with its config and checkpoints.', z.object({ id }).strict()),
   'runs.metrics': call<MetricPoint[]>()(
     'Metric points of a run, optionally one metric and only steps after a given one (for live charts).',
@@ -207,9 +257,32 @@ export const calls = {
   ),
 
   'evaluations.list': call<EvaluationSummary[]>()('Evaluations, newest first.', z.object(page).strict()),
+  'evaluations.run': call<{ evaluation: EvaluationSummary; jobId: string }>()(
+    'Evaluate a base model, or the result of a run, on a built-in benchmark (in a job).',
+    z
+      .object({
+        benchmark: z.string().min(1).default('story-requests'),
+        baseModelId: id.optional(),
+        runId: id.optional(),
+        name: z.string().trim().min(1).max(200).optional(),
+        device: z.enum(['cpu', 'cuda']).default('cpu')
+      })
+      .strict()
+      .refine((v) => (v.baseModelId === undefined) !== (v.runId === undefined), {
+        message: 'give exactly one of baseModelId and runId'
+      })
+  ),
+  'evaluations.results': call<EvaluationResultRow[]>()(
+    'Per-sample results of an evaluation.',
+    z.object({ id, ...page }).strict()
+  ),
   'comparisons.list': call<ComparisonSummary[]>()(
     'Pairwise comparisons, newest first.',
     z.object(page).strict()
+  ),
+  'comparisons.create': call<ComparisonSummary>()(
+    'Put two evaluations side by side on one benchmark item, for a person to vote on.',
+    z.object({ evaluationAId: id, evaluationBId: id, sampleKey: z.string().min(1) }).strict()
   ),
   'comparisons.vote': call<ComparisonSummary>()(
     'Record a vote on a pairwise comparison.',

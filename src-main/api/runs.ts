@@ -1,7 +1,9 @@
 import { notFound } from './errors'
+import { startRun } from './run-launcher'
 import type { Handlers } from './handlers'
 
-export const runHandlers: Pick<Handlers, 'runs.list' | 'runs.get' | 'runs.metrics'> = {
+export const runHandlers: Pick<Handlers, 'runs.list' | 'runs.start' | 'runs.get' | 'runs.metrics'> = {
+  'runs.start': (input, ctx) => startRun(ctx, input),
   'runs.list': (input, ctx) => ctx.store.runs.list(input),
   'runs.get': (input, ctx) => {
     const run = ctx.store.runs.get(input.id)

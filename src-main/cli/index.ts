@@ -1,6 +1,7 @@
 import { APP_VERSION } from '../version'
 import { commandHelp, findCommand, parseCommandArgs, UsageError, type CliIO, type Command } from './command'
 import { datasetsCreateCommand, datasetsListCommand } from './commands/datasets'
+import { demoCommand } from './commands/demo'
 import { evaluationsListCommand } from './commands/evaluations'
 import { generateCommand } from './commands/generate'
 import { infoCommand } from './commands/info'
@@ -11,6 +12,7 @@ import { serveCommand } from './commands/serve'
 import { trainCommand } from './commands/train'
 
 export const commands: Command[] = [
+  demoCommand,
   infoCommand,
   serveCommand,
   datasetsListCommand,

@@ -10,6 +10,12 @@ export interface SubmitOptions {
   onResult?: (value: unknown) => unknown
   /** Receives the job's streamed output pieces (JobContext.output), in order, on the main thread. */
   onOutput?: (text: string) => void
+  /**
+   * How cancel() ends the job: 'terminate' (default) asks the job to stop and kills its thread after
+   * a short grace period; 'cooperative' only asks, for jobs that must finish what they are doing
+   * (a training step, then a checkpoint) and would lose work if killed.
+   */
+  cancelPolicy?: 'terminate' | 'cooperative'
 }
 
 interface JobRecord {
@@ -81,8 +87,10 @@ export class JobRunner {
     } else if (job.summary.status === 'running' && job.worker) {
       const worker = job.worker
       worker.postMessage({ type: 'cancel' } satisfies RunnerToWorker)
-      const timer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS)
-      timer.unref()
+      if (job.options.cancelPolicy !== 'cooperative') {
+        const timer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS)
+        timer.unref()
+      }
       job.summary.status = 'cancelled'
     }
     return { ...job.summary }
@@ -144,13 +152,20 @@ export class JobRunner {
     exitCode: number
   ): Promise<void> {
     job.worker = null
-    if (job.summary.status === 'cancelled') return this.finish(job, 'cancelled', null)
-    if (!outcome)
-      return this.finish(job, 'failed', `job worker exited with code ${exitCode} before finishing`)
-    if (!outcome.ok) return this.finish(job, 'failed', outcome.message)
+    const cancelled = job.summary.status === 'cancelled'
+    if (!outcome) {
+      return this.finish(
+        job,
+        cancelled ? 'cancelled' : 'failed',
+        cancelled ? null : `job worker exited with code ${exitCode} before finishing`
+      )
+    }
+    if (!outcome.ok)
+      return this.finish(job, cancelled ? 'cancelled' : 'failed', cancelled ? null : outcome.message)
+    // A cooperatively cancelled job may still return what it did before stopping (e.g. its last checkpoint).
     try {
       job.summary.result = (await job.options.onResult?.(outcome.value)) ?? outcome.value
-      this.finish(job, 'completed', null)
+      this.finish(job, cancelled ? 'cancelled' : 'completed', null)
     } catch (err) {
       this.finish(job, 'failed', err instanceof Error ? err.message : String(err))
     }

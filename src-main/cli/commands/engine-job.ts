@@ -7,8 +7,16 @@ import { UsageError, type OptionSpec, type ParsedArgs } from '../command'
 import { storeDirFor } from '../session'
 
 export const ENGINE_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', valueName: 'DIR', description: 'HF model folder (config.json, safetensors, tokenizer.json)' },
-  adapter: { type: 'string', valueName: 'DIR', description: 'PEFT LoRA adapter folder, merged into the weights' },
+  model: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'HF model folder (config.json, safetensors, tokenizer.json)'
+  },
+  adapter: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'PEFT LoRA adapter folder, merged into the weights'
+  },
   device: { type: 'string', valueName: 'cpu|cuda', description: 'where to run', default: 'cpu' },
   threads: { type: 'string', valueName: 'N', description: 'threads per operation (default: all cores)' }
 }
@@ -18,7 +26,8 @@ export function engineJobInput(args: ParsedArgs) {
   const model = args.values.model
   if (typeof model !== 'string' || model === '') throw new UsageError('--model DIR is required')
   const device = args.values.device
-  if (device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got ${String(device)}`)
+  if (device !== 'cpu' && device !== 'cuda')
+    throw new UsageError(`--device must be cpu or cuda, got ${String(device)}`)
   return {
     modelDir: model,
     adapterDir: (args.values.adapter as string | undefined) ?? null,
@@ -45,10 +54,15 @@ export function optionalNumber(
     (rule.min === undefined || value >= rule.min) &&
     (rule.max === undefined || value <= rule.max)
   if (!fits) {
-    const range = [rule.min !== undefined ? `≥ ${rule.min}` : '', rule.max !== undefined ? `≤ ${rule.max}` : '']
+    const range = [
+      rule.min !== undefined ? `≥ ${rule.min}` : '',
+      rule.max !== undefined ? `≤ ${rule.max}` : ''
+    ]
       .filter(Boolean)
       .join(' and ')
-    throw new UsageError(`--${name} must be ${rule.integer ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got ${String(raw)}`)
+    throw new UsageError(
+      `--${name} must be ${rule.integer ? 'a whole number' : 'a number'}${range ? ` ${range}` : ''}, got ${String(raw)}`
+    )
   }
   return value
 }
@@ -57,7 +71,11 @@ export function optionalNumber(
  * Runs one job in a worker and returns its result. Progress goes to stderr on a terminal; Ctrl-C
  * cancels the job (it stops at its next token or batch).
  */
-export async function runEngineJob<T>(kind: string, input: unknown, onOutput?: (text: string) => void): Promise<T> {
+export async function runEngineJob<T>(
+  kind: string,
+  input: unknown,
+  onOutput?: (text: string) => void
+): Promise<T> {
   const events = new EventBus()
   const runner = new JobRunner(events)
   const job = runner.submit(kind, input, { onOutput })

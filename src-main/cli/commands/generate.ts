@@ -9,11 +9,30 @@ export const generateCommand: Command = {
   options: {
     ...ENGINE_OPTIONS,
     prompt: { type: 'string', valueName: 'TEXT', description: 'the text to continue' },
-    'max-new-tokens': { type: 'string', valueName: 'N', description: 'stop after N new tokens', default: '128' },
-    temperature: { type: 'string', valueName: 'T', description: 'sampling temperature, 0 = greedy', default: '1' },
-    'top-p': { type: 'string', valueName: 'P', description: 'sample from the smallest set of tokens with mass ≥ P' },
+    'max-new-tokens': {
+      type: 'string',
+      valueName: 'N',
+      description: 'stop after N new tokens',
+      default: '128'
+    },
+    temperature: {
+      type: 'string',
+      valueName: 'T',
+      description: 'sampling temperature, 0 = greedy',
+      default: '1'
+    },
+    'top-p': {
+      type: 'string',
+      valueName: 'P',
+      description: 'sample from the smallest set of tokens with mass ≥ P'
+    },
     'top-k': { type: 'string', valueName: 'K', description: 'sample from the K most likely tokens' },
-    seed: { type: 'string', valueName: 'S', description: 'seed of the sampler (same seed, same text)', default: '0' },
+    seed: {
+      type: 'string',
+      valueName: 'S',
+      description: 'seed of the sampler (same seed, same text)',
+      default: '0'
+    },
     stop: { type: 'string', valueName: 'TEXT', description: 'stop before this text appears' }
   },
   async run(args, io) {

@@ -29,7 +29,8 @@ export const scoreCommand: Command = {
     const { rows } = await runEngineJob<EngineScoreOutput>('engine.score', input)
     const lines = rows.map((row) => JSON.stringify({ logprob: row.logprob, tokens: row.tokens }))
     const out = args.values.out
-    if (typeof out === 'string' && out !== '') writeTextFileAtomically(out, lines.map((line) => `${line}\n`).join(''))
+    if (typeof out === 'string' && out !== '')
+      writeTextFileAtomically(out, lines.map((line) => `${line}\n`).join(''))
     else for (const line of lines) io.out(line)
   }
 }

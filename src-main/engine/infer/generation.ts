@@ -25,7 +25,12 @@ export const presentValueName = (layer: number): string => `present.${layer}.val
  * outputs logits (float32 [batch, V], last position) and present.<i>.key/value [batch, K, past+seq, D].
  * Rows are not padded: every row has the same length.
  */
-export function buildGenerationGraph(g: GraphBuilder, config: ModelConfig, param: ParamProvider, fused: boolean): void {
+export function buildGenerationGraph(
+  g: GraphBuilder,
+  config: ModelConfig,
+  param: ParamProvider,
+  fused: boolean
+): void {
   const { numKvHeads: K, headDim: D } = config
   const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
   const past = Array.from({ length: config.numLayers }, (_, i) => ({
@@ -36,14 +41,19 @@ export function buildGenerationGraph(g: GraphBuilder, config: ModelConfig, param
   const newLength = shape(inputIds, 1, 2) // [S]
   const total = add(pastLength, newLength) // [T]
   const weights = { param }
-  const { hidden, present } = fused && supportsFusedDecoder(config)
-    ? fusedDecoderForward(config, param, { inputIds, keyLengths: expand(total, shape(inputIds, 0, 1)), past })
-    : decoderForward(config, weights, {
-        inputIds,
-        positions: range(reshape(pastLength, []), reshape(total, []), 1, 'int64'), // (S): P…T−1
-        attentionBias: causalBias(pastLength, newLength, total),
-        past
-      })
+  const { hidden, present } =
+    fused && supportsFusedDecoder(config)
+      ? fusedDecoderForward(config, param, {
+          inputIds,
+          keyLengths: expand(total, shape(inputIds, 0, 1)),
+          past
+        })
+      : decoderForward(config, weights, {
+          inputIds,
+          positions: range(reshape(pastLength, []), reshape(total, []), 1, 'int64'), // (S): P…T−1
+          attentionBias: causalBias(pastLength, newLength, total),
+          past
+        })
   const last = reshape(slice(hidden, [-1], [SLICE_TO_END], [1]), [-1, config.hiddenSize]) // (B, E)
   g.output(lmHead(config, weights, last), 'logits')
   present.forEach((layer, i) => {
@@ -96,20 +106,31 @@ export class Generator {
       (g, param) => buildGenerationGraph(g, model.config, param, options.fused ?? true),
       options
     )
-    return new Generator(model, session, new Set([...model.config.eosTokenIds, ...(options.eosTokenIds ?? [])]))
+    return new Generator(
+      model,
+      session,
+      new Set([...model.config.eosTokenIds, ...(options.eosTokenIds ?? [])])
+    )
   }
 
   /** Logits of the last position and the grown cache after running `ids` on top of `cache`. */
   async step(ids: readonly number[], cache: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
     const feeds: Record<string, HostTensor> = {
-      input_ids: hostTensor('int64', [1, ids.length], BigInt64Array.from(ids, (id) => BigInt(id)))
+      input_ids: hostTensor(
+        'int64',
+        [1, ids.length],
+        BigInt64Array.from(ids, (id) => BigInt(id))
+      )
     }
     cache.layers.forEach((layer, i) => {
       feeds[pastKeyName(i)] = layer.key
       feeds[pastValueName(i)] = layer.value
     })
     const out = await this.session.run(feeds)
-    const layers = cache.layers.map((_, i) => ({ key: out[presentKeyName(i)], value: out[presentValueName(i)] }))
+    const layers = cache.layers.map((_, i) => ({
+      key: out[presentKeyName(i)],
+      value: out[presentValueName(i)]
+    }))
     return { logits: out.logits.data as Float32Array, cache: { layers, length: cache.length + ids.length } }
   }
 
@@ -120,8 +141,13 @@ export class Generator {
   }
 
   /** Generates after `promptIds` (at least one id: BOS for an empty prompt). */
-  async generate(promptIds: readonly number[], tokenizer: TextDecoder, options: GenerateOptions): Promise<GenerateResult> {
-    if (promptIds.length === 0) throw new Error('Generator.generate: the prompt has no tokens (start from BOS)')
+  async generate(
+    promptIds: readonly number[],
+    tokenizer: TextDecoder,
+    options: GenerateOptions
+  ): Promise<GenerateResult> {
+    if (promptIds.length === 0)
+      throw new Error('Generator.generate: the prompt has no tokens (start from BOS)')
     const { maxNewTokens } = options
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
       throw new Error(`Generator.generate: max new tokens must be a whole number ≥ 0, got ${maxNewTokens}`)
@@ -184,6 +210,7 @@ export interface KvCache {
 export function encodePrompt(tokenizer: TextTokenizer, config: ModelConfig, prompt: string): number[] {
   if (prompt !== '') return tokenizer.encode(prompt)
   const bos = tokenizer.bos?.id ?? config.bosTokenId
-  if (bos === null) throw new Error(`encodePrompt: an empty prompt starts from BOS, but ${tokenizer.source} has none`)
+  if (bos === null)
+    throw new Error(`encodePrompt: an empty prompt starts from BOS, but ${tokenizer.source} has none`)
   return [bos]
 }

@@ -66,12 +66,16 @@ export function candidateDistribution(
   options: SamplingOptions
 ): { tokens: number[]; probs: number[] } {
   const { temperature } = options
-  if (!(temperature > 0)) throw new Error(`candidateDistribution: temperature must be > 0, got ${temperature}`)
+  if (!(temperature > 0))
+    throw new Error(`candidateDistribution: temperature must be > 0, got ${temperature}`)
   const topK = options.topK ?? 0
   const topP = options.topP ?? 1
-  if (!Number.isInteger(topK) || topK < 0) throw new Error(`sampling: top-k must be a whole number ≥ 0, got ${topK}`)
+  if (!Number.isInteger(topK) || topK < 0)
+    throw new Error(`sampling: top-k must be a whole number ≥ 0, got ${topK}`)
   if (!(topP > 0 && topP <= 1)) throw new Error(`sampling: top-p must be in (0, 1], got ${topP}`)
-  const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b)
+  const order = Array.from({ length: logits.length }, (_, i) => i).sort(
+    (a, b) => logits[b] - logits[a] || a - b
+  )
   const kept = topK > 0 ? order.slice(0, topK) : order
   const max = logits[kept[0]]
   let weights = kept.map((token) => Math.exp((logits[token] - max) / temperature))
@@ -91,7 +95,8 @@ export function candidateDistribution(
 /** The next token: argmax when temperature is 0, else a draw from candidateDistribution. */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, random: Random): number {
   if (options.temperature === 0) return argmax(logits)
-  if (options.temperature < 0) throw new Error(`sampling: temperature must be ≥ 0, got ${options.temperature}`)
+  if (options.temperature < 0)
+    throw new Error(`sampling: temperature must be ≥ 0, got ${options.temperature}`)
   const { tokens, probs } = candidateDistribution(logits, options)
   let u = random()
   for (let i = 0; i < tokens.length; i++) {

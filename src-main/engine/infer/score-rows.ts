@@ -12,7 +12,12 @@
  */
 import { readFileSync } from 'node:fs'
 import type { ChatMessage } from '../tokenizer/chat-template'
-import { encodeChatForTraining, encodePromptCompletion, IGNORE_INDEX, type PromptCompletion } from '../tokenizer/labels'
+import {
+  encodeChatForTraining,
+  encodePromptCompletion,
+  IGNORE_INDEX,
+  type PromptCompletion
+} from '../tokenizer/labels'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import type { ScoreRow } from './scoring'
 
@@ -26,7 +31,11 @@ export interface ScoreRowLimits {
  * Reads and tokenizes every row of a JSONL file. `tokenizer` is called only when a text row needs
  * it (pre-tokenized data works without one). Errors name the file and line.
  */
-export function readScoreRows(path: string, tokenizer: () => TextTokenizer, limits: ScoreRowLimits): ScoreRow[] {
+export function readScoreRows(
+  path: string,
+  tokenizer: () => TextTokenizer,
+  limits: ScoreRowLimits
+): ScoreRow[] {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -53,7 +62,11 @@ export function readScoreRows(path: string, tokenizer: () => TextTokenizer, limi
 }
 
 /** One row in any of the three forms; throws a message without location (the caller adds it). */
-export function scoreRowFromJson(value: unknown, tokenizer: () => TextTokenizer, limits: ScoreRowLimits): ScoreRow {
+export function scoreRowFromJson(
+  value: unknown,
+  tokenizer: () => TextTokenizer,
+  limits: ScoreRowLimits
+): ScoreRow {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`a row must be a JSON object, got ${describe(value)}`)
   }
@@ -65,14 +78,17 @@ export function scoreRowFromJson(value: unknown, tokenizer: () => TextTokenizer,
   else throw new Error('a row needs "input_ids" (+ "labels"), "prompt" + "completion", or "messages"')
   if (scored.inputIds.length === 0) throw new Error('the row has no tokens')
   if (scored.inputIds.length > limits.maxPositions) {
-    throw new Error(`the row has ${scored.inputIds.length} tokens, more than the model's ${limits.maxPositions} positions`)
+    throw new Error(
+      `the row has ${scored.inputIds.length} tokens, more than the model's ${limits.maxPositions} positions`
+    )
   }
   return scored
 }
 
 function pretokenizedRow(row: Record<string, unknown>, vocabSize: number): ScoreRow {
   const inputIds = tokenIds(row.input_ids, '"input_ids"', vocabSize, false)
-  if (row.labels === undefined) return { inputIds, labels: inputIds.map((id, t) => (t === 0 ? IGNORE_INDEX : id)) }
+  if (row.labels === undefined)
+    return { inputIds, labels: inputIds.map((id, t) => (t === 0 ? IGNORE_INDEX : id)) }
   const labels = tokenIds(row.labels, '"labels"', vocabSize, true)
   if (labels.length !== inputIds.length) {
     throw new Error(`"labels" has ${labels.length} entries, "input_ids" ${inputIds.length}`)
@@ -83,7 +99,8 @@ function pretokenizedRow(row: Record<string, unknown>, vocabSize: number): Score
 function tokenIds(value: unknown, what: string, vocabSize: number, allowIgnore: boolean): number[] {
   if (!Array.isArray(value)) throw new Error(`${what} must be an array of token ids, got ${describe(value)}`)
   value.forEach((id, i) => {
-    const valid = Number.isInteger(id) && ((id >= 0 && id < vocabSize) || (allowIgnore && id === IGNORE_INDEX))
+    const valid =
+      Number.isInteger(id) && ((id >= 0 && id < vocabSize) || (allowIgnore && id === IGNORE_INDEX))
     if (!valid) {
       const range = `0…${vocabSize - 1}${allowIgnore ? ` or ${IGNORE_INDEX}` : ''}`
       throw new Error(`${what}[${i}] is ${JSON.stringify(id)}, not a token id (${range})`)

@@ -67,13 +67,17 @@ export function buildScoringGraph(
   const attentionMask = g.input('attention_mask', 'int64', ['batch', 'seq'])
   const labels = g.input('labels', 'int64', ['batch', 'seq'])
   const weights = { param }
-  const { hidden } = fused && supportsFusedDecoder(config)
-    ? fusedDecoderForward(config, param, { inputIds, keyLengths: reduceSum(attentionMask, [1], { keepDims: false }) })
-    : decoderForward(config, weights, {
-        inputIds,
-        positions: range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64'), // (S): 0…S−1 on every row
-        attentionBias: paddedCausalBias(attentionMask)
-      })
+  const { hidden } =
+    fused && supportsFusedDecoder(config)
+      ? fusedDecoderForward(config, param, {
+          inputIds,
+          keyLengths: reduceSum(attentionMask, [1], { keepDims: false })
+        })
+      : decoderForward(config, weights, {
+          inputIds,
+          positions: range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64'), // (S): 0…S−1 on every row
+          attentionBias: paddedCausalBias(attentionMask)
+        })
   const E = config.hiddenSize
   // hidden at t predicts the token at t + 1
   const predicting = reshape(slice(hidden, [0], [-1], [1]), [-1, E]) // (B·(S−1), E)

@@ -29,7 +29,8 @@ export class TextStream {
     private readonly tokenizer: TextDecoder,
     private readonly stopStrings: readonly string[] = []
   ) {
-    if (stopStrings.some((stop) => stop === '')) throw new Error('TextStream: a stop string must not be empty')
+    if (stopStrings.some((stop) => stop === ''))
+      throw new Error('TextStream: a stop string must not be empty')
   }
 
   /** The text released so far. */

@@ -52,9 +52,15 @@ export interface FusedDecoderInputs {
 }
 
 /** decoderForward on fused contrib ops; same weights, same outputs (within float32 rounding). */
-export function fusedDecoderForward(config: ModelConfig, param: ParamProvider, inputs: FusedDecoderInputs): DecoderOutputs {
+export function fusedDecoderForward(
+  config: ModelConfig,
+  param: ParamProvider,
+  inputs: FusedDecoderInputs
+): DecoderOutputs {
   if (!supportsFusedDecoder(config)) {
-    throw new Error(`fusedDecoderForward: head dim ${config.headDim} is not a multiple of 16; use decoderForward`)
+    throw new Error(
+      `fusedDecoderForward: head dim ${config.headDim} is not a multiple of 16; use decoderForward`
+    )
   }
   const g = inputs.inputIds.graph
   const { hiddenSize: E, rmsNormEps: eps } = config
@@ -68,9 +74,15 @@ export function fusedDecoderForward(config: ModelConfig, param: ParamProvider, i
     const prefix = layerPrefix(i)
     const layer = g.scope(`layers.${i}`, () => {
       const attn = selfAttention(config, param, prefix, normed, attention, inputs.past?.[i])
-      const afterAttention = skipRmsNorm(attn.out, residual, param(`${prefix}.post_attention_layernorm.weight`, [E]), eps)
+      const afterAttention = skipRmsNorm(
+        attn.out,
+        residual,
+        param(`${prefix}.post_attention_layernorm.weight`, [E]),
+        eps
+      )
       const out = mlp(config, param, `${prefix}.mlp`, afterAttention.normed)
-      const nextNorm = i + 1 < config.numLayers ? `${layerPrefix(i + 1)}.input_layernorm.weight` : 'model.norm.weight'
+      const nextNorm =
+        i + 1 < config.numLayers ? `${layerPrefix(i + 1)}.input_layernorm.weight` : 'model.norm.weight'
       const next = skipRmsNorm(out, afterAttention.sum, param(nextNorm, [E]), eps)
       return { next, keyValues: attn.keyValues }
     })
@@ -113,7 +125,14 @@ function project(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
 }
 
 /** Projections sharing an input, packed into one: W = [W₁; W₂; …] (out dims stacked), biases alike. */
-function packedProjection(param: ParamProvider, x: Tensor, names: readonly string[], outs: readonly number[], inFeatures: number, bias: boolean): Tensor {
+function packedProjection(
+  param: ParamProvider,
+  x: Tensor,
+  names: readonly string[],
+  outs: readonly number[],
+  inFeatures: number,
+  bias: boolean
+): Tensor {
   const weights = names.map((name, i) => param(`${name}.weight`, [outs[i], inFeatures]))
   const biases = bias ? names.map((name, i) => param(`${name}.bias`, [outs[i]])) : null
   return project(x, concat(weights, 0), biases ? concat(biases, 0) : null)
@@ -136,7 +155,10 @@ function selfAttention(
     // RMSNorm over each head's dims before RoPE: separate q, k, v into the op
     const [q, k, v] = split(qkv, [H * D, K * D, K * D], -1)
     const headNorm = (t: Tensor, heads: number, name: string): Tensor =>
-      reshape(rmsNorm(reshape(t, [0, 0, heads, D]), param(`${attn}.${name}.weight`, [D]), config.rmsNormEps), [0, 0, heads * D])
+      reshape(
+        rmsNorm(reshape(t, [0, 0, heads, D]), param(`${attn}.${name}.weight`, [D]), config.rmsNormEps),
+        [0, 0, heads * D]
+      )
     query = [headNorm(q, H, 'q_norm'), headNorm(k, K, 'k_norm'), v]
   } else {
     query = [qkv] // packed q/k/v

@@ -2,6 +2,7 @@ import type { JobKind } from '../protocol'
 import { engineGenerateJob } from './engine-generate'
 import { engineScoreJob } from './engine-score'
 import { engineTrainJob } from './engine-train'
+import { evalBenchmarkJob } from './eval-benchmark'
 import { modelInspectJob } from './model-inspect'
 
 /** Every kind of job a worker can run. Registering a kind twice is a programming error. */
@@ -16,6 +17,7 @@ register(modelInspectJob as JobKind<never, unknown>)
 register(engineScoreJob as JobKind<never, unknown>)
 register(engineGenerateJob as JobKind<never, unknown>)
 register(engineTrainJob as JobKind<never, unknown>)
+register(evalBenchmarkJob as JobKind<never, unknown>)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {
   const job = registry.get(kind)

@@ -176,6 +176,9 @@ function prepareStatements(db: Database.Database) {
     results: db.prepare<{ evaluationId: number; limit: number; offset: number }, ResultRow>(
       'SELECT * FROM evaluation_results WHERE evaluation_id = @evaluationId ORDER BY id LIMIT @limit OFFSET @offset'
     ),
+    resultByKey: db.prepare<[number, string], ResultRow>(
+      'SELECT * FROM evaluation_results WHERE evaluation_id = ? AND sample_key = ?'
+    ),
 
     insertComparison: db.prepare<
       Pick<ComparisonRow, 'prompt' | 'evaluation_a_id' | 'evaluation_b_id' | 'output_a' | 'output_b'>,
@@ -264,6 +267,11 @@ export function createEvaluationsRepo(db: Database.Database) {
   )
 
   /** Results in the order they were first written; every one unless a page is asked for. */
+  function resultByKey(evaluationId: number, sampleKey: string): EvaluationResult | null {
+    const row = sql.resultByKey.get(evaluationId, sampleKey)
+    return row ? toEvaluationResult(row) : null
+  }
+
   function results(evaluationId: number, page?: Page): EvaluationResult[] {
     return sql.results.all({ evaluationId, ...pageParams(page, -1) }).map(toEvaluationResult)
   }
@@ -305,6 +313,7 @@ export function createEvaluationsRepo(db: Database.Database) {
     results,
     markRunningAsInterrupted,
     delete: (id: number): boolean => sql.delete.run(id).changes > 0,
+    resultByKey,
     createComparison,
     getComparison,
     listComparisons: (page?: Page): ComparisonSummary[] =>

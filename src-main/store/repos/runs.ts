@@ -144,6 +144,7 @@ function prepareStatements(db: Database.Database) {
        RETURNING id`
     ),
     setOutDir: db.prepare<[string, number]>('UPDATE runs SET out_dir = ? WHERE id = ?'),
+    setConfig: db.prepare<[string, number]>('UPDATE runs SET config = ? WHERE id = ?'),
     delete: db.prepare<[number]>('DELETE FROM runs WHERE id = ?'),
 
     upsertMetric: db.prepare<{ runId: number; step: number; name: string; value: number }>(
@@ -254,6 +255,12 @@ export function createRunsRepo(db: Database.Database) {
     sql.setOutDir.run(outDir, id)
   }
 
+  /** The resolved configuration, known only once the run has an id (its folder is named after it). */
+  function setConfig(id: number, config: Record<string, unknown>): void {
+    requireRow('runs.setConfig', id)
+    sql.setConfig.run(JSON.stringify(config), id)
+  }
+
   /**
    * At startup no worker owns any run, so runs left running, paused or stopping by a crash or quit
    * become 'interrupted' (resumable from their latest checkpoint). Returns their ids.
@@ -325,6 +332,7 @@ export function createRunsRepo(db: Database.Database) {
     list,
     setStatus,
     setOutDir,
+    setConfig,
     markRunningAsInterrupted,
     delete: remove,
     appendMetrics,

@@ -1,0 +1,91 @@
+/**
+ * Evaluating a base model or a run's result on a built-in benchmark: an evaluation row is created at
+ * once (status running), the benchmark runs in a job, and its metrics and per-sample results land in
+ * the store when it ends.
+ */
+import { join } from 'node:path'
+import type { EvaluationSummary, ParsedInput } from '../../src-preload/contract'
+import { loadBenchmark, type BenchmarkRunResult } from '../eval/benchmark'
+import type { EvalBenchmarkInput } from '../jobs/kinds/eval-benchmark'
+import { ApiError, notFound } from './errors'
+import type { RequestContext } from './handlers'
+
+type RunInput = ParsedInput<'evaluations.run'>
+
+interface EvalTarget {
+  label: string
+  modelDir: string
+  adapterDir: string | null
+  baseModelId: number | null
+  runId: number | null
+}
+
+/** Which weights to evaluate: a registered base model, or what a completed run exported. */
+function evalTarget(ctx: RequestContext, input: RunInput): EvalTarget {
+  if (input.baseModelId !== undefined) {
+    const model = ctx.store.models.get(input.baseModelId)
+    if (!model) throw notFound('base model', input.baseModelId)
+    return { label: model.name, modelDir: model.path, adapterDir: null, baseModelId: model.id, runId: null }
+  }
+  const run = ctx.store.runs.getRecord(input.runId!)
+  if (!run) throw notFound('run', input.runId)
+  if (run.status !== 'completed' || !run.outDir) {
+    throw new ApiError(
+      'conflict',
+      `evaluations.run: run ${run.id} is ${run.status}; only a completed run has weights to evaluate`
+    )
+  }
+  const model = ctx.store.models.get(run.baseModelId)!
+  const adapter = (run.config.adapter as { kind?: string } | undefined)?.kind
+  return adapter === 'full'
+    ? { label: run.name, modelDir: run.outDir, adapterDir: null, baseModelId: null, runId: run.id }
+    : { label: run.name, modelDir: model.path, adapterDir: run.outDir, baseModelId: null, runId: run.id }
+}
+
+export function startEvaluation(
+  ctx: RequestContext,
+  input: RunInput
+): { evaluation: EvaluationSummary; jobId: string } {
+  try {
+    loadBenchmark(input.benchmark)
+  } catch (err) {
+    throw new ApiError('invalid_input', `evaluations.run: ${(err as Error).message}`)
+  }
+  const target = evalTarget(ctx, input)
+  const jobInput: EvalBenchmarkInput = {
+    benchmark: input.benchmark,
+    modelDir: target.modelDir,
+    adapterDir: target.adapterDir,
+    device: input.device,
+    cacheDir: join(ctx.store.dir, 'graph-cache')
+  }
+  const evaluation = ctx.store.evaluations.create({
+    name: input.name ?? `${input.benchmark}: ${target.label}`,
+    benchmark: input.benchmark,
+    runId: target.runId,
+    baseModelId: target.baseModelId,
+    config: { ...jobInput }
+  })
+  const job = ctx.jobs.submit('eval.benchmark', jobInput, {
+    onResult: (value) => {
+      const result = value as BenchmarkRunResult
+      const { score, heldOutLoss, heldOutTokens, seconds } = result.metrics
+      ctx.store.db.transaction(() => {
+        ctx.store.evaluations.addResults(evaluation.id, result.results)
+        ctx.store.evaluations.setResult(evaluation.id, {
+          score,
+          ...(heldOutLoss === null ? {} : { held_out_loss: heldOutLoss }),
+          held_out_tokens: heldOutTokens,
+          seconds
+        })
+      })()
+      return result
+    }
+  })
+  void ctx.jobs.wait(job.id).then((finished) => {
+    if (finished.status !== 'completed') {
+      ctx.store.evaluations.setStatus(evaluation.id, 'failed', finished.error ?? finished.status)
+    }
+  })
+  return { evaluation, jobId: job.id }
+}
