@@ -108,7 +108,11 @@ async function benchScoring(): Promise<{ tokensPerSecond: number; seconds: numbe
   return { tokensPerSecond: (SCORING.batch * SCORING.seq) / seconds, seconds }
 }
 
-async function benchGeneration(): Promise<{ tokensPerSecond: number; decodeTokensPerSecond: number; seconds: number }> {
+async function benchGeneration(): Promise<{
+  tokensPerSecond: number
+  decodeTokensPerSecond: number
+  seconds: number
+}> {
   const generator = await Generator.open({ modelDir }, { cacheDir, threads, fused })
   const prompt = randomIds(GENERATION.prompt, 3)
   const silent = { decode: () => '' }
@@ -155,8 +159,12 @@ const torch = runTorch()
 console.log(
   `SmolLM-135M shape${quick ? ' (quick: 2 layers)' : ''}, fp32, ${threads} intra-op threads, ${fused ? 'fused contrib ops' : 'standard ops'}`
 )
-console.log(`${'tokens/s'.padEnd(34)} ${'ours'.padStart(10)} ${'PyTorch'.padStart(10)} ${'ratio'.padStart(7)}`)
-console.log(row(`scoring ${SCORING.batch}×${SCORING.seq}`, scoring.tokensPerSecond, torch?.scoring.tokens_per_s))
+console.log(
+  `${'tokens/s'.padEnd(34)} ${'ours'.padStart(10)} ${'PyTorch'.padStart(10)} ${'ratio'.padStart(7)}`
+)
+console.log(
+  row(`scoring ${SCORING.batch}×${SCORING.seq}`, scoring.tokensPerSecond, torch?.scoring.tokens_per_s)
+)
 console.log(
   row(
     `generation ${GENERATION.prompt}+${GENERATION.newTokens} greedy`,

@@ -35,7 +35,10 @@ describe('finetune-studio score and generate', () => {
   writeFileSync(
     dataPath,
     [
-      JSON.stringify({ input_ids: [1, ...GOLDEN.new_ids.slice(0, 4)], labels: [-100, ...GOLDEN.new_ids.slice(0, 4)] }),
+      JSON.stringify({
+        input_ids: [1, ...GOLDEN.new_ids.slice(0, 4)],
+        labels: [-100, ...GOLDEN.new_ids.slice(0, 4)]
+      }),
       JSON.stringify({ prompt: 'Once upon a time', completion: ', there was a little girl.' }),
       JSON.stringify({
         messages: [
@@ -71,7 +74,14 @@ describe('finetune-studio score and generate', () => {
 
   it('score --adapter changes the scores', async () => {
     const config = readModelConfig(STORIES_260K)
-    const lora = { r: 2, loraAlpha: 4, loraDropout: 0, targetModules: ['q_proj', 'v_proj'] as ('q_proj' | 'v_proj')[], baseModelNameOrPath: null, useRslora: false }
+    const lora = {
+      r: 2,
+      loraAlpha: 4,
+      loraDropout: 0,
+      targetModules: ['q_proj', 'v_proj'] as ('q_proj' | 'v_proj')[],
+      baseModelNameOrPath: null,
+      useRslora: false
+    }
     const random = seededRandom(3)
     const modules = loraModules(config, lora.targetModules).map((m) => ({
       ...m,
@@ -84,7 +94,8 @@ describe('finetune-studio score and generate', () => {
     const base = await cli(['score', ...model, '--data', dataPath])
     const adapted = await cli(['score', ...model, '--data', dataPath, '--adapter', adapter])
     expect(adapted.code).toBe(0)
-    const logprobs = (text: string) => text.split('\n').map((l) => (JSON.parse(l) as { logprob: number }).logprob)
+    const logprobs = (text: string) =>
+      text.split('\n').map((l) => (JSON.parse(l) as { logprob: number }).logprob)
     const before = logprobs(base.out)
     const after = logprobs(adapted.out)
     after.forEach((value, i) => expect(Math.abs(value - before[i])).toBeGreaterThan(1e-3))
@@ -95,7 +106,9 @@ describe('finetune-studio score and generate', () => {
     writeFileSync(bad, '{"input_ids": [1, 2]}\n{"input_ids": [1, 2], "labels": [2]}\n')
     const { code, err } = await cli(['score', ...model, '--data', bad])
     expect(code).toBe(1)
-    expect(err).toBe(`finetune-studio score: score rows: line 2 of ${bad}: "labels" has 1 entries, "input_ids" 2`)
+    expect(err).toBe(
+      `finetune-studio score: score rows: line 2 of ${bad}: "labels" has 1 entries, "input_ids" 2`
+    )
   })
 
   it('generate streams only the generated text; greedy from BOS is the original story', async () => {
@@ -113,7 +126,18 @@ describe('finetune-studio score and generate', () => {
   })
 
   it('generate continues a prompt, reproducibly with a seed, and honours --stop', async () => {
-    const args = ['generate', ...model, '--prompt', 'Once upon a time', '--max-new-tokens', '30', '--top-k', '20', '--top-p', '0.9']
+    const args = [
+      'generate',
+      ...model,
+      '--prompt',
+      'Once upon a time',
+      '--max-new-tokens',
+      '30',
+      '--top-k',
+      '20',
+      '--top-p',
+      '0.9'
+    ]
     const first = await cli([...args, '--seed', '11'])
     const again = await cli([...args, '--seed', '11'])
     expect(first.code).toBe(0)
@@ -127,7 +151,10 @@ describe('finetune-studio score and generate', () => {
 
   it('--device cuda without the CUDA provider fails with the setup hint', async () => {
     if (cudaProviderInstalled()) return // nothing to refuse on a machine that has it
-    for (const command of [['generate', '--prompt', 'x'], ['score', '--data', dataPath]]) {
+    for (const command of [
+      ['generate', '--prompt', 'x'],
+      ['score', '--data', dataPath]
+    ]) {
       const { code, err } = await cli([...command, ...model, '--device', 'cuda'])
       expect(code).toBe(1)
       expect(err).toMatch(/--device cuda: .*npm run setup:cuda/)

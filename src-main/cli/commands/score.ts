@@ -16,7 +16,11 @@ export const scoreCommand: Command = {
     ...ENGINE_OPTIONS,
     data: { type: 'string', valueName: 'FILE', description: 'the rows to score (JSON Lines)' },
     out: { type: 'string', valueName: 'FILE', description: 'write the scores here instead of stdout' },
-    'batch-tokens': { type: 'string', valueName: 'N', description: 'padded tokens per batch (default 2048)' }
+    'batch-tokens': {
+      type: 'string',
+      valueName: 'N',
+      description: 'padded tokens per batch (default: by vocabulary size)'
+    }
   },
   async run(args, io) {
     const data = args.values.data

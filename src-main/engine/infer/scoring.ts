@@ -47,14 +47,20 @@ export interface RowScore {
 }
 
 export interface ScoreAllOptions {
-  /** Padded tokens per batch (rows × longest row); default DEFAULT_BATCH_TOKENS. */
+  /** Padded tokens per batch (rows × longest row); default defaultBatchTokens(vocab size). */
   batchTokens?: number
   onProgress?: (rowsDone: number, rowsTotal: number) => void
   signal?: AbortSignal
 }
 
-/** Enough work per run to keep the matmuls efficient, small enough for a laptop's memory. */
-export const DEFAULT_BATCH_TOKENS = 2048
+/**
+ * Padded tokens per scoring run: enough work to keep the matmuls efficient, few enough that the
+ * logits and log-probabilities of the scored tokens (2 × tokens × vocab floats) stay near 1 GiB.
+ */
+export function defaultBatchTokens(vocabSize: number): number {
+  const logitsBudgetBytes = 2 ** 30
+  return Math.max(256, Math.min(4096, Math.floor(logitsBudgetBytes / (8 * vocabSize))))
+}
 
 /** Graph inputs input_ids, attention_mask, labels (int64 [batch, seq]); output label_logprobs [scored]. */
 export function buildScoringGraph(
@@ -154,7 +160,7 @@ export class Scorer {
    * `batchTokens` padded tokens; results come back in the rows' order.
    */
   async scoreAll(rows: readonly ScoreRow[], options: ScoreAllOptions = {}): Promise<RowScore[]> {
-    const budget = options.batchTokens ?? DEFAULT_BATCH_TOKENS
+    const budget = options.batchTokens ?? defaultBatchTokens(this.model.config.vocabSize)
     const order = rows.map((_, i) => i).sort((a, b) => rows[b].inputIds.length - rows[a].inputIds.length)
     const results = new Array<RowScore>(rows.length)
     let done = 0

@@ -5,9 +5,8 @@
  * The builder does not know where weights come from: it asks a `param(name, shape)` provider for
  * every tensor by its HF checkpoint name, so inference hands it frozen initializers and training
  * hands it graph inputs for trainable tensors. Every projection goes through a `linear` hook,
- * which LoRA replaces to add its low-rank path. Inference-only speed-ups (fused onnxruntime
- * contrib ops) are switched on by `fused`; the default is standard ONNX ops only, which autodiff
- * can differentiate.
+ * which LoRA replaces to add its low-rank path. Only standard ONNX ops are used, so autodiff can
+ * differentiate the result; fused.ts is the inference-only twin on onnxruntime's contrib ops.
  *
  * Shapes in comments: B batch, S new positions, P past positions, T = P + S keys, H query heads,
  * K key/value heads, n = H / K query heads per key/value head, D head dim, E hidden size.
@@ -26,7 +25,6 @@ import {
   matmul,
   mul,
   pow,
-  range,
   reduceMean,
   reshape,
   shape,
@@ -77,14 +75,6 @@ export interface DecoderInputs {
   past?: readonly LayerKeyValues[]
 }
 
-export interface DecoderOptions {
-  /**
-   * Use onnxruntime contrib ops (com.microsoft) where they are faster. Inference only: those ops
-   * have no gradient rules.
-   */
-  fused?: boolean
-}
-
 export interface DecoderOutputs {
   /** Hidden states after the final norm, [B, S, E]. */
   hidden: Tensor
@@ -96,8 +86,7 @@ export interface DecoderOutputs {
 export function decoderForward(
   config: ModelConfig,
   weights: DecoderWeights,
-  inputs: DecoderInputs,
-  options: DecoderOptions = {}
+  inputs: DecoderInputs
 ): DecoderOutputs {
   if (inputs.past && inputs.past.length !== config.numLayers) {
     throw new Error(`decoderForward: past has ${inputs.past.length} layers, the model ${config.numLayers}`)
@@ -105,7 +94,7 @@ export function decoderForward(
   const g = inputs.inputIds.graph
   const { param } = weights
   const linear = weights.linear ?? plainLinear
-  const model = { config, param, linear, fused: options.fused ?? false }
+  const model = { config, param, linear }
   const embed = param('model.embed_tokens.weight', [config.vocabSize, config.hiddenSize])
   let x = gather(embed, inputs.inputIds) // (B, S, E)
   const rotary = rotaryTables(config, inputs.positions)
@@ -172,7 +161,6 @@ interface ModelParts {
   config: ModelConfig
   param: ParamProvider
   linear: LinearHook
-  fused: boolean
 }
 
 interface RotaryTables {

@@ -102,7 +102,9 @@ describe('generation with a KV cache', () => {
     const base = { maxNewTokens: 25, temperature: 1.5, stopAtEos: false }
     for (const seed of [1, 2]) {
       expect((await generator.generate(prompt, NO_TEXT, { ...base, seed, topK: 1 })).tokenIds).toEqual(greedy)
-      expect((await generator.generate(prompt, NO_TEXT, { ...base, seed, topP: 1e-6 })).tokenIds).toEqual(greedy)
+      expect((await generator.generate(prompt, NO_TEXT, { ...base, seed, topP: 1e-6 })).tokenIds).toEqual(
+        greedy
+      )
     }
     // without the limits the same seed leaves the greedy path
     expect((await generator.generate(prompt, NO_TEXT, { ...base, seed: 1 })).tokenIds).not.toEqual(greedy)
@@ -128,9 +130,15 @@ describe('generation with a KV cache', () => {
 
   it('stops at an end-of-sequence token', async () => {
     const eos = STORIES_GOLDEN.new_ids[5]
-    const withEos = await Generator.open({ modelDir: STORIES_260K }, { cacheDir: cache.dir, threads: 1, eosTokenIds: [eos] })
+    const withEos = await Generator.open(
+      { modelDir: STORIES_260K },
+      { cacheDir: cache.dir, threads: 1, eosTokenIds: [eos] }
+    )
     try {
-      const result = await withEos.generate(STORIES_GOLDEN.prompt_ids, tokenizer, { maxNewTokens: 50, temperature: 0 })
+      const result = await withEos.generate(STORIES_GOLDEN.prompt_ids, tokenizer, {
+        maxNewTokens: 50,
+        temperature: 0
+      })
       expect(result.tokenIds).toEqual(STORIES_GOLDEN.new_ids.slice(0, 6))
       expect(result.finishReason).toBe('eos')
     } finally {
@@ -156,7 +164,11 @@ describe('generation with a KV cache', () => {
       const tiny = await Generator.open({ modelDir: dir }, { cacheDir: cache.dir, threads: 1, fused })
       try {
         const { prompt_ids: prompt, new_ids: want } = expected.greedy
-        const result = await tiny.generate(prompt, NO_TEXT, { maxNewTokens: want.length, temperature: 0, stopAtEos: false })
+        const result = await tiny.generate(prompt, NO_TEXT, {
+          maxNewTokens: want.length,
+          temperature: 0,
+          stopAtEos: false
+        })
         expect(result.tokenIds).toEqual(want)
         for (const { row, position, logits } of expected.full_logprobs) {
           const ids = inputs.input_ids[row].slice(0, position + 1)

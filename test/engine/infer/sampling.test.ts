@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { argmax, candidateDistribution, sampleToken, seededRandom } from '../../../src-main/engine/infer/sampling'
+import {
+  argmax,
+  candidateDistribution,
+  sampleToken,
+  seededRandom
+} from '../../../src-main/engine/infer/sampling'
 
 describe('seededRandom', () => {
   it('gives the same stream for a seed and another for another seed, in [0, 1)', () => {
@@ -68,8 +73,14 @@ describe('choosing the next token', () => {
   })
 
   it('refuses invalid settings', () => {
-    expect(() => sampleToken(logits, { temperature: -1 }, Math.random)).toThrow(/temperature must be ≥ 0, got -1/)
-    expect(() => sampleToken(logits, { temperature: 1, topP: 0 }, Math.random)).toThrow(/top-p must be in \(0, 1\], got 0/)
-    expect(() => sampleToken(logits, { temperature: 1, topK: 1.5 }, Math.random)).toThrow(/top-k must be a whole number/)
+    expect(() => sampleToken(logits, { temperature: -1 }, Math.random)).toThrow(
+      /temperature must be ≥ 0, got -1/
+    )
+    expect(() => sampleToken(logits, { temperature: 1, topP: 0 }, Math.random)).toThrow(
+      /top-p must be in \(0, 1\], got 0/
+    )
+    expect(() => sampleToken(logits, { temperature: 1, topK: 1.5 }, Math.random)).toThrow(
+      /top-k must be a whole number/
+    )
   })
 })

@@ -52,7 +52,10 @@ describe('score rows', () => {
       ['{"text": "hello"}', /a row needs "input_ids"/],
       ['[1, 2]', /a row must be a JSON object/],
       ['{"input_ids": [1, 2', /not valid JSON/],
-      [`{"input_ids": [${new Array(513).fill(1).join(',')}]}`, /513 tokens, more than the model's 512 positions/]
+      [
+        `{"input_ids": [${new Array(513).fill(1).join(',')}]}`,
+        /513 tokens, more than the model's 512 positions/
+      ]
     ]
     for (const [line, message] of cases) {
       const { path, read } = rowsOf('{"input_ids": [1, 2]}', line)
@@ -79,7 +82,10 @@ describe('Scorer.scoreAll', () => {
       return { inputIds, labels: inputIds.map((id, t) => (t === 0 ? IGNORE_INDEX : id)) }
     })
     const progress: number[] = []
-    const together = await scorer.scoreAll(rows, { batchTokens: 64, onProgress: (done) => progress.push(done) })
+    const together = await scorer.scoreAll(rows, {
+      batchTokens: 64,
+      onProgress: (done) => progress.push(done)
+    })
     expect(progress.length).toBeGreaterThan(1)
     expect(progress.at(-1)).toBe(rows.length)
     for (let r = 0; r < rows.length; r++) {

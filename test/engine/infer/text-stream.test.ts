@@ -15,7 +15,10 @@ describe('TextStream', () => {
   })
 
   it('holds back text that may grow into a stop string, and stops before it', () => {
-    const stream = new TextStream(decoder({ 1: 'one ', 2: 'tw', 3: 'o', 4: ' thr', 5: 'ee' }), ['two', 'three'])
+    const stream = new TextStream(decoder({ 1: 'one ', 2: 'tw', 3: 'o', 4: ' thr', 5: 'ee' }), [
+      'two',
+      'three'
+    ])
     expect(stream.push(1)).toEqual({ piece: 'one ', stopped: false })
     expect(stream.push(2)).toEqual({ piece: '', stopped: false }) // "tw" could start "two"
     expect(stream.push(3)).toEqual({ piece: '', stopped: true })

@@ -41,7 +41,13 @@ function meanNll(scores: { logprob: number; tokens: number }[]): number {
   return -sum / count
 }
 
-async function scoreWith(modelDir: string, cacheDir: string, rows: ScoreRow[], adapterDir?: string, fused = true) {
+async function scoreWith(
+  modelDir: string,
+  cacheDir: string,
+  rows: ScoreRow[],
+  adapterDir?: string,
+  fused = true
+) {
   const scorer = await Scorer.open({ modelDir, adapterDir }, { cacheDir, threads: 1, fused })
   try {
     return await scorer.score(rows)
@@ -91,7 +97,8 @@ describe('Llama-family decoder against the PyTorch reference', () => {
     try {
       const modelDir = join(own.dir, 'model')
       mkdirSync(modelDir)
-      for (const file of ['config.json', 'model.safetensors']) copyFileSync(join(GOLDEN, 'llama-untied', file), join(modelDir, file))
+      for (const file of ['config.json', 'model.safetensors'])
+        copyFileSync(join(GOLDEN, 'llama-untied', file), join(modelDir, file))
       const rows = goldenRows('llama-untied')
       const cacheDir = join(own.dir, 'cache')
       await scoreWith(modelDir, cacheDir, rows)
