@@ -128,6 +128,7 @@ async function benchGeneration(): Promise<{
 }
 
 interface TorchReport {
+  matmul_peak: { best_gflops: number }
   scoring: { tokens_per_s: number; seconds_median: number }
   generation: { tokens_per_s: number; decode_tokens_per_s: number; seconds_median: number }
 }
@@ -173,3 +174,5 @@ console.log(
   )
 )
 console.log(row('  decode only', generation.decodeTokensPerSecond, torch?.generation.decode_tokens_per_s))
+if (torch)
+  console.log(`fp32 GEMM peak measured by the reference: ${torch.matmul_peak.best_gflops.toFixed(0)} GFLOP/s`)

@@ -16,7 +16,26 @@ import { CALL_NAMES } from './call-names'
 // Shared shapes
 // ---------------------------------------------------------------------------------------------
 
-export type RunStatus = 'queued' | 'running' | 'paused' | 'stopping' | 'completed' | 'failed' | 'interrupted'
+/**
+ * queued: waiting for its device (one run trains at a time per device); running; paused (the worker
+ * waits at a step boundary with the model loaded); stopping (a checkpoint is being saved before the
+ * end); stopped (ended by the user with a checkpoint: continue it); completed; failed (see error);
+ * cancelled (ended by the user without a checkpoint); interrupted (its process died or the app quit:
+ * resume it from its last checkpoint).
+ */
+export type RunStatus =
+  | 'queued'
+  | 'running'
+  | 'paused'
+  | 'stopping'
+  | 'stopped'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'interrupted'
+export type Device = 'cpu' | 'cuda'
+/** A control request for a run, carried out by the process that owns it. */
+export type RunControl = 'pause' | 'resume' | 'stop' | 'cancel'
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
 export type Split = 'train' | 'validation' | 'test'
 
@@ -37,6 +56,8 @@ export interface DatasetSummary {
   name: string
   description: string
   createdAt: string
+  /** Live (not deleted) samples now. */
+  sampleCount: number
   versionCount: number
   latestVersion: { id: number; version: number; contentHash: string; sampleCount: number } | null
 }
@@ -52,12 +73,343 @@ export interface DatasetVersionSummary {
 }
 
 export interface ImportResult {
+  /** The job that ran the import (its job.progress events carried the progress). */
+  jobId: string
   dataset: DatasetSummary
   imported: number
-  /** Lines that could not be imported, with why; with onBadRows 'abort' any of them aborts the import. */
+  fileType: ImportFileType
+  mapping: ImportMapping
+  /**
+   * Rows that could not be imported, with why (the first 1,000; badRowCount counts all). With
+   * onBadRows 'abort' any of them aborts the import: the call fails with code 'invalid_input' and
+   * details {badRows, badRowCount}, and nothing is imported.
+   */
   badRows: { file: string; line: number; reason: string }[]
+  badRowCount: number
   /** The version cut after the import, when asked for. */
   version: DatasetVersionSummary | null
+}
+
+// --- Dataset curation ------------------------------------------------------------------------
+//
+// Every sample is ONE conversation schema, whatever format it was imported from:
+//   messages  the turns in order; an assistant turn may carry tool_calls, a tool turn answers one
+//             (tool_call_id); loss_weight scales a turn's loss (0 = untrained, absent = 1)
+//   tools     the function schemas offered to the model (OpenAI "tools"), when the source had any
+//   rejected  preference pairs only: the rejected completion. The prompt is every message of
+//             `messages` up to and including the last user turn; the chosen completion is the rest
+//             of `messages`, and the rejected conversation is that prompt followed by `rejected`.
+// SFT on a preference sample trains on the chosen completion.
+
+export type ConversationRole = 'system' | 'user' | 'assistant' | 'tool'
+
+export interface ToolCall {
+  id?: string
+  type: 'function'
+  /** `arguments` as the source had it: OpenAI sends a JSON string, ShareGPT/HF templates an object. */
+  function: { name: string; arguments: string | Record<string, unknown> }
+}
+
+export interface ConversationMessage {
+  role: ConversationRole
+  content: string
+  /** Weight of this turn's tokens in the loss; absent means 1 (the recipe's default). */
+  loss_weight?: number
+  tool_calls?: ToolCall[]
+  /** A tool turn: the call it answers. */
+  tool_call_id?: string
+  /** A tool turn: the tool's name. */
+  name?: string
+}
+
+export interface Conversation {
+  messages: ConversationMessage[]
+  tools?: unknown[]
+  rejected?: ConversationMessage[]
+}
+
+/** File containers an import reads. */
+export type ImportFileType = 'jsonl' | 'json' | 'csv' | 'parquet'
+/** Row formats an import understands; each is normalised to a Conversation. */
+export type ImportFormat = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'preference'
+/** Formats an export writes (JSONL). */
+export type ExportFormat = 'messages' | 'sharegpt' | 'alpaca'
+
+/**
+ * Which source column feeds which field of a format. Fields per format (others are ignored):
+ *   messages          messages, tools?, system?
+ *   sharegpt          conversations, tools?, system?
+ *   alpaca            instruction, input?, output, history?, system?
+ *   prompt-completion prompt, completion, system?
+ *   preference        chosen, rejected, prompt?, system?   (prompt absent: chosen and rejected are
+ *                     whole conversations sharing their prompt)
+ * Message objects are read as {role, content} or {from, value} alike; content given as a list of
+ * parts ({type: 'text', text | value}) is joined into one string.
+ */
+export interface ImportMapping {
+  format: ImportFormat
+  columns: Partial<Record<ImportColumnField, string>>
+}
+export type ImportColumnField =
+  | 'messages'
+  | 'conversations'
+  | 'tools'
+  | 'system'
+  | 'instruction'
+  | 'input'
+  | 'output'
+  | 'history'
+  | 'prompt'
+  | 'completion'
+  | 'chosen'
+  | 'rejected'
+
+export interface ImportPreviewRow {
+  /** 1-based line (JSONL, CSV: the line the record starts on) or record number (JSON, Parquet). */
+  line: number
+  /** The source row; long strings cut to 2,000 characters. */
+  raw: Record<string, unknown>
+  /** The row normalised with the mapping, or null when it cannot be (see error). */
+  conversation: Conversation | null
+  error: string | null
+}
+
+export interface ImportPreview {
+  path: string
+  fileType: ImportFileType
+  /** Every column seen in the previewed rows, in first-seen order. */
+  columns: string[]
+  /** What auto-detection chose (null when nothing fits: the user must map columns). */
+  detected: ImportMapping | null
+  /** The mapping the rows below were normalised with: the one given, else the detected one. */
+  mapping: ImportMapping | null
+  /** Why detection chose what it did, columns it ignores, guesses to check. */
+  notes: string[]
+  rows: ImportPreviewRow[]
+}
+
+export interface DatasetDetail extends DatasetSummary {
+  updatedAt: string
+  /** Samples not deleted, per split. */
+  splits: Record<Split, number>
+  /** Soft-deleted samples, purged at the next cut. */
+  deletedCount: number
+  /** Live samples with more than one revision. */
+  editedCount: number
+  tags: { tag: string; count: number }[]
+}
+
+export type DuplicateKind = 'exact' | 'near'
+
+/** Filters for browsing, bulk actions and export; all given ones must hold. */
+export interface SampleFilter {
+  /** Full-text search (SQLite FTS5) over every turn's text; words are ANDed, "quoted phrases" kept. */
+  search?: string
+  /** JavaScript regular expression tested against every turn's text (slower than search). */
+  regex?: string
+  regexFlags?: string
+  /** Samples carrying every one of these tags. */
+  tags?: string[]
+  /** Samples carrying none of these tags. */
+  excludeTags?: string[]
+  untagged?: boolean
+  split?: Split
+  minMessages?: number
+  maxMessages?: number
+  /** Samples with a turn of this role (e.g. 'system', 'tool'). */
+  hasRole?: ConversationRole
+  /** Token-length bounds, measured with this tokenizer key (see datasets.countTokens). */
+  tokenizer?: string
+  minTokens?: number
+  maxTokens?: number
+  /** Member of an exact-duplicate group, of a near-duplicate group (last datasets.findNearDuplicates), or either. */
+  duplicate?: DuplicateKind | 'any'
+  edited?: boolean
+  minRating?: number
+  maxRating?: number
+  /** 'exclude' (default), 'include' or 'only' soft-deleted samples. */
+  deleted?: 'exclude' | 'include' | 'only'
+  preference?: boolean
+}
+
+export type SampleSortColumn =
+  | 'id'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'rating'
+  | 'split'
+  | 'tags'
+  | 'messageCount'
+  | 'tokenCount'
+  | 'revision'
+  | 'sourceLine'
+  | 'prompt'
+  | 'response'
+
+/** One row of the sample table: enough to draw it, not the whole conversation. */
+export interface SampleRow {
+  id: number
+  split: Split
+  tags: string[]
+  rating: number | null
+  revision: number
+  edited: boolean
+  deleted: boolean
+  messageCount: number
+  /** Roles in turn order, e.g. ['system', 'user', 'assistant']. */
+  roles: ConversationRole[]
+  /** The first user turn, cut to 300 characters. */
+  prompt: string
+  /** The last assistant turn, cut to 300 characters. */
+  response: string
+  isPreference: boolean
+  /** Token count for the tokenizer asked for (null when not counted yet for the current content). */
+  tokenCount: number | null
+  /** Other live samples with the same content. */
+  exactDuplicates: number
+  sourceLine: number | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface SamplePage {
+  /** Samples matching the filter (all pages). */
+  total: number
+  offset: number
+  rows: SampleRow[]
+}
+
+export interface SampleDetail extends SampleRow {
+  datasetId: number
+  conversation: Conversation
+  sourceFile: string | null
+  contentHash: string
+  deletedAt: string | null
+}
+
+export interface SampleRevisionInfo {
+  revision: number
+  author: string
+  note: string
+  createdAt: string
+  conversation: Conversation
+  tags: string[]
+  split: Split
+  rating: number | null
+  /** Which parts changed from the revision before (revision 1: all of them). */
+  changed: ('conversation' | 'tags' | 'split' | 'rating')[]
+}
+
+export type BulkAction =
+  | { kind: 'tag'; tags: string[] }
+  | { kind: 'untag'; tags: string[] }
+  | { kind: 'setSplit'; split: Split }
+  | { kind: 'rate'; rating: number | null }
+  | { kind: 'delete' }
+  | { kind: 'restore' }
+
+export interface DuplicateGroup {
+  kind: DuplicateKind
+  /** Lowest sample id first; keeping the first and deleting the rest resolves the group. */
+  sampleIds: number[]
+  /** Estimated Jaccard similarity of word shingles (1 for exact duplicates). */
+  similarity: number
+  /** The first sample's prompt, cut to 300 characters. */
+  prompt: string
+}
+
+export interface DuplicateReport {
+  kind: DuplicateKind
+  groups: DuplicateGroup[]
+  /** Samples in some group. */
+  sampleCount: number
+  /** Near duplicates: the settings they were found with. */
+  threshold: number | null
+  createdAt: string | null
+}
+
+export interface HistogramBin {
+  /** Inclusive lower and exclusive upper bound. */
+  from: number
+  to: number
+  count: number
+}
+
+export interface DatasetStats {
+  sampleCount: number
+  splits: Record<Split, number>
+  roles: { role: ConversationRole; messages: number; samples: number }[]
+  /** Samples per message count. */
+  messageCounts: { messages: number; samples: number }[]
+  preferenceCount: number
+  /** Token lengths, when counted with the tokenizer asked for (datasets.countTokens). */
+  tokens: {
+    tokenizer: string
+    counted: number
+    min: number
+    max: number
+    mean: number
+    p50: number
+    p95: number
+    histogram: HistogramBin[]
+  } | null
+  /** Tokenizers with stored counts, and for how many of the current samples. */
+  tokenizers: { tokenizer: string; label: string; counted: number }[]
+}
+
+export interface TokenCountResult {
+  jobId: string
+  tokenizer: string
+  label: string
+  counted: number
+}
+
+export interface TemplatePreview {
+  /** The chat template's rendering of the conversation. */
+  text: string
+  /** The trained (loss-carrying) character ranges of `text`, end exclusive. */
+  spans: { start: number; end: number; messageIndex: number; weight: number }[]
+  tokenCount: number
+  trainedTokenCount: number
+  /** 'default', 'tool_use', or 'fallback' (the model has no chat template). */
+  template: string
+  model: string
+}
+
+export type PreflightProblemKind = 'empty' | 'too_long' | 'no_trainable_tokens' | 'template_error'
+
+export interface PreflightReport {
+  jobId: string
+  checked: number
+  maxLength: number
+  counts: Record<PreflightProblemKind, number>
+  /** The first 1,000 problems, by sample id. */
+  problems: { sampleId: number; kind: PreflightProblemKind; detail: string; tokenCount: number | null }[]
+}
+
+export interface SplitResult {
+  counts: Record<Split, number>
+  /** Samples whose split changed (each got a revision). */
+  changed: number
+}
+
+export interface ExportResult {
+  jobId: string
+  path: string
+  written: number
+  /** Samples the format cannot express (e.g. tool calls in Alpaca), with why; not written. */
+  skipped: { sampleId: number | null; position: number | null; reason: string }[]
+}
+
+export interface VersionSampleRow {
+  position: number
+  sampleId: number | null
+  sampleRevision: number
+  conversation: Conversation
+  tags: string[]
+  split: Split
+  rating: number | null
+  contentHash: string
 }
 
 export interface ModelSummary {
@@ -76,23 +428,185 @@ export interface RunSummary {
   name: string
   recipe: string
   status: RunStatus
+  /** Why the run failed or was interrupted; null otherwise. */
   error: string | null
   baseModelId: number
-  datasetVersionId: number
+  /** null for runs trained from a data file (`finetune-studio train --store`): config.dataFile names it. */
+  datasetVersionId: number | null
+  device: Device
+  /** The last optimizer step reported; null before the first one. Survives the run's end. */
+  progress: RunProgress | null
+  /** A pause/resume/stop/cancel asked for and not yet carried out by the process that owns the run. */
+  pendingControl: RunControl | null
   createdAt: string
   startedAt: string | null
   finishedAt: string | null
 }
 
+/** One optimizer step as reported while a run trains (also the payload of `run.progress`, with runId). */
+export interface RunProgress {
+  step: number
+  totalSteps: number
+  /** The epoch the step's data came from (0-based). */
+  epoch: number
+  loss: number
+  lr: number
+  gradNorm: number
+  tokensPerSecond: number
+  /** Training time so far, over every session of the run. */
+  elapsedSeconds: number
+  /** Remaining steps at the current session's mean step time. */
+  etaSeconds: number
+}
+
+/**
+ * A stretch of training with one plan. A run starts with one segment; resuming an interrupted run
+ * adds a 'resume' segment (same total); `runs.continue` adds a 'continue' segment with the new total
+ * (the learning-rate schedule is re-planned over that total from `fromStep` on).
+ */
+export interface RunSegment {
+  kind: 'start' | 'resume' | 'continue'
+  fromStep: number
+  totalSteps: number
+  at: string
+}
+
+export interface RunCheckpoint {
+  id: number
+  step: number
+  path: string
+  metrics: Record<string, number>
+  createdAt: string
+}
+
 export interface RunDetail extends RunSummary {
+  /** The fully resolved training configuration, plus request, baseModelHash, data hashes and segments. */
   config: Record<string, unknown>
-  checkpoints: {
-    id: number
-    step: number
-    path: string
-    metrics: Record<string, number>
-    createdAt: string
-  }[]
+  checkpoints: RunCheckpoint[]
+  segments: RunSegment[]
+  /** The run's folder: data, checkpoints/, the exported adapter or model. */
+  outDir: string | null
+  /** The process that queues or trains the run (null once it has ended); `alive` as seen now. */
+  owner: { pid: number; heartbeatAt: string | null; alive: boolean } | null
+}
+
+/** A line of a run's log (job logs, status changes, the training process's stderr). */
+export interface RunLogLine {
+  id: number
+  runId: number
+  at: string
+  level: 'info' | 'warn' | 'error'
+  message: string
+}
+
+/** A recipe parameter as declared in src-main/recipes (for forms and validation). */
+export type RecipeParamInfo = { name: string; description: string } & (
+  | { type: 'number' | 'integer'; default: number; min?: number; max?: number }
+  | { type: 'boolean'; default: boolean }
+  | { type: 'choice'; choices: string[]; default: string }
+)
+
+export interface RecipeInfo {
+  name: string
+  title: string
+  /** One paragraph for the UI and --help. */
+  summary: string
+  paper: { title: string; authors: string; year: number; arxiv?: string; url: string } | null
+  params: RecipeParamInfo[]
+  /** The recipe runs the frozen base model in every step too (an extra forward pass). */
+  usesBaseModel: boolean
+}
+
+/** What a model folder is, and whether it can be trained here. */
+export interface ModelValidation {
+  path: string
+  /** No errors: the folder can be registered and trained. */
+  ok: boolean
+  architecture: string | null
+  parameterCount: number | null
+  /** Weight dtypes, e.g. "F32" or "BF16" ("+"-joined when mixed). */
+  dtype: string | null
+  maxPositionEmbeddings: number | null
+  hasTokenizer: boolean
+  /** 'model': the tokenizer's own chat template; 'fallback': none, the plain User:/Assistant: one is used. */
+  chatTemplate: 'model' | 'fallback' | null
+  /** Each names the file and what is wrong with it. */
+  errors: string[]
+  warnings: string[]
+}
+
+/** What a run would do, checked before it starts (`runs.preflight`). */
+export interface RunPreflight {
+  /** No errors: runs.start with the same input would start. */
+  ok: boolean
+  errors: string[]
+  warnings: string[]
+  model: ModelValidation
+  recipe: { name: string; params: Record<string, number | boolean | string> }
+  data: {
+    trainSamples: number
+    validationSamples: number
+    /** Training examples kept. */
+    examples: number
+    /** Examples cut to maxSeqLen (kept). */
+    truncated: number
+    /** Samples left out, with why (sampleId null for rows that are not store samples). The first 200. */
+    dropped: { sampleId: number | null; line: number; reason: string }[]
+    droppedCount: number
+    /** Over the kept training examples. */
+    tokens: { total: number; trained: number; meanPerExample: number; maxPerExample: number }
+    maxSeqLen: number
+  }
+  /** The first kept training sample rendered with the chat template; trained character ranges marked. */
+  preview: {
+    sampleId: number | null
+    text: string
+    spans: { start: number; end: number }[]
+    tokens: number
+    trainedTokens: number
+  } | null
+  plan: { totalSteps: number; stepsPerEpoch: number; epochs: number | null; examplesPerStep: number }
+  estimate: {
+    /** Bytes, float32 training: frozen weights, trainable tensors, their gradients + optimizer state, activations. */
+    memory: { weights: number; trainable: number; optimizer: number; activations: number; total: number }
+    secondsPerStep: number
+    totalSeconds: number
+    /** How the numbers were obtained (measured tokens/s of an earlier run, or the FLOP heuristic). */
+    basis: string
+  }
+}
+
+export interface RunComparison {
+  runs: RunSummary[]
+  /** One series per run and metric, points in step order. */
+  series: { runId: number; name: string; points: { step: number; value: number }[] }[]
+  /** Only the settings that differ between the runs: dotted key → value per run id (null = unset). */
+  configDiff: { key: string; values: Record<string, unknown> }[]
+}
+
+export interface SystemResources {
+  at: string
+  cpu: { cores: number; model: string; machinePercent: number; processPercent: number }
+  memory: {
+    machineTotalBytes: number
+    machineUsedBytes: number
+    /** This process (the one serving the API). */
+    processRssBytes: number
+    /** The training processes this process owns (Linux only; 0 elsewhere). */
+    trainingRssBytes: number
+  }
+  /** From `nvidia-smi`; null when the command does not exist (no NVIDIA driver). */
+  gpus:
+    | {
+        index: number
+        name: string
+        memoryUsedBytes: number
+        memoryTotalBytes: number
+        utilizationPercent: number
+      }[]
+    | null
+  /** Why nvidia-smi exists but could not be read; null otherwise. */
+  gpuError: string | null
 }
 
 export interface MetricPoint {
@@ -164,8 +678,188 @@ const page = {
   offset: z.number().int().min(0).default(0)
 }
 
+// --- Dataset schemas ---------------------------------------------------------------------------
+
+const split = z.enum(['train', 'validation', 'test'])
+const sampleId = id
+const toolCallSchema = z
+  .object({
+    id: z.string().optional(),
+    type: z.literal('function').default('function'),
+    function: z
+      .object({
+        name: z.string().min(1),
+        arguments: z.union([z.string(), z.record(z.string(), z.unknown())])
+      })
+      .strict()
+  })
+  .strict()
+const messageSchema = z
+  .object({
+    role: z.enum(['system', 'user', 'assistant', 'tool']),
+    content: z.string(),
+    loss_weight: z.number().min(0).max(1000).optional(),
+    tool_calls: z.array(toolCallSchema).optional(),
+    tool_call_id: z.string().optional(),
+    name: z.string().optional()
+  })
+  .strict()
+/** A conversation as an editor sends it (see Conversation). */
+export const conversationSchema = z
+  .object({
+    messages: z.array(messageSchema).min(1),
+    tools: z.array(z.unknown()).optional(),
+    rejected: z.array(messageSchema).min(1).optional()
+  })
+  .strict()
+
+const importFormat = z.enum(['messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference'])
+const importMappingSchema = z
+  .object({
+    format: importFormat,
+    columns: z
+      .object({
+        messages: z.string().min(1),
+        conversations: z.string().min(1),
+        tools: z.string().min(1),
+        system: z.string().min(1),
+        instruction: z.string().min(1),
+        input: z.string().min(1),
+        output: z.string().min(1),
+        history: z.string().min(1),
+        prompt: z.string().min(1),
+        completion: z.string().min(1),
+        chosen: z.string().min(1),
+        rejected: z.string().min(1)
+      })
+      .partial()
+      .strict()
+      .default({})
+  })
+  .strict()
+const importSource = {
+  path: z.string().min(1),
+  fileType: z.enum(['auto', 'jsonl', 'json', 'csv', 'parquet']).default('auto'),
+  /** 'auto' detects the format; `mapping`, when given, wins over both. */
+  format: z
+    .enum(['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference'])
+    .default('auto'),
+  mapping: importMappingSchema.optional()
+}
+const tagList = z.array(z.string().trim().min(1).max(100)).max(100)
+export const sampleFilterSchema = z
+  .object({
+    search: z.string().max(1000).optional(),
+    regex: z.string().min(1).max(1000).optional(),
+    regexFlags: z
+      .string()
+      .regex(/^[imsu]*$/, 'regexFlags may hold only i, m, s and u')
+      .optional(),
+    tags: tagList.optional(),
+    excludeTags: tagList.optional(),
+    untagged: z.boolean().optional(),
+    split: split.optional(),
+    minMessages: z.number().int().min(0).optional(),
+    maxMessages: z.number().int().min(0).optional(),
+    hasRole: z.enum(['system', 'user', 'assistant', 'tool']).optional(),
+    tokenizer: z.string().min(1).optional(),
+    minTokens: z.number().int().min(0).optional(),
+    maxTokens: z.number().int().min(0).optional(),
+    duplicate: z.enum(['exact', 'near', 'any']).optional(),
+    edited: z.boolean().optional(),
+    minRating: z.number().int().optional(),
+    maxRating: z.number().int().optional(),
+    deleted: z.enum(['exclude', 'include', 'only']).optional(),
+    preference: z.boolean().optional()
+  })
+  .strict()
+const sortColumn = z.enum([
+  'id',
+  'createdAt',
+  'updatedAt',
+  'rating',
+  'split',
+  'tags',
+  'messageCount',
+  'tokenCount',
+  'revision',
+  'sourceLine',
+  'prompt',
+  'response'
+])
+const bulkActionSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('tag'), tags: tagList.min(1) }).strict(),
+  z.object({ kind: z.literal('untag'), tags: tagList.min(1) }).strict(),
+  z.object({ kind: z.literal('setSplit'), split }).strict(),
+  z.object({ kind: z.literal('rate'), rating: z.number().int().min(-1000).max(1000).nullable() }).strict(),
+  z.object({ kind: z.literal('delete') }).strict(),
+  z.object({ kind: z.literal('restore') }).strict()
+])
+const editor = {
+  /** Who made the change, for the sample's history. */
+  author: z.string().max(200).default('user'),
+  note: z.string().max(2000).default('')
+}
+/** A base model's tokenizer and template; absent means the embedded default model. */
+const baseModel = { baseModelId: id.optional() }
+/** Exactly one source for an export: a frozen version, or a dataset's live samples (filtered). */
+const exportSource = {
+  versionId: id.optional(),
+  datasetId: id.optional(),
+  filter: sampleFilterSchema.default({})
+}
+
+// --- Run schemas -------------------------------------------------------------------------------
+
+const device = z.enum(['cpu', 'cuda'])
+/** Everything that decides a run: base model, dataset version, recipe and settings (runs.start, runs.preflight). */
+export const runSettingsSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    baseModelId: id,
+    datasetVersionId: id,
+    recipe: z.string().min(1).default('sft'),
+    recipeParams: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+    adapter: z.enum(['lora', 'full']).default('lora'),
+    lora: z
+      .object({
+        r: z.number().int().min(1).max(1024),
+        alpha: z.number().positive(),
+        dropout: z.number().min(0).max(0.9),
+        targets: z.array(z.string().min(1)).min(1)
+      })
+      .partial()
+      .default({}),
+    freezeEmbeddings: z.boolean().default(false),
+    optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
+    lr: z.number().positive().max(10).optional(),
+    weightDecay: z.number().min(0).max(1).default(0),
+    lrScheduler: z.enum(['constant', 'linear', 'cosine']).default('linear'),
+    warmupSteps: z.number().int().min(0).default(0),
+    maxGradNorm: z.number().min(0).default(1),
+    batchSize: z.number().int().min(1).max(1024).default(4),
+    gradAccum: z.number().int().min(1).max(1024).default(1),
+    maxSteps: z.number().int().min(1).optional(),
+    epochs: z.number().int().min(1).max(1000).optional(),
+    maxSeqLen: z.number().int().min(8).optional(),
+    seed: z.number().int().min(0).default(0),
+    saveEvery: z.number().int().min(0).default(0),
+    evalEvery: z.number().int().min(0).default(0),
+    packing: z.boolean().default(false),
+    device: device.default('cpu')
+  })
+  .strict()
+  .refine((v) => v.maxSteps === undefined || v.epochs === undefined, {
+    message: 'give maxSteps or epochs, not both'
+  })
+const runId = z.object({ id }).strict()
+
 export const calls = {
   'system.info': call<SystemInfo>()('Product, version, store location and engine device.', noInput),
+  'system.resources': call<SystemResources>()(
+    'CPU and memory use of this machine and process, and GPU memory/utilisation where nvidia-smi exists.',
+    noInput
+  ),
 
   'datasets.list': call<DatasetSummary[]>()('Datasets with their latest version.', noInput),
   'datasets.create': call<DatasetSummary>()(
@@ -175,23 +869,6 @@ export const calls = {
       .strict()
   ),
 
-  'datasets.import': call<ImportResult>()(
-    'Import a JSONL file of {"messages": [...]} conversations into a dataset (created if needed), in one transaction.',
-    z
-      .object({
-        path: z.string().min(1),
-        datasetId: id.optional(),
-        datasetName: z.string().trim().min(1).max(200).optional(),
-        split: z.enum(['train', 'validation', 'test']).default('train'),
-        onBadRows: z.enum(['skip', 'abort']).default('abort'),
-        cutVersion: z.boolean().default(false),
-        note: z.string().max(5000).default('')
-      })
-      .strict()
-      .refine((v) => (v.datasetId === undefined) !== (v.datasetName === undefined), {
-        message: 'give exactly one of datasetId and datasetName'
-      })
-  ),
   'datasets.cutVersion': call<DatasetVersionSummary>()(
     'Freeze the dataset as it is now into an immutable version identified by a content hash.',
     z.object({ id, note: z.string().max(5000).default('') }).strict()
@@ -201,59 +878,295 @@ export const calls = {
     z.object({ id }).strict()
   ),
 
+  'datasets.get': call<DatasetDetail>()(
+    'One dataset with its sample counts per split, tags and edit counts.',
+    z.object({ id }).strict()
+  ),
+  'datasets.update': call<DatasetSummary>()(
+    'Rename a dataset or change its description.',
+    z
+      .object({
+        id,
+        name: z.string().trim().min(1).max(200).optional(),
+        description: z.string().max(5000).optional()
+      })
+      .strict()
+  ),
+  'datasets.delete': call<{ deleted: boolean }>()(
+    'Delete a dataset with its samples and versions (refused while a run uses one of its versions).',
+    z.object({ id }).strict()
+  ),
+  'datasets.previewImport': call<ImportPreview>()(
+    'Read the first rows of a file, detect its format and column mapping, and show them normalised.',
+    z.object({ ...importSource, limit: z.number().int().min(1).max(200).default(20) }).strict()
+  ),
+  'datasets.import': call<ImportResult>()(
+    'Import a JSONL, JSON, CSV or Parquet file into a dataset (created if needed). Runs as a job of kind ' +
+      '"dataset.import" (job.progress events); the call answers when it ends. All rows or none.',
+    z
+      .object({
+        ...importSource,
+        datasetId: id.optional(),
+        datasetName: z.string().trim().min(1).max(200).optional(),
+        split: split.default('train'),
+        tags: tagList.default([]),
+        onBadRows: z.enum(['skip', 'abort']).default('abort'),
+        cutVersion: z.boolean().default(false),
+        note: z.string().max(5000).default('')
+      })
+      .strict()
+      .refine((v) => (v.datasetId === undefined) !== (v.datasetName === undefined), {
+        message: 'give exactly one of datasetId and datasetName'
+      })
+  ),
+  'datasets.samples': call<SamplePage>()(
+    "A window of a dataset's samples matching a filter, sorted, with the total count (for a virtualised table).",
+    z
+      .object({
+        id,
+        filter: sampleFilterSchema.default({}),
+        sort: z
+          .object({ column: sortColumn, direction: z.enum(['asc', 'desc']).default('asc') })
+          .strict()
+          .default({ column: 'id', direction: 'asc' }),
+        /** Which tokenizer's counts fill SampleRow.tokenCount (and the tokenCount sort). */
+        tokenizer: z.string().min(1).optional(),
+        ...page
+      })
+      .strict()
+  ),
+  'datasets.sampleIds': call<number[]>()(
+    'Ids of every sample matching a filter, in id order (to select all for a bulk action).',
+    z.object({ id, filter: sampleFilterSchema.default({}) }).strict()
+  ),
+  'datasets.sample': call<SampleDetail>()(
+    'One sample with its whole conversation.',
+    z.object({ sampleId, tokenizer: z.string().min(1).optional() }).strict()
+  ),
+  'datasets.addSample': call<SampleDetail>()(
+    'Add a sample written by hand.',
+    z
+      .object({
+        id,
+        conversation: conversationSchema,
+        split: split.default('train'),
+        tags: tagList.default([]),
+        author: editor.author
+      })
+      .strict()
+  ),
+  'datasets.updateSample': call<SampleDetail>()(
+    'Edit a sample (conversation, tags, split, rating); the change becomes a new revision.',
+    z
+      .object({
+        sampleId,
+        conversation: conversationSchema.optional(),
+        tags: tagList.optional(),
+        split: split.optional(),
+        rating: z.number().int().min(-1000).max(1000).nullable().optional(),
+        ...editor
+      })
+      .strict()
+  ),
+  'datasets.undoSample': call<SampleDetail>()(
+    'Undo the last change of a sample: a new revision equal to the one before it.',
+    z.object({ sampleId, author: editor.author }).strict()
+  ),
+  'datasets.revertSample': call<SampleDetail>()(
+    'Bring a sample back to one of its revisions (as a new revision).',
+    z.object({ sampleId, revision: z.number().int().min(1), author: editor.author }).strict()
+  ),
+  'datasets.sampleHistory': call<SampleRevisionInfo[]>()(
+    'Every revision of a sample, oldest first, with who changed what and when.',
+    z.object({ sampleId }).strict()
+  ),
+  'datasets.bulk': call<{ changed: number }>()(
+    'Apply one action (tag, untag, set split, rate, delete, restore) to many samples, in one transaction.',
+    z
+      .object({
+        id,
+        sampleIds: z.array(sampleId).min(1).max(2_000_000),
+        action: bulkActionSchema,
+        author: editor.author
+      })
+      .strict()
+  ),
+  'datasets.duplicates': call<DuplicateReport>()(
+    'Exact-duplicate groups (same content), or the near-duplicate groups found by the last datasets.findNearDuplicates.',
+    z.object({ id, kind: z.enum(['exact', 'near']) }).strict()
+  ),
+  'datasets.findNearDuplicates': call<DuplicateReport & { jobId: string }>()(
+    'Find near-duplicate groups with MinHash over word shingles and LSH banding (job "dataset.near-duplicates").',
+    z
+      .object({
+        id,
+        threshold: z.number().min(0.3).max(1).default(0.8),
+        shingleWords: z.number().int().min(1).max(10).default(3),
+        numHashes: z.number().int().min(16).max(512).default(128)
+      })
+      .strict()
+  ),
+  'datasets.stats': call<DatasetStats>()(
+    'Role statistics, message counts and (when counted) the token-length histogram of the live samples.',
+    z
+      .object({
+        id,
+        tokenizer: z.string().min(1).optional(),
+        bins: z.number().int().min(1).max(200).default(30)
+      })
+      .strict()
+  ),
+  'datasets.countTokens': call<TokenCountResult>()(
+    'Count the tokens of every live sample with a base model\'s chat template and tokenizer (job "dataset.count-tokens").',
+    z.object({ id, ...baseModel }).strict()
+  ),
+  'datasets.templatePreview': call<TemplatePreview>()(
+    "Render a sample (or a conversation being edited) with a base model's chat template, trained spans marked.",
+    z
+      .object({
+        sampleId: sampleId.optional(),
+        conversation: conversationSchema.optional(),
+        /** For preference samples: render the chosen or the rejected conversation. */
+        side: z.enum(['chosen', 'rejected']).default('chosen'),
+        ...baseModel
+      })
+      .strict()
+      .refine((v) => (v.sampleId === undefined) !== (v.conversation === undefined), {
+        message: 'give exactly one of sampleId and conversation'
+      })
+  ),
+  'datasets.preflight': call<PreflightReport>()(
+    'List live samples that render empty, exceed the maximum length, or have no trainable tokens (job "dataset.preflight").',
+    z.object({ id, ...baseModel, maxLength: z.number().int().min(8).max(1_000_000).default(2048) }).strict()
+  ),
+  'datasets.assignSplits': call<SplitResult>()(
+    'Assign train/validation/test splits at random with a seed, optionally stratified by tag.',
+    z
+      .object({
+        id,
+        seed: z.number().int().min(0).default(0),
+        ratios: z
+          .object({
+            train: z.number().min(0).max(1),
+            validation: z.number().min(0).max(1),
+            test: z.number().min(0).max(1)
+          })
+          .strict()
+          .refine((r) => Math.abs(r.train + r.validation + r.test - 1) < 1e-6, {
+            message: 'ratios must add up to 1'
+          }),
+        stratifyByTag: z.boolean().default(false),
+        filter: sampleFilterSchema.default({}),
+        author: editor.author
+      })
+      .strict()
+  ),
+  'datasets.versionSamples': call<{ total: number; offset: number; rows: VersionSampleRow[] }>()(
+    'A window of the samples frozen in a dataset version.',
+    z.object({ versionId: id, split: split.optional(), ...page }).strict()
+  ),
+  'datasets.export': call<ExportResult>()(
+    'Write a version, or a dataset\'s live samples matching a filter, to a JSONL file (job "dataset.export").',
+    z
+      .object({
+        ...exportSource,
+        format: z.enum(['messages', 'sharegpt', 'alpaca']).default('messages'),
+        path: z.string().min(1),
+        overwrite: z.boolean().default(false)
+      })
+      .strict()
+      .refine((v) => (v.versionId === undefined) !== (v.datasetId === undefined), {
+        message: 'give exactly one of versionId and datasetId'
+      })
+  ),
+
   'models.list': call<ModelSummary[]>()('Registered base models.', noInput),
   'models.register': call<{ jobId: string }>()(
     'Register an HF model folder as a base model. Hashes the weights in a job; the model appears when it ends.',
     z.object({ path: z.string().min(1), name: z.string().trim().min(1).max(200).optional() }).strict()
   ),
+  'models.validate': call<ModelValidation>()(
+    'Check a model folder without registering it: architecture, parameter count, dtype, tokenizer, chat template.',
+    z.object({ path: z.string().min(1) }).strict()
+  ),
 
-  'runs.list': call<RunSummary[]>()('Runs, newest first.', z.object(page).strict()),
-  'runs.start': call<RunSummary & { jobId: string }>()(
-    'Create a run (base model + dataset version + recipe + settings) and queue its training.',
+  'runs.list': call<RunSummary[]>()(
+    'Runs, newest first. Runs left active by a process that is gone are marked interrupted first.',
+    z.object(page).strict()
+  ),
+  'runs.start': call<RunSummary>()(
+    'Create a run (base model + dataset version + recipe + settings) and queue its training: one run ' +
+      'trains at a time per device, others wait as queued.',
+    runSettingsSchema
+  ),
+  'runs.preflight': call<RunPreflight>()(
+    'Check a run before starting it: model validation, token counts, samples dropped and why, a ' +
+      'template preview of one sample, the plan and estimates of memory and time.',
+    runSettingsSchema
+  ),
+  'runs.get': call<RunDetail>()('One run with its config, checkpoints, segments and owner.', runId),
+  'runs.metrics': call<MetricPoint[]>()(
+    'Metric points of a run, optionally one metric and only steps after a given one (for live charts). ' +
+      'Names: loss, lr, grad_norm, tokens_per_s, eval_loss, and recipe metrics as recipe/<name>.',
+    z.object({ id, name: z.string().optional(), afterStep: z.number().int().default(-1) }).strict()
+  ),
+  'runs.log': call<RunLogLine[]>()(
+    "The run's log lines after a given line id (0: from the start), oldest first.",
     z
       .object({
-        name: z.string().trim().min(1).max(200).optional(),
-        baseModelId: id,
-        datasetVersionId: id,
-        recipe: z.string().min(1).default('sft'),
-        recipeParams: z.record(z.string(), z.number()).default({}),
-        adapter: z.enum(['lora', 'full']).default('lora'),
-        lora: z
-          .object({
-            r: z.number().int().min(1).max(1024),
-            alpha: z.number().positive(),
-            dropout: z.number().min(0).max(0.9),
-            targets: z.array(z.string().min(1)).min(1)
-          })
-          .partial()
-          .default({}),
-        freezeEmbeddings: z.boolean().default(false),
-        optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
-        lr: z.number().positive().max(10).optional(),
-        weightDecay: z.number().min(0).max(1).default(0),
-        lrScheduler: z.enum(['constant', 'linear', 'cosine']).default('linear'),
-        warmupSteps: z.number().int().min(0).default(0),
-        maxGradNorm: z.number().min(0).default(1),
-        batchSize: z.number().int().min(1).max(1024).default(4),
-        gradAccum: z.number().int().min(1).max(1024).default(1),
-        maxSteps: z.number().int().min(1).optional(),
-        epochs: z.number().int().min(1).max(1000).optional(),
-        maxSeqLen: z.number().int().min(8).optional(),
-        seed: z.number().int().min(0).default(0),
-        saveEvery: z.number().int().min(0).default(0),
-        evalEvery: z.number().int().min(0).default(0),
-        packing: z.boolean().default(false),
-        device: z.enum(['cpu', 'cuda']).default('cpu')
+        id,
+        afterId: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(5000).default(1000)
       })
       .strict()
-      .refine((v) => v.maxSteps === undefined || v.epochs === undefined, {
-        message: 'give maxSteps or epochs, not both'
+  ),
+  'runs.pause': call<RunSummary>()(
+    'Pause a running run at the next step boundary; the model stays loaded. Status becomes paused when the ' +
+      'worker has stopped (pendingControl shows a request another process has not carried out yet).',
+    runId
+  ),
+  'runs.resume': call<RunSummary>()(
+    'Resume a paused run at once; or an interrupted run from its last checkpoint, with the same total steps ' +
+      '(exact resume).',
+    runId
+  ),
+  'runs.stop': call<RunSummary>()(
+    'Stop a run: the step in flight finishes, a checkpoint is saved, then status stopped. A queued run is cancelled.',
+    runId
+  ),
+  'runs.cancel': call<RunSummary>()('End a run now, without a checkpoint: status cancelled.', runId),
+  'runs.continue': call<RunSummary>()(
+    'Train a completed, stopped or interrupted run further from its last checkpoint (optimizer state ' +
+      'included) with more steps or epochs, as the same run: its metrics continue. The learning-rate ' +
+      'schedule is re-planned over the new total from the checkpoint on.',
+    z
+      .object({
+        id,
+        addSteps: z.number().int().min(1).optional(),
+        addEpochs: z.number().int().min(1).max(1000).optional()
+      })
+      .strict()
+      .refine((v) => (v.addSteps === undefined) !== (v.addEpochs === undefined), {
+        message: 'give exactly one of addSteps and addEpochs'
       })
   ),
-  'runs.get': call<RunDetail>()('One run with its config and checkpoints.', z.object({ id }).strict()),
-  'runs.metrics': call<MetricPoint[]>()(
-    'Metric points of a run, optionally one metric and only steps after a given one (for live charts).',
-    z.object({ id, name: z.string().optional(), afterStep: z.number().int().default(-1) }).strict()
+  'runs.delete': call<{ deleted: boolean }>()(
+    'Delete a run with its metrics, checkpoints, logs and files (refused while it is queued or active).',
+    runId
+  ),
+  'runs.compare': call<RunComparison>()(
+    'Several runs side by side: their metric series and the settings that differ.',
+    z
+      .object({
+        ids: z.array(id).min(2).max(12),
+        metrics: z.array(z.string().min(1)).min(1).default(['loss', 'eval_loss'])
+      })
+      .strict()
+  ),
+
+  'recipes.list': call<RecipeInfo[]>()(
+    'Every recipe the engine knows: explanation, paper, parameters with defaults and ranges.',
+    noInput
   ),
 
   'evaluations.list': call<EvaluationSummary[]>()('Evaluations, newest first.', z.object(page).strict()),
@@ -320,21 +1233,24 @@ export interface Events {
   'job.progress': { jobId: string; kind: string; done: number; total: number; message: string }
   'job.status': { jobId: string; kind: string; status: JobStatus; error: string | null }
   'job.log': { jobId: string; level: 'info' | 'warn' | 'error'; message: string; at: string }
-  'run.progress': {
-    runId: number
-    step: number
-    totalSteps: number
-    loss: number
-    lr: number
-    gradNorm: number
-    tokensPerSecond: number
-    elapsedSeconds: number
-    etaSeconds: number
-  }
+  /**
+   * Events about runs come from the process that owns the run. A process also relays, about twice a
+   * second, the progress and status of runs another process (e.g. the CLI) trains in the same store.
+   */
+  'run.progress': RunProgress & { runId: number }
   'run.status': { runId: number; status: RunStatus; error: string | null }
+  /** A line added to a run's log (see runs.log). */
+  'run.log': RunLogLine
 }
 export type EventName = keyof Events
-export const eventNames: EventName[] = ['job.progress', 'job.status', 'job.log', 'run.progress', 'run.status']
+export const eventNames: EventName[] = [
+  'job.progress',
+  'job.status',
+  'job.log',
+  'run.progress',
+  'run.status',
+  'run.log'
+]
 
 // ---------------------------------------------------------------------------------------------
 // Errors and the client-side shape every door provides

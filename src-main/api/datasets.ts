@@ -28,12 +28,19 @@ function targetDataset(
   return existing ?? datasets.create({ name, description: '' })
 }
 
-export const datasetHandlers: Pick<
-  Handlers,
-  'datasets.list' | 'datasets.create' | 'datasets.import' | 'datasets.cutVersion' | 'datasets.versions'
-> = {
+const notYet = (name: string) => () => {
+  throw new ApiError('failed', `${name}: not implemented yet`)
+}
+
+type DatasetCalls = Extract<keyof Handlers, `datasets.${string}`>
+
+export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
   'datasets.list': (_input, ctx) => ctx.store.datasets.list(),
   'datasets.create': (input, ctx) => ctx.store.datasets.create(input),
+  'datasets.get': notYet('datasets.get'),
+  'datasets.update': notYet('datasets.update'),
+  'datasets.delete': notYet('datasets.delete'),
+  'datasets.previewImport': notYet('datasets.previewImport'),
   'datasets.import': (input, ctx) => {
     const file = checkFile('datasets.import', input.path)
     const { datasets } = ctx.store
@@ -47,9 +54,13 @@ export const datasetHandlers: Pick<
       })
       const version = input.cutVersion ? datasets.cutVersion(dataset.id, input.note) : null
       return {
+        jobId: '',
         dataset: datasets.get(dataset.id)!,
         imported: outcome.imported,
+        fileType: 'jsonl' as const,
+        mapping: { format: 'messages' as const, columns: { messages: 'messages' } },
         badRows: outcome.badRows,
+        badRowCount: outcome.badRows.length,
         version
       }
     })
@@ -68,5 +79,23 @@ export const datasetHandlers: Pick<
   'datasets.versions': (input, ctx) => {
     if (!ctx.store.datasets.get(input.id)) throw notFound('dataset', input.id)
     return ctx.store.datasets.listVersions(input.id)
-  }
+  },
+  'datasets.samples': notYet('datasets.samples'),
+  'datasets.sampleIds': notYet('datasets.sampleIds'),
+  'datasets.sample': notYet('datasets.sample'),
+  'datasets.addSample': notYet('datasets.addSample'),
+  'datasets.updateSample': notYet('datasets.updateSample'),
+  'datasets.undoSample': notYet('datasets.undoSample'),
+  'datasets.revertSample': notYet('datasets.revertSample'),
+  'datasets.sampleHistory': notYet('datasets.sampleHistory'),
+  'datasets.bulk': notYet('datasets.bulk'),
+  'datasets.duplicates': notYet('datasets.duplicates'),
+  'datasets.findNearDuplicates': notYet('datasets.findNearDuplicates'),
+  'datasets.stats': notYet('datasets.stats'),
+  'datasets.countTokens': notYet('datasets.countTokens'),
+  'datasets.templatePreview': notYet('datasets.templatePreview'),
+  'datasets.preflight': notYet('datasets.preflight'),
+  'datasets.assignSplits': notYet('datasets.assignSplits'),
+  'datasets.versionSamples': notYet('datasets.versionSamples'),
+  'datasets.export': notYet('datasets.export')
 }

@@ -12,6 +12,7 @@ import { datasetHandlers } from './datasets'
 import { evaluationHandlers } from './evaluations'
 import { jobHandlers } from './jobs'
 import { modelHandlers } from './models'
+import { recipeHandlers } from './recipes'
 import { runHandlers } from './runs'
 import { systemHandlers } from './system'
 
@@ -21,6 +22,7 @@ export const handlers: Handlers = {
   ...datasetHandlers,
   ...modelHandlers,
   ...runHandlers,
+  ...recipeHandlers,
   ...evaluationHandlers,
   ...jobHandlers
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import type { ModelInspection } from '../jobs/kinds/model-inspect'
 import { ApiError } from './errors'
 import type { Handlers } from './handlers'
+import { validateModelFolder } from './model-validation'
 
 /** Checks what can be checked at once, so a wrong path is an immediate error and not a failed job. */
 function checkModelFolder(path: string): string {
@@ -19,8 +20,9 @@ function checkModelFolder(path: string): string {
   return dir
 }
 
-export const modelHandlers: Pick<Handlers, 'models.list' | 'models.register'> = {
+export const modelHandlers: Pick<Handlers, 'models.list' | 'models.register' | 'models.validate'> = {
   'models.list': (_input, ctx) => ctx.store.models.list(),
+  'models.validate': (input) => validateModelFolder(input.path),
   'models.register': (input, ctx) => {
     const path = checkModelFolder(input.path)
     const job = ctx.jobs.submit(

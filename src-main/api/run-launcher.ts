@@ -1,52 +1,53 @@
 /**
  * Starting a run: the dataset version is written out as the trainer's input, the run row records the
- * fully resolved configuration, and the training job's events become metrics, checkpoints and status
- * in the store (and run.* events for every client).
+ * fully resolved configuration (with the hashes of the base model and the data), and the run is
+ * queued with this context's run manager, which trains it in a process of its own.
+ *
+ * Runs started from the command line on a data file (`finetune-studio train --store`) go through
+ * `startFileRun`: the same recording, with the file and its hash in place of a dataset version.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import type { Events, MetricPoint, ParsedInput, RunSummary } from '../../src-preload/contract'
-import {
-  resolveTrainConfig,
-  type TrainConfig,
-  type TrainEvent,
-  type TrainResult
-} from '../engine/train/trainer'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import type { ModelSummary, ParsedInput, RunSummary } from '../../src-preload/contract'
+import { resolveTrainConfig, type TrainConfig } from '../engine/train/trainer'
+import type { ModelInspection } from '../jobs/kinds/model-inspect'
 import { getRecipe, recipeNames } from '../recipes'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
 
-type StartInput = ParsedInput<'runs.start'>
+export type RunSettings = ParsedInput<'runs.start'>
 
 /** The version's samples as the trainer's JSONL: train split for training, validation for held-out loss. */
-function writeVersionData(
+export function writeVersionData(
   store: Store,
   versionId: number,
-  dir: string
-): { trainFile: string; evalFile: string | null } {
+  dir: string,
+  operation = 'runs.start'
+): { trainFile: string; evalFile: string | null; trainSampleIds: (number | null)[]; validationCount: number } {
   mkdirSync(dir, { recursive: true })
-  const lines = (split: 'train' | 'validation') =>
-    store.datasets.versionSamples(versionId, { split }).map((s) => JSON.stringify(s.conversation))
-  const train = lines('train')
+  const samples = (split: 'train' | 'validation') => store.datasets.versionSamples(versionId, { split })
+  const train = samples('train')
   if (train.length === 0)
-    throw new ApiError('invalid_input', `runs.start: dataset version ${versionId} has no train samples`)
+    throw new ApiError('invalid_input', `${operation}: dataset version ${versionId} has no train samples`)
   const trainFile = join(dir, 'train.jsonl')
-  writeFileSync(trainFile, train.join('\n') + '\n')
-  const validation = lines('validation')
-  if (validation.length === 0) return { trainFile, evalFile: null }
+  writeFileSync(trainFile, train.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
+  const trainSampleIds = train.map((s) => s.sampleId)
+  const validation = samples('validation')
+  if (validation.length === 0) return { trainFile, evalFile: null, trainSampleIds, validationCount: 0 }
   const evalFile = join(dir, 'validation.jsonl')
-  writeFileSync(evalFile, validation.join('\n') + '\n')
-  return { trainFile, evalFile }
+  writeFileSync(evalFile, validation.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
+  return { trainFile, evalFile, trainSampleIds, validationCount: validation.length }
 }
 
-function checkRecipe(name: string): void {
+export function checkRecipe(name: string, operation = 'runs.start'): void {
   try {
     getRecipe(name)
   } catch {
     throw new ApiError(
       'invalid_input',
-      `runs.start: unknown recipe ${JSON.stringify(name)}; known: ${recipeNames().join(', ')}`
+      `${operation}: unknown recipe ${JSON.stringify(name)}; known: ${recipeNames().join(', ')}`
     )
   }
 }
@@ -62,8 +63,9 @@ function recipeRow(store: Store, name: string): number {
   }).id
 }
 
-function trainConfigFor(
-  input: StartInput,
+/** The trainer configuration a run's settings resolve to; errors name the setting. */
+export function trainConfigFor(
+  input: RunSettings,
   modelDir: string,
   outDir: string,
   data: { trainFile: string; evalFile: string | null },
@@ -98,76 +100,11 @@ function trainConfigFor(
   })
 }
 
-/** Metric points are written in batches: one transaction per second or per 64 points, not per step. */
-class MetricsWriter {
-  private pending: MetricPoint[] = []
-  private timer: NodeJS.Timeout | null = null
-
-  constructor(
-    private readonly store: Store,
-    private readonly runId: number
-  ) {}
-
-  add(points: MetricPoint[]): void {
-    this.pending.push(...points)
-    if (this.pending.length >= 64) this.flush()
-    else this.timer ??= setTimeout(() => this.flush(), 1000)
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-    if (this.pending.length === 0) return
-    this.store.runs.appendMetrics(this.runId, this.pending)
-    this.pending = []
-  }
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex')
 }
 
-/** Turns the training job's JSON-lines output into store rows and run.* events. */
-function trainEventSink(ctx: RequestContext, runId: number, metrics: MetricsWriter): (text: string) => void {
-  let buffer = ''
-  const handle = (event: TrainEvent) => {
-    if (event.type === 'start') {
-      ctx.store.runs.setStatus(runId, 'running')
-      ctx.events.emit('run.status', { runId, status: 'running', error: null })
-    } else if (event.type === 'step') {
-      metrics.add([
-        { step: event.step, name: 'loss', value: event.loss },
-        { step: event.step, name: 'lr', value: event.lr },
-        { step: event.step, name: 'grad_norm', value: event.gradNorm },
-        { step: event.step, name: 'tokens_per_s', value: event.tokensPerSecond }
-      ])
-      const progress: Events['run.progress'] = {
-        runId,
-        step: event.step,
-        totalSteps: event.totalSteps,
-        loss: event.loss,
-        lr: event.lr,
-        gradNorm: event.gradNorm,
-        tokensPerSecond: event.tokensPerSecond,
-        elapsedSeconds: event.elapsedSeconds,
-        etaSeconds: event.etaSeconds
-      }
-      ctx.events.emit('run.progress', progress)
-    } else if (event.type === 'eval') {
-      metrics.add([{ step: event.step, name: 'eval_loss', value: event.loss }])
-    } else if (event.type === 'checkpoint') {
-      metrics.flush()
-      ctx.store.runs.addCheckpoint(runId, { step: event.step, path: event.dir, metrics: {} })
-    }
-  }
-  return (text) => {
-    buffer += text
-    let newline: number
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline)
-      buffer = buffer.slice(newline + 1)
-      if (line.trim() !== '') handle(JSON.parse(line) as TrainEvent)
-    }
-  }
-}
-
-export function startRun(ctx: RequestContext, input: StartInput): RunSummary & { jobId: string } {
+export function startRun(ctx: RequestContext, input: RunSettings): RunSummary {
   checkRecipe(input.recipe)
   const model = ctx.store.models.get(input.baseModelId)
   if (!model) throw notFound('base model', input.baseModelId)
@@ -179,12 +116,15 @@ export function startRun(ctx: RequestContext, input: StartInput): RunSummary & {
     recipeId: recipeRow(ctx.store, input.recipe),
     baseModelId: model.id,
     datasetVersionId: version.id,
-    config: {}
+    config: {},
+    device: input.device,
+    owner: ctx.runs.owner
   })
   const outDir = join(ctx.store.dir, 'runs', String(run.id))
   let config: TrainConfig
+  let data: ReturnType<typeof writeVersionData>
   try {
-    const data = writeVersionData(ctx.store, version.id, join(outDir, 'data'))
+    data = writeVersionData(ctx.store, version.id, join(outDir, 'data'))
     config = trainConfigFor(input, model.path, outDir, data, join(ctx.store.dir, 'graph-cache'))
   } catch (err) {
     ctx.store.runs.delete(run.id)
@@ -197,22 +137,61 @@ export function startRun(ctx: RequestContext, input: StartInput): RunSummary & {
     ...config,
     request: input,
     baseModelHash: model.contentHash,
-    datasetVersionHash: version.contentHash
+    datasetVersionHash: version.contentHash,
+    dataHash: sha256File(data.trainFile),
+    segments: []
   })
+  ctx.runs.log(run.id, 'info', `queued on ${config.device}`)
+  ctx.runs.enqueue(run.id, config, 'start')
+  return ctx.store.runs.getSummary(run.id)!
+}
 
-  const metrics = new MetricsWriter(ctx.store, run.id)
-  const job = ctx.jobs.submit('engine.train', config, {
-    cancelPolicy: 'cooperative',
-    onOutput: trainEventSink(ctx, run.id, metrics),
-    onResult: (value) => value as TrainResult
+/**
+ * The base model registered at `path`, registering it (which hashes its weights in a job) when it
+ * is not yet.
+ */
+export async function ensureModelRegistered(ctx: RequestContext, path: string): Promise<ModelSummary> {
+  const known = ctx.store.models.getByPath(path)
+  if (known) return known
+  const job = ctx.jobs.submit('model.inspect', { path }, {
+    onResult: (value) => ctx.store.models.register(value as ModelInspection)
   })
-  void ctx.jobs.wait(job.id).then((finished) => {
-    metrics.flush()
-    const status =
-      finished.status === 'completed' ? 'completed' : finished.status === 'failed' ? 'failed' : 'interrupted'
-    const error = finished.status === 'failed' ? finished.error : null
-    ctx.store.runs.setStatus(run.id, status, error)
-    ctx.events.emit('run.status', { runId: run.id, status, error })
+  const finished = await ctx.jobs.wait(job.id)
+  if (finished.status !== 'completed') {
+    throw new ApiError('invalid_input', `registering the base model ${path}: ${finished.error ?? finished.status}`)
+  }
+  return finished.result as ModelSummary
+}
+
+/**
+ * Records and queues a run trained from files (`finetune-studio train --store`): the base model is
+ * registered if needed, the data file is named with its hash, and the run's folder is the config's
+ * outDir (the user's --out).
+ */
+export async function startFileRun(
+  ctx: RequestContext,
+  config: TrainConfig,
+  options: { name?: string; request?: Record<string, unknown> } = {}
+): Promise<RunSummary> {
+  const model = await ensureModelRegistered(ctx, config.modelDir)
+  const run = ctx.store.runs.create({
+    name: options.name ?? `${config.recipe.name}-${config.adapter.kind} on ${basename(config.dataFile)}`,
+    recipeId: recipeRow(ctx.store, config.recipe.name),
+    baseModelId: model.id,
+    datasetVersionId: null,
+    outDir: config.outDir,
+    config: {
+      ...config,
+      request: options.request ?? {},
+      baseModelHash: model.contentHash,
+      dataHash: sha256File(config.dataFile),
+      evalDataHash: config.evalDataFile ? sha256File(config.evalDataFile) : null,
+      segments: []
+    },
+    device: config.device,
+    owner: ctx.runs.owner
   })
-  return { ...ctx.store.runs.get(run.id)!, jobId: job.id }
+  ctx.runs.log(run.id, 'info', `queued on ${config.device} from ${config.dataFile}`)
+  ctx.runs.enqueue(run.id, config, config.resumeFrom ? 'resume' : 'start')
+  return ctx.store.runs.getSummary(run.id)!
 }

@@ -2,13 +2,15 @@ import { createRequire } from 'node:module'
 import { cudaProviderInstalled } from '../engine/runtime/devices'
 import { APP_VERSION, PRODUCT_NAME } from '../version'
 import type { Handlers } from './handlers'
+import { systemResources } from './system-resources'
 
 function onnxruntimeVersion(): string {
   const require = createRequire(import.meta.url)
   return (require('onnxruntime-node/package.json') as { version: string }).version
 }
 
-export const systemHandlers: Pick<Handlers, 'system.info'> = {
+export const systemHandlers: Pick<Handlers, 'system.info' | 'system.resources'> = {
+  'system.resources': (_input, ctx) => systemResources(ctx.runs.trainingPids()),
   'system.info': (_input, ctx) => {
     const cudaAvailable = cudaProviderInstalled()
     return {

@@ -117,7 +117,10 @@ async function trainDemoRun(
     else if (decile !== lastDecile) io.err(progressBar(p))
     lastDecile = decile
   })
-  await waitForJob(session, run.jobId, `run ${run.id}`).finally(stop)
+  const finished = await session.ctx.runs.waitForRun(run.id).finally(stop)
+  if (finished.status !== 'completed') {
+    throw new Error(`run ${run.id} ${finished.status}: ${finished.error ?? 'no reason given'}`)
+  }
   if (tty) process.stderr.write('\n')
   const seconds = (performance.now() - started) / 1000
   io.out(`run ${run.id}: completed in ${formatDuration(seconds)}`)

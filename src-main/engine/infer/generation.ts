@@ -3,12 +3,16 @@
  * and every layer's cached keys/values (a symbolic past length, 0 for the prompt), its outputs the
  * logits of the last position and the caches grown by the new positions. The prompt runs once
  * (prefill), then each new token runs alone against the cache.
+ *
+ * The cache crosses the JS boundary each step (onnxruntime-node copies inputs for its async run,
+ * so buffers bound as both input and output would still be copied, in full capacity); growing it
+ * by concatenation copies only what is held.
  */
 import type { ModelConfig } from '../checkpoint/hf-config'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import { add, expand, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
 import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
-import { causalBias, decoderForward, lmHead, type ParamProvider } from '../models/llama'
+import { causalBias, decoderForward, lmHead, type LayerKeyValues, type ParamProvider } from '../models/llama'
 import type { WeightsSource } from '../models/weights'
 import { hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
 import { loadModel, openGraphSession, type InferenceOptions, type LoadedModel } from './model-session'
@@ -33,19 +37,20 @@ export function buildGenerationGraph(
 ): void {
   const { numKvHeads: K, headDim: D } = config
   const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
-  const past = Array.from({ length: config.numLayers }, (_, i) => ({
+  const past: LayerKeyValues[] = Array.from({ length: config.numLayers }, (_, i) => ({
     key: g.input(pastKeyName(i), 'float32', ['batch', K, 'past', D]),
     value: g.input(pastValueName(i), 'float32', ['batch', K, 'past', D])
   }))
   const pastLength = shape(past[0].key, 2, 3) // [P]
   const newLength = shape(inputIds, 1, 2) // [S]
-  const total = add(pastLength, newLength) // [T]
+  const total = add(pastLength, newLength) // [P + S]
   const weights = { param }
   const { hidden, present } =
     fused && supportsFusedDecoder(config)
       ? fusedDecoderForward(config, param, {
           inputIds,
-          keyLengths: expand(total, shape(inputIds, 0, 1)),
+          keyLengths: expand(total, shape(inputIds, 0, 1)), // (B): every row holds P + S
+          totalLength: total,
           past
         })
       : decoderForward(config, weights, {
@@ -100,17 +105,15 @@ export class Generator {
     options: InferenceOptions & { eosTokenIds?: readonly number[] } = {}
   ): Promise<Generator> {
     const model = loadModel(source, options)
+    const fused = options.fused ?? true
     const session = await openGraphSession(
       model,
       'generate',
-      (g, param) => buildGenerationGraph(g, model.config, param, options.fused ?? true),
+      (g, param) => buildGenerationGraph(g, model.config, param, fused),
       options
     )
-    return new Generator(
-      model,
-      session,
-      new Set([...model.config.eosTokenIds, ...(options.eosTokenIds ?? [])])
-    )
+    const eos = new Set([...model.config.eosTokenIds, ...(options.eosTokenIds ?? [])])
+    return new Generator(model, session, eos)
   }
 
   /** Logits of the last position and the grown cache after running `ids` on top of `cache`. */
@@ -146,8 +149,14 @@ export class Generator {
     tokenizer: TextDecoder,
     options: GenerateOptions
   ): Promise<GenerateResult> {
-    if (promptIds.length === 0)
+    if (promptIds.length === 0) {
       throw new Error('Generator.generate: the prompt has no tokens (start from BOS)')
+    }
+    const { vocabSize } = this.model.config
+    const badId = promptIds.find((id) => !(Number.isInteger(id) && id >= 0 && id < vocabSize))
+    if (badId !== undefined) {
+      throw new Error(`Generator.generate: prompt id ${badId} is not a token id (vocab ${vocabSize})`)
+    }
     const { maxNewTokens } = options
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
       throw new Error(`Generator.generate: max new tokens must be a whole number ≥ 0, got ${maxNewTokens}`)

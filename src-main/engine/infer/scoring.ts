@@ -77,7 +77,8 @@ export function buildScoringGraph(
     fused && supportsFusedDecoder(config)
       ? fusedDecoderForward(config, param, {
           inputIds,
-          keyLengths: reduceSum(attentionMask, [1], { keepDims: false })
+          keyLengths: reduceSum(attentionMask, [1], { keepDims: false }),
+          totalLength: shape(inputIds, 1, 2)
         })
       : decoderForward(config, weights, {
           inputIds,
@@ -92,6 +93,27 @@ export function buildScoringGraph(
   const logits = lmHead(config, weights, gather(predicting, scored)) // (N, V)
   const picked = gatherElements(logSoftmax(logits, -1), unsqueeze(gather(targets, scored), [1]), 1) // (N, 1)
   g.output(squeeze(picked, [1]), 'label_logprobs')
+}
+
+/** Throws unless the row's ids and labels fit the vocabulary (onnxruntime's own error names no row). */
+function checkRow(row: ScoreRow, index: number, vocabSize: number): void {
+  const where = `Scorer.score: row ${index}`
+  if (row.labels.length !== row.inputIds.length) {
+    throw new Error(`${where} has ${row.inputIds.length} input ids but ${row.labels.length} labels`)
+  }
+  const isToken = (id: number): boolean => Number.isInteger(id) && id >= 0 && id < vocabSize
+  const badId = row.inputIds.findIndex((id) => !isToken(id))
+  if (badId >= 0) {
+    throw new Error(
+      `${where}: input id ${row.inputIds[badId]} at position ${badId} is not a token id (vocab ${vocabSize})`
+    )
+  }
+  const badLabel = row.labels.findIndex((id) => id !== IGNORE_INDEX && !isToken(id))
+  if (badLabel >= 0) {
+    throw new Error(
+      `${where}: label ${row.labels[badLabel]} at position ${badLabel} is not a token id (vocab ${vocabSize})`
+    )
+  }
 }
 
 /** A scoring session for one model (+ adapter). */
@@ -121,11 +143,7 @@ export class Scorer {
     const mask = new BigInt64Array(batch * seq)
     const labels = new BigInt64Array(batch * seq).fill(BigInt(IGNORE_INDEX))
     rows.forEach((row, b) => {
-      if (row.labels.length !== row.inputIds.length) {
-        throw new Error(
-          `Scorer.score: row ${b} has ${row.inputIds.length} input ids but ${row.labels.length} labels`
-        )
-      }
+      checkRow(row, b, this.model.config.vocabSize)
       for (let t = 0; t < row.inputIds.length; t++) {
         ids[b * seq + t] = BigInt(row.inputIds[t])
         mask[b * seq + t] = 1n

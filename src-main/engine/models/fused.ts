@@ -24,7 +24,6 @@ import {
   mul,
   range,
   reshape,
-  shape,
   sigmoid,
   sin,
   split,
@@ -47,7 +46,9 @@ export interface FusedDecoderInputs {
   inputIds: Tensor
   /** int64 [B]: real keys per row after this run (cached + new, padding excluded). */
   keyLengths: Tensor
-  /** The cache, [B, K, P, D] per layer; P must be 0 … or the same on every row. */
+  /** int64 [1]: positions after this run, P + S (the longest row's). */
+  totalLength: Tensor
+  /** The cache of earlier positions, [B, K, P, D] per layer (the same P on every row). */
   past?: readonly LayerKeyValues[]
 }
 
@@ -105,8 +106,7 @@ interface AttentionContext {
 
 function attentionContext(config: ModelConfig, inputs: FusedDecoderInputs): AttentionContext {
   const g = inputs.inputIds.graph
-  const newLength = shape(inputs.inputIds, 1, 2) // [S]
-  const total = inputs.past ? add(shape(inputs.past[0].key, 2, 3), newLength) : newLength // [T]
+  const total = inputs.totalLength // [T]
   const frequencies = Array.from(ropeInverseFrequencies(config))
   const positions = cast(range(0, reshape(total, []), 1, 'int64'), 'float32') // (T)
   const angles = mul(unsqueeze(positions, [1]), g.constant('float32', [1, frequencies.length], frequencies)) // (T, D/2)

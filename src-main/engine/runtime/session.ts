@@ -71,19 +71,32 @@ export class EngineSession {
     return this.session.outputNames
   }
 
-  /** Runs the graph; returns the requested outputs (default: all) as host tensors. */
+  /**
+   * Runs the graph; returns the requested outputs (default: all) as host tensors. Outputs named in
+   * `into` are written by onnxruntime straight into those tensors' arrays (which must have the
+   * output's dims), without an allocation or copy per run; the result holds `into`'s tensors for
+   * them. Large outputs produced every step (a trainer's updated weights) use this.
+   */
   async run(
     feeds: Readonly<Record<string, HostTensor>>,
-    outputs?: readonly string[]
+    outputs?: readonly string[],
+    into?: Readonly<Record<string, HostTensor>>
   ): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {}
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(name, t)
-    const fetched = outputs
-      ? await this.session.run(ortFeeds, [...outputs])
-      : await this.session.run(ortFeeds)
+    let fetched: ort.InferenceSession.ReturnType
+    if (into) {
+      const fetches: Record<string, ort.Tensor | null> = {}
+      for (const name of outputs ?? this.session.outputNames) {
+        fetches[name] = into[name] ? toOrtTensor(`into "${name}"`, into[name]) : null
+      }
+      fetched = await this.session.run(ortFeeds, fetches)
+    } else {
+      fetched = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds)
+    }
     const result: Record<string, HostTensor> = {}
     for (const [name, value] of Object.entries(fetched))
-      result[name] = fromOrtTensor(name, value as ort.Tensor)
+      result[name] = into?.[name] ?? fromOrtTensor(name, value as ort.Tensor)
     return result
   }
 

@@ -7,7 +7,7 @@
  *  - frozen weights: weights.bin in the model's cache folder (models/weights.ts), referenced by the
  *    graphs as external data; they never cross the JS boundary;
  *  - trainable tensors and optimizer state: Float32Arrays here, fed each step and replaced by the
- *    graph's updated outputs (so exportState hands out arrays nothing mutates later);
+ *    graph's updated outputs, which onnxruntime writes straight into a second set of buffers;
  *  - compiled graphs: files beside weights.bin (onnxruntime reads external data only from the
  *    model's folder), named after a hash of everything that produced them, so a second program
  *    with the same spec loads them without building anything.
@@ -166,18 +166,28 @@ export function optimizerStateKey(name: string, state: string): string {
   return `${name}.${state}`
 }
 
-interface Tensor32 {
+/**
+ * One tensor the program keeps between runs (a trainable or an optimizer state tensor): fed as
+ * `input`, its new value written by the step graph into `spare` as `output`; a successful step
+ * swaps the two, so no step allocates or copies them.
+ */
+interface StateSlot {
+  /** The key in TrainableState (the trainable's name, or optimizerStateKey). */
+  key: string
+  input: string
+  output: string
   shape: number[]
-  data: Float32Array
+  current: Float32Array
+  spare: Float32Array | null
 }
 
 class GraphStepProgram implements CompiledStepProgram {
   readonly trainableNames: readonly string[]
   readonly graphs: CompiledGraphInfo[] = []
-  private params = new Map<string, Tensor32>()
-  private optimizerState = new Map<string, Tensor32>()
-  private stateNames: readonly string[] = []
-  private zeroSums: Map<string, Float32Array> | null = null
+  private readonly params: StateSlot[] = []
+  private readonly optimizerState: StateSlot[] = []
+  /** Gradient sums of accumulation: zeros for the first micro-batch, then two alternating buffers. */
+  private sumBuffers: { zeros: Float32Array[]; flip: Float32Array[]; flop: Float32Array[] } | null = null
   private readonly sessions = new Map<StepGraphKind, Promise<EngineSession>>()
   private busy = false
   private released = false
@@ -197,13 +207,25 @@ class GraphStepProgram implements CompiledStepProgram {
     tensors: readonly { name: string; shape: number[]; data: Float32Array }[],
     stateNames: readonly string[]
   ) {
-    this.stateNames = stateNames
     for (const { name, shape, data } of tensors) {
-      this.params.set(name, { shape, data })
+      this.params.push({
+        key: name,
+        input: paramInputName(name),
+        output: paramOutputName(name),
+        shape,
+        current: data,
+        spare: null
+      })
+    }
+    for (const { name, shape, data } of tensors) {
       for (const state of stateNames) {
-        this.optimizerState.set(optimizerStateKey(name, state), {
+        this.optimizerState.push({
+          key: optimizerStateKey(name, state),
+          input: stateInputName(state, name),
+          output: stateOutputName(state, name),
           shape,
-          data: new Float32Array(data.length)
+          current: new Float32Array(data.length),
+          spare: null
         })
       }
     }
@@ -213,53 +235,58 @@ class GraphStepProgram implements CompiledStepProgram {
     if (microBatches.length === 0) throw new Error('StepProgram.step: no micro-batches')
     checkScalars(scalars)
     return this.exclusive('step', async () => {
-      const totals = {
+      const shared: Record<string, HostTensor> = {
         [LOSS_INPUT_NAMES.tokenTotal]: scalar32(sumOf(microBatches, (b) => b.lossWeightTotal)),
-        [LOSS_INPUT_NAMES.sampleTotal]: scalar32(sumOf(microBatches, (b) => sumOf(b.sampleWeights, (w) => w)))
+        [LOSS_INPUT_NAMES.sampleTotal]: scalar32(
+          sumOf(microBatches, (b) => sumOf(b.sampleWeights, (w) => w))
+        ),
+        [STEP_SCALAR_INPUTS.lr]: scalar64(scalars.lr),
+        [STEP_SCALAR_INPUTS.step]: scalar64(scalars.step),
+        [STEP_SCALAR_INPUTS.maxGradNorm]: scalar64(scalars.maxGradNorm),
+        ...slotFeeds(this.params)
       }
-      let sums: Map<string, Float32Array> | null = microBatches.length > 1 ? this.zeros() : null
+      const accumulating = microBatches.length > 1
       const result: StepResult = { loss: 0, gradNorm: 0, tokens: 0, metrics: {}, tokenLogProbs: [] }
-      let updates: Record<string, HostTensor> | null = null
       for (let micro = 0; micro < microBatches.length; micro++) {
         const batch = microBatches[micro]
-        const last = micro === microBatches.length - 1
-        const kind: StepGraphKind = !last ? 'micro' : sums ? 'step-accumulate' : 'step'
+        const kind: StepGraphKind =
+          micro < microBatches.length - 1 ? 'micro' : accumulating ? 'step-accumulate' : 'step'
         const feeds: Record<string, HostTensor> = {
+          ...shared,
           ...this.batchFeeds(batch, `StepProgram.step: micro-batch ${micro}`),
-          ...totals,
-          ...this.paramFeeds(),
-          [STEP_SCALAR_INPUTS.lr]: scalar64(scalars.lr),
-          [STEP_SCALAR_INPUTS.step]: scalar64(scalars.step),
-          [STEP_SCALAR_INPUTS.maxGradNorm]: scalar64(scalars.maxGradNorm),
           [DROPOUT_SEED_INPUT]: hostTensor(
             'int64',
             [],
             BigInt64Array.of(BigInt(dropoutStepSeed(this.spec.seed, scalars.step, micro)))
           )
         }
-        if (sums) for (const [name, data] of sums) feeds[gradSumInputName(name)] = this.tensor(name, data)
-        if (kind !== 'micro') Object.assign(feeds, this.stateFeeds())
-        const out = await this.run(kind, feeds)
+        const into: Record<string, HostTensor> = {}
+        if (accumulating) this.accumulationFeeds(micro, kind === 'micro', feeds, into)
+        if (kind !== 'micro') {
+          Object.assign(feeds, slotFeeds(this.optimizerState))
+          for (const slot of [...this.params, ...this.optimizerState]) {
+            slot.spare ??= new Float32Array(slot.current.length)
+            into[slot.output] = hostTensor('float32', slot.shape, slot.spare)
+          }
+        }
+        const out = await this.run(kind, feeds, into)
         result.loss += scalarOf(out, STEP_GRAPH_NAMES.loss)
         result.tokens += trainedTokens(batch)
         result.tokenLogProbs!.push(labelAligned(out[STEP_GRAPH_NAMES.tokenLogProbs], batch))
         for (const [name, value] of Object.entries(out)) {
-          if (!name.startsWith('metric:')) continue
-          const metric = name.slice('metric:'.length)
+          if (!name.startsWith(METRIC_PREFIX)) continue
+          const metric = name.slice(METRIC_PREFIX.length)
           result.metrics[metric] = (result.metrics[metric] ?? 0) + Number(value.data[0])
         }
-        if (kind === 'micro') {
-          sums = new Map(
-            this.trainableNames.map((name) => [name, out[gradSumOutputName(name)].data as Float32Array])
-          )
-        } else {
-          result.gradNorm = scalarOf(out, STEP_GRAPH_NAMES.gradNorm)
-          updates = out
+        if (kind !== 'micro') result.gradNorm = scalarOf(out, STEP_GRAPH_NAMES.gradNorm)
+      }
+      // A step that produced NaN/Inf keeps the last good state (its outputs stay in the spare
+      // buffers): the trainer stops on it and can still checkpoint or export what it had.
+      if (Number.isFinite(result.loss) && Number.isFinite(result.gradNorm)) {
+        for (const slot of [...this.params, ...this.optimizerState]) {
+          ;[slot.current, slot.spare] = [slot.spare!, slot.current]
         }
       }
-      // A step that produced NaN/Inf keeps the last good state: the trainer stops on it and may
-      // still export or checkpoint what it had.
-      if (Number.isFinite(result.loss) && Number.isFinite(result.gradNorm)) this.applyUpdates(updates!)
       return result
     })
   }
@@ -268,7 +295,7 @@ class GraphStepProgram implements CompiledStepProgram {
     return this.exclusive('evaluate', async () => {
       const out = await this.run('eval', {
         ...this.batchFeeds(batch, 'StepProgram.evaluate'),
-        ...this.paramFeeds()
+        ...slotFeeds(this.params)
       })
       const nll = scalarOf(out, STEP_GRAPH_NAMES.nllSum)
       const tokens = scalarOf(out, STEP_GRAPH_NAMES.tokenCount)
@@ -280,16 +307,20 @@ class GraphStepProgram implements CompiledStepProgram {
     })
   }
 
+  /** Copies: the program reuses its own buffers from step to step. */
   exportState(): TrainableState {
-    return { params: new Map(this.params), optimizer: new Map(this.optimizerState) }
+    if (this.busy) throw new Error('StepProgram.exportState: a step is running')
+    const copy = (slots: readonly StateSlot[]) =>
+      new Map(slots.map((slot) => [slot.key, { shape: [...slot.shape], data: slot.current.slice() }]))
+    return { params: copy(this.params), optimizer: copy(this.optimizerState) }
   }
 
   importState(state: TrainableState): void {
     if (this.busy) throw new Error('StepProgram.importState: a step is running')
-    const params = copyMatching('params', state.params, this.params)
-    const optimizer = copyMatching('optimizer', state.optimizer, this.optimizerState)
-    this.params = params
-    this.optimizerState = optimizer
+    const params = matchingValues('params', state.params, this.params)
+    const optimizer = matchingValues('optimizer', state.optimizer, this.optimizerState)
+    this.params.forEach((slot, i) => slot.current.set(params[i]))
+    this.optimizerState.forEach((slot, i) => slot.current.set(optimizer[i]))
   }
 
   async release(): Promise<void> {
@@ -333,17 +364,19 @@ class GraphStepProgram implements CompiledStepProgram {
 
   private async run(
     kind: StepGraphKind,
-    candidates: Record<string, HostTensor>
+    candidates: Record<string, HostTensor>,
+    into?: Record<string, HostTensor>
   ): Promise<Record<string, HostTensor>> {
     const session = await this.session(kind)
     const feeds: Record<string, HostTensor> = {}
     for (const name of session.inputNames) {
       const value = candidates[name]
-      if (!value)
+      if (!value) {
         throw new Error(`StepProgram: graph ${kind} wants input "${name}", which the program does not feed`)
+      }
       feeds[name] = value
     }
-    return session.run(feeds)
+    return session.run(feeds, undefined, into)
   }
 
   private async exclusive<T>(what: string, body: () => Promise<T>): Promise<T> {
@@ -371,77 +404,60 @@ class GraphStepProgram implements CompiledStepProgram {
     }
   }
 
-  private paramFeeds(): Record<string, HostTensor> {
-    const feeds: Record<string, HostTensor> = {}
-    for (const [name, value] of this.params) feeds[paramInputName(name)] = f32(value)
-    return feeds
-  }
-
-  private stateFeeds(): Record<string, HostTensor> {
-    const feeds: Record<string, HostTensor> = {}
-    for (const name of this.trainableNames) {
-      for (const state of this.stateNames) {
-        feeds[stateInputName(state, name)] = f32(this.optimizerState.get(optimizerStateKey(name, state))!)
-      }
-    }
-    return feeds
-  }
-
-  private tensor(name: string, data: Float32Array): HostTensor {
-    return hostTensor('float32', this.params.get(name)!.shape, data)
-  }
-
-  /** Zero gradient sums for the first micro-batch, allocated once (inputs are never written). */
-  private zeros(): Map<string, Float32Array> {
-    this.zeroSums ??= new Map([...this.params].map(([name, p]) => [name, new Float32Array(p.data.length)]))
-    return this.zeroSums
-  }
-
-  private applyUpdates(out: Record<string, HostTensor>): void {
-    const params = new Map<string, Tensor32>()
-    for (const [name, p] of this.params) {
-      params.set(name, { shape: p.shape, data: out[paramOutputName(name)].data as Float32Array })
-    }
-    const optimizer = new Map<string, Tensor32>()
-    for (const name of this.trainableNames) {
-      for (const state of this.stateNames) {
-        const key = optimizerStateKey(name, state)
-        optimizer.set(key, {
-          shape: this.optimizerState.get(key)!.shape,
-          data: out[stateOutputName(state, name)].data as Float32Array
-        })
-      }
-    }
-    this.params = params
-    this.optimizerState = optimizer
+  /**
+   * Micro-batch `micro` reads the sums so far (zeros first) and, unless it is the last, writes the
+   * new sums into the other buffer of the pair.
+   */
+  private accumulationFeeds(
+    micro: number,
+    writes: boolean,
+    feeds: Record<string, HostTensor>,
+    into: Record<string, HostTensor>
+  ): void {
+    const fresh = () => this.params.map((slot) => new Float32Array(slot.current.length))
+    this.sumBuffers ??= { zeros: fresh(), flip: fresh(), flop: fresh() }
+    const buffers = this.sumBuffers
+    const read = micro === 0 ? buffers.zeros : micro % 2 === 1 ? buffers.flip : buffers.flop
+    const write = micro % 2 === 0 ? buffers.flip : buffers.flop
+    this.params.forEach((slot, i) => {
+      feeds[gradSumInputName(slot.key)] = hostTensor('float32', slot.shape, read[i])
+      if (writes) into[gradSumOutputName(slot.key)] = hostTensor('float32', slot.shape, write[i])
+    })
   }
 }
 
-function copyMatching(
+const METRIC_PREFIX = metricOutputName('')
+
+function slotFeeds(slots: readonly StateSlot[]): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {}
+  for (const slot of slots) feeds[slot.input] = hostTensor('float32', slot.shape, slot.current)
+  return feeds
+}
+
+/** The values of `given` in the order of `slots`, checked against their names and shapes. */
+function matchingValues(
   what: string,
   given: ReadonlyMap<string, { shape: number[]; data: Float32Array }>,
-  current: ReadonlyMap<string, Tensor32>
-): Map<string, Tensor32> {
-  const copied = new Map<string, Tensor32>()
-  for (const [name, want] of current) {
-    const value = given.get(name)
-    if (!value) throw new Error(`StepProgram.importState: ${what} has no tensor "${name}"`)
-    if (value.shape.length !== want.shape.length || value.shape.some((d, i) => d !== want.shape[i])) {
-      throw new Error(
-        `StepProgram.importState: ${what} "${name}" is [${value.shape.join(', ')}], expected [${want.shape.join(', ')}]`
-      )
-    }
-    if (value.data.length !== want.data.length) {
-      throw new Error(
-        `StepProgram.importState: ${what} "${name}" holds ${value.data.length} values, expected ${want.data.length}`
-      )
-    }
-    copied.set(name, { shape: [...want.shape], data: Float32Array.from(value.data) })
-  }
+  slots: readonly StateSlot[]
+): Float32Array[] {
   for (const name of given.keys()) {
-    if (!current.has(name)) throw new Error(`StepProgram.importState: ${what} has unknown tensor "${name}"`)
+    if (!slots.some((slot) => slot.key === name)) {
+      throw new Error(`StepProgram.importState: ${what} has unknown tensor "${name}"`)
+    }
   }
-  return copied
+  return slots.map((slot) => {
+    const value = given.get(slot.key)
+    if (!value) throw new Error(`StepProgram.importState: ${what} has no tensor "${slot.key}"`)
+    const sameShape =
+      value.shape.length === slot.shape.length && value.shape.every((d, i) => d === slot.shape[i])
+    if (!sameShape || value.data.length !== slot.current.length) {
+      throw new Error(
+        `StepProgram.importState: ${what} "${slot.key}" is [${value.shape.join(', ')}] with ` +
+          `${value.data.length} values, expected [${slot.shape.join(', ')}]`
+      )
+    }
+    return value.data
+  })
 }
 
 function checkScalars({ lr, step, maxGradNorm }: StepScalarValues): void {
@@ -519,8 +535,4 @@ function scalar32(value: number): HostTensor {
 
 function scalar64(value: number): HostTensor {
   return hostTensor('float64', [], Float64Array.of(value))
-}
-
-function f32(value: Tensor32): HostTensor {
-  return hostTensor('float32', value.shape, value.data)
 }

@@ -98,6 +98,15 @@ export interface TrainConfig {
   evalEvery: number
   /** Continue from this checkpoint folder (`<out>/checkpoints/step-N`). */
   resumeFrom: string | null
+  /**
+   * Continuing a run with a new total (more steps or epochs) from `resumeFrom`: the total may differ
+   * from the checkpoint's, and the learning-rate schedule is re-planned over the new total from the
+   * checkpoint's step on — step k uses the rate a run planned with the new total from the start would
+   * use at k (what transformers' Trainer does when resumed with a larger max_steps). Steps before the
+   * checkpoint keep the rates they had. Every other setting must still match the checkpoint. For a
+   * constant schedule this changes nothing: its resume key ignores the total anyway.
+   */
+  replanSchedule: boolean
   /** LoRA: also write the merged model to `<out>/merged`. */
   mergeLora: boolean
   /** One JSON line per optimizer step: {step, loss, lr, grad_norm, tokens_per_s}. */
@@ -231,6 +240,7 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     evalDataFile: input.evalDataFile ? resolve(input.evalDataFile) : null,
     evalEvery: input.evalEvery ?? 0,
     resumeFrom: input.resumeFrom ? resolve(input.resumeFrom) : null,
+    replanSchedule: input.replanSchedule ?? false,
     mergeLora: input.mergeLora ?? false,
     metricsJsonl: input.metricsJsonl ? resolve(input.metricsJsonl) : null,
     cacheDir: input.cacheDir ?? defaultGraphCacheDir()
@@ -456,13 +466,18 @@ export function configHash(key: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(key)).digest('hex')
 }
 
-/** Throws, naming the first setting that differs, unless `saved` and `current` are the same key. */
+/**
+ * Throws, naming the first setting that differs, unless `saved` and `current` are the same key
+ * (settings named in `ignore` excepted).
+ */
 export function checkResumeKey(
   saved: Record<string, unknown>,
   current: Record<string, unknown>,
-  checkpoint: string
+  checkpoint: string,
+  ignore: readonly string[] = []
 ): void {
   for (const name of new Set([...Object.keys(current), ...Object.keys(saved)])) {
+    if (ignore.includes(name)) continue
     const before = canonicalJson(saved[name] ?? null)
     const now = canonicalJson(current[name] ?? null)
     if (before === now) continue
@@ -539,7 +554,9 @@ export async function train(config: TrainConfig, options: TrainerOptions = {}): 
   const totalSteps = plannedSteps(new BatchStream(data.examples, batchOptions), config)
   const key = resumeKey(config, totalSteps)
   const resumed = config.resumeFrom ? readCheckpoint(config.resumeFrom) : null
-  if (resumed) checkResumeKey(resumed.state.resumeKey, key, resumed.dir)
+  if (resumed) {
+    checkResumeKey(resumed.state.resumeKey, key, resumed.dir, config.replanSchedule ? ['totalSteps'] : [])
+  }
   if (resumed && resumed.state.step >= totalSteps) {
     throw new Error(
       `train: ${resumed.dir} is at step ${resumed.state.step}, the run has ${totalSteps} steps: nothing left to train`
@@ -772,7 +789,10 @@ class TrainingLoop {
 }
 
 /** Optimizer steps of the run: --max-steps, or the steps of --epochs epochs. */
-function plannedSteps(stream: BatchStream, config: TrainConfig): number {
+export function plannedSteps(
+  stream: BatchStream,
+  config: Pick<TrainConfig, 'maxSteps' | 'epochs' | 'gradAccum'>
+): number {
   if (config.maxSteps !== null) return config.maxSteps
   let steps = 0
   for (let epoch = 0; epoch < config.epochs!; epoch++) {

@@ -1,7 +1,8 @@
 /**
  * `engine.train`: the trainer loop in a job worker. Cancelling the job is a cooperative stop: the
  * step in flight finishes, a checkpoint is saved, and the job ends with status "stopped" in its
- * result (resume from `lastCheckpoint`).
+ * result (resume from `lastCheckpoint`). Pausing the job holds the loop at the next step boundary
+ * (after the step's event), with the model and optimizer state loaded, until it is resumed.
  *
  * What it reports:
  *  - progress: done = step, total = total steps, message = one human-readable line per step;
@@ -26,7 +27,14 @@ export const engineTrainJob: JobKind<EngineTrainInput, TrainResult> = {
   summary: 'Fine-tune a model (LoRA or full) and export the adapter or model',
   async run(input, ctx) {
     const config = resolveTrainConfig(input)
-    return train(config, { signal: ctx.signal, onEvent: (event) => report(event, ctx) })
+    return train(config, {
+      signal: ctx.signal,
+      onEvent: async (event) => {
+        report(event, ctx)
+        // The trainer waits for this promise: the step boundary is where a pause holds.
+        if (event.type === 'start' || event.type === 'step') await ctx.pausePoint()
+      }
+    })
   }
 }
 

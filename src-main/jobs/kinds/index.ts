@@ -1,9 +1,11 @@
+import { datasetJobs } from '../../datasets/jobs'
 import type { JobKind } from '../protocol'
 import { engineGenerateJob } from './engine-generate'
 import { engineScoreJob } from './engine-score'
 import { engineTrainJob } from './engine-train'
 import { evalBenchmarkJob } from './eval-benchmark'
 import { modelInspectJob } from './model-inspect'
+import { trainPreflightJob } from './train-preflight'
 
 /** Every kind of job a worker can run. Registering a kind twice is a programming error. */
 const registry = new Map<string, JobKind<never, unknown>>()
@@ -18,6 +20,8 @@ register(engineScoreJob as JobKind<never, unknown>)
 register(engineGenerateJob as JobKind<never, unknown>)
 register(engineTrainJob as JobKind<never, unknown>)
 register(evalBenchmarkJob as JobKind<never, unknown>)
+register(trainPreflightJob as JobKind<never, unknown>)
+for (const job of datasetJobs) register(job)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {
   const job = registry.get(kind)

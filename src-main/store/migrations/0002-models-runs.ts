@@ -3,7 +3,8 @@ import type Database from 'better-sqlite3'
 /**
  * Base models, recipes, runs with their metrics and checkpoints.
  *
- * A shipped migration is frozen: never edit it, add a new one.
+ * A shipped migration is frozen: never edit it, add a new one. (Before the first release this one was
+ * amended: statuses stopped and cancelled, and a nullable dataset version for runs from a data file.)
  */
 export const version = 2
 
@@ -39,10 +40,13 @@ export function updateToSchemaVersion2(db: Database.Database): void {
       -- recipes.version moves on when a recipe file changes; this is the one the run used.
       recipe_version INTEGER NOT NULL,
       base_model_id INTEGER NOT NULL REFERENCES base_models(id),
-      dataset_version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+      -- NULL for a run trained from a data file (\`finetune-studio train --store\`): its config records
+      -- the file and its hash instead.
+      dataset_version_id INTEGER REFERENCES dataset_versions(id),
       config TEXT NOT NULL CHECK (json_valid(config)),
       status TEXT NOT NULL DEFAULT 'queued'
-        CHECK (status IN ('queued', 'running', 'paused', 'stopping', 'completed', 'failed', 'interrupted')),
+        CHECK (status IN ('queued', 'running', 'paused', 'stopping', 'stopped', 'completed', 'failed',
+                          'cancelled', 'interrupted')),
       error TEXT,
       out_dir TEXT,
       created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),

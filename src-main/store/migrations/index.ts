@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3'
 import * as datasets from './0001-datasets'
 import * as modelsRuns from './0002-models-runs'
 import * as evaluations from './0003-evaluations'
+import * as datasetCuration from './0004-dataset-curation'
+import * as runControl from './0005-run-control'
 
 export interface Migration {
   version: number
@@ -13,5 +15,11 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: datasets.version, name: '0001-datasets', up: datasets.updateToSchemaVersion1 },
   { version: modelsRuns.version, name: '0002-models-runs', up: modelsRuns.updateToSchemaVersion2 },
-  { version: evaluations.version, name: '0003-evaluations', up: evaluations.updateToSchemaVersion3 }
+  { version: evaluations.version, name: '0003-evaluations', up: evaluations.updateToSchemaVersion3 },
+  {
+    version: datasetCuration.version,
+    name: '0004-dataset-curation',
+    up: datasetCuration.updateToSchemaVersion4
+  },
+  { version: runControl.version, name: '0005-run-control', up: runControl.updateToSchemaVersion5 }
 ]

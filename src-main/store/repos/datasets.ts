@@ -1,20 +1,17 @@
 import type Database from 'better-sqlite3'
-import type { DatasetSummary, Split } from '../../../src-preload/contract'
+import type { Conversation, DatasetSummary, Split } from '../../../src-preload/contract'
 import { StoreConflictError, StoreNotFoundError, isSqliteError } from '../errors'
 import { canonicalJson, sha256Hex } from '../hash'
 import { parseJsonObject, parseStringArray } from '../json'
+import { createCurationRepo } from './curation'
+import { registerSampleFunctions } from './sample-query'
 import { NOW_SQL, inTransaction, pageParams, type Page } from './sql'
 
-/** A sample as the store keeps it: normalised to chat messages (src-main/datasets does that). */
-export interface ConversationMessage {
-  role: string
-  content: string
-  /** Weight of this message's tokens in the loss; absent means the recipe's default. */
-  loss_weight?: number
-}
-export interface Conversation {
-  messages: ConversationMessage[]
-}
+/**
+ * A sample as the store keeps it: one conversation schema, whatever its source format
+ * (src-main/datasets normalises; the schema is documented at Conversation in the contract).
+ */
+export type { Conversation, ConversationMessage } from '../../../src-preload/contract'
 
 export interface NewSample {
   conversation: Conversation
@@ -109,6 +106,7 @@ interface DatasetSummaryRow {
   name: string
   description: string
   created_at: string
+  sample_count: number
   version_count: number
   latest_id: number | null
   latest_version: number | null
@@ -202,6 +200,7 @@ const SAMPLE_FILTER_SQL = `
 
 const DATASET_SUMMARY_SQL = `
   SELECT d.id, d.name, d.description, d.created_at,
+    (SELECT COUNT(*) FROM samples WHERE dataset_id = d.id AND deleted_at IS NULL) AS sample_count,
     (SELECT COUNT(*) FROM dataset_versions WHERE dataset_id = d.id) AS version_count,
     v.id AS latest_id, v.version AS latest_version, v.content_hash AS latest_hash,
     v.sample_count AS latest_count
@@ -331,6 +330,7 @@ function toDatasetSummary(row: DatasetSummaryRow): DatasetSummary {
     name: row.name,
     description: row.description,
     createdAt: row.created_at,
+    sampleCount: row.sample_count,
     versionCount: row.version_count,
     latestVersion:
       row.latest_id === null
@@ -432,6 +432,7 @@ function versionContentHash(rows: readonly SampleRow[]): string {
 }
 
 export function createDatasetsRepo(db: Database.Database) {
+  registerSampleFunctions(db)
   const sql = prepareStatements(db)
 
   function get(id: number): DatasetSummary | null {
@@ -694,7 +695,17 @@ export function createDatasetsRepo(db: Database.Database) {
     return sql.versionSamples.all(params).map(toVersionSample)
   }
 
+  const curation = createCurationRepo(db, {
+    get,
+    updateSample,
+    revertSample,
+    softDeleteSample,
+    restoreSample,
+    revisions
+  })
+
   return {
+    ...curation,
     create,
     list: (): DatasetSummary[] => sql.listDatasets.all().map(toDatasetSummary),
     get,

@@ -1,27 +1,60 @@
 import type Database from 'better-sqlite3'
-import type { MetricPoint, RunDetail, RunStatus, RunSummary } from '../../../src-preload/contract'
+import type {
+  Device,
+  MetricPoint,
+  RunCheckpoint,
+  RunControl,
+  RunDetail,
+  RunLogLine,
+  RunProgress,
+  RunSegment,
+  RunStatus,
+  RunSummary
+} from '../../../src-preload/contract'
 import { StoreConflictError, StoreNotFoundError, isSqliteError } from '../errors'
 import { parseJsonObject, parseNumberRecord } from '../json'
+import { ownerAlive } from '../owner'
 import { NOW_SQL, inTransaction, pageParams, type Page } from './sql'
 
-export type Checkpoint = RunDetail['checkpoints'][number]
+export type Checkpoint = RunCheckpoint
 
 export interface NewRun {
   name: string
   recipeId: number
   baseModelId: number
-  datasetVersionId: number
+  /** null for a run trained from a data file (its config names the file and its hash). */
+  datasetVersionId: number | null
   /** Everything else that determines the run (hyperparameters, recipe params, seed). */
   config: Record<string, unknown>
   /** Often known only once the run has an id; see setOutDir. */
   outDir?: string | null
+  device?: Device
+  /** The API context that queues it (see claim). */
+  owner?: RunOwner
+}
+
+/** An API context that queues or trains runs: a random id per context, and its process. */
+export interface RunOwner {
+  id: string
+  pid: number
+}
+
+/** Who owns a claimed run, as the liveness check needs it (null: a row no owner ever claimed). */
+export interface ClaimedRun {
+  id: number
+  status: RunStatus
+  device: Device
+  ownerId: string | null
+  ownerPid: number | null
+  heartbeatAt: string | null
 }
 
 /** A run with the columns the trainer needs beyond what the contract shows. */
 export interface RunRecord extends RunDetail {
   recipeId: number
   recipeVersion: number
-  outDir: string | null
+  /** The API context that owns the run; null when none does. */
+  ownerId: string | null
 }
 
 export interface NewCheckpoint {
@@ -36,11 +69,20 @@ export interface MetricQuery {
   afterStep?: number
 }
 
-/**
- * Statuses in which a worker owns the run; after a restart no worker does. The SQL below spells
- * out the same list (and the finished ones: completed, failed, interrupted).
- */
-const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'stopping']
+/** Statuses in which a training process exists for the run. */
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'stopping']
+/** Statuses in which some API context owns the run (queues it or trains it). */
+export const CLAIMED_STATUSES: readonly RunStatus[] = ['queued', ...ACTIVE_STATUSES]
+/** Statuses a run ends in; the SQL below spells out the same list. */
+export const FINISHED_STATUSES: readonly RunStatus[] = [
+  'stopped',
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted'
+]
+const FINISHED_SQL = `('stopped', 'completed', 'failed', 'cancelled', 'interrupted')`
+const CLAIMED_SQL = `('queued', 'running', 'paused', 'stopping')`
 
 interface RunRow {
   id: number
@@ -49,14 +91,29 @@ interface RunRow {
   recipe_version: number
   recipe_name: string
   base_model_id: number
-  dataset_version_id: number
+  dataset_version_id: number | null
   config: string
   status: RunStatus
   error: string | null
   out_dir: string | null
+  device: Device
+  owner_id: string | null
+  owner_pid: number | null
+  heartbeat_at: string | null
+  control: RunControl | null
+  progress: string | null
   created_at: string
   started_at: string | null
   finished_at: string | null
+}
+
+interface ClaimedRunRow {
+  id: number
+  status: RunStatus
+  device: Device
+  owner_id: string | null
+  owner_pid: number | null
+  heartbeat_at: string | null
 }
 
 interface CheckpointRow {
@@ -85,6 +142,9 @@ function toRunSummary(row: RunRow): RunSummary {
     error: row.error,
     baseModelId: row.base_model_id,
     datasetVersionId: row.dataset_version_id,
+    device: row.device,
+    progress: row.progress === null ? null : (JSON.parse(row.progress) as RunProgress),
+    pendingControl: row.control,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at
@@ -105,6 +165,23 @@ function toMetricPoint(row: MetricRow): MetricPoint {
   return { step: row.step, name: row.name, value: row.value ?? Number.NaN }
 }
 
+interface LogRow {
+  id: number
+  run_id: number
+  at: string
+  level: RunLogLine['level']
+  message: string
+}
+
+function toLogLine(row: LogRow): RunLogLine {
+  return { id: row.id, runId: row.run_id, at: row.at, level: row.level, message: row.message }
+}
+
+/** The segments a run's config records (see RunSegment). */
+function segmentsOf(config: Record<string, unknown>): RunSegment[] {
+  return Array.isArray(config.segments) ? (config.segments as RunSegment[]) : []
+}
+
 function prepareStatements(db: Database.Database) {
   return {
     recipeVersion: db.prepare<[number], { version: number }>('SELECT version FROM recipes WHERE id = ?'),
@@ -118,30 +195,65 @@ function prepareStatements(db: Database.Database) {
         recipeId: number
         recipeVersion: number
         baseModelId: number
-        datasetVersionId: number
+        datasetVersionId: number | null
         config: string
         outDir: string | null
+        device: Device
+        ownerId: string | null
+        ownerPid: number | null
       },
       { id: number }
     >(
-      `INSERT INTO runs (name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, out_dir)
-       VALUES (@name, @recipeId, @recipeVersion, @baseModelId, @datasetVersionId, @config, @outDir)
+      `INSERT INTO runs (name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, out_dir,
+                         device, owner_id, owner_pid, heartbeat_at)
+       VALUES (@name, @recipeId, @recipeVersion, @baseModelId, @datasetVersionId, @config, @outDir,
+               @device, @ownerId, @ownerPid, CASE WHEN @ownerId IS NULL THEN NULL ELSE ${NOW_SQL} END)
        RETURNING id`
     ),
     get: db.prepare<[number], RunRow>(`${RUN_SELECT_SQL} WHERE r.id = ?`),
     list: db.prepare<{ limit: number; offset: number }, RunRow>(
       `${RUN_SELECT_SQL} ORDER BY r.id DESC LIMIT @limit OFFSET @offset`
     ),
+    // A finished run has no owner and no pending control request.
     setStatus: db.prepare<{ id: number; status: RunStatus; error: string | null }>(
       `UPDATE runs SET status = @status, error = @error,
          started_at = CASE WHEN @status = 'running' THEN COALESCE(started_at, ${NOW_SQL}) ELSE started_at END,
-         finished_at = CASE WHEN @status IN ('completed', 'failed', 'interrupted') THEN ${NOW_SQL} ELSE NULL END
+         finished_at = CASE WHEN @status IN ${FINISHED_SQL} THEN ${NOW_SQL} ELSE NULL END,
+         owner_id = CASE WHEN @status IN ${FINISHED_SQL} THEN NULL ELSE owner_id END,
+         owner_pid = CASE WHEN @status IN ${FINISHED_SQL} THEN NULL ELSE owner_pid END,
+         control = CASE WHEN @status IN ${FINISHED_SQL} THEN NULL ELSE control END
        WHERE id = @id`
     ),
-    markActiveAsInterrupted: db.prepare<[string], { id: number }>(
-      `UPDATE runs SET status = 'interrupted', error = ?, finished_at = ${NOW_SQL}
-       WHERE status IN ('running', 'paused', 'stopping')
+    interruptIfOwnedBy: db.prepare<{ id: number; ownerId: string | null; error: string }, { id: number }>(
+      `UPDATE runs SET status = 'interrupted', error = @error, finished_at = ${NOW_SQL},
+         owner_id = NULL, owner_pid = NULL, control = NULL
+       WHERE id = @id AND owner_id IS @ownerId AND status IN ${CLAIMED_SQL}
        RETURNING id`
+    ),
+    claim: db.prepare<{ id: number; ownerId: string; ownerPid: number }>(
+      `UPDATE runs SET owner_id = @ownerId, owner_pid = @ownerPid, heartbeat_at = ${NOW_SQL}, control = NULL
+       WHERE id = @id`
+    ),
+    heartbeat: db.prepare<[string]>(
+      `UPDATE runs SET heartbeat_at = ${NOW_SQL} WHERE owner_id = ? AND status IN ${CLAIMED_SQL}`
+    ),
+    claimed: db.prepare<[], ClaimedRunRow>(
+      `SELECT id, status, device, owner_id, owner_pid, heartbeat_at FROM runs
+       WHERE status IN ${CLAIMED_SQL} ORDER BY id`
+    ),
+    setControl: db.prepare<{ id: number; control: RunControl | null }>(
+      'UPDATE runs SET control = @control WHERE id = @id'
+    ),
+    pendingControls: db.prepare<[string], { id: number; control: RunControl }>(
+      'SELECT id, control FROM runs WHERE owner_id = ? AND control IS NOT NULL ORDER BY id'
+    ),
+    setProgress: db.prepare<[string, number]>('UPDATE runs SET progress = ? WHERE id = ?'),
+    deleteMetricsAfter: db.prepare<[number, number]>('DELETE FROM run_metrics WHERE run_id = ? AND step > ?'),
+    insertLog: db.prepare<{ runId: number; level: string; message: string }, LogRow>(
+      'INSERT INTO run_logs (run_id, level, message) VALUES (@runId, @level, @message) RETURNING *'
+    ),
+    logs: db.prepare<{ runId: number; afterId: number; limit: number }, LogRow>(
+      'SELECT * FROM run_logs WHERE run_id = @runId AND id > @afterId ORDER BY id LIMIT @limit'
     ),
     setOutDir: db.prepare<[string, number]>('UPDATE runs SET out_dir = ? WHERE id = ?'),
     setConfig: db.prepare<[string, number]>('UPDATE runs SET config = ? WHERE id = ?'),
@@ -185,13 +297,24 @@ export function createRunsRepo(db: Database.Database) {
   }
 
   function toRunRecord(row: RunRow): RunRecord {
+    const config = parseJsonObject(row.config, 'runs.config')
     return {
       ...toRunSummary(row),
-      config: parseJsonObject(row.config, 'runs.config'),
+      config,
       checkpoints: sql.checkpoints.all(row.id).map(toCheckpoint),
+      segments: segmentsOf(config),
+      outDir: row.out_dir,
+      owner:
+        row.owner_pid === null
+          ? null
+          : {
+              pid: row.owner_pid,
+              heartbeatAt: row.heartbeat_at,
+              alive: ownerAlive(row.owner_pid, row.heartbeat_at)
+            },
       recipeId: row.recipe_id,
       recipeVersion: row.recipe_version,
-      outDir: row.out_dir
+      ownerId: row.owner_id
     }
   }
 
@@ -202,7 +325,7 @@ export function createRunsRepo(db: Database.Database) {
     if (!sql.baseModelExists.get(run.baseModelId)) {
       throw new StoreNotFoundError(`runs.create: no base model with id ${run.baseModelId}`)
     }
-    if (!sql.datasetVersionExists.get(run.datasetVersionId)) {
+    if (run.datasetVersionId !== null && !sql.datasetVersionExists.get(run.datasetVersionId)) {
       throw new StoreNotFoundError(`runs.create: no dataset version with id ${run.datasetVersionId}`)
     }
     return { recipeVersion: recipe.version }
@@ -218,15 +341,24 @@ export function createRunsRepo(db: Database.Database) {
       baseModelId: run.baseModelId,
       datasetVersionId: run.datasetVersionId,
       config: JSON.stringify(run.config),
-      outDir: run.outDir ?? null
+      outDir: run.outDir ?? null,
+      device: run.device ?? 'cpu',
+      ownerId: run.owner?.id ?? null,
+      ownerPid: run.owner?.pid ?? null
     })!
     return get(id)!
+  }
+
+  /** The run without its config and checkpoints (cheap enough to poll). */
+  function getSummary(id: number): RunSummary | null {
+    const row = sql.get.get(id)
+    return row ? toRunSummary(row) : null
   }
 
   function get(id: number): RunDetail | null {
     const record = getRecord(id)
     if (!record) return null
-    const { recipeId: _recipeId, recipeVersion: _recipeVersion, outDir: _outDir, ...detail } = record
+    const { recipeId: _recipeId, recipeVersion: _recipeVersion, ownerId: _ownerId, ...detail } = record
     return detail
   }
 
@@ -261,21 +393,73 @@ export function createRunsRepo(db: Database.Database) {
     sql.setConfig.run(JSON.stringify(config), id)
   }
 
-  /**
-   * At startup no worker owns any run, so runs left running, paused or stopping by a crash or quit
-   * become 'interrupted' (resumable from their latest checkpoint). Returns their ids.
-   */
-  function markRunningAsInterrupted(): number[] {
-    const message = 'Finetune Studio stopped while this run was active; resume it from its latest checkpoint'
-    return sql.markActiveAsInterrupted.all(message).map((row) => row.id)
+  /** `owner` takes the run over (queues or trains it from now on); any pending control request is dropped. */
+  function claim(id: number, owner: RunOwner): void {
+    requireRow('runs.claim', id)
+    sql.claim.run({ id, ownerId: owner.id, ownerPid: owner.pid })
   }
 
-  /** Deletes a run with its metrics, checkpoints rows and evaluations; refused while it is active. */
+  /** Refreshes the heartbeat of every run `ownerId` queues or trains. */
+  function heartbeat(ownerId: string): void {
+    sql.heartbeat.run(ownerId)
+  }
+
+  /** Every queued or active run with its owner, oldest first (the queue order). */
+  function claimed(): ClaimedRun[] {
+    return sql.claimed.all().map((row) => ({
+      id: row.id,
+      status: row.status,
+      device: row.device,
+      ownerId: row.owner_id,
+      ownerPid: row.owner_pid,
+      heartbeatAt: row.heartbeat_at
+    }))
+  }
+
+  /**
+   * Marks a queued or active run interrupted, if `ownerId` still owns it (another process may have
+   * taken it over or finished it meanwhile). Returns whether it did.
+   */
+  function interruptIfOwnedBy(id: number, ownerId: string | null, error: string): boolean {
+    return sql.interruptIfOwnedBy.all({ id, ownerId, error }).length > 0
+  }
+
+  /** Leaves a control request for the run's owner (null clears it). */
+  function setControl(id: number, control: RunControl | null): void {
+    requireRow('runs.setControl', id)
+    sql.setControl.run({ id, control })
+  }
+
+  /** The control requests waiting for `ownerId`, cleared as they are read (in one transaction). */
+  const takeControls = inTransaction(db, (ownerId: string): { id: number; control: RunControl }[] => {
+    const pending = sql.pendingControls.all(ownerId)
+    for (const { id } of pending) sql.setControl.run({ id, control: null })
+    return pending
+  })
+
+  function setProgress(id: number, progress: RunProgress): void {
+    sql.setProgress.run(JSON.stringify(progress), id)
+  }
+
+  /** Forgets metric points after a step (a resumed run recomputes them). */
+  function deleteMetricsAfter(runId: number, step: number): void {
+    sql.deleteMetricsAfter.run(runId, step)
+  }
+
+  function appendLog(runId: number, level: RunLogLine['level'], message: string): RunLogLine {
+    return toLogLine(sql.insertLog.get({ runId, level, message })!)
+  }
+
+  function logs(runId: number, afterId = 0, limit = 1000): RunLogLine[] {
+    return sql.logs.all({ runId, afterId, limit }).map(toLogLine)
+  }
+
+  /** Deletes a run with its metrics, checkpoint rows and logs; refused while it is queued or active. */
   function remove(id: number): boolean {
     const row = sql.get.get(id)
     if (!row) return false
-    if (ACTIVE_STATUSES.includes(row.status)) {
-      throw new StoreConflictError(`runs.delete: run ${id} is ${row.status}; stop it first`)
+    if (CLAIMED_STATUSES.includes(row.status)) {
+      throw new StoreConflictError(`runs.delete: run ${id} is ${row.status}; stop or cancel it first`)
     }
     return sql.delete.run(id).changes > 0
   }
@@ -328,12 +512,22 @@ export function createRunsRepo(db: Database.Database) {
   return {
     create,
     get,
+    getSummary,
     getRecord,
     list,
     setStatus,
     setOutDir,
     setConfig,
-    markRunningAsInterrupted,
+    claim,
+    heartbeat,
+    claimed,
+    interruptIfOwnedBy,
+    setControl,
+    takeControls,
+    setProgress,
+    deleteMetricsAfter,
+    appendLog,
+    logs,
     delete: remove,
     appendMetrics,
     metrics,

@@ -1,76 +1,92 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { MetricPoint, RunSummary } from '../../../src-preload/contract'
+import type { RunControl, RunSummary } from '../../../src-preload/contract'
 import { useApi } from '../api'
+import { queuePositions } from '../components/runs/runStatus'
 import { useToastStore } from './toasts'
 
+export type ContinueBy = { addSteps: number } | { addEpochs: number }
+
+/** Every run with its status, kept current by run.* events; the control actions of the Runs view. */
 export const useRunsStore = defineStore('runs', () => {
   const api = useApi()
   const toasts = useToastStore()
   const runs = ref<RunSummary[]>([])
   const loaded = ref(false)
-  const selectedRunId = ref<number | null>(null)
-  /** Metric points of the selected run, in step order. */
-  const metrics = ref<MetricPoint[]>([])
+  /** Run ids with a control request on its way to the server, so that its buttons wait for the reply. */
+  const busy = ref<Set<number>>(new Set())
 
-  const selectedRun = computed(() => runs.value.find((run) => run.id === selectedRunId.value) ?? null)
+  const byId = computed(() => new Map(runs.value.map((run) => [run.id, run])))
+  const queue = computed(() => queuePositions(runs.value))
 
   async function load(): Promise<void> {
     try {
-      runs.value = await api.call('runs.list', {})
+      runs.value = await api.call('runs.list', { limit: 1000 })
       loaded.value = true
     } catch (error) {
       toasts.showError(error)
     }
   }
 
-  /** Bumped on every selection, so that a reply for an earlier selection is dropped. */
-  let selection = 0
+  function replace(run: RunSummary): void {
+    const index = runs.value.findIndex((known) => known.id === run.id)
+    if (index >= 0) runs.value.splice(index, 1, run)
+    else runs.value.unshift(run)
+  }
 
-  async function loadMetrics(runId: number, afterStep: number): Promise<void> {
-    const asked = selection
+  /** Runs the request with the run marked busy; the reply replaces the run. null when refused (toast). */
+  async function request(runId: number, send: () => Promise<RunSummary>): Promise<RunSummary | null> {
+    busy.value = new Set(busy.value).add(runId)
     try {
-      const points = await api.call('runs.metrics', { id: runId, afterStep })
-      if (asked !== selection) return
-      metrics.value = afterStep < 0 ? points : [...metrics.value, ...points]
+      const run = await send()
+      replace(run)
+      return run
     } catch (error) {
       toasts.showError(error)
+      return null
+    } finally {
+      const next = new Set(busy.value)
+      next.delete(runId)
+      busy.value = next
     }
   }
 
-  function select(runId: number): void {
-    selection++
-    selectedRunId.value = runId
-    metrics.value = []
-    followSelectedRun()
+  function control(runId: number, action: RunControl): Promise<RunSummary | null> {
+    return request(runId, () => api.call(`runs.${action}`, { id: runId }))
   }
 
-  // A live run: fetch only the points after the last one we have. Progress events come faster
-  // than replies, so fetches are serialised: two in flight would both append the same points.
-  let following: Promise<void> | null = null
-  let followAgain = false
-  function followSelectedRun(): void {
-    if (following) {
-      followAgain = true
-      return
+  function continueRun(runId: number, by: ContinueBy): Promise<RunSummary | null> {
+    return request(runId, () => api.call('runs.continue', { id: runId, ...by }))
+  }
+
+  async function remove(runId: number): Promise<boolean> {
+    busy.value = new Set(busy.value).add(runId)
+    try {
+      await api.call('runs.delete', { id: runId })
+      runs.value = runs.value.filter((run) => run.id !== runId)
+      return true
+    } catch (error) {
+      toasts.showError(error)
+      return false
+    } finally {
+      const next = new Set(busy.value)
+      next.delete(runId)
+      busy.value = next
     }
-    following = (async () => {
-      do {
-        followAgain = false
-        const runId = selectedRunId.value
-        if (runId === null) return
-        const lastStep = metrics.value.reduce((last, point) => Math.max(last, point.step), -1)
-        await loadMetrics(runId, lastStep)
-      } while (followAgain)
-    })().finally(() => {
-      following = null
-    })
   }
 
-  api.on('run.progress', ({ runId }) => {
-    if (runId === selectedRunId.value) followSelectedRun()
+  api.on('run.status', ({ runId, status, error }) => {
+    const run = byId.value.get(runId)
+    // A run this window has not seen yet (started elsewhere): the list brings all of it.
+    if (!run) return void load()
+    replace({ ...run, status, error })
+    // pendingControl, startedAt and finishedAt change with the status; the server has them.
+    void load()
   })
-  api.on('run.status', () => void load())
+  api.on('run.progress', ({ runId, ...progress }) => {
+    const run = byId.value.get(runId)
+    if (run) replace({ ...run, progress })
+  })
 
-  return { runs, loaded, selectedRunId, selectedRun, metrics, load, select }
+  return { runs, loaded, busy, byId, queue, load, replace, control, continueRun, remove }
 })

@@ -146,7 +146,10 @@ describe('generation with a KV cache', () => {
     }
   })
 
-  it('refuses prompts that do not fit the context', async () => {
+  it('refuses prompts that do not fit the context or the vocabulary', async () => {
+    await expect(generator.generate([1, 600], NO_TEXT, { maxNewTokens: 1, temperature: 0 })).rejects.toThrow(
+      'Generator.generate: prompt id 600 is not a token id (vocab 512)'
+    )
     const config = generator.model.config
     await expect(
       generator.generate([1], NO_TEXT, { maxNewTokens: config.maxPositionEmbeddings, temperature: 0 })
@@ -174,6 +177,15 @@ describe('generation with a KV cache', () => {
           const ids = inputs.input_ids[row].slice(0, position + 1)
           const step = await tiny.step(ids, tiny.emptyCache())
           expect(maxAbsDiff(step.logits, logits), `row ${row} position ${position}`).toBeLessThan(1e-4)
+        }
+        // a prompt of 4, then one token at a time, equals recomputing everything at each step
+        const row = inputs.input_ids[0]
+        let kv = (await tiny.step(row.slice(0, 4), tiny.emptyCache())).cache
+        for (let k = 5; k <= row.length; k++) {
+          const step = await tiny.step([row[k - 1]], kv)
+          kv = step.cache
+          const full = await tiny.step(row.slice(0, k), tiny.emptyCache())
+          expect(maxAbsDiff(step.logits, full.logits), `after ${k} tokens`).toBeLessThan(1e-4)
         }
       } finally {
         await tiny.release()

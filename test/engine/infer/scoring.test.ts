@@ -95,6 +95,18 @@ describe('Scorer.scoreAll', () => {
     }
   })
 
+  it('refuses ids outside the vocabulary, naming the row and position', async () => {
+    await expect(
+      scorer.score([
+        { inputIds: [1, 2], labels: [1, 2] },
+        { inputIds: [1, 512], labels: [-100, 5] }
+      ])
+    ).rejects.toThrow('Scorer.score: row 1: input id 512 at position 1 is not a token id (vocab 512)')
+    await expect(scorer.score([{ inputIds: [1, 2], labels: [-100, -7] }])).rejects.toThrow(
+      /row 0: label -7 at position 1/
+    )
+  })
+
   it('scores a row with no labelled tokens as 0 over 0 tokens', async () => {
     const [score] = await scorer.score([{ inputIds: [1, 300, 301], labels: [1, IGNORE_INDEX, IGNORE_INDEX] }])
     expect(score).toEqual({ tokenLogprobs: [null, null, null], logprob: 0, tokens: 0 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { StoreConflictError, StoreNotFoundError } from '../../../src-main/store/errors'
-import { conversationHash, type NewSample } from '../../../src-main/store/repos/datasets'
+import { conversationHash, type Conversation, type NewSample } from '../../../src-main/store/repos/datasets'
 import { chat, openTempStore, seedRunInputs } from '../helpers'
 
 function storeWithDataset(name = 'chat') {
@@ -24,6 +24,7 @@ describe('datasets repository: datasets', () => {
       name: 'chat',
       description: 'hand-written',
       createdAt: expect.stringMatching(/Z$/),
+      sampleCount: 0,
       versionCount: 0,
       latestVersion: null
     })
@@ -100,8 +101,8 @@ describe('datasets repository: samples', () => {
   })
 
   it('hashes conversations independently of key order', () => {
-    const a = { messages: [{ role: 'user', content: 'x', loss_weight: 0 }] }
-    const b = { messages: [{ loss_weight: 0, content: 'x', role: 'user' }] }
+    const a: Conversation = { messages: [{ role: 'user', content: 'x', loss_weight: 0 }] }
+    const b: Conversation = { messages: [{ loss_weight: 0, content: 'x', role: 'user' }] }
     expect(conversationHash(a)).toBe(conversationHash(b))
     expect(conversationHash(a)).not.toBe(conversationHash({ messages: [{ role: 'user', content: 'y' }] }))
   })

@@ -1,0 +1,255 @@
+/**
+ * `runs.preflight`: everything runs.start would do short of training — the base model validated,
+ * the dataset version written and read exactly as the trainer reads it (in a `train.preflight`
+ * job), the step plan — plus estimates of memory and time, so the user confirms a run knowing what
+ * it will cost.
+ *
+ * Estimates are deliberately simple and say how they were made (RunPreflight.estimate.basis):
+ *
+ *  memory (float32 training, as the step graph trains)
+ *    weights      4·P bytes for the model's P parameters
+ *    trainable    4·T for the T trainable values (LoRA: r·(in + out) per adapted projection and
+ *                 layer; full: P, less the embeddings when frozen)
+ *    optimizer    their gradients 4·T, plus AdamW's two moments 8·T (SGD with momentum 4·T)
+ *    activations  what the backward pass keeps, per micro-batch of B rows × S tokens (S = the longest
+ *                 kept example, at most maxSeqLen): B·S·L·(16·h + 4·i)·4 for the layers,
+ *                 B·heads·S²·L·2·4 for attention scores and probabilities, B·S·V·3·4 for the
+ *                 logits, their log-softmax and its gradient — about twice that with a recipe that
+ *                 also runs the frozen base model
+ *  time per step
+ *    measured     tokens per step ÷ the median tokens/s of the newest earlier run with the same base
+ *                 model, adapter kind and device (its first 3 steps left out: they include warm-up)
+ *    heuristic    otherwise: 6·P FLOPs per trained-through token (4·P for LoRA: no weight gradients
+ *                 of the base; +2·P when the recipe runs the base model too) at an assumed 5 GFLOP/s
+ *                 per CPU core, or 20 TFLOP/s on CUDA
+ */
+import { randomUUID } from 'node:crypto'
+import { cpus, freemem } from 'node:os'
+import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import type { RunPreflight } from '../../src-preload/contract'
+import { readModelConfig, type ModelConfig } from '../engine/checkpoint/hf-config'
+import { cudaProviderInstalled } from '../engine/runtime/devices'
+import type { TrainConfig } from '../engine/train/trainer'
+import type { TrainPreflightResult } from '../jobs/kinds/train-preflight'
+import { getRecipe } from '../recipes'
+import type { Store } from '../store'
+import { ApiError, notFound } from './errors'
+import type { RequestContext } from './handlers'
+import { validateModelFolder } from './model-validation'
+import { checkRecipe, trainConfigFor, writeVersionData, type RunSettings } from './run-launcher'
+
+const CPU_FLOPS_PER_CORE = 5e9
+const CUDA_FLOPS = 20e12
+const DROPPED_SHOWN = 200
+
+/** Values the step graph trains, by projection: LoRA adds r·(in + out) per adapted projection. */
+function trainableValues(config: TrainConfig, model: ModelConfig, parameters: number): number {
+  if (config.adapter.kind === 'full') {
+    return parameters - (config.adapter.freezeEmbeddings ? model.vocabSize * model.hiddenSize : 0)
+  }
+  const h = model.hiddenSize
+  const q = model.numHeads * model.headDim
+  const kv = model.numKvHeads * model.headDim
+  const i = model.intermediateSize
+  const shapes: Record<string, [number, number]> = {
+    q_proj: [h, q],
+    k_proj: [h, kv],
+    v_proj: [h, kv],
+    o_proj: [q, h],
+    gate_proj: [h, i],
+    up_proj: [h, i],
+    down_proj: [i, h]
+  }
+  const { r, targets } = config.adapter
+  return model.numLayers * targets.reduce((n, t) => n + r * (shapes[t][0] + shapes[t][1]), 0)
+}
+
+function memoryEstimate(
+  config: TrainConfig,
+  model: ModelConfig,
+  parameters: number,
+  longest: number
+): RunPreflight['estimate']['memory'] {
+  const t = trainableValues(config, model, parameters)
+  const optimizerState = config.optimizer.kind === 'adamw' ? 8 * t : config.optimizer.momentum > 0 ? 4 * t : 0
+  const b = config.batchSize
+  const s = Math.max(1, Math.min(config.maxSeqLen, config.packing ? config.maxSeqLen : longest))
+  const layers = b * s * model.numLayers * (16 * model.hiddenSize + 4 * model.intermediateSize) * 4
+  const attention = b * model.numHeads * s * s * model.numLayers * 2 * 4
+  const logits = b * s * model.vocabSize * 3 * 4
+  const baseRuns = getRecipe(config.recipe.name).needs.baseModelLogits ? 2 : 1
+  const memory = {
+    weights: 4 * parameters,
+    trainable: 4 * t,
+    optimizer: 4 * t + optimizerState,
+    activations: (layers + attention + logits) * baseRuns
+  }
+  return { ...memory, total: memory.weights + memory.trainable + memory.optimizer + memory.activations }
+}
+
+/** Median tokens/s of the newest earlier run like this one, with the run it came from. */
+function measuredThroughput(
+  store: Store,
+  baseModelId: number,
+  adapter: string,
+  device: string
+): { tokensPerSecond: number; runId: number } | null {
+  for (const run of store.runs.list({ limit: 200 })) {
+    if (run.baseModelId !== baseModelId || run.device !== device) continue
+    const record = store.runs.getRecord(run.id)!
+    if ((record.config.adapter as { kind?: string } | undefined)?.kind !== adapter) continue
+    const values = store.runs
+      .metrics(run.id, { name: 'tokens_per_s' })
+      .filter((p) => p.step > 3 && p.value > 0)
+      .map((p) => p.value)
+      .sort((a, b) => a - b)
+    if (values.length > 0) return { tokensPerSecond: values[Math.floor(values.length / 2)], runId: run.id }
+  }
+  return null
+}
+
+function timeEstimate(
+  store: Store,
+  input: RunSettings,
+  config: TrainConfig,
+  parameters: number,
+  stats: TrainPreflightResult
+): Pick<RunPreflight['estimate'], 'secondsPerStep' | 'totalSeconds' | 'basis'> {
+  const measured = measuredThroughput(store, input.baseModelId, input.adapter, input.device)
+  let secondsPerStep: number
+  let basis: string
+  if (measured) {
+    secondsPerStep = stats.tokensPerStep / measured.tokensPerSecond
+    basis =
+      `measured: ${Math.round(measured.tokensPerSecond)} tokens/s (median) in run ${measured.runId} ` +
+      `(same base model, ${input.adapter}, ${input.device}), ${Math.round(stats.tokensPerStep)} tokens per step`
+  } else {
+    const perToken =
+      (config.adapter.kind === 'lora' ? 4 : 6) * parameters +
+      (getRecipe(config.recipe.name).needs.baseModelLogits ? 2 * parameters : 0)
+    const flops = input.device === 'cuda' ? CUDA_FLOPS : CPU_FLOPS_PER_CORE * cpus().length
+    secondsPerStep = (perToken * stats.tokensPerStep) / flops
+    basis =
+      `heuristic (no earlier run of this model, adapter and device): ${config.adapter.kind === 'lora' ? 4 : 6}·P ` +
+      `FLOPs per token at an assumed ${input.device === 'cuda' ? '20 TFLOP/s' : `5 GFLOP/s × ${cpus().length} cores`}, ` +
+      `${Math.round(stats.tokensPerStep)} tokens per step; expect a factor of 2–5 either way`
+  }
+  return { secondsPerStep, totalSeconds: secondsPerStep * stats.plan.totalSteps, basis }
+}
+
+async function readDataAsTrainer(ctx: RequestContext, config: TrainConfig): Promise<TrainPreflightResult> {
+  const job = ctx.jobs.submit('train.preflight', { config }, { lane: 'preflight' })
+  const finished = await ctx.jobs.wait(job.id)
+  if (finished.status !== 'completed') {
+    throw new ApiError('invalid_input', `runs.preflight: ${finished.error ?? finished.status}`)
+  }
+  return finished.result as TrainPreflightResult
+}
+
+export async function preflightRun(ctx: RequestContext, input: RunSettings): Promise<RunPreflight> {
+  checkRecipe(input.recipe, 'runs.preflight')
+  const model = ctx.store.models.get(input.baseModelId)
+  if (!model) throw notFound('base model', input.baseModelId)
+  const version = ctx.store.datasets.getVersion(input.datasetVersionId)
+  if (!version) throw notFound('dataset version', input.datasetVersionId)
+  const validation = validateModelFolder(model.path)
+  const errors = [...validation.errors]
+  const warnings = [...validation.warnings]
+  const empty: RunPreflight = {
+    ok: false,
+    errors,
+    warnings,
+    model: validation,
+    recipe: { name: input.recipe, params: input.recipeParams },
+    data: {
+      trainSamples: 0,
+      validationSamples: 0,
+      examples: 0,
+      truncated: 0,
+      dropped: [],
+      droppedCount: 0,
+      tokens: { total: 0, trained: 0, meanPerExample: 0, maxPerExample: 0 },
+      maxSeqLen: input.maxSeqLen ?? 0
+    },
+    preview: null,
+    plan: { totalSteps: 0, stepsPerEpoch: 0, epochs: input.epochs ?? null, examplesPerStep: 0 },
+    estimate: {
+      memory: { weights: 0, trainable: 0, optimizer: 0, activations: 0, total: 0 },
+      secondsPerStep: 0,
+      totalSeconds: 0,
+      basis: 'not estimated: see the errors'
+    }
+  }
+  if (!validation.ok) return empty
+  if (input.device === 'cuda' && !cudaProviderInstalled()) {
+    errors.push('device cuda: the CUDA execution provider is not installed (npm run setup:cuda)')
+  }
+
+  const dir = join(ctx.store.dir, 'tmp', `preflight-${randomUUID()}`)
+  try {
+    const data = writeVersionData(ctx.store, version.id, join(dir, 'data'), 'runs.preflight')
+    empty.data.trainSamples = data.trainSampleIds.length
+    empty.data.validationSamples = data.validationCount
+    let config: TrainConfig
+    try {
+      config = trainConfigFor(input, model.path, join(dir, 'out'), data, join(ctx.store.dir, 'graph-cache'))
+    } catch (error) {
+      errors.push((error as Error).message)
+      return empty
+    }
+    const stats = await readDataAsTrainer(ctx, config)
+    const modelConfig = readModelConfig(model.path)
+    const parameters = validation.parameterCount ?? model.parameterCount
+    const sampleIdOfLine = (line: number) => data.trainSampleIds[line - 1] ?? null
+    if (stats.examples === 0) {
+      errors.push(`no usable training examples: all ${stats.rows} train samples were dropped`)
+    }
+    if (stats.dropped.length > 0) {
+      const reasons = [...new Set(stats.dropped.map((d) => d.reason))].join('; ')
+      warnings.push(`${stats.dropped.length} of ${stats.rows} train samples will be left out: ${reasons}`)
+    }
+    if (stats.truncated > 0) {
+      warnings.push(`${stats.truncated} train samples are longer than ${config.maxSeqLen} tokens and will be cut`)
+    }
+    if (data.validationCount === 0) {
+      warnings.push('the dataset version has no validation samples: eval_loss will not be measured')
+    }
+    const memory = memoryEstimate(config, modelConfig, parameters, stats.tokens.maxPerExample)
+    if (memory.total > freemem() && input.device === 'cpu') {
+      warnings.push(
+        `the estimated memory (${(memory.total / 2 ** 30).toFixed(1)} GiB) is more than this machine has free now`
+      )
+    }
+    return {
+      ok: errors.length === 0,
+      errors,
+      warnings,
+      model: validation,
+      recipe: { name: config.recipe.name, params: config.recipe.params },
+      data: {
+        trainSamples: data.trainSampleIds.length,
+        validationSamples: data.validationCount,
+        examples: stats.examples,
+        truncated: stats.truncated,
+        dropped: stats.dropped
+          .slice(0, DROPPED_SHOWN)
+          .map((d) => ({ sampleId: sampleIdOfLine(d.line), line: d.line, reason: d.reason })),
+        droppedCount: stats.dropped.length,
+        tokens: stats.tokens,
+        maxSeqLen: config.maxSeqLen
+      },
+      preview: stats.preview && {
+        sampleId: sampleIdOfLine(stats.preview.line),
+        text: stats.preview.text,
+        spans: stats.preview.spans,
+        tokens: stats.preview.tokens,
+        trainedTokens: stats.preview.trainedTokens
+      },
+      plan: stats.plan,
+      estimate: { memory, ...timeEstimate(ctx.store, input, config, parameters, stats) }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,35 @@
+/** Scoring (per-token log-probabilities) and generation (KV cache, sampling) on compiled graphs. */
+export {
+  buildScoringGraph,
+  defaultBatchTokens,
+  Scorer,
+  type RowScore,
+  type ScoreAllOptions,
+  type ScoreRow
+} from './scoring'
+export { readScoreRows, scoreRowFromJson, type ScoreRowLimits } from './score-rows'
+export {
+  buildGenerationGraph,
+  encodePrompt,
+  Generator,
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
+  type KvCache
+} from './generation'
+export {
+  argmax,
+  candidateDistribution,
+  sampleToken,
+  seededRandom,
+  type Random,
+  type SamplingOptions
+} from './sampling'
+export { TextStream, type StreamStep, type TextDecoder } from './text-stream'
+export {
+  defaultGraphCacheDir,
+  loadModel,
+  openGraphSession,
+  type InferenceOptions,
+  type LoadedModel
+} from './model-session'

@@ -1,0 +1,345 @@
+import { defineStore } from 'pinia'
+import { computed, reactive, ref, watch } from 'vue'
+import type {
+  CallInput,
+  DatasetVersionSummary,
+  Device,
+  ModelValidation,
+  RecipeInfo,
+  RunPreflight,
+  RunSummary
+} from '../../../src-preload/contract'
+import { useApi } from '../api'
+import { useModelsStore } from './models'
+import { useRecipesStore } from './recipes'
+import { useRunsStore } from './runs'
+import { useToastStore } from './toasts'
+
+export type RunSettings = CallInput<'runs.start'>
+type RecipeParamValue = number | boolean | string
+
+/**
+ * The linear layers LoRA can adapt in the llama family, by PEFT name (the engine's
+ * LORA_TARGET_MODULES; the server refuses any other).
+ */
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const
+/** The engine's defaults (engine/train/trainer.ts), shown as placeholders when left empty. */
+export const DEFAULT_LR = { lora: 2e-4, full: 2e-5 } as const
+
+/**
+ * The new-run form as the user fills it. Number fields are bound with v-model.number, which gives
+ * '' for an emptied field: such values are reported by `buildRunSettings`, not sent.
+ */
+export interface RunDraft {
+  name: string
+  baseModelId: number | null
+  datasetId: number | null
+  datasetVersionId: number | null
+  recipe: string
+  recipeParams: Record<string, RecipeParamValue>
+  adapter: 'lora' | 'full'
+  lora: { r: number | ''; alpha: number | ''; dropout: number | ''; targets: string[] }
+  freezeEmbeddings: boolean
+  optimizer: 'adamw' | 'sgd'
+  /** '' = the engine's default for the adapter. */
+  lr: number | ''
+  weightDecay: number | ''
+  lrScheduler: 'constant' | 'linear' | 'cosine'
+  warmupSteps: number | ''
+  maxGradNorm: number | ''
+  batchSize: number | ''
+  gradAccum: number | ''
+  lengthBy: 'epochs' | 'steps'
+  epochs: number | ''
+  maxSteps: number | ''
+  /** '' = the model's context length, capped by the engine. */
+  maxSeqLen: number | ''
+  seed: number | ''
+  saveEvery: number | ''
+  evalEvery: number | ''
+  packing: boolean
+  device: Device
+}
+
+export function defaultRunDraft(): RunDraft {
+  return {
+    name: '',
+    baseModelId: null,
+    datasetId: null,
+    datasetVersionId: null,
+    recipe: 'sft',
+    recipeParams: {},
+    adapter: 'lora',
+    lora: { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] },
+    freezeEmbeddings: false,
+    optimizer: 'adamw',
+    lr: '',
+    weightDecay: 0,
+    lrScheduler: 'linear',
+    warmupSteps: 0,
+    maxGradNorm: 1,
+    batchSize: 4,
+    gradAccum: 1,
+    lengthBy: 'epochs',
+    epochs: 1,
+    maxSteps: 200,
+    maxSeqLen: '',
+    seed: 0,
+    saveEvery: 100,
+    evalEvery: 50,
+    packing: false,
+    device: 'cpu'
+  }
+}
+
+export function recipeDefaults(recipe: RecipeInfo): Record<string, RecipeParamValue> {
+  return Object.fromEntries(recipe.params.map((param) => [param.name, param.default]))
+}
+
+/**
+ * The runs.start input for a draft, or what keeps it from being one. Ranges are left to the
+ * server's schema, whose message names the field.
+ */
+export function buildRunSettings(draft: RunDraft): { settings: RunSettings | null; problems: string[] } {
+  const problems: string[] = []
+  const number = (label: string, value: number | ''): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) problems.push(`${label} must be a number`)
+    return typeof value === 'number' ? value : NaN
+  }
+  const optional = (value: number | ''): number | undefined => (value === '' ? undefined : value)
+
+  if (draft.baseModelId === null) problems.push('Choose a base model')
+  if (draft.datasetVersionId === null) problems.push('Choose a dataset version')
+  if (draft.adapter === 'lora' && draft.lora.targets.length === 0) problems.push('Choose at least one LoRA target')
+  for (const [name, value] of Object.entries(draft.recipeParams)) {
+    if (value === '' || (typeof value === 'number' && !Number.isFinite(value))) {
+      problems.push(`Recipe parameter ${name} must be a value`)
+    }
+  }
+
+  const settings: RunSettings = {
+    baseModelId: draft.baseModelId ?? 0,
+    datasetVersionId: draft.datasetVersionId ?? 0,
+    recipe: draft.recipe,
+    recipeParams: { ...draft.recipeParams },
+    adapter: draft.adapter,
+    optimizer: draft.optimizer,
+    weightDecay: number('Weight decay', draft.weightDecay),
+    lrScheduler: draft.lrScheduler,
+    warmupSteps: number('Warm-up steps', draft.warmupSteps),
+    maxGradNorm: number('Gradient clipping', draft.maxGradNorm),
+    batchSize: number('Batch size', draft.batchSize),
+    gradAccum: number('Gradient accumulation', draft.gradAccum),
+    seed: number('Seed', draft.seed),
+    saveEvery: number('Checkpoint every', draft.saveEvery),
+    evalEvery: number('Validate every', draft.evalEvery),
+    packing: draft.packing,
+    device: draft.device
+  }
+  if (draft.name.trim() !== '') settings.name = draft.name.trim()
+  if (draft.adapter === 'lora') {
+    settings.lora = {
+      r: number('LoRA rank', draft.lora.r),
+      alpha: number('LoRA alpha', draft.lora.alpha),
+      dropout: number('LoRA dropout', draft.lora.dropout),
+      targets: [...draft.lora.targets]
+    }
+  } else {
+    settings.freezeEmbeddings = draft.freezeEmbeddings
+  }
+  const lr = optional(draft.lr)
+  if (lr !== undefined) settings.lr = lr
+  if (draft.lengthBy === 'epochs') settings.epochs = number('Epochs', draft.epochs)
+  else settings.maxSteps = number('Steps', draft.maxSteps)
+  const maxSeqLen = optional(draft.maxSeqLen)
+  if (maxSeqLen !== undefined) settings.maxSeqLen = maxSeqLen
+
+  return { settings: problems.length === 0 ? settings : null, problems }
+}
+
+/** Trailing separators do not make another folder. */
+function samePath(a: string, b: string): boolean {
+  const normal = (path: string) => path.trim().replace(/[/\\]+$/, '')
+  return normal(a) === normal(b)
+}
+
+/** The new-run form, its pre-flight report and the way to a started run. */
+export const useRunDraftStore = defineStore('runDraft', () => {
+  const api = useApi()
+  const toasts = useToastStore()
+  const models = useModelsStore()
+  const recipes = useRecipesStore()
+  const runs = useRunsStore()
+
+  const draft = reactive<RunDraft>(defaultRunDraft())
+  const built = computed(() => buildRunSettings(draft))
+  const settingsKey = computed(() => JSON.stringify(built.value.settings))
+
+  const preflight = ref<RunPreflight | null>(null)
+  const preflightKey = ref<string | null>(null)
+  /** The server refused the settings outright (schema errors); shown in the form. */
+  const preflightError = ref<string | null>(null)
+  const checking = ref(false)
+  const starting = ref(false)
+  /** The report describes the settings as they are now; any edit makes it stale. */
+  const preflightCurrent = computed(() => preflight.value !== null && preflightKey.value === settingsKey.value)
+  const canStart = computed(() => preflightCurrent.value && preflight.value!.ok && !starting.value)
+
+  const recipe = computed(() => recipes.byName.get(draft.recipe) ?? null)
+
+  function chooseRecipe(name: string): void {
+    draft.recipe = name
+    const chosen = recipes.byName.get(name)
+    draft.recipeParams = chosen ? recipeDefaults(chosen) : {}
+  }
+
+  // The recipe list may arrive after the form opened: fill in the default parameters then.
+  watch(recipe, (chosen) => {
+    if (chosen && Object.keys(draft.recipeParams).length === 0) draft.recipeParams = recipeDefaults(chosen)
+  })
+
+  async function checkPreflight(): Promise<void> {
+    const { settings } = built.value
+    if (!settings) return
+    const key = settingsKey.value
+    checking.value = true
+    preflightError.value = null
+    try {
+      preflight.value = await api.call('runs.preflight', settings)
+      preflightKey.value = key
+    } catch (error) {
+      preflight.value = null
+      preflightKey.value = null
+      preflightError.value = error instanceof Error ? error.message : String(error)
+    } finally {
+      checking.value = false
+    }
+  }
+
+  /** Starts the checked settings; the new run (status queued) or null when refused (toast). */
+  async function start(): Promise<RunSummary | null> {
+    const { settings } = built.value
+    if (!settings || !canStart.value) return null
+    starting.value = true
+    try {
+      const run = await api.call('runs.start', settings)
+      runs.replace(run)
+      preflight.value = null
+      preflightKey.value = null
+      draft.name = ''
+      return run
+    } catch (error) {
+      toasts.showError(error)
+      return null
+    } finally {
+      starting.value = false
+    }
+  }
+
+  // --- Data: a dataset, then one of its frozen versions ------------------------------------------
+
+  const versions = ref<DatasetVersionSummary[]>([])
+
+  /** Lists the dataset's versions and picks the newest (or the one asked for). */
+  async function chooseDataset(datasetId: number | null, versionId: number | null = null): Promise<void> {
+    draft.datasetId = datasetId
+    draft.datasetVersionId = null
+    versions.value = []
+    if (datasetId === null) return
+    try {
+      const listed = await api.call('datasets.versions', { id: datasetId })
+      if (draft.datasetId !== datasetId) return
+      versions.value = listed
+      draft.datasetVersionId = listed.find((version) => version.id === versionId)?.id ?? listed[0]?.id ?? null
+    } catch (error) {
+      toasts.showError(error)
+    }
+  }
+
+  // --- Base model: a registered one, or a folder validated and registered from here -----------
+
+  const folderValidation = ref<ModelValidation | null>(null)
+  const validating = ref(false)
+  /** A folder being registered from this form: chosen as the base model once it is listed. */
+  const awaitedModelPath = ref<string | null>(null)
+
+  async function validateFolder(path: string): Promise<ModelValidation | null> {
+    validating.value = true
+    folderValidation.value = null
+    try {
+      folderValidation.value = await api.call('models.validate', { path: path.trim() })
+      return folderValidation.value
+    } catch (error) {
+      toasts.showError(error)
+      return null
+    } finally {
+      validating.value = false
+    }
+  }
+
+  /** Chooses the registered model in that folder, registering it first when it is not listed. */
+  async function chooseModelFolder(path: string): Promise<void> {
+    const known = models.models.find((model) => samePath(model.path, path))
+    if (known) {
+      draft.baseModelId = known.id
+      return
+    }
+    if (await models.register(path.trim())) awaitedModelPath.value = path
+  }
+
+  watch(
+    () => models.models,
+    (listed) => {
+      const awaited = awaitedModelPath.value
+      if (awaited === null) return
+      const model = listed.find((candidate) => samePath(candidate.path, awaited))
+      if (!model) return
+      draft.baseModelId = model.id
+      awaitedModelPath.value = null
+    }
+  )
+  // A registration that ended without listing the folder failed (the models store shows why): stop
+  // waiting. The list is fetched here since the store refreshes it only after the job is gone.
+  watch(
+    () => models.registrations.length,
+    async (pending) => {
+      if (pending > 0 || awaitedModelPath.value === null) return
+      await models.load()
+      const awaited = awaitedModelPath.value
+      if (awaited !== null && !models.models.some((model) => samePath(model.path, awaited))) {
+        awaitedModelPath.value = null
+      }
+    }
+  )
+
+  function reset(): void {
+    Object.assign(draft, defaultRunDraft())
+    if (recipe.value) draft.recipeParams = recipeDefaults(recipe.value)
+    preflight.value = null
+    preflightKey.value = null
+    preflightError.value = null
+  }
+
+  return {
+    draft,
+    built,
+    recipe,
+    preflight,
+    preflightError,
+    preflightCurrent,
+    checking,
+    starting,
+    canStart,
+    folderValidation,
+    validating,
+    awaitedModelPath,
+    versions,
+    chooseRecipe,
+    chooseDataset,
+    checkPreflight,
+    start,
+    validateFolder,
+    chooseModelFolder,
+    reset
+  }
+})
