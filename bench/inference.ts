@@ -10,10 +10,11 @@
  * The random model and its converted weights are kept under the OS temp folder between runs.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { writeTextFileAtomically } from '../src-main/engine/checkpoint/atomic-write'
 import { expectedTensors, parseModelConfig } from '../src-main/engine/checkpoint/hf-config'
 import { writeSafetensors } from '../src-main/engine/checkpoint/safetensors'
 import { Generator } from '../src-main/engine/infer/generation'
@@ -58,7 +59,11 @@ const benchDir = join(tmpdir(), 'finetune-studio-bench')
 const modelDir = join(benchDir, quick ? 'smollm-135m-shape-quick' : 'smollm-135m-shape')
 const cacheDir = join(benchDir, 'graph-cache')
 
-/** Random weights like the reference's: N(0, 0.02) for matrices (uniform with that spread here), 1 for norms. */
+/**
+ * Random weights like the reference's: N(0, 0.02) for matrices (uniform with that spread here), 1
+ * for norms. The folder is shared with bench/train.ts, so both files are written atomically and the
+ * weights last: once model.safetensors exists, the folder is complete.
+ */
 function writeRandomModel(): void {
   if (existsSync(join(modelDir, 'model.safetensors'))) return
   mkdirSync(modelDir, { recursive: true })
@@ -71,8 +76,8 @@ function writeRandomModel(): void {
     else for (let i = 0; i < data.length; i++) data[i] = (2 * random() - 1) * spread
     return { name, dtype: 'F32' as const, shape, data }
   })
+  writeTextFileAtomically(join(modelDir, 'config.json'), JSON.stringify(SMOLLM_135M, null, 2))
   writeSafetensors(join(modelDir, 'model.safetensors'), tensors)
-  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(SMOLLM_135M, null, 2))
 }
 
 function median(values: number[]): number {

@@ -19,7 +19,7 @@ import { CALL_NAMES } from './call-names'
 /**
  * queued: waiting for its device (one run trains at a time per device); running; paused (the worker
  * waits at a step boundary with the model loaded); stopping (a checkpoint is being saved before the
- * end); stopped (ended by the user with a checkpoint: continue it); completed; failed (see error);
+ * end); stopped (ended by the user with a checkpoint: resume or continue it); completed; failed (see error);
  * cancelled (ended by the user without a checkpoint); interrupted (its process died or the app quit:
  * resume it from its last checkpoint).
  */
@@ -43,6 +43,8 @@ export interface SystemInfo {
   product: string
   version: string
   storePath: string
+  /** The embedded default base model (resources/models/stories260K), or null when it is missing. */
+  defaultModelPath: string | null
   /** The device the engine uses by default, and whether the CUDA EP binaries are installed. */
   engine: { device: 'cpu' | 'cuda'; cudaAvailable: boolean; onnxruntimeVersion: string }
   node: string
@@ -1126,8 +1128,8 @@ export const calls = {
     runId
   ),
   'runs.resume': call<RunSummary>()(
-    'Resume a paused run at once; or an interrupted run from its last checkpoint, with the same total steps ' +
-      '(exact resume).',
+    'Resume a paused run at once; or a stopped or interrupted run from its last checkpoint, with the same ' +
+      'total steps (exact resume).',
     runId
   ),
   'runs.stop': call<RunSummary>()(
@@ -1151,7 +1153,8 @@ export const calls = {
       })
   ),
   'runs.delete': call<{ deleted: boolean }>()(
-    'Delete a run with its metrics, checkpoints, logs and files (refused while it is queued or active).',
+    'Delete a run with its metrics, checkpoints, logs and its folder in the store (a folder given with ' +
+      '`train --out` outside the store is left); refused while it is queued or active.',
     runId
   ),
   'runs.compare': call<RunComparison>()(
@@ -1275,4 +1278,6 @@ export type PreloadApi = {
   ) => Promise<{ ok: true; value: CallOutput<K> } | { ok: false; error: ApiErrorShape }>
 } & {
   onEvent(listener: (event: EventName, payload: unknown) => void): () => void
+  /** Where a File the user picked or dropped lies on disk (Electron's webUtils.getPathForFile). */
+  pathForFile(file: File): string
 }

@@ -2,7 +2,7 @@
  * Runs in the sandboxed preload context. Exposes one named method per API call and one way to hear
  * events — never ipcRenderer itself — so the page can reach main only through the contract.
  */
-import { contextBridge, ipcRenderer } from 'electron'
+import { contextBridge, ipcRenderer, webUtils } from 'electron'
 import { CALL_NAMES, EVENT_CHANNEL } from './call-names'
 
 const methods: Record<string, unknown> = {}
@@ -15,5 +15,8 @@ methods.onEvent = (listener: (event: string, payload: unknown) => void) => {
   ipcRenderer.on(EVENT_CHANNEL, forward)
   return () => ipcRenderer.removeListener(EVENT_CHANNEL, forward)
 }
+
+// A picked or dropped File carries no path since Electron 32; main reads files by path.
+methods.pathForFile = (file: File) => webUtils.getPathForFile(file)
 
 contextBridge.exposeInMainWorld('finetuneStudio', methods)

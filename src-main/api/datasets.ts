@@ -1,8 +1,27 @@
+/**
+ * The datasets.* calls. Quick ones run here against the store; long ones (import, token counts,
+ * pre-flight, near duplicates, export) run as jobs in a worker with its own store connection, and
+ * the call answers when its job ends, so the main thread keeps serving every client meanwhile.
+ */
 import { existsSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { ImportAbortedError, importMessagesJsonl } from '../datasets/import-messages'
+import { basename, dirname, resolve } from 'node:path'
+import type {
+  Conversation,
+  DatasetVersionSummary,
+  ImportFileType,
+  ImportResult,
+  ParsedInput,
+  SampleFilter
+} from '../../src-preload/contract'
+import { abortMessage, previewImport, type ImportOutcome, type ImportRequest } from '../datasets/import'
+import { checkConversation, checkMapping, RowError } from '../datasets/normalise'
+import { detectFileType, SourceFileError } from '../datasets/sources'
+import { assignSplits } from '../datasets/splits'
+import { cachedTokenizer, renderSample, trainedTokenCount } from '../datasets/template'
+import type { ExportOutcome, PreflightOutcome } from '../datasets/work'
+import { defaultModelDir } from '../resources'
+import type { DatasetVersion } from '../store/repos/datasets'
 import { ApiError, notFound } from './errors'
-import type { DatasetSummary } from '../../src-preload/contract'
 import type { Handlers, RequestContext } from './handlers'
 
 function checkFile(operation: string, path: string): string {
@@ -12,24 +31,141 @@ function checkFile(operation: string, path: string): string {
   return file
 }
 
-/** The dataset an import goes into: the one named by id, or the one with that name (created if new). */
-function targetDataset(
-  ctx: RequestContext,
-  input: { datasetId?: number; datasetName?: string }
-): DatasetSummary {
-  const { datasets } = ctx.store
-  if (input.datasetId !== undefined) {
-    const dataset = datasets.get(input.datasetId)
-    if (!dataset) throw notFound('dataset', input.datasetId)
-    return dataset
-  }
-  const name = input.datasetName!
-  const existing = datasets.list().find((d) => d.name.toLowerCase() === name.toLowerCase())
-  return existing ?? datasets.create({ name, description: '' })
+function requireDataset(ctx: RequestContext, id: number): void {
+  if (!ctx.store.datasets.exists(id)) throw notFound('dataset', id)
 }
 
-const notYet = (name: string) => () => {
-  throw new ApiError('failed', `${name}: not implemented yet`)
+function toVersionSummary(version: DatasetVersion): DatasetVersionSummary {
+  return { ...version }
+}
+
+/** Runs a dataset job and waits for it; its failure becomes the call's error. */
+async function runJob<T>(
+  ctx: RequestContext,
+  kind: string,
+  operation: string,
+  input: object
+): Promise<{ jobId: string; value: T }> {
+  // A lane of their own: dataset work never waits behind a training run or a model registration.
+  const job = ctx.jobs.submit(kind, { storeDir: ctx.store.dir, ...input }, { lane: 'datasets' })
+  const done = await ctx.jobs.wait(job.id)
+  if (done.status === 'cancelled') throw new ApiError('failed', `${operation}: cancelled`)
+  if (done.status !== 'completed') throw new ApiError('failed', done.error ?? `${operation}: the job failed`)
+  return { jobId: job.id, value: done.result as T }
+}
+
+/** A base model's tokenizer (and chat template), or the embedded default model's. */
+function tokenizerChoice(
+  ctx: RequestContext,
+  baseModelId: number | undefined
+): { key: string; label: string; dir: string } {
+  if (baseModelId === undefined) {
+    const dir = defaultModelDir()
+    return { key: 'default', label: `${basename(dir)} (default)`, dir }
+  }
+  const model = ctx.store.models.get(baseModelId)
+  if (!model) throw notFound('base model', baseModelId)
+  return { key: `model:${baseModelId}`, label: model.name, dir: model.path }
+}
+
+function tokenizerLabel(ctx: RequestContext, key: string): string {
+  if (key === 'default') return tokenizerChoice(ctx, undefined).label
+  const id = Number(/^model:(\d+)$/.exec(key)?.[1])
+  return (Number.isInteger(id) && ctx.store.models.get(id)?.name) || key
+}
+
+function checkRegex(operation: string, filter: SampleFilter): void {
+  if (filter.regex === undefined) return
+  try {
+    new RegExp(filter.regex, filter.regexFlags ?? '')
+  } catch (error) {
+    throw new ApiError('invalid_input', `${operation}: filter.regex: ${(error as Error).message}`)
+  }
+}
+
+/** A conversation from an editor must still be something to train on. */
+function checkEdited(operation: string, conversation: Conversation): void {
+  try {
+    checkConversation(conversation)
+  } catch (error) {
+    if (error instanceof RowError) throw new ApiError('invalid_input', `${operation}: ${error.message}`)
+    throw error
+  }
+}
+
+type ImportInput = ParsedInput<'datasets.import'>
+
+/** File type and mapping of an import, decided here so that a wrong file fails at once, not in a job. */
+async function resolveImport(file: string, input: ImportInput) {
+  const fileType: ImportFileType = input.fileType === 'auto' ? detectFileType(file) : input.fileType
+  let mapping = input.mapping
+  if (!mapping) {
+    const preview = await previewImport({ file, fileType, format: input.format, limit: 1 })
+    if (!preview.mapping) {
+      throw new ApiError(
+        'invalid_input',
+        `datasets.import: cannot tell the format of ${basename(file)}: ${preview.notes.join('; ')}`,
+        { columns: preview.columns }
+      )
+    }
+    mapping = preview.mapping
+  }
+  const problem = checkMapping(mapping)
+  if (problem) throw new ApiError('invalid_input', `datasets.import: ${problem}`)
+  return { fileType, mapping }
+}
+
+async function importHandler(input: ImportInput, ctx: RequestContext): Promise<ImportResult> {
+  const file = checkFile('datasets.import', input.path)
+  if (input.datasetId !== undefined) requireDataset(ctx, input.datasetId)
+  let resolved
+  try {
+    resolved = await resolveImport(file, input)
+  } catch (error) {
+    if (error instanceof SourceFileError)
+      throw new ApiError('invalid_input', `datasets.import: ${error.message}`)
+    throw error
+  }
+  const request: ImportRequest = {
+    file,
+    ...resolved,
+    datasetId: input.datasetId,
+    datasetName: input.datasetName,
+    split: input.split,
+    tags: input.tags,
+    onBadRows: input.onBadRows,
+    cutVersion: input.cutVersion,
+    note: input.note
+  }
+  const { jobId, value } = await runJob<ImportOutcome>(ctx, 'dataset.import', 'datasets.import', request)
+  if (!value.ok) {
+    throw new ApiError('invalid_input', value.message || abortMessage(value.badRows, value.badRowCount), {
+      badRows: value.badRows,
+      badRowCount: value.badRowCount
+    })
+  }
+  const version = value.versionId === null ? null : ctx.store.datasets.getVersion(value.versionId)
+  return {
+    jobId,
+    dataset: ctx.store.datasets.get(value.datasetId)!,
+    imported: value.imported,
+    fileType: resolved.fileType,
+    mapping: resolved.mapping,
+    badRows: value.badRows,
+    badRowCount: value.badRowCount,
+    version: version ? toVersionSummary(version) : null
+  }
+}
+
+function exportPath(path: string, overwrite: boolean): string {
+  const file = resolve(path)
+  if (!existsSync(dirname(file)) || !statSync(dirname(file)).isDirectory()) {
+    throw new ApiError('invalid_input', `datasets.export: the folder ${dirname(file)} does not exist`)
+  }
+  if (existsSync(file) && !overwrite) {
+    throw new ApiError('conflict', `datasets.export: ${file} exists; pass overwrite to replace it`)
+  }
+  return file
 }
 
 type DatasetCalls = Extract<keyof Handlers, `datasets.${string}`>
@@ -37,65 +173,196 @@ type DatasetCalls = Extract<keyof Handlers, `datasets.${string}`>
 export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
   'datasets.list': (_input, ctx) => ctx.store.datasets.list(),
   'datasets.create': (input, ctx) => ctx.store.datasets.create(input),
-  'datasets.get': notYet('datasets.get'),
-  'datasets.update': notYet('datasets.update'),
-  'datasets.delete': notYet('datasets.delete'),
-  'datasets.previewImport': notYet('datasets.previewImport'),
-  'datasets.import': (input, ctx) => {
-    const file = checkFile('datasets.import', input.path)
-    const { datasets } = ctx.store
-    const run = ctx.store.db.transaction(() => {
-      const dataset = targetDataset(ctx, input)
-      const outcome = importMessagesJsonl(ctx.store, {
-        datasetId: dataset.id,
-        file,
-        split: input.split,
-        onBadRows: input.onBadRows
-      })
-      const version = input.cutVersion ? datasets.cutVersion(dataset.id, input.note) : null
-      return {
-        jobId: '',
-        dataset: datasets.get(dataset.id)!,
-        imported: outcome.imported,
-        fileType: 'jsonl' as const,
-        mapping: { format: 'messages' as const, columns: { messages: 'messages' } },
-        badRows: outcome.badRows,
-        badRowCount: outcome.badRows.length,
-        version
-      }
+  'datasets.get': (input, ctx) => {
+    const detail = ctx.store.datasets.detail(input.id)
+    if (!detail) throw notFound('dataset', input.id)
+    return detail
+  },
+  'datasets.update': (input, ctx) => {
+    requireDataset(ctx, input.id)
+    const update = ctx.store.db.transaction(() => {
+      if (input.name !== undefined) ctx.store.datasets.rename(input.id, input.name)
+      if (input.description !== undefined) ctx.store.datasets.setDescription(input.id, input.description)
     })
+    update()
+    return ctx.store.datasets.get(input.id)!
+  },
+  'datasets.delete': (input, ctx) => ({ deleted: ctx.store.datasets.delete(input.id) }),
+
+  'datasets.previewImport': async (input) => {
+    const file = checkFile('datasets.previewImport', input.path)
     try {
-      return run()
-    } catch (err) {
-      if (err instanceof ImportAbortedError)
-        throw new ApiError('invalid_input', err.message, { badRows: err.badRows })
-      throw err
+      return await previewImport({ ...input, file })
+    } catch (error) {
+      if (error instanceof SourceFileError) {
+        throw new ApiError('invalid_input', `datasets.previewImport: ${error.message}`)
+      }
+      throw error
     }
   },
+  'datasets.import': importHandler,
   'datasets.cutVersion': (input, ctx) => {
-    if (!ctx.store.datasets.get(input.id)) throw notFound('dataset', input.id)
-    return ctx.store.datasets.cutVersion(input.id, input.note)
+    requireDataset(ctx, input.id)
+    return toVersionSummary(ctx.store.datasets.cutVersion(input.id, input.note))
   },
   'datasets.versions': (input, ctx) => {
-    if (!ctx.store.datasets.get(input.id)) throw notFound('dataset', input.id)
-    return ctx.store.datasets.listVersions(input.id)
+    requireDataset(ctx, input.id)
+    return ctx.store.datasets.listVersions(input.id).map(toVersionSummary)
   },
-  'datasets.samples': notYet('datasets.samples'),
-  'datasets.sampleIds': notYet('datasets.sampleIds'),
-  'datasets.sample': notYet('datasets.sample'),
-  'datasets.addSample': notYet('datasets.addSample'),
-  'datasets.updateSample': notYet('datasets.updateSample'),
-  'datasets.undoSample': notYet('datasets.undoSample'),
-  'datasets.revertSample': notYet('datasets.revertSample'),
-  'datasets.sampleHistory': notYet('datasets.sampleHistory'),
-  'datasets.bulk': notYet('datasets.bulk'),
-  'datasets.duplicates': notYet('datasets.duplicates'),
-  'datasets.findNearDuplicates': notYet('datasets.findNearDuplicates'),
-  'datasets.stats': notYet('datasets.stats'),
-  'datasets.countTokens': notYet('datasets.countTokens'),
-  'datasets.templatePreview': notYet('datasets.templatePreview'),
-  'datasets.preflight': notYet('datasets.preflight'),
-  'datasets.assignSplits': notYet('datasets.assignSplits'),
-  'datasets.versionSamples': notYet('datasets.versionSamples'),
-  'datasets.export': notYet('datasets.export')
+  'datasets.versionSamples': (input, ctx) => {
+    const version = ctx.store.datasets.getVersion(input.versionId)
+    if (!version) throw notFound('dataset version', input.versionId)
+    const rows = ctx.store.datasets.versionSamples(input.versionId, input)
+    const total =
+      input.split === undefined
+        ? version.sampleCount
+        : ctx.store.db
+            .prepare<[number, string], number>(
+              'SELECT count(*) FROM dataset_version_samples WHERE version_id = ? AND split = ?'
+            )
+            .pluck()
+            .get(input.versionId, input.split)!
+    return { total, offset: input.offset, rows }
+  },
+
+  'datasets.samples': (input, ctx) => {
+    checkRegex('datasets.samples', input.filter)
+    return ctx.store.datasets.querySamples(input.id, input)
+  },
+  'datasets.sampleIds': (input, ctx) => {
+    checkRegex('datasets.sampleIds', input.filter)
+    return ctx.store.datasets.sampleIds(input.id, input.filter)
+  },
+  'datasets.sample': (input, ctx) => {
+    const sample = ctx.store.datasets.sampleDetail(input.sampleId, input.tokenizer ?? null)
+    if (!sample) throw notFound('sample', input.sampleId)
+    return sample
+  },
+  'datasets.addSample': (input, ctx) => {
+    requireDataset(ctx, input.id)
+    checkEdited('datasets.addSample', input.conversation)
+    const [id] = ctx.store.datasets.addSamples(
+      input.id,
+      [{ conversation: input.conversation, split: input.split, tags: input.tags }],
+      { author: input.author, note: 'written by hand' }
+    )
+    return ctx.store.datasets.sampleDetail(id)!
+  },
+  'datasets.updateSample': (input, ctx) => {
+    if (input.conversation) checkEdited('datasets.updateSample', input.conversation)
+    ctx.store.datasets.updateSample(
+      input.sampleId,
+      { conversation: input.conversation, tags: input.tags, split: input.split, rating: input.rating },
+      { author: input.author, note: input.note }
+    )
+    return ctx.store.datasets.sampleDetail(input.sampleId)!
+  },
+  'datasets.undoSample': (input, ctx) => ctx.store.datasets.undoSample(input.sampleId, input.author),
+  'datasets.revertSample': (input, ctx) => {
+    ctx.store.datasets.revertSample(input.sampleId, input.revision, { author: input.author })
+    return ctx.store.datasets.sampleDetail(input.sampleId)!
+  },
+  'datasets.sampleHistory': (input, ctx) => ctx.store.datasets.history(input.sampleId),
+  'datasets.bulk': (input, ctx) => ({
+    changed: ctx.store.datasets.bulk(input.id, input.sampleIds, input.action, input.author)
+  }),
+
+  'datasets.duplicates': (input, ctx) =>
+    input.kind === 'exact'
+      ? ctx.store.datasets.exactDuplicates(input.id)
+      : ctx.store.datasets.nearDuplicates(input.id),
+  'datasets.findNearDuplicates': async (input, ctx) => {
+    requireDataset(ctx, input.id)
+    const { jobId } = await runJob(ctx, 'dataset.near-duplicates', 'datasets.findNearDuplicates', {
+      datasetId: input.id,
+      threshold: input.threshold,
+      shingleWords: input.shingleWords,
+      numHashes: input.numHashes
+    })
+    return { ...ctx.store.datasets.nearDuplicates(input.id), jobId }
+  },
+
+  'datasets.stats': (input, ctx) => {
+    const stats = ctx.store.datasets.stats(input.id, input.tokenizer ?? null, input.bins)
+    return {
+      ...stats,
+      tokenizers: stats.tokenizers.map((t) => ({ ...t, label: tokenizerLabel(ctx, t.tokenizer) }))
+    }
+  },
+  'datasets.countTokens': async (input, ctx) => {
+    requireDataset(ctx, input.id)
+    const choice = tokenizerChoice(ctx, input.baseModelId)
+    const { jobId, value } = await runJob<{ counted: number }>(
+      ctx,
+      'dataset.count-tokens',
+      'datasets.countTokens',
+      {
+        datasetId: input.id,
+        tokenizerKey: choice.key,
+        modelDir: choice.dir
+      }
+    )
+    return { jobId, tokenizer: choice.key, label: choice.label, counted: value.counted }
+  },
+  'datasets.templatePreview': (input, ctx) => {
+    let conversation = input.conversation
+    if (input.sampleId !== undefined) {
+      const sample = ctx.store.datasets.getSample(input.sampleId)
+      if (!sample) throw notFound('sample', input.sampleId)
+      conversation = sample.conversation
+    }
+    const choice = tokenizerChoice(ctx, input.baseModelId)
+    try {
+      const rendered = renderSample(cachedTokenizer(choice.dir), conversation!, input.side)
+      return {
+        text: rendered.text,
+        spans: rendered.spans,
+        tokenCount: rendered.inputIds.length,
+        trainedTokenCount: trainedTokenCount(rendered.labels),
+        template: rendered.template,
+        model: choice.label
+      }
+    } catch (error) {
+      throw new ApiError('failed', `datasets.templatePreview: ${(error as Error).message}`)
+    }
+  },
+  'datasets.preflight': async (input, ctx) => {
+    requireDataset(ctx, input.id)
+    const choice = tokenizerChoice(ctx, input.baseModelId)
+    const { jobId, value } = await runJob<PreflightOutcome>(ctx, 'dataset.preflight', 'datasets.preflight', {
+      datasetId: input.id,
+      modelDir: choice.dir,
+      maxLength: input.maxLength
+    })
+    return { jobId, maxLength: input.maxLength, ...value }
+  },
+  'datasets.assignSplits': (input, ctx) => {
+    checkRegex('datasets.assignSplits', input.filter)
+    const ids = ctx.store.datasets.sampleIds(input.id, input.filter)
+    const samples = ids.map((id) => ({ id, tags: ctx.store.datasets.getSample(id)!.tags }))
+    const assignment = assignSplits(samples, input)
+    const note = `split seed ${input.seed} (${input.ratios.train}/${input.ratios.validation}/${input.ratios.test})`
+    const changed = ctx.store.datasets.assignSplits(input.id, assignment, input.author, note)
+    const counts = { train: 0, validation: 0, test: 0 }
+    for (const split of assignment.values()) counts[split]++
+    return { counts, changed }
+  },
+  'datasets.export': async (input, ctx) => {
+    if (input.versionId !== undefined && !ctx.store.datasets.getVersion(input.versionId)) {
+      throw notFound('dataset version', input.versionId)
+    }
+    if (input.datasetId !== undefined) requireDataset(ctx, input.datasetId)
+    checkRegex('datasets.export', input.filter)
+    const path = exportPath(input.path, input.overwrite)
+    const source =
+      input.versionId !== undefined
+        ? { versionId: input.versionId }
+        : { datasetId: input.datasetId!, filter: input.filter }
+    const { jobId, value } = await runJob<ExportOutcome>(ctx, 'dataset.export', 'datasets.export', {
+      source,
+      format: input.format,
+      path
+    })
+    return { jobId, path, ...value }
+  }
 }

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { ModelSummary, ParsedInput, RunSummary } from '../../src-preload/contract'
 import { resolveTrainConfig, type TrainConfig } from '../engine/train/trainer'
-import type { ModelInspection } from '../jobs/kinds/model-inspect'
+import { inspectModel } from '../jobs/kinds/model-inspect'
 import { getRecipe, recipeNames } from '../recipes'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
@@ -25,7 +25,12 @@ export function writeVersionData(
   versionId: number,
   dir: string,
   operation = 'runs.start'
-): { trainFile: string; evalFile: string | null; trainSampleIds: (number | null)[]; validationCount: number } {
+): {
+  trainFile: string
+  evalFile: string | null
+  trainSampleIds: (number | null)[]
+  validationCount: number
+} {
   mkdirSync(dir, { recursive: true })
   const samples = (split: 'train' | 'validation') => store.datasets.versionSamples(versionId, { split })
   const train = samples('train')
@@ -117,8 +122,7 @@ export function startRun(ctx: RequestContext, input: RunSettings): RunSummary {
     baseModelId: model.id,
     datasetVersionId: version.id,
     config: {},
-    device: input.device,
-    owner: ctx.runs.owner
+    device: input.device
   })
   const outDir = join(ctx.store.dir, 'runs', String(run.id))
   let config: TrainConfig
@@ -141,26 +145,29 @@ export function startRun(ctx: RequestContext, input: RunSettings): RunSummary {
     dataHash: sha256File(data.trainFile),
     segments: []
   })
+  ctx.store.runs.claim(run.id, ctx.runs.owner)
   ctx.runs.log(run.id, 'info', `queued on ${config.device}`)
   ctx.runs.enqueue(run.id, config, 'start')
   return ctx.store.runs.getSummary(run.id)!
 }
 
 /**
- * The base model registered at `path`, registering it (which hashes its weights in a job) when it
- * is not yet.
+ * The base model registered at `path`, registering it when it is not yet. The weights are hashed on
+ * this thread: only the command line does this, before it trains, with nothing else to serve.
  */
 export async function ensureModelRegistered(ctx: RequestContext, path: string): Promise<ModelSummary> {
   const known = ctx.store.models.getByPath(path)
   if (known) return known
-  const job = ctx.jobs.submit('model.inspect', { path }, {
-    onResult: (value) => ctx.store.models.register(value as ModelInspection)
-  })
-  const finished = await ctx.jobs.wait(job.id)
-  if (finished.status !== 'completed') {
-    throw new ApiError('invalid_input', `registering the base model ${path}: ${finished.error ?? finished.status}`)
+  try {
+    const inspection = await inspectModel(path, {
+      progress: () => {},
+      log: () => {},
+      signal: new AbortController().signal
+    })
+    return ctx.store.models.register(inspection)
+  } catch (error) {
+    throw new ApiError('invalid_input', `registering the base model ${path}: ${(error as Error).message}`)
   }
-  return finished.result as ModelSummary
 }
 
 /**

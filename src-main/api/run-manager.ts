@@ -110,6 +110,8 @@ export class RunManager {
   /** Runs owned by other processes that this one relays events about: last status and step seen. */
   private readonly watched = new Map<number, { status: RunStatus; step: number | null }>()
   private readonly waiters = new Map<number, ((run: RunSummary) => void)[]>()
+  /** The trainer's result of the last job of each run this manager trained (for the CLI's summary). */
+  private readonly results = new Map<number, TrainResult>()
   private readonly timer: NodeJS.Timeout
   private disposed = false
 
@@ -119,6 +121,8 @@ export class RunManager {
     private readonly events: EventBus
   ) {
     this.recoverOrphans()
+    // Runs other processes train are watched from now on: their later changes become events here.
+    this.relayOtherProcesses()
     this.timer = setInterval(() => this.tick(), HEARTBEAT_INTERVAL_MS)
     this.timer.unref()
   }
@@ -130,6 +134,7 @@ export class RunManager {
   /** Queues a run this manager owns (status queued, claimed) for training with `config`. */
   enqueue(runId: number, config: TrainConfig, segment: SegmentKind): void {
     this.queue.push({ runId, device: config.device, config, segment })
+    this.emitStatus(runId)
     this.pump()
   }
 
@@ -145,6 +150,16 @@ export class RunManager {
   trainingPid(runId: number): number | null {
     const run = this.training.get(runId)
     return run ? this.jobs.pid(run.jobId) : null
+  }
+
+  /** The job that trains the run now, when this manager trains it. */
+  jobIdOf(runId: number): string | null {
+    return this.training.get(runId)?.jobId ?? null
+  }
+
+  /** What the trainer returned when the run's last job here ended (null if it returned nothing). */
+  resultOf(runId: number): TrainResult | null {
+    return this.results.get(runId) ?? null
   }
 
   trainingPids(): number[] {
@@ -231,13 +246,18 @@ export class RunManager {
 
   resume(runId: number): RunSummary {
     const run = this.requireRun(runId, 'runs.resume')
-    if (run.status === 'interrupted') return this.resumeInterrupted(runId)
-    if (run.status !== 'paused') {
-      throw this.refuse('runs.resume', run, 'only a paused or interrupted run can be resumed')
+    if (run.status === 'interrupted' || run.status === 'stopped') return this.resumeFromCheckpoint(runId)
+    if (run.status !== 'paused' && run.status !== 'running') {
+      throw this.refuse('runs.resume', run, 'only a paused, stopped or interrupted run can be resumed')
     }
+    // Resuming a running run withdraws a pause asked for and not carried out yet.
     const local = this.training.get(runId)
     if (local) {
       this.jobs.resume(local.jobId)
+      return this.summary(runId)
+    }
+    if (run.status === 'running') {
+      if (run.pendingControl === 'pause') this.store.runs.setControl(runId, null)
       return this.summary(runId)
     }
     return this.requestFromOwner(run, 'resume')
@@ -280,11 +300,12 @@ export class RunManager {
   }
 
   /**
-   * Queues an interrupted run again from its last checkpoint with the same plan (exact resume: the
-   * steps after the checkpoint compute what the uninterrupted run would have). Points recorded
-   * after the checkpoint by the interrupted attempt are dropped; the resumed run recomputes them.
+   * Queues an interrupted or stopped run again from its last checkpoint with the same plan (exact
+   * resume: the steps after the checkpoint compute what the uninterrupted run would have). Points
+   * recorded after the checkpoint by an interrupted attempt are dropped; the resumed run recomputes
+   * them.
    */
-  resumeInterrupted(runId: number): RunSummary {
+  resumeFromCheckpoint(runId: number): RunSummary {
     return this.requeue(runId, 'resume', (config) => config)
   }
 
@@ -310,7 +331,7 @@ export class RunManager {
     this.store.runs.deleteMetricsAfter(runId, checkpoint?.step ?? 0)
     this.store.runs.setConfig(runId, { ...record.config, ...config })
     this.store.runs.claim(runId, this.owner)
-    this.setStatus(runId, 'queued')
+    this.store.runs.setStatus(runId, 'queued')
     this.log(
       runId,
       'info',
@@ -429,6 +450,7 @@ export class RunManager {
     const job = this.jobs.get(run.jobId)!
     const exit = this.jobs.exitOf(run.jobId)
     const result = job.result as TrainResult | undefined
+    if (result) this.results.set(runId, result)
     let status: RunStatus
     let error: string | null = null
     if (run.requested === 'cancel') {
@@ -461,7 +483,8 @@ export class RunManager {
     if (this.disposed) return
     try {
       this.store.runs.heartbeat(this.owner.id)
-      for (const { id, control } of this.store.runs.takeControls(this.owner.id)) this.applyControl(id, control)
+      for (const { id, control } of this.store.runs.takeControls(this.owner.id))
+        this.applyControl(id, control)
       for (const run of this.training.values()) this.writeProgress(run)
       this.recoverOrphans()
       this.relayOtherProcesses()
@@ -497,7 +520,10 @@ export class RunManager {
   private relayOtherProcesses(): void {
     for (const run of this.store.runs.claimed()) {
       if (run.ownerId !== this.owner.id && !this.watched.has(run.id)) {
-        this.watched.set(run.id, { status: run.status, step: null })
+        this.watched.set(run.id, {
+          status: run.status,
+          step: this.store.runs.getSummary(run.id)?.progress?.step ?? null
+        })
       }
     }
     for (const [runId, seen] of this.watched) {
@@ -543,7 +569,8 @@ export class RunManager {
       const run = this.training.get(runId)
       run?.metrics.flush()
       if (run) this.writeProgress(run)
-      const error = 'the process that trained it closed while it was active: resume it from its last checkpoint'
+      const error =
+        'the process that trained it closed while it was active: resume it from its last checkpoint'
       if (this.store.runs.interruptIfOwnedBy(runId, this.owner.id, error)) {
         this.log(runId, 'warn', `interrupted: ${error}`)
         this.emitStatus(runId)
@@ -597,7 +624,6 @@ export class RunManager {
 // ---------------------------------------------------------------------------------------------
 // Checkpoints on disk
 // ---------------------------------------------------------------------------------------------
-
 
 /** Records a checkpoint row unless the run has one for that step already (a resumed run may save it again). */
 function recordCheckpoint(store: Store, runId: number, step: number, path: string): void {

@@ -210,7 +210,9 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
       warnings.push(`${stats.dropped.length} of ${stats.rows} train samples will be left out: ${reasons}`)
     }
     if (stats.truncated > 0) {
-      warnings.push(`${stats.truncated} train samples are longer than ${config.maxSeqLen} tokens and will be cut`)
+      warnings.push(
+        `${stats.truncated} train samples are longer than ${config.maxSeqLen} tokens and will be cut`
+      )
     }
     if (data.validationCount === 0) {
       warnings.push('the dataset version has no validation samples: eval_loss will not be measured')

@@ -12,7 +12,10 @@ import type { SystemResources } from '../../src-preload/contract'
 
 const FIRST_SAMPLE_MS = 200
 const NVIDIA_SMI_TIMEOUT_MS = 3_000
-export const NVIDIA_SMI_QUERY = ['--query-gpu=index,name,memory.used,memory.total,utilization.gpu', '--format=csv,noheader,nounits']
+export const NVIDIA_SMI_QUERY = [
+  '--query-gpu=index,name,memory.used,memory.total,utilization.gpu',
+  '--format=csv,noheader,nounits'
+]
 
 interface CpuSample {
   at: number
@@ -93,7 +96,8 @@ export function parseNvidiaSmi(output: string): NonNullable<SystemResources['gpu
 export function queryGpus(command = 'nvidia-smi'): Promise<Pick<SystemResources, 'gpus' | 'gpuError'>> {
   return new Promise((resolve) => {
     execFile(command, NVIDIA_SMI_QUERY, { timeout: NVIDIA_SMI_TIMEOUT_MS }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return resolve({ gpus: null, gpuError: null })
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT')
+        return resolve({ gpus: null, gpuError: null })
       if (error) {
         const why = stderr.trim().split('\n')[0] || error.message
         return resolve({ gpus: [], gpuError: `nvidia-smi failed: ${why}` })

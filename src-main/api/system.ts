@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { cudaProviderInstalled } from '../engine/runtime/devices'
+import { defaultModelDir } from '../resources'
 import { APP_VERSION, PRODUCT_NAME } from '../version'
 import type { Handlers } from './handlers'
 import { systemResources } from './system-resources'
@@ -7,6 +8,14 @@ import { systemResources } from './system-resources'
 function onnxruntimeVersion(): string {
   const require = createRequire(import.meta.url)
   return (require('onnxruntime-node/package.json') as { version: string }).version
+}
+
+function embeddedModelPath(): string | null {
+  try {
+    return defaultModelDir()
+  } catch {
+    return null
+  }
 }
 
 export const systemHandlers: Pick<Handlers, 'system.info' | 'system.resources'> = {
@@ -17,6 +26,7 @@ export const systemHandlers: Pick<Handlers, 'system.info' | 'system.resources'> 
       product: PRODUCT_NAME,
       version: APP_VERSION,
       storePath: ctx.store.dir,
+      defaultModelPath: embeddedModelPath(),
       engine: {
         device: cudaAvailable ? 'cuda' : 'cpu',
         cudaAvailable,

@@ -1,12 +1,22 @@
 import { APP_VERSION } from '../version'
 import { commandHelp, findCommand, parseCommandArgs, UsageError, type CliIO, type Command } from './command'
-import { datasetsCreateCommand, datasetsListCommand } from './commands/datasets'
+import { datasetCommands } from './commands/datasets'
 import { demoCommand } from './commands/demo'
 import { evaluationsListCommand } from './commands/evaluations'
 import { generateCommand } from './commands/generate'
 import { infoCommand } from './commands/info'
 import { modelsListCommand, modelsRegisterCommand } from './commands/models'
-import { runsListCommand, runsShowCommand } from './commands/runs'
+import {
+  runsCancelCommand,
+  runsContinueCommand,
+  runsDeleteCommand,
+  runsListCommand,
+  runsLogCommand,
+  runsPauseCommand,
+  runsResumeCommand,
+  runsShowCommand,
+  runsStopCommand
+} from './commands/runs'
 import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
 import { trainCommand } from './commands/train'
@@ -15,12 +25,18 @@ export const commands: Command[] = [
   demoCommand,
   infoCommand,
   serveCommand,
-  datasetsListCommand,
-  datasetsCreateCommand,
+  ...datasetCommands,
   modelsListCommand,
   modelsRegisterCommand,
   runsListCommand,
   runsShowCommand,
+  runsLogCommand,
+  runsPauseCommand,
+  runsResumeCommand,
+  runsStopCommand,
+  runsCancelCommand,
+  runsContinueCommand,
+  runsDeleteCommand,
   evaluationsListCommand,
   scoreCommand,
   generateCommand,

@@ -4,8 +4,9 @@
  * An import streams the file in batches: each row is normalised (normalise.ts), serialised and
  * hashed, and written to a staging table in the connection's private TEMP database, which takes
  * no lock on the store. Only at the end, in ONE short write transaction, are the staged rows
- * copied into `samples` (with their revision 1) by plain SQL, the dataset created if it is new and
- * a version cut if asked. So a killed or cancelled import leaves nothing behind (the temp
+ * copied into `samples` by plain SQL, the dataset created if it is new and a version cut if asked.
+ * An imported sample's revision 1 is its row itself: sample_revisions gets it only when the sample
+ * is first edited (see the datasets repository), which halves what an import writes. So a killed or cancelled import leaves nothing behind (the temp
  * database dies with its connection), readers are never blocked (WAL), and other writers wait
  * only for the final copy.
  *
@@ -123,7 +124,6 @@ function commitStaged(
   const db = store.db
   const run = db.transaction(() => {
     const datasetId = targetDatasetId(store, request)
-    const lastId = (db.prepare('SELECT coalesce(max(id), 0) FROM samples').pluck().get() as number) ?? 0
     const params = {
       datasetId,
       tags: JSON.stringify(normaliseTags(request.tags)),
@@ -137,12 +137,6 @@ function commitStaged(
          FROM temp.import_staging ORDER BY seq`
       )
       .run(params)
-    // AUTOINCREMENT ids only grow, so the new samples are exactly those above the old maximum.
-    db.prepare(
-      `INSERT INTO sample_revisions (sample_id, revision, conversation, tags, split, rating, author, note)
-       SELECT id, 1, conversation, tags, split, rating, 'import', @note
-       FROM samples WHERE dataset_id = @datasetId AND id > @lastId`
-    ).run({ datasetId, lastId, note: `imported from ${request.file}` })
     db.prepare(`UPDATE datasets SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(
       datasetId
     )

@@ -5,6 +5,16 @@
 import { openStore, type Store } from '../store'
 import type { JobContext, JobKind } from '../jobs/protocol'
 import { importFile, type ImportOutcome, type ImportRequest } from './import'
+import type { MinHashOptions } from './minhash'
+import {
+  countTokens,
+  exportSamples,
+  findNearDuplicates,
+  preflight,
+  type ExportOutcome,
+  type ExportRequest,
+  type PreflightOutcome
+} from './work'
 
 /** Every dataset job names the store folder it works on. */
 export interface StoreJobInput {
@@ -44,4 +54,59 @@ export const datasetImportJob: JobKind<StoreJobInput & ImportRequest, ImportOutc
   }
 }
 
-export const datasetJobs: JobKind<never, unknown>[] = [datasetImportJob as JobKind<never, unknown>]
+export const datasetCountTokensJob: JobKind<
+  StoreJobInput & { datasetId: number; tokenizerKey: string; modelDir: string },
+  { counted: number; failed: number }
+> = {
+  kind: 'dataset.count-tokens',
+  summary: "Count every sample's tokens with a base model's chat template",
+  run(input, ctx) {
+    return withStore(input.storeDir, (store) =>
+      countTokens(store, input, { signal: ctx.signal, onProgress: throttledProgress(ctx) })
+    )
+  }
+}
+
+export const datasetPreflightJob: JobKind<
+  StoreJobInput & { datasetId: number; modelDir: string; maxLength: number },
+  PreflightOutcome
+> = {
+  kind: 'dataset.preflight',
+  summary: 'Check that every sample renders and has tokens to train on',
+  run(input, ctx) {
+    return withStore(input.storeDir, (store) =>
+      preflight(store, input, { signal: ctx.signal, onProgress: throttledProgress(ctx) })
+    )
+  }
+}
+
+export const datasetNearDuplicatesJob: JobKind<
+  StoreJobInput & { datasetId: number } & MinHashOptions,
+  { groups: number; samples: number }
+> = {
+  kind: 'dataset.near-duplicates',
+  summary: 'Find near-duplicate samples (MinHash + LSH)',
+  run(input, ctx) {
+    return withStore(input.storeDir, (store) =>
+      findNearDuplicates(store, input, { signal: ctx.signal, onProgress: throttledProgress(ctx) })
+    )
+  }
+}
+
+export const datasetExportJob: JobKind<StoreJobInput & ExportRequest, ExportOutcome> = {
+  kind: 'dataset.export',
+  summary: 'Export samples to a JSONL file',
+  run(input, ctx) {
+    return withStore(input.storeDir, (store) =>
+      exportSamples(store, input, { signal: ctx.signal, onProgress: throttledProgress(ctx) })
+    )
+  }
+}
+
+export const datasetJobs = [
+  datasetImportJob,
+  datasetCountTokensJob,
+  datasetPreflightJob,
+  datasetNearDuplicatesJob,
+  datasetExportJob
+] as unknown as JobKind<never, unknown>[]

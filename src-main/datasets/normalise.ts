@@ -138,7 +138,14 @@ export function normaliseMessage(value: unknown, where: string): ConversationMes
   const roleName = rawRole.trim().toLowerCase()
   const rawContent = value.content !== undefined ? value.content : value.value
   if (roleName === 'function_call') {
-    return { role: 'assistant', content: '', tool_calls: toolCalls(rawContent, `${where}.value`) }
+    const call: ConversationMessage = {
+      role: 'assistant',
+      content: '',
+      tool_calls: toolCalls(rawContent, `${where}.value`)
+    }
+    const weight = lossWeight(value.loss_weight, where)
+    if (weight !== undefined) call.loss_weight = weight
+    return call
   }
   const role = ROLE_ALIASES[roleName]
   if (!role) return fail(`${where} has the unknown role ${JSON.stringify(rawRole)}`)
@@ -158,11 +165,40 @@ export function normaliseMessage(value: unknown, where: string): ConversationMes
   return message
 }
 
+/**
+ * A ShareGPT function_call turn right after an assistant turn without calls is that turn's tool
+ * call: they become one assistant message with content and tool_calls, as OpenAI writes it (and as
+ * the ShareGPT export splits it again).
+ */
+function joinsPrevious(
+  raw: unknown,
+  message: ConversationMessage,
+  previous: ConversationMessage | undefined
+): boolean {
+  return (
+    isRecord(raw) &&
+    typeof raw.from === 'string' &&
+    raw.from.trim().toLowerCase() === 'function_call' &&
+    previous !== undefined &&
+    previous.role === 'assistant' &&
+    previous.tool_calls === undefined &&
+    previous.content !== '' &&
+    previous.loss_weight === message.loss_weight
+  )
+}
+
 export function normaliseMessages(value: unknown, where: string): ConversationMessage[] {
   const list = jsonValue(value)
   if (!Array.isArray(list)) return fail(`${where} must be a list of messages, got ${describe(list)}`)
   if (list.length === 0) return fail(`${where} is empty`)
-  return list.map((message, i) => normaliseMessage(message, `${where}[${i}]`))
+  const messages: ConversationMessage[] = []
+  list.forEach((raw, i) => {
+    const message = normaliseMessage(raw, `${where}[${i}]`)
+    const previous = messages[messages.length - 1]
+    if (joinsPrevious(raw, message, previous)) previous.tool_calls = message.tool_calls
+    else messages.push(message)
+  })
+  return messages
 }
 
 function required(row: RawRow, mapping: ImportMapping, field: ImportColumnField): unknown {
@@ -421,10 +457,12 @@ export function defaultMapping(format: ImportFormat, columnList: readonly string
   }
 }
 
-/** Whether a message list looks like ShareGPT ({from, value}) rather than OpenAI ({role, content}). */
-function looksShareGpt(value: unknown): boolean {
+/** Whether a message list is ShareGPT ({from, value}) or OpenAI ({role, content}); null when it cannot tell. */
+function looksShareGpt(value: unknown): boolean | null {
   const list = jsonValue(value)
-  return Array.isArray(list) && isRecord(list[0]) && 'from' in list[0]
+  if (!Array.isArray(list) || !isRecord(list[0])) return null
+  if ('from' in list[0]) return true
+  return 'role' in list[0] ? false : null
 }
 
 /**
@@ -447,7 +485,9 @@ export function detectMapping(
     )
   } else if (columns.has('messages') || columns.has('conversations')) {
     const name = columns.has('messages') ? 'messages' : 'conversations'
-    const shareGpt = looksShareGpt(rows.find((row) => row[name] !== undefined)?.[name])
+    // Without a telling message, the column's name decides: ShareGPT calls it "conversations".
+    const shareGpt =
+      looksShareGpt(rows.find((row) => row[name] !== undefined)?.[name]) ?? name === 'conversations'
     mapping = defaultMapping(shareGpt ? 'sharegpt' : 'messages', columnList)
     notes.push(
       shareGpt

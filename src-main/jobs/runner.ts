@@ -99,7 +99,11 @@ function forwardLines(stream: NodeJS.ReadableStream | null, emit: (text: string)
 
 function processHandle(child: ChildProcess, on: WorkerListeners): WorkerHandle {
   child.on('message', (message) => on.message(message as WorkerToRunner))
-  child.on('error', on.error)
+  child.on('error', (error) => {
+    on.error(error)
+    // A process that could not be started never emits 'close'.
+    if (child.pid === undefined) on.exit({ code: null, signal: null })
+  })
   // 'close' comes after the stdio streams ended, so every line is in before the job concludes.
   child.on('close', (code, signal) => on.exit({ code, signal }))
   forwardLines(child.stdout, (text) => on.line('stdout', text))
@@ -240,7 +244,7 @@ export class JobRunner {
   }
 
   private pump(): void {
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const job = this.jobs.get(this.queue[i])!
       if ((this.runningPerLane.get(job.lane) ?? 0) < this.concurrency) {
         this.queue.splice(i, 1)
@@ -282,7 +286,11 @@ export class JobRunner {
   private relay(job: JobRecord, message: Exclude<WorkerToRunner, { type: 'result' | 'error' }>): void {
     if (message.type === 'progress') {
       job.summary.progress = { done: message.done, total: message.total, message: message.message }
-      this.events.emit('job.progress', { jobId: job.summary.id, kind: job.summary.kind, ...job.summary.progress })
+      this.events.emit('job.progress', {
+        jobId: job.summary.id,
+        kind: job.summary.kind,
+        ...job.summary.progress
+      })
     } else if (message.type === 'log') {
       this.log(job, message.level, message.message)
     } else if (message.type === 'output') {

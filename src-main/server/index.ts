@@ -10,6 +10,7 @@ import { dispatch, type CallResult } from '../api/dispatch'
 import type { RequestContext } from '../api/handlers'
 import { isLoopback, newToken, originAllowed, presentedToken, TOKEN_COOKIE, tokenMatches } from './auth'
 import { serveAsset } from './static'
+import { receiveUpload } from './upload'
 
 export interface ServerOptions {
   storeDir: string
@@ -78,6 +79,24 @@ async function handleHttpCall(req: IncomingMessage, res: ServerResponse, name: s
   sendJson(res, statusFor(result), result)
 }
 
+/** A browser cannot hand the server a path on the user's machine: the UI uploads the file instead. */
+async function handleUpload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  storeDir: string
+): Promise<void> {
+  if (req.method !== 'POST')
+    return sendJson(res, 405, { ok: false, error: { code: 'invalid_input', message: 'use POST' } })
+  const name = url.searchParams.get('name') ?? 'upload'
+  try {
+    const path = await receiveUpload(req, storeDir, name)
+    sendJson(res, 200, { ok: true, value: { path } })
+  } catch (err) {
+    sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: (err as Error).message } })
+  }
+}
+
 function attachSocket(socket: WebSocket, api: ApiContext): void {
   const ctx: RequestContext = { ...api, transport: 'websocket' }
   const unsubscribe = api.events.subscribe((event, payload) => {
@@ -124,6 +143,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         'set-cookie',
         `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`
       )
+    }
+    if (url.pathname === '/api/upload') {
+      void handleUpload(req, res, url, options.storeDir)
+      return
     }
     if (url.pathname.startsWith('/api/call/')) {
       void handleHttpCall(req, res, decodeURIComponent(url.pathname.slice('/api/call/'.length)), httpCtx)

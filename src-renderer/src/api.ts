@@ -45,6 +45,11 @@ export class ApiError extends Error {
 export interface StudioApi extends StudioClient {
   readonly transport: Transport
   readonly connection: Readonly<Ref<ConnectionState>>
+  /**
+   * A path main can read for a file the user picked or dropped: its own path in Electron; in a
+   * browser the file is uploaded to the server (which may be another machine) first.
+   */
+  fileLocation(file: File): Promise<string>
 }
 
 type Listener = (payload: unknown) => void
@@ -89,6 +94,11 @@ export function createIpcClient(bridge: PreloadApi): StudioApi {
     transport: 'ipc',
     // The bridge lives as long as the window: there is nothing to connect to or lose.
     connection: readonly(ref<ConnectionState>('connected')),
+    async fileLocation(file: File): Promise<string> {
+      const path = bridge.pathForFile(file)
+      if (!path) throw new ApiError('invalid_input', `${file.name}: this file has no location on disk`)
+      return path
+    },
     async call<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
       const method = bridge[name] as unknown as
         ((input: CallInput<K>) => Promise<PreloadResult<K>>) | undefined
@@ -235,6 +245,7 @@ export function createSocketClient(url: string): StudioApi {
   return {
     transport: 'websocket',
     connection: readonly(connection),
+    fileLocation: uploadFile,
     call<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
       return new Promise((resolve, reject) => {
         const id = nextId++
@@ -256,6 +267,19 @@ export function createSocketClient(url: string): StudioApi {
 let client: StudioApi | null = null
 
 /** Electron when the preload bridge is there, otherwise the server that served this page. */
+/** Sends a picked file to the server (authorised by the page's cookie) and returns where it stored it. */
+async function uploadFile(file: File): Promise<string> {
+  const response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
+    method: 'POST',
+    body: file
+  })
+  const body = (await response.json().catch(() => null)) as
+    { ok: true; value: { path: string } } | { ok: false; error: ApiErrorShape } | null
+  if (!body) throw new ApiError('transport', `upload of ${file.name} failed: HTTP ${response.status}`)
+  if (!body.ok) throw ApiError.from(body.error)
+  return body.value.path
+}
+
 export function useApi(): StudioApi {
   if (!client) {
     client = window.finetuneStudio

@@ -67,7 +67,7 @@ describe('datasets.import (messages JSONL)', () => {
   it('aborts on bad lines by default, naming file, line and reason, and leaves nothing behind', async () => {
     const file = brokenFile()
     await expect(invoke('datasets.import', { path: file, datasetName: 'broken' }, ctx)).rejects.toThrow(
-      /^datasets\.import: line 2 of broken\.jsonl: "messages": .* \(and 2 more bad lines\); nothing was imported$/
+      /^datasets\.import: line 2 of broken\.jsonl: "messages" must be a list of messages, got "nope" \(and 2 more bad lines\); nothing was imported$/
     )
     expect(ctx.store.datasets.list()).toEqual([])
   })

@@ -147,6 +147,25 @@ describe('finetune-studio score and generate', () => {
 
     const stopped = await cli(['generate', ...model, '--prompt', '', '--temperature', '0', '--stop', 'Lily'])
     expect(stopped.out).toBe('Once upon a time, there was a little girl named ')
+
+    const plain = await cli([
+      'generate',
+      ...model,
+      '--prompt',
+      'Hi',
+      '--temperature',
+      '0',
+      '--max-new-tokens',
+      '12'
+    ])
+    const chat = await cli([
+      ...['generate', ...model, '--prompt', 'Hi', '--temperature', '0'],
+      '--max-new-tokens',
+      '12',
+      '--chat'
+    ])
+    expect(chat.code).toBe(0)
+    expect(chat.out).not.toBe(plain.out) // the template changed what the model saw
   })
 
   it('--device cuda without the CUDA provider fails with the setup hint', async () => {

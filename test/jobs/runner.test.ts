@@ -102,4 +102,54 @@ describe('job runner', () => {
     await runner.close()
     broken.cleanup()
   })
+
+  it('runs a job in a process of its own, which terminate() kills with SIGKILL', async () => {
+    const bus = new EventBus()
+    const runner = new JobRunner(bus)
+    const done = await runner.wait(
+      runner.submit('model.inspect', { path: STORIES_260K }, { isolation: 'process' }).id
+    )
+    expect(done).toMatchObject({ status: 'completed', result: { architecture: 'LlamaForCausalLM' } })
+
+    const started = new Promise<void>((resolve) =>
+      bus.subscribe((event) => event === 'job.progress' && resolve())
+    )
+    const hashing = runner.submit('model.inspect', { path: big.dir }, { isolation: 'process' })
+    await started
+    const pid = runner.pid(hashing.id)!
+    expect(pid).toBeGreaterThan(0)
+    expect(pid).not.toBe(process.pid)
+    runner.terminate(hashing.id)
+    expect(await runner.wait(hashing.id)).toMatchObject({ status: 'cancelled', error: null })
+    expect(runner.exitOf(hashing.id)).toEqual({ code: null, signal: 'SIGKILL' })
+    await runner.close()
+  })
+
+  it('reports a job process killed from outside as failed, naming the signal', async () => {
+    const bus = new EventBus()
+    const runner = new JobRunner(bus)
+    const started = new Promise<void>((resolve) =>
+      bus.subscribe((event) => event === 'job.progress' && resolve())
+    )
+    const job = runner.submit('model.inspect', { path: big.dir }, { isolation: 'process' })
+    await started
+    process.kill(runner.pid(job.id)!, 'SIGKILL')
+    const failed = await runner.wait(job.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toBe('job model.inspect: its worker was killed by SIGKILL before finishing')
+    await runner.close()
+  })
+
+  it('runs jobs of different lanes side by side, one at a time within a lane', async () => {
+    const runner = new JobRunner(new EventBus(), 1)
+    const a = runner.submit('model.inspect', { path: big.dir }, { lane: 'train:cpu' })
+    const b = runner.submit('model.inspect', { path: big.dir }, { lane: 'train:cpu' })
+    const c = runner.submit('model.inspect', { path: STORIES_260K })
+    expect([a, b, c].map((job) => runner.get(job.id)!.status)).toEqual(['running', 'queued', 'running'])
+    expect((await runner.wait(c.id)).status).toBe('completed')
+    runner.cancel(b.id)
+    runner.cancel(a.id)
+    expect((await runner.wait(a.id)).status).toBe('cancelled')
+    await runner.close()
+  })
 })

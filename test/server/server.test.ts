@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -83,6 +83,22 @@ describe('headless server', () => {
     const asset = await fetch(`${server.origin}/assets/app.js`, { headers: { cookie } })
     expect(asset.status).toBe(200)
     expect(asset.headers.get('content-type')).toMatch(/javascript/)
+  })
+
+  it('stores an uploaded file under the store, whole, and only with the token', async () => {
+    const body = '{"messages": []}\n'.repeat(1000)
+    expect((await fetch(`${server.origin}/api/upload?name=x.jsonl`, { method: 'POST', body })).status).toBe(
+      401
+    )
+    const res = await fetch(`${server.origin}/api/upload?name=../../evil name.jsonl`, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${server.token}` }
+    })
+    const { value } = (await res.json()) as { value: { path: string } }
+    expect(value.path.startsWith(join(store.dir, 'uploads') + '/')).toBe(true)
+    expect(value.path).toMatch(/-evil_name\.jsonl$/)
+    expect(readFileSync(value.path, 'utf8')).toBe(body)
   })
 
   it('never serves files outside the renderer folder', async () => {

@@ -33,7 +33,8 @@ export const generateCommand: Command = {
       description: 'seed of the sampler (same seed, same text)',
       default: '0'
     },
-    stop: { type: 'string', valueName: 'TEXT', description: 'stop before this text appears' }
+    stop: { type: 'string', valueName: 'TEXT', description: 'stop before this text appears' },
+    chat: { type: 'boolean', description: "send the prompt as a user turn of the model's chat template" }
   },
   async run(args, io) {
     const prompt = args.values.prompt
@@ -47,7 +48,8 @@ export const generateCommand: Command = {
       topP: optionalNumber(args, 'top-p', { min: Number.MIN_VALUE, max: 1 }),
       topK: optionalNumber(args, 'top-k', { integer: true, min: 0 }),
       seed: optionalNumber(args, 'seed', { integer: true }),
-      stopStrings: typeof stop === 'string' && stop !== '' ? [stop] : []
+      stopStrings: typeof stop === 'string' && stop !== '' ? [stop] : [],
+      chat: args.values.chat === true
     }
     const write = io.write?.bind(io)
     const result = await runEngineJob<EngineGenerateOutput>('engine.generate', input, write)

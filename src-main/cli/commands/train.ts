@@ -2,6 +2,11 @@
  * `finetune-studio train`: fine-tunes a model in a job worker (the `engine.train` job kind, the
  * same code the app runs), prints a progress line per step on stderr and a summary on stdout.
  * Ctrl-C stops at the next step boundary after saving a checkpoint; a second Ctrl-C aborts.
+ *
+ * With a store (--store DIR or $FINETUNE_STUDIO_HOME) the run is recorded there like a run started
+ * in the app (base model registered, data file hashed, metrics, checkpoints, log) and trained in a
+ * process of its own by this command's run manager: it shows up in the app and `runs list`, and
+ * `runs pause|stop …` from another terminal control it. Without one, nothing is recorded.
  */
 import { join } from 'node:path'
 import type { JobStart, RunnerToWorker, WorkerToRunner } from '../../jobs/protocol'
@@ -21,8 +26,17 @@ import {
   type TrainResult
 } from '../../engine/train/trainer'
 import { listRecipes, recipeNames } from '../../recipes/index'
-import { JSON_OPTION, UsageError, type Command, type OptionSpec, type ParsedArgs } from '../command'
-import { storeDirFor } from '../session'
+import {
+  JSON_OPTION,
+  UsageError,
+  type CliIO,
+  type Command,
+  type OptionSpec,
+  type ParsedArgs
+} from '../command'
+import { storeDirFor, withSession } from '../session'
+import { startFileRun } from '../../api/run-launcher'
+import { trainHere } from './runs'
 import { optionalNumber } from './engine-job'
 
 const string = (valueName: string, description: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({
@@ -119,6 +133,13 @@ export const trainCommand: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message.replace(/^train: /, ''))
     }
+    if (recordsInStore(args)) {
+      const { runId, result } = await trainRecorded(args, config, io)
+      if (args.values.json) return io.out(JSON.stringify({ runId, ...summaryOf(result) }, null, 2))
+      io.out(describeResult(result))
+      io.out(`recorded as run ${runId} in ${storeDirFor(args)}`)
+      return
+    }
     const stop = new AbortController()
     const onInterrupt = () => {
       if (stop.signal.aborted) process.exit(130)
@@ -142,6 +163,31 @@ export const trainCommand: Command = {
     if (args.values.json) return io.out(JSON.stringify(summaryOf(result), null, 2))
     io.out(describeResult(result))
   }
+}
+
+function recordsInStore(args: ParsedArgs): boolean {
+  const home = process.env.FINETUNE_STUDIO_HOME
+  return typeof args.values.store === 'string' || (home !== undefined && home.trim() !== '')
+}
+
+/** Records the run in the store and trains it in the foreground; the trainer's result at the end. */
+async function trainRecorded(
+  args: ParsedArgs,
+  config: TrainConfig,
+  io: CliIO
+): Promise<{ runId: number; result: TrainResult }> {
+  return withSession(args, async (session) => {
+    const { help: _help, json: _json, store: _store, ...options } = args.values
+    const run = await startFileRun(session.ctx, config, { request: { command: 'train', options } })
+    if (run.status === 'queued')
+      io.err(`run ${run.id} is queued: another run is training on ${config.device}`)
+    const finished = await trainHere(session, run, io)
+    const result = session.ctx.runs.resultOf(run.id)
+    if (!result || (finished.status !== 'completed' && finished.status !== 'stopped')) {
+      throw new Error(finished.error ?? `run ${run.id} ended as ${finished.status}`)
+    }
+    return { runId: run.id, result }
+  })
 }
 
 /** The trainer input the flags describe; value errors name the flag and the value. */
@@ -271,7 +317,7 @@ export function trainInWorker(
       else if (message.type === 'log') handlers.onLog?.(message.level, message.message)
       else if (message.type === 'output') handlers.onEventLine?.(message.text.trimEnd())
       else if (message.type === 'result') outcome = { ok: true, value: message.value as TrainResult }
-      else outcome = { ok: false, message: message.message }
+      else if (message.type === 'error') outcome = { ok: false, message: message.message }
     })
     worker.on('error', (error) => (outcome = { ok: false, message: error.message }))
     worker.on('exit', (code) => {

@@ -9,13 +9,22 @@
  * by concatenation copies only what is held.
  */
 import type { ModelConfig } from '../checkpoint/hf-config'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { chatTemplateFor } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import { add, expand, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
 import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
 import { causalBias, decoderForward, lmHead, type LayerKeyValues, type ParamProvider } from '../models/llama'
 import type { WeightsSource } from '../models/weights'
 import { hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
-import { loadModel, openGraphSession, type InferenceOptions, type LoadedModel } from './model-session'
+import {
+  contextLimit,
+  loadModel,
+  openGraphSession,
+  type InferenceOptions,
+  type LoadedModel
+} from './model-session'
 import { sampleToken, seededRandom, type SamplingOptions } from './sampling'
 import { TextStream, type TextDecoder } from './text-stream'
 
@@ -161,7 +170,7 @@ export class Generator {
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
       throw new Error(`Generator.generate: max new tokens must be a whole number ≥ 0, got ${maxNewTokens}`)
     }
-    const limit = this.model.config.maxPositionEmbeddings
+    const limit = contextLimit(this.model.config)
     if (promptIds.length + maxNewTokens > limit) {
       throw new Error(
         `Generator.generate: ${promptIds.length} prompt tokens + ${maxNewTokens} new tokens exceed the model's ${limit} positions`
@@ -210,6 +219,39 @@ export class Generator {
 export interface KvCache {
   layers: { key: HostTensor; value: HostTensor }[]
   length: number
+}
+
+/**
+ * The prompt as one user turn of the model's chat template (the fallback template when it has
+ * none), ending with the generation prompt, so the model answers as the assistant.
+ */
+export function encodeChatPrompt(tokenizer: TextTokenizer, prompt: string): number[] {
+  const text = chatTemplateFor(tokenizer).render([{ role: 'user', content: prompt }], {
+    addGenerationPrompt: true
+  })
+  return tokenizer.encode(text, { addSpecialTokens: false }) // the template writes its own BOS
+}
+
+/**
+ * End-of-sequence ids from the model folder's generation_config.json (chat models list their
+ * end-of-turn tokens there), or none when it has no such file.
+ */
+export function generationEosIds(modelDir: string): number[] {
+  const path = join(modelDir, 'generation_config.json')
+  if (!existsSync(path)) return []
+  let value: unknown
+  try {
+    value = (JSON.parse(readFileSync(path, 'utf8')) as { eos_token_id?: unknown }).eos_token_id
+  } catch (error) {
+    throw new Error(`generationEosIds: ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  const ids = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]
+  if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+    throw new Error(
+      `generationEosIds: ${path}: eos_token_id must be a token id or a list, got ${JSON.stringify(value)}`
+    )
+  }
+  return ids as number[]
 }
 
 /**

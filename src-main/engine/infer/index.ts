@@ -10,7 +10,9 @@ export {
 export { readScoreRows, scoreRowFromJson, type ScoreRowLimits } from './score-rows'
 export {
   buildGenerationGraph,
+  encodeChatPrompt,
   encodePrompt,
+  generationEosIds,
   Generator,
   type FinishReason,
   type GenerateOptions,
@@ -27,6 +29,7 @@ export {
 } from './sampling'
 export { TextStream, type StreamStep, type TextDecoder } from './text-stream'
 export {
+  contextLimit,
   defaultGraphCacheDir,
   loadModel,
   openGraphSession,

@@ -23,6 +23,15 @@ export interface InferenceOptions {
   fused?: boolean
 }
 
+/**
+ * The longest sequence the graphs compute exactly: the model's positions, or Mistral's sliding
+ * window when it is shorter (the graphs attend to every earlier position, which equals sliding-
+ * window attention only up to the window's length).
+ */
+export function contextLimit(config: ModelConfig): number {
+  return Math.min(config.maxPositionEmbeddings, config.slidingWindow ?? Number.POSITIVE_INFINITY)
+}
+
 export function defaultGraphCacheDir(): string {
   return join(tmpdir(), 'finetune-studio', 'graph-cache')
 }

@@ -29,7 +29,13 @@ import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
 import { decoderForward, lmHead, paddedCausalBias, type ParamProvider } from '../models/llama'
 import { hostTensor, type EngineSession } from '../runtime/session'
 import type { WeightsSource } from '../models/weights'
-import { loadModel, openGraphSession, type InferenceOptions, type LoadedModel } from './model-session'
+import {
+  contextLimit,
+  loadModel,
+  openGraphSession,
+  type InferenceOptions,
+  type LoadedModel
+} from './model-session'
 
 export interface ScoreRow {
   inputIds: readonly number[]
@@ -62,12 +68,16 @@ export function defaultBatchTokens(vocabSize: number): number {
   return Math.max(256, Math.min(4096, Math.floor(logitsBudgetBytes / (8 * vocabSize))))
 }
 
-/** Graph inputs input_ids, attention_mask, labels (int64 [batch, seq]); output label_logprobs [scored]. */
+/**
+ * Graph inputs input_ids, attention_mask, labels (int64 [batch, seq], right-padded); output
+ * label_logprobs [scored]: log p(labels[t] | tokens < t) for every labelled t ≥ 1, row-major.
+ * `fused` picks the contrib-op decoder where the model allows it.
+ */
 export function buildScoringGraph(
   g: GraphBuilder,
   config: ModelConfig,
   param: ParamProvider,
-  fused = false
+  fused: boolean
 ): void {
   const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
   const attentionMask = g.input('attention_mask', 'int64', ['batch', 'seq'])
@@ -95,9 +105,14 @@ export function buildScoringGraph(
   g.output(squeeze(picked, [1]), 'label_logprobs')
 }
 
-/** Throws unless the row's ids and labels fit the vocabulary (onnxruntime's own error names no row). */
-function checkRow(row: ScoreRow, index: number, vocabSize: number): void {
+/** Throws unless the row fits the model's context and vocabulary (onnxruntime's own error names no row). */
+function checkRow(row: ScoreRow, index: number, config: ModelConfig): void {
+  const { vocabSize } = config
   const where = `Scorer.score: row ${index}`
+  const limit = contextLimit(config)
+  if (row.inputIds.length > limit) {
+    throw new Error(`${where} has ${row.inputIds.length} tokens, more than the model's ${limit} positions`)
+  }
   if (row.labels.length !== row.inputIds.length) {
     throw new Error(`${where} has ${row.inputIds.length} input ids but ${row.labels.length} labels`)
   }
@@ -143,7 +158,7 @@ export class Scorer {
     const mask = new BigInt64Array(batch * seq)
     const labels = new BigInt64Array(batch * seq).fill(BigInt(IGNORE_INDEX))
     rows.forEach((row, b) => {
-      checkRow(row, b, this.model.config.vocabSize)
+      checkRow(row, b, this.model.config)
       for (let t = 0; t < row.inputIds.length; t++) {
         ids[b * seq + t] = BigInt(row.inputIds[t])
         mask[b * seq + t] = 1n

@@ -17,6 +17,12 @@ export interface SessionOptions {
   deviceId?: number
   /** Threads inside one op; default the number of cores. */
   intraOpThreads?: number
+  /**
+   * Let onnxruntime plan all intermediate memory as one block from the first run's pattern;
+   * default true. Training graphs, whose backward keeps many activations alive, peak much lower
+   * without it (SmolLM-135M LoRA step: 5.7 GB instead of 8.3 GB).
+   */
+  memoryPattern?: boolean
 }
 
 /** A tensor on the JS side: dtype, dims and the typed array dtype travels in. */
@@ -115,7 +121,8 @@ export async function createSession(
     executionProviders:
       device === 'cuda' ? [{ name: 'cuda', deviceId: options.deviceId ?? 0 }, 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: options.intraOpThreads ?? availableParallelism()
+    intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
+    enableMemPattern: options.memoryPattern ?? true
   }
   try {
     // Two calls because ORT's overloads take a path or bytes, not their union.

@@ -336,7 +336,7 @@ class GraphStepProgram implements CompiledStepProgram {
     if (this.released) return Promise.reject(new Error('StepProgram: already released'))
     let session = this.sessions.get(kind)
     if (!session) {
-      session = createSession(this.graphPath(kind), { device: this.spec.device })
+      session = createSession(this.graphPath(kind), { device: this.spec.device, memoryPattern: false })
       this.sessions.set(kind, session)
     }
     return session

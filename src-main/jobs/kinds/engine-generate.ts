@@ -1,4 +1,10 @@
-import { encodePrompt, Generator, type FinishReason } from '../../engine/infer/generation'
+import {
+  encodeChatPrompt,
+  encodePrompt,
+  generationEosIds,
+  Generator,
+  type FinishReason
+} from '../../engine/infer/generation'
 import type { Device } from '../../engine/runtime/devices'
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer'
 import type { JobKind } from '../protocol'
@@ -8,6 +14,8 @@ export interface EngineGenerateInput {
   adapterDir?: string | null
   /** '' starts from BOS alone. */
   prompt: string
+  /** Wrap the prompt as a user turn of the model's chat template. */
+  chat?: boolean
   maxNewTokens: number
   /** 0 = greedy. */
   temperature: number
@@ -32,13 +40,15 @@ export const engineGenerateJob: JobKind<EngineGenerateInput, EngineGenerateOutpu
   summary: 'Generate text from a prompt with a model, streaming it as it comes',
   async run(input, ctx) {
     const tokenizer = loadTokenizer(input.modelDir)
-    const eos = tokenizer.eos ? [tokenizer.eos.id] : []
+    const eos = [...(tokenizer.eos ? [tokenizer.eos.id] : []), ...generationEosIds(input.modelDir)]
     const generator = await Generator.open(
       { modelDir: input.modelDir, adapterDir: input.adapterDir },
       { device: input.device, cacheDir: input.cacheDir, threads: input.threads, eosTokenIds: eos }
     )
     try {
-      const promptIds = encodePrompt(tokenizer, generator.model.config, input.prompt)
+      const promptIds = input.chat
+        ? encodeChatPrompt(tokenizer, input.prompt)
+        : encodePrompt(tokenizer, generator.model.config, input.prompt)
       return await generator.generate(promptIds, tokenizer, {
         maxNewTokens: input.maxNewTokens,
         temperature: input.temperature,

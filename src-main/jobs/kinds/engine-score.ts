@@ -1,3 +1,4 @@
+import { contextLimit } from '../../engine/infer/model-session'
 import { Scorer } from '../../engine/infer/scoring'
 import { readScoreRows } from '../../engine/infer/score-rows'
 import type { Device } from '../../engine/runtime/devices'
@@ -34,7 +35,7 @@ export const engineScoreJob: JobKind<EngineScoreInput, EngineScoreOutput> = {
       let tokenizer: TextTokenizer | null = null
       const rows = readScoreRows(input.dataPath, () => (tokenizer ??= loadTokenizer(input.modelDir)), {
         vocabSize: config.vocabSize,
-        maxPositions: config.maxPositionEmbeddings
+        maxPositions: contextLimit(config)
       })
       ctx.log('info', `scoring ${rows.length} rows of ${input.dataPath}`)
       const scores = await scorer.scoreAll(rows, {

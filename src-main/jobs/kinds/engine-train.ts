@@ -70,7 +70,12 @@ function report(event: TrainEvent, ctx: JobContext): void {
 }
 
 /** `step 3/30  loss 2.4512  lr 1.00e-4  grad-norm 1.234  4512 tok/s  elapsed 0:03  ETA 0:27`. */
-export function formatTrainProgress(p: TrainProgress): string {
+export function formatTrainProgress(
+  p: Pick<
+    TrainProgress,
+    'step' | 'totalSteps' | 'loss' | 'lr' | 'gradNorm' | 'tokensPerSecond' | 'elapsedSeconds' | 'etaSeconds'
+  >
+): string {
   return [
     `step ${p.step}/${p.totalSteps}`,
     `loss ${p.loss.toFixed(4)}`,

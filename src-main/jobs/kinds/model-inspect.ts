@@ -27,7 +27,10 @@ function weightFiles(dir: string): string[] {
     .map((f) => join(dir, f))
 }
 
-async function hashFiles(files: string[], ctx: JobContext): Promise<string> {
+/** What hashing needs of its caller: a place for progress and a way to be cancelled. */
+type InspectContext = Pick<JobContext, 'progress' | 'log' | 'signal'>
+
+async function hashFiles(files: string[], ctx: InspectContext): Promise<string> {
   const hash = createHash('sha256')
   const total = files.reduce((sum, f) => sum + statSync(f).size, 0)
   let done = 0
@@ -47,30 +50,36 @@ async function hashFiles(files: string[], ctx: JobContext): Promise<string> {
 export const modelInspectJob: JobKind<ModelInspectInput, ModelInspection> = {
   kind: 'model.inspect',
   summary: 'Validate an HF model folder and hash its weights',
-  async run({ path }, ctx) {
-    const config = readModelConfig(path)
-    const checkpoint = openCheckpoint(path)
-    let parameterCount = 0
-    const dtypes = new Set<string>()
-    try {
-      for (const name of checkpoint.names()) {
-        const info = checkpoint.info(name)
-        parameterCount += info.shape.reduce((a, b) => a * b, 1)
-        dtypes.add(info.dtype)
-      }
-    } finally {
-      checkpoint.close()
+  run: ({ path }, ctx) => inspectModel(path, ctx)
+}
+
+/**
+ * The inspection itself, for callers that may block their own thread while the weights are hashed
+ * (the command line registering the model it trains).
+ */
+export async function inspectModel(path: string, ctx: InspectContext): Promise<ModelInspection> {
+  const config = readModelConfig(path)
+  const checkpoint = openCheckpoint(path)
+  let parameterCount = 0
+  const dtypes = new Set<string>()
+  try {
+    for (const name of checkpoint.names()) {
+      const info = checkpoint.info(name)
+      parameterCount += info.shape.reduce((a, b) => a * b, 1)
+      dtypes.add(info.dtype)
     }
-    ctx.log('info', `${config.architecture}: ${parameterCount} parameters (${[...dtypes].join(', ')})`)
-    const contentHash = await hashFiles(weightFiles(path), ctx)
-    return {
-      path,
-      name: basename(path),
-      architecture: config.architecture,
-      parameterCount,
-      dtype: [...dtypes].sort().join('+'),
-      contentHash,
-      config: config.raw
-    }
+  } finally {
+    checkpoint.close()
+  }
+  ctx.log('info', `${config.architecture}: ${parameterCount} parameters (${[...dtypes].join(', ')})`)
+  const contentHash = await hashFiles(weightFiles(path), ctx)
+  return {
+    path,
+    name: basename(path),
+    architecture: config.architecture,
+    parameterCount,
+    dtype: [...dtypes].sort().join('+'),
+    contentHash,
+    config: config.raw
   }
 }

@@ -12,7 +12,12 @@ import { renderWithAssistantSpans } from '../../engine/tokenizer/assistant-spans
 import { chatTemplateFor } from '../../engine/tokenizer/chat-template'
 import { loadTokenizer, type TextTokenizer } from '../../engine/tokenizer/tokenizer'
 import { BatchStream } from '../../engine/train/batches'
-import { parseTrainingRow, readTrainingData, type DroppedRow, type TrainingExample } from '../../engine/train/data'
+import {
+  parseTrainingRow,
+  readTrainingData,
+  type DroppedRow,
+  type TrainingExample
+} from '../../engine/train/data'
 import { plannedSteps, type TrainConfig } from '../../engine/train/trainer'
 import type { JobKind } from '../protocol'
 
@@ -30,7 +35,13 @@ export interface TrainPreflightResult {
   plan: { totalSteps: number; stepsPerEpoch: number; epochs: number | null; examplesPerStep: number }
   /** Mean tokens (padding excluded) an optimizer step processes. */
   tokensPerStep: number
-  preview: { line: number; text: string; spans: { start: number; end: number }[]; tokens: number; trainedTokens: number } | null
+  preview: {
+    line: number
+    text: string
+    spans: { start: number; end: number }[]
+    tokens: number
+    trainedTokens: number
+  } | null
 }
 
 function trainedTokens(example: TrainingExample): number {
@@ -38,7 +49,11 @@ function trainedTokens(example: TrainingExample): number {
 }
 
 /** The kept example's row rendered as the trainer renders it; raw text rows are decoded instead. */
-function previewOf(file: string, example: TrainingExample, tokenizer: TextTokenizer | null): TrainPreflightResult['preview'] {
+function previewOf(
+  file: string,
+  example: TrainingExample,
+  tokenizer: TextTokenizer | null
+): TrainPreflightResult['preview'] {
   const base = { line: example.line, tokens: example.inputIds.length, trainedTokens: trainedTokens(example) }
   const source = readFileSync(file, 'utf8').split('\n')[example.line - 1]
   const row = parseTrainingRow(JSON.parse(source))
@@ -58,7 +73,9 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
   kind: 'train.preflight',
   summary: 'Read a run’s data as the trainer would: token counts, dropped rows, plan and a template preview',
   async run({ config }, ctx) {
-    const tokenizer = existsSync(join(config.modelDir, 'tokenizer.json')) ? loadTokenizer(config.modelDir) : null
+    const tokenizer = existsSync(join(config.modelDir, 'tokenizer.json'))
+      ? loadTokenizer(config.modelDir)
+      : null
     ctx.progress(0, 1, 'tokenizing the training data')
     const data = readTrainingData(config.dataFile, { tokenizer, maxSeqLen: config.maxSeqLen })
     const evalExamples = config.evalDataFile
@@ -67,7 +84,12 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
     const lengths = data.examples.map((e) => e.inputIds.length)
     const total = lengths.reduce((a, b) => a + b, 0)
     const trained = data.examples.reduce((n, e) => n + trainedTokens(e), 0)
-    let plan: TrainPreflightResult['plan'] = { totalSteps: 0, stepsPerEpoch: 0, epochs: config.epochs, examplesPerStep: 0 }
+    let plan: TrainPreflightResult['plan'] = {
+      totalSteps: 0,
+      stepsPerEpoch: 0,
+      epochs: config.epochs,
+      examplesPerStep: 0
+    }
     if (data.examples.length > 0) {
       const model = readModelConfig(config.modelDir)
       const stream = new BatchStream(data.examples, {

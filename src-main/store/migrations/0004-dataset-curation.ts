@@ -15,7 +15,7 @@ export const version = 4
  * Plain SQL (not a JS function) so that every connection, including a job worker's, keeps the
  * index in sync without registering anything.
  */
-function searchText(row: 'NEW' | 'samples'): string {
+function bodyText(row: 'NEW' | 'samples'): string {
   return `(
     coalesce((SELECT group_concat(value ->> '$.content', char(10))
               FROM json_each(${row}.conversation, '$.messages')), '')
@@ -24,28 +24,41 @@ function searchText(row: 'NEW' | 'samples'): string {
   )`
 }
 
+/**
+ * Tokens that let a search narrow itself without touching the samples table: the dataset
+ * ("d<id>"), live or deleted, and the split. A search that filters only on these is answered by
+ * the index alone, which is what keeps a count over a million samples fast.
+ */
+function metaText(row: 'NEW' | 'samples'): string {
+  return `('d' || ${row}.dataset_id || ' ' || CASE WHEN ${row}.deleted_at IS NULL THEN 'live' ELSE 'deleted' END
+    || ' ' || ${row}.split)`
+}
+
 export function updateToSchemaVersion4(db: Database.Database): void {
   db.exec(`
     -- Contentless: the text lives in samples.conversation already; the index holds only what search
-    -- needs (about a third of the text's size). contentless_delete lets triggers remove rows by id.
+    -- needs. contentless_delete lets triggers remove rows by id.
     CREATE VIRTUAL TABLE sample_search USING fts5(
       body,
+      meta,
       content = '',
       contentless_delete = 1,
       tokenize = 'unicode61 remove_diacritics 2'
     );
-    INSERT INTO sample_search (rowid, body) SELECT id, ${searchText('samples')} FROM samples;
+    INSERT INTO sample_search (rowid, body, meta)
+      SELECT id, ${bodyText('samples')}, ${metaText('samples')} FROM samples;
 
     CREATE TRIGGER sample_search_after_insert AFTER INSERT ON samples
     BEGIN
-      INSERT INTO sample_search (rowid, body) VALUES (NEW.id, ${searchText('NEW')});
+      INSERT INTO sample_search (rowid, body, meta) VALUES (NEW.id, ${bodyText('NEW')}, ${metaText('NEW')});
     END;
-    -- Edits of tags, split or rating rewrite the row too; only a changed conversation reindexes.
-    CREATE TRIGGER sample_search_after_update AFTER UPDATE OF conversation ON samples
-    WHEN OLD.conversation IS NOT NEW.conversation
+    -- Edits of tags or rating rewrite the row too; only what the index holds reindexes it.
+    CREATE TRIGGER sample_search_after_update AFTER UPDATE OF conversation, deleted_at, split, dataset_id ON samples
+    WHEN OLD.conversation IS NOT NEW.conversation OR OLD.deleted_at IS NOT NEW.deleted_at
+      OR OLD.split IS NOT NEW.split OR OLD.dataset_id IS NOT NEW.dataset_id
     BEGIN
       DELETE FROM sample_search WHERE rowid = OLD.id;
-      INSERT INTO sample_search (rowid, body) VALUES (NEW.id, ${searchText('NEW')});
+      INSERT INTO sample_search (rowid, body, meta) VALUES (NEW.id, ${bodyText('NEW')}, ${metaText('NEW')});
     END;
     CREATE TRIGGER sample_search_after_delete AFTER DELETE ON samples
     BEGIN
@@ -57,6 +70,8 @@ export function updateToSchemaVersion4(db: Database.Database): void {
       GENERATED ALWAYS AS (json_array_length(conversation, '$.messages')) VIRTUAL;
     CREATE INDEX samples_by_message_count ON samples (dataset_id, message_count);
     CREATE INDEX samples_by_updated_at ON samples (dataset_id, updated_at);
+    -- Counting a dataset's live samples (every list, every unfiltered page) from the index alone.
+    CREATE INDEX samples_live ON samples (dataset_id, deleted_at);
     CREATE INDEX samples_by_split ON samples (dataset_id, split, id);
 
     -- Token length of a sample's chat-template rendering, per tokenizer ("default", "model:<id>").

@@ -25,7 +25,14 @@ import type {
 } from '../../../src-preload/contract'
 import { StoreConflictError, StoreNotFoundError } from '../errors'
 import { parseStringArray } from '../json'
-import { EXACT_DUPLICATES_SQL, SORT_SQL, filterConditions, type QueryParams } from './sample-query'
+import {
+  EXACT_DUPLICATES_SQL,
+  SORT_SQL,
+  answeredByIndex,
+  filterConditions,
+  searchMatch,
+  type QueryParams
+} from './sample-query'
 import { NOW_SQL, inTransaction } from './sql'
 
 /** What curation needs from the core repository. */
@@ -185,7 +192,7 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
     roleCounts: db.prepare<[number], { role: ConversationRole; messages: number; samples: number }>(
       `SELECT m.value ->> '$.role' AS role, count(*) AS messages, count(DISTINCT s.id) AS samples
        FROM samples s, json_each(s.conversation, '$.messages') m
-       WHERE s.dataset_id = ? AND s.deleted_at IS NULL GROUP BY role ORDER BY messages DESC`
+       WHERE s.dataset_id = ? AND s.deleted_at IS NULL GROUP BY role ORDER BY messages DESC, role`
     ),
     messageCounts: db.prepare<[number], { messages: number; samples: number }>(
       `SELECT message_count AS messages, count(*) AS samples FROM samples
@@ -245,49 +252,83 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
       `INSERT INTO near_duplicate_members (dataset_id, group_no, sample_id, similarity)
        VALUES (@datasetId, @group, @sampleId, @similarity)`
     ),
-    touchDataset: db.prepare<[number]>(`UPDATE datasets SET updated_at = ${NOW_SQL} WHERE id = ?`)
+    touchDataset: db.prepare<[number]>(`UPDATE datasets SET updated_at = ${NOW_SQL} WHERE id = ?`),
+    // Cheaper than the summary (which counts the samples) when only existence matters.
+    datasetExists: db.prepare<[number], number>('SELECT 1 FROM datasets WHERE id = ?').pluck(),
+    searchCount: db
+      .prepare<[string], number>('SELECT count(*) FROM sample_search WHERE sample_search MATCH ?')
+      .pluck()
   }
 
   function requireDataset(operation: string, datasetId: number): void {
-    if (!core.get(datasetId)) throw new StoreNotFoundError(`${operation}: no dataset with id ${datasetId}`)
+    if (!statements.datasetExists.get(datasetId)) {
+      throw new StoreNotFoundError(`${operation}: no dataset with id ${datasetId}`)
+    }
   }
 
   function whereClause(datasetId: number, filter: SampleFilter, params: QueryParams): string {
-    params.datasetId = datasetId
-    return filterConditions(filter, params).join(' AND ')
+    return filterConditions(datasetId, filter, params).join(' AND ')
   }
 
   /** A window of the filtered, sorted samples and the filter's total (for a virtualised table). */
   function querySamples(datasetId: number, query: SampleQuery = {}): SamplePage {
     requireDataset('datasets.samples', datasetId)
-    const params: QueryParams = { tokenizer: query.tokenizer ?? null }
-    const where = whereClause(datasetId, query.filter ?? {}, params)
+    const filter = query.filter ?? {}
     const sort = query.sort ?? { column: 'id', direction: 'asc' }
     if (!Object.hasOwn(SORT_SQL, sort.column)) {
       throw new StoreConflictError(`datasets.samples: cannot sort by "${sort.column}"`)
     }
     const direction = sort.direction === 'desc' ? 'DESC' : 'ASC'
-    const order = `${SORT_SQL[sort.column]} ${direction} NULLS LAST, s.id ${direction}`
-    const limit = query.limit ?? 100
-    const offset = query.offset ?? 0
-    const total = (
-      db
-        .prepare<QueryParams, { n: number }>(`SELECT count(*) AS n FROM samples s WHERE ${where}`)
-        .get(params) as {
-        n: number
-      }
-    ).n
-    // tc joins only for the tokenCount sort and the row's count; the count above needs no join.
-    const rows = db
+    const window = { limit: query.limit ?? 100, offset: query.offset ?? 0 }
+    const tokenizer = query.tokenizer ?? null
+    let total: number
+    let rows: BrowseRow[]
+    if (answeredByIndex(datasetId, filter)) {
+      // The search index alone counts the matches and, in id order, yields the window's ids.
+      const search = searchMatch(datasetId, filter)!
+      total = statements.searchCount.get(search)!
+      rows =
+        sort.column === 'id'
+          ? db
+              .prepare<QueryParams, BrowseRow>(
+                `${SELECT_BROWSE} WHERE s.id IN (SELECT rowid FROM sample_search WHERE sample_search MATCH @search
+                   ORDER BY rowid ${direction} LIMIT @limit OFFSET @offset)
+                 ORDER BY s.id ${direction}`
+              )
+              .all({ search, tokenizer, ...window })
+          : pageRows(datasetId, filter, sort.column, direction, tokenizer, window)
+    } else {
+      const params: QueryParams = {}
+      const where = whereClause(datasetId, filter, params)
+      total = db
+        .prepare<QueryParams, number>(`SELECT count(*) FROM samples s WHERE ${where}`)
+        .pluck()
+        .get(params)!
+      rows = pageRows(datasetId, filter, sort.column, direction, tokenizer, window)
+    }
+    return {
+      total,
+      offset: window.offset,
+      rows: rows.map((row) => toSampleRow(row, JSON.parse(row.conversation) as Conversation))
+    }
+  }
+
+  function pageRows(
+    datasetId: number,
+    filter: SampleFilter,
+    column: SampleSortColumn,
+    direction: 'ASC' | 'DESC',
+    tokenizer: string | null,
+    window: { limit: number; offset: number }
+  ): BrowseRow[] {
+    const params: QueryParams = { tokenizer, ...window }
+    const where = whereClause(datasetId, filter, params)
+    const order = `${SORT_SQL[column]} ${direction} NULLS LAST, s.id ${direction}`
+    return db
       .prepare<QueryParams, BrowseRow>(
         `${SELECT_BROWSE} WHERE ${where} ORDER BY ${order} LIMIT @limit OFFSET @offset`
       )
-      .all({ ...params, limit, offset })
-    return {
-      total,
-      offset,
-      rows: rows.map((row) => toSampleRow(row, JSON.parse(row.conversation) as Conversation))
-    }
+      .all(params)
   }
 
   /** Ids of every sample matching the filter, in id order. */
@@ -547,6 +588,7 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
   )
 
   return {
+    exists: (datasetId: number): boolean => statements.datasetExists.get(datasetId) !== undefined,
     querySamples,
     sampleIds,
     sampleDetail,

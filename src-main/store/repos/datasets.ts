@@ -172,6 +172,9 @@ interface SampleStateParams {
   rating: number | null
 }
 
+/** The author of the revision 1 of imported samples. */
+export const IMPORT_AUTHOR = 'import'
+
 /** sha256 of the conversation's canonical JSON: equal conversations hash equal, whatever their key order. */
 export function conversationHash(conversation: Conversation): string {
   return sha256Hex(canonicalJson(conversation))
@@ -277,6 +280,18 @@ function prepareStatements(db: Database.Database) {
     >(
       `INSERT INTO sample_revisions (sample_id, revision, conversation, tags, split, rating, author, note)
        VALUES (@sampleId, @revision, @conversation, @tags, @split, @rating, @author, @note)`
+    ),
+    insertRevisionAt: db.prepare<
+      SampleStateParams & {
+        sampleId: number
+        revision: number
+        author: string
+        note: string
+        created_at: string
+      }
+    >(
+      `INSERT INTO sample_revisions (sample_id, revision, conversation, tags, split, rating, author, note, created_at)
+       VALUES (@sampleId, @revision, @conversation, @tags, @split, @rating, @author, @note, @created_at)`
     ),
     listRevisions: db.prepare<[number], RevisionRow>(
       'SELECT * FROM sample_revisions WHERE sample_id = ? ORDER BY revision'
@@ -574,6 +589,7 @@ export function createDatasetsRepo(db: Database.Database) {
       rating: current.rating
     }
     if (sameState(currentState, next)) return toSampleRecord(current)
+    materialiseImportedRevision(current)
     const revision = current.revision + 1
     // next.conversation is already canonical JSON, so this equals conversationHash().
     const hash = sha256Hex(next.conversation)
@@ -613,8 +629,37 @@ export function createDatasetsRepo(db: Database.Database) {
     }
   )
 
+  /**
+   * An imported sample's revision 1 is its own row until it is first edited (see importedRevision);
+   * the first edit writes that revision out, so the history stays complete.
+   */
+  function importedRevision(row: SampleRow): RevisionRow | null {
+    if (row.revision !== 1 || sql.getRevision.get(row.id, 1)) return null
+    return {
+      id: 0,
+      sample_id: row.id,
+      revision: 1,
+      conversation: row.conversation,
+      tags: row.tags,
+      split: row.split,
+      rating: row.rating,
+      author: IMPORT_AUTHOR,
+      note: row.source_file ? `imported from ${row.source_file}` : 'imported',
+      created_at: row.created_at
+    }
+  }
+
+  function materialiseImportedRevision(row: SampleRow): void {
+    const first = importedRevision(row)
+    if (first) sql.insertRevisionAt.run({ ...first, sampleId: row.id })
+  }
+
   function revisions(sampleId: number): SampleRevision[] {
-    return sql.listRevisions.all(sampleId).map(toSampleRevision)
+    const rows = sql.listRevisions.all(sampleId)
+    if (rows.length > 0) return rows.map(toSampleRevision)
+    const sample = sql.getSample.get(sampleId)
+    const first = sample ? importedRevision(sample) : null
+    return first ? [toSampleRevision(first)] : []
   }
 
   /** Undo: a new revision equal to an old one, so the history of edits stays complete. */
@@ -622,7 +667,7 @@ export function createDatasetsRepo(db: Database.Database) {
     db,
     (id: number, revision: number, by: RevisionAuthor = {}): SampleRecord => {
       const current = requireEditable('datasets.revertSample', id)
-      const old = sql.getRevision.get(id, revision)
+      const old = sql.getRevision.get(id, revision) ?? (revision === 1 ? importedRevision(current) : null)
       if (!old) {
         throw new StoreNotFoundError(`datasets.revertSample: sample ${id} has no revision ${revision}`)
       }

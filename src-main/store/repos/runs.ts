@@ -71,8 +71,6 @@ export interface MetricQuery {
 
 /** Statuses in which a training process exists for the run. */
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['running', 'paused', 'stopping']
-/** Statuses in which some API context owns the run (queues it or trains it). */
-export const CLAIMED_STATUSES: readonly RunStatus[] = ['queued', ...ACTIVE_STATUSES]
 /** Statuses a run ends in; the SQL below spells out the same list. */
 export const FINISHED_STATUSES: readonly RunStatus[] = [
   'stopped',
@@ -454,11 +452,14 @@ export function createRunsRepo(db: Database.Database) {
     return sql.logs.all({ runId, afterId, limit }).map(toLogLine)
   }
 
-  /** Deletes a run with its metrics, checkpoint rows and logs; refused while it is queued or active. */
+  /**
+   * Deletes a run with its metrics, checkpoint rows and logs; refused while it is active, or queued
+   * by an owner (a queued row nobody has claimed yet is still being set up, and may be dropped).
+   */
   function remove(id: number): boolean {
     const row = sql.get.get(id)
     if (!row) return false
-    if (CLAIMED_STATUSES.includes(row.status)) {
+    if (ACTIVE_STATUSES.includes(row.status) || (row.status === 'queued' && row.owner_id !== null)) {
       throw new StoreConflictError(`runs.delete: run ${id} is ${row.status}; stop or cancel it first`)
     }
     return sql.delete.run(id).changes > 0

@@ -30,12 +30,15 @@ export const SORT_SQL: Record<SampleSortColumn, string> = {
   response: LAST_ASSISTANT_SQL
 }
 
-/** Other live samples of the dataset with the same content. */
-export const EXACT_DUPLICATES_SQL = `(SELECT count(*) FROM samples d
+/**
+ * Other live samples of the dataset with the same content. The index is named: without it the
+ * planner may walk every live sample of the dataset (samples_live) once per row.
+ */
+export const EXACT_DUPLICATES_SQL = `(SELECT count(*) FROM samples d INDEXED BY samples_by_content_hash
   WHERE d.dataset_id = s.dataset_id AND d.content_hash = s.content_hash AND d.id <> s.id
     AND d.deleted_at IS NULL)`
 
-const HAS_EXACT_DUPLICATE_SQL = `EXISTS (SELECT 1 FROM samples d
+const HAS_EXACT_DUPLICATE_SQL = `EXISTS (SELECT 1 FROM samples d INDEXED BY samples_by_content_hash
   WHERE d.dataset_id = s.dataset_id AND d.content_hash = s.content_hash AND d.id <> s.id
     AND d.deleted_at IS NULL)`
 const HAS_NEAR_DUPLICATE_SQL = `EXISTS (SELECT 1 FROM near_duplicate_members m
@@ -60,10 +63,33 @@ export function ftsQuery(text: string): string | null {
 }
 
 /**
- * The WHERE conditions of a filter over samples `s` of one dataset (@datasetId), adding their
- * parameters to `params`.
+ * The full MATCH expression of a search: the text in the body column, narrowed by the meta tokens
+ * migration 0004 indexes (dataset, live/deleted, split), so the index alone can answer it.
  */
-export function filterConditions(filter: SampleFilter, params: QueryParams): string[] {
+export function searchMatch(datasetId: number, filter: SampleFilter): string | null {
+  const text = filter.search === undefined ? null : ftsQuery(filter.search)
+  if (text === null) return null
+  const meta = [`meta : "d${datasetId}"`]
+  const deleted = filter.deleted ?? 'exclude'
+  if (deleted !== 'include') meta.push(`meta : "${deleted === 'exclude' ? 'live' : 'deleted'}"`)
+  if (filter.split !== undefined) meta.push(`meta : "${filter.split}"`)
+  return `${meta.join(' AND ')} AND body : (${text})`
+}
+
+/** Whether the index alone answers the filter: a search narrowed only by split and deletion. */
+export function answeredByIndex(datasetId: number, filter: SampleFilter): boolean {
+  if (searchMatch(datasetId, filter) === null) return false
+  return Object.entries(filter).every(
+    ([key, value]) => value === undefined || key === 'search' || key === 'split' || key === 'deleted'
+  )
+}
+
+/**
+ * The WHERE conditions of a filter over samples `s` of one dataset, adding their parameters
+ * (@datasetId among them) to `params`.
+ */
+export function filterConditions(datasetId: number, filter: SampleFilter, params: QueryParams): string[] {
+  params.datasetId = datasetId
   const where = ['s.dataset_id = @datasetId']
   const bind = (name: string, value: string | number | null): string => {
     params[name] = value
@@ -79,13 +105,9 @@ export function filterConditions(filter: SampleFilter, params: QueryParams): str
     case 'include':
       break
   }
-  if (filter.search !== undefined) {
-    const query = ftsQuery(filter.search)
-    if (query !== null) {
-      where.push(
-        `s.id IN (SELECT rowid FROM sample_search WHERE sample_search MATCH ${bind('search', query)})`
-      )
-    }
+  const match = searchMatch(datasetId, filter)
+  if (match !== null) {
+    where.push(`s.id IN (SELECT rowid FROM sample_search WHERE sample_search MATCH ${bind('search', match)})`)
   }
   if (filter.regex !== undefined) {
     where.push(

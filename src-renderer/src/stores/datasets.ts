@@ -70,17 +70,6 @@ export const useDatasetsStore = defineStore('datasets', () => {
     }
   }
 
-  async function rename(id: number, name: string, description: string): Promise<boolean> {
-    try {
-      await api.call('datasets.update', { id, name, description })
-      await refreshOpen()
-      return true
-    } catch (error) {
-      toasts.showError(error)
-      return false
-    }
-  }
-
   async function remove(id: number): Promise<boolean> {
     try {
       await api.call('datasets.delete', { id })
@@ -139,7 +128,6 @@ export const useDatasetsStore = defineStore('datasets', () => {
     refreshOpen,
     openDataset,
     create,
-    rename,
     remove,
     cutVersion,
     assignSplits,

@@ -22,7 +22,15 @@ type RecipeParamValue = number | boolean | string
  * The linear layers LoRA can adapt in the llama family, by PEFT name (the engine's
  * LORA_TARGET_MODULES; the server refuses any other).
  */
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const
+export const LORA_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj'
+] as const
 /** The engine's defaults (engine/train/trainer.ts), shown as placeholders when left empty. */
 export const DEFAULT_LR = { lora: 2e-4, full: 2e-5 } as const
 
@@ -110,7 +118,8 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
 
   if (draft.baseModelId === null) problems.push('Choose a base model')
   if (draft.datasetVersionId === null) problems.push('Choose a dataset version')
-  if (draft.adapter === 'lora' && draft.lora.targets.length === 0) problems.push('Choose at least one LoRA target')
+  if (draft.adapter === 'lora' && draft.lora.targets.length === 0)
+    problems.push('Choose at least one LoRA target')
   for (const [name, value] of Object.entries(draft.recipeParams)) {
     if (value === '' || (typeof value === 'number' && !Number.isFinite(value))) {
       problems.push(`Recipe parameter ${name} must be a value`)
@@ -182,7 +191,9 @@ export const useRunDraftStore = defineStore('runDraft', () => {
   const checking = ref(false)
   const starting = ref(false)
   /** The report describes the settings as they are now; any edit makes it stale. */
-  const preflightCurrent = computed(() => preflight.value !== null && preflightKey.value === settingsKey.value)
+  const preflightCurrent = computed(
+    () => preflight.value !== null && preflightKey.value === settingsKey.value
+  )
   const canStart = computed(() => preflightCurrent.value && preflight.value!.ok && !starting.value)
 
   const recipe = computed(() => recipes.byName.get(draft.recipe) ?? null)

@@ -12,6 +12,8 @@ export const LOG_LINES_KEPT = 2000
  * points in batches (at least once a second), and validation loss comes only that way.
  */
 export const CATCH_UP_DELAY_MS = 1500
+/** Charts redraw at most this often: a small model reports dozens of steps a second. */
+export const REDRAW_INTERVAL_MS = 200
 
 /**
  * The run open in the Runs view, watched live: its detail, metric lines and log. Progress events
@@ -36,10 +38,15 @@ export const useRunMonitorStore = defineStore('runMonitor', () => {
   let catchingUp: Promise<void> | null = null
   let catchUpAgain = false
 
+  let redrawTimer: ReturnType<typeof setTimeout> | null = null
+
   function addPoints(points: Parameters<MetricLines['add']>[0]): void {
     if (points.length === 0) return
     metrics.value.add(points)
-    metricsRevision.value++
+    redrawTimer ??= setTimeout(() => {
+      redrawTimer = null
+      metricsRevision.value++
+    }, REDRAW_INTERVAL_MS)
   }
 
   async function fetchStoredMetrics(): Promise<void> {

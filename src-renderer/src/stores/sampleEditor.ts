@@ -6,7 +6,8 @@ import type {
   ConversationRole,
   SampleDetail,
   SampleRevisionInfo,
-  Split
+  Split,
+  ToolCall
 } from '../../../src-preload/contract'
 import { useApi } from '../api'
 import { useDatasetsStore } from './datasets'
@@ -55,6 +56,12 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
 }
 
+/** A tool call as one line: `get_weather({"city":"Paris"})`. */
+export function formatToolCall(call: ToolCall): string {
+  const args = call.function.arguments
+  return `${call.function.name}(${typeof args === 'string' ? args : JSON.stringify(args)})`
+}
+
 /** The role a new turn most likely has: the other side of the conversation from the turn before. */
 export function nextRole(previous: ConversationRole | undefined): ConversationRole {
   if (previous === 'user' || previous === 'tool') return 'assistant'
@@ -74,6 +81,8 @@ export const useSampleEditorStore = defineStore('sampleEditor', () => {
   const sample = ref<SampleDetail | null>(null)
   const draft = ref<SampleDraft | null>(null)
   const history = ref<SampleRevisionInfo[]>([])
+  /** The draft is a sample written by hand that is not saved yet. */
+  const isNew = ref(false)
   const loading = ref(false)
   const saving = ref(false)
 
@@ -86,7 +95,12 @@ export const useSampleEditorStore = defineStore('sampleEditor', () => {
         normaliseConversation(sample.value.conversation)
       )
   )
+  /** How a confirmation speaks of the draft. */
+  const draftName = computed(() => (isNew.value ? 'the new sample' : `sample #${sample.value?.id}`))
   const dirty = computed(() => {
+    if (isNew.value && draft.value) {
+      return draft.value.conversation.messages.some((m) => m.content !== '') || draft.value.tags.length > 0
+    }
     if (!sample.value || !draft.value) return false
     return (
       conversationChanged.value ||
@@ -106,6 +120,7 @@ export const useSampleEditorStore = defineStore('sampleEditor', () => {
   }
 
   function show(next: SampleDetail): void {
+    isNew.value = false
     sample.value = next
     draft.value = draftOf(next)
     void loadHistory(next.id)
@@ -122,7 +137,26 @@ export const useSampleEditorStore = defineStore('sampleEditor', () => {
     }
   }
 
+  /** A blank conversation to write by hand; it becomes a sample when saved. */
+  function startNew(): void {
+    isNew.value = true
+    sample.value = null
+    history.value = []
+    draft.value = {
+      conversation: {
+        messages: [
+          { role: 'user', content: '' },
+          { role: 'assistant', content: '' }
+        ]
+      },
+      tags: [],
+      split: 'train',
+      rating: null
+    }
+  }
+
   function close(): void {
+    isNew.value = false
     sample.value = null
     draft.value = null
     history.value = []
@@ -139,7 +173,33 @@ export const useSampleEditorStore = defineStore('sampleEditor', () => {
     await datasetsStore.refreshOpen()
   }
 
+  async function addNew(): Promise<boolean> {
+    const datasetId = datasetsStore.openId
+    const edit = draft.value
+    if (datasetId === null || !edit) return false
+    saving.value = true
+    try {
+      let added = await api.call('datasets.addSample', {
+        id: datasetId,
+        conversation: normaliseConversation(edit.conversation),
+        split: edit.split,
+        tags: edit.tags
+      })
+      // A rating is not part of a new sample: it is the first edit.
+      if (edit.rating !== null)
+        added = await api.call('datasets.updateSample', { sampleId: added.id, rating: edit.rating })
+      await afterChange(added)
+      return true
+    } catch (error) {
+      toasts.showError(error)
+      return false
+    } finally {
+      saving.value = false
+    }
+  }
+
   async function save(note = ''): Promise<boolean> {
+    if (isNew.value) return addNew()
     if (!sample.value || !draft.value || !dirty.value) return false
     const saved = sample.value
     const edit = draft.value
@@ -225,10 +285,13 @@ export const useSampleEditorStore = defineStore('sampleEditor', () => {
     sample,
     draft,
     history,
+    isNew,
     loading,
     saving,
+    draftName,
     dirty,
     open,
+    startNew,
     close,
     discard,
     save,

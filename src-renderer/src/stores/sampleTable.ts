@@ -62,6 +62,8 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
 
   // Replies to an older query (or dataset) are dropped: they describe rows no longer asked for.
   let generation = 0
+  /** The generation whose batch of pages is on its way (-1: none). */
+  let batchGeneration = -1
   const inFlight = new Set<number>()
   let pagesInView: [number, number] = [0, 0]
 
@@ -71,9 +73,10 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
     return pages.value.get(Math.floor(index / SAMPLE_PAGE_SIZE))?.[index % SAMPLE_PAGE_SIZE]
   }
 
-  async function fetchPage(page: number): Promise<void> {
+  /** Resolves to false when the call failed (the error is shown). */
+  async function fetchPage(page: number): Promise<boolean> {
     const id = datasetId.value
-    if (id === null || inFlight.has(page)) return
+    if (id === null || inFlight.has(page)) return true
     const asked = generation
     inFlight.add(page)
     try {
@@ -85,7 +88,7 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
         limit: SAMPLE_PAGE_SIZE,
         offset: page * SAMPLE_PAGE_SIZE
       })
-      if (asked !== generation) return
+      if (asked !== generation) return true
       total.value = result.total
       loaded.value = true
       const next = new Map(pages.value)
@@ -93,13 +96,38 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
       for (const evicted of pagesToEvict([...next.keys()], pagesInView, MAX_CACHED_PAGES))
         next.delete(evicted)
       pages.value = next
+      return true
     } catch (error) {
-      if (asked !== generation) return
+      if (asked !== generation) return true
       loaded.value = true
       toasts.showError(error)
+      return false
     } finally {
       if (asked === generation) inFlight.delete(page)
     }
+  }
+
+  /**
+   * Fetches the missing pages in view, one batch at a time: while a batch is out, scrolling only
+   * moves the view, and the next batch asks for wherever the view is then. Dragging the scroll bar
+   * across 100k rows thus costs a few calls, not one per page passed over.
+   */
+  async function fetchMissingInView(): Promise<void> {
+    if (batchGeneration === generation) return
+    const [firstPage, lastPage] = pagesInView
+    const missing: number[] = []
+    for (let page = firstPage; page <= lastPage; page++) if (!pages.value.has(page)) missing.push(page)
+    if (missing.length === 0) return
+    const asked = generation
+    batchGeneration = asked
+    let allFetched = false
+    try {
+      allFetched = (await Promise.all(missing.map(fetchPage))).every(Boolean)
+    } finally {
+      if (batchGeneration === asked) batchGeneration = -1
+    }
+    // After a failure the user scrolls or filters again; retrying at once would only repeat the error.
+    if (allFetched && asked === generation) void fetchMissingInView()
   }
 
   /** Makes sure rows first..last (inclusive) are fetched or on their way. */
@@ -107,9 +135,7 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
     const firstPage = Math.floor(Math.max(0, first) / SAMPLE_PAGE_SIZE)
     const lastPage = Math.max(firstPage, Math.floor(Math.max(0, last) / SAMPLE_PAGE_SIZE))
     pagesInView = [firstPage, lastPage]
-    for (let page = firstPage; page <= lastPage; page++) {
-      if (!pages.value.has(page)) void fetchPage(page)
-    }
+    void fetchMissingInView()
   }
 
   /** Starts a new query: everything fetched so far describes the old one. */
@@ -120,7 +146,7 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
     loaded.value = false
     queryVersion.value++
     pagesInView = [0, 0]
-    void fetchPage(0)
+    void fetchMissingInView()
   }
 
   /** Fetches the pages in view again (after an edit), keeping them on screen until replaced. */

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodePrompt, Generator } from '../../../src-main/engine/infer/generation'
+import {
+  encodeChatPrompt,
+  encodePrompt,
+  generationEosIds,
+  Generator
+} from '../../../src-main/engine/infer/generation'
 import { loadTokenizer, type TextTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 
@@ -144,6 +149,14 @@ describe('generation with a KV cache', () => {
     } finally {
       await withEos.release()
     }
+  })
+
+  it('wraps a chat prompt in the chat template and reads end-of-sequence ids from generation_config.json', () => {
+    const ids = encodeChatPrompt(tokenizer, 'Tell me a story.')
+    expect(ids[0]).toBe(tokenizer.bos!.id) // the (fallback) template writes BOS itself, once
+    expect(ids[1]).not.toBe(tokenizer.bos!.id)
+    expect(tokenizer.decode(ids, { skipSpecialTokens: true })).toBe('User: Tell me a story.\nAssistant:')
+    expect(generationEosIds(STORIES_260K)).toEqual([2])
   })
 
   it('refuses prompts that do not fit the context or the vocabulary', async () => {

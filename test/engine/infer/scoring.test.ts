@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseModelConfig } from '../../../src-main/engine/checkpoint/hf-config'
+import { contextLimit } from '../../../src-main/engine/infer/model-session'
 import { readScoreRows } from '../../../src-main/engine/infer/score-rows'
 import { Scorer } from '../../../src-main/engine/infer/scoring'
 import { IGNORE_INDEX } from '../../../src-main/engine/tokenizer/labels'
@@ -110,5 +112,22 @@ describe('Scorer.scoreAll', () => {
   it('scores a row with no labelled tokens as 0 over 0 tokens', async () => {
     const [score] = await scorer.score([{ inputIds: [1, 300, 301], labels: [1, IGNORE_INDEX, IGNORE_INDEX] }])
     expect(score).toEqual({ tokenLogprobs: [null, null, null], logprob: 0, tokens: 0 })
+  })
+})
+
+describe('contextLimit', () => {
+  it('is the model’s positions, or a shorter Mistral sliding window (which the graphs do not implement)', () => {
+    const base = {
+      vocab_size: 32,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 4,
+      max_position_embeddings: 8192
+    }
+    const mistral = parseModelConfig({ ...base, architectures: ['MistralForCausalLM'], sliding_window: 4096 })
+    const llama = parseModelConfig({ ...base, architectures: ['LlamaForCausalLM'] })
+    expect(contextLimit(mistral)).toBe(4096)
+    expect(contextLimit(llama)).toBe(8192)
   })
 })

@@ -19,7 +19,14 @@ const GIVEN_ADAPTER = join(GOLDEN, 'train-llama-untied', 'adapter')
 function spec(overrides: Partial<StepProgramSpec> = {}): StepProgramSpec {
   return {
     modelDir: LLAMA,
-    adapter: { kind: 'lora', r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], initAdapterDir: GIVEN_ADAPTER },
+    adapter: {
+      kind: 'lora',
+      r: 4,
+      alpha: 8,
+      dropout: 0,
+      targets: ['q_proj', 'v_proj'],
+      initAdapterDir: GIVEN_ADAPTER
+    },
     optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0.01 },
     recipe: { name: 'sft', params: {} },
     device: 'cpu',
@@ -85,9 +92,14 @@ describe('createStepProgram', () => {
       for (const other of [two, three]) {
         const right = other.exportState()
         for (const name of one.trainableNames) {
-          expect(maxAbsDifference(left.params.get(name)!.data, right.params.get(name)!.data), name).toBeLessThan(1e-6)
+          expect(
+            maxAbsDifference(left.params.get(name)!.data, right.params.get(name)!.data),
+            name
+          ).toBeLessThan(1e-6)
           const momentum = `${name}.momentum_buffer`
-          expect(maxAbsDifference(left.optimizer.get(momentum)!.data, right.optimizer.get(momentum)!.data)).toBeLessThan(1e-5)
+          expect(
+            maxAbsDifference(left.optimizer.get(momentum)!.data, right.optimizer.get(momentum)!.data)
+          ).toBeLessThan(1e-5)
         }
       }
       expect(two.graphs.map((g) => g.kind).sort()).toEqual(['micro', 'step', 'step-accumulate'])
@@ -99,7 +111,13 @@ describe('createStepProgram', () => {
   it('a packed batch gives each sample the log-probs and the batch the loss of the unpacked batch', async () => {
     const data = examples([7, 5, 9, 4], 2)
     const unpacked = collateRows([[0], [1], [2], [3]], data)
-    const packed = collateRows([[0, 1], [2, 3]], data)
+    const packed = collateRows(
+      [
+        [0, 1],
+        [2, 3]
+      ],
+      data
+    )
     expect(packed.rows).toBe(2)
     const plain = await createStepProgram(spec())
     const packing = await createStepProgram(spec({ packed: true }))
@@ -124,7 +142,10 @@ describe('createStepProgram', () => {
     const specified = spec({ optimizer: { kind: 'adamw', betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 } })
     const first = await createStepProgram(specified)
     const second = await createStepProgram(specified)
-    const otherOptimizer = await createStepProgram({ ...specified, optimizer: { kind: 'sgd', momentum: 0, weightDecay: 0 } })
+    const otherOptimizer = await createStepProgram({
+      ...specified,
+      optimizer: { kind: 'sgd', momentum: 0, weightDecay: 0 }
+    })
     try {
       expect(first.graphs).toEqual([expect.objectContaining({ kind: 'step', fromCache: false })])
       expect(second.graphs).toEqual([{ ...first.graphs[0], fromCache: true }])
@@ -152,7 +173,9 @@ describe('createStepProgram', () => {
       const b = await resumed.step([batch], { lr: 0.01, step: 2, maxGradNorm: 0 })
       expect(b.loss).toBe(a.loss)
       expect(b.gradNorm).toBe(a.gradNorm)
-      expect(() => resumed.importState({ params: new Map(), optimizer: saved.optimizer })).toThrow(/has no tensor/)
+      expect(() => resumed.importState({ params: new Map(), optimizer: saved.optimizer })).toThrow(
+        /has no tensor/
+      )
     } finally {
       await Promise.all([original.release(), resumed.release()])
     }
@@ -160,10 +183,16 @@ describe('createStepProgram', () => {
 
   it('LoRA dropout is deterministic in (seed, step), changes the loss, and resumes exactly', async () => {
     const batch = goldenBatch('llama-untied')
-    const withDropout = spec({ adapter: { kind: 'lora', r: 4, alpha: 8, dropout: 0.3, targets: [], initAdapterDir: GIVEN_ADAPTER } })
+    const withDropout = spec({
+      adapter: { kind: 'lora', r: 4, alpha: 8, dropout: 0.3, targets: [], initAdapterDir: GIVEN_ADAPTER }
+    })
     const a = await createStepProgram(withDropout)
     const b = await createStepProgram(withDropout)
-    const none = await createStepProgram(spec({ adapter: { kind: 'lora', r: 4, alpha: 8, dropout: 0, targets: [], initAdapterDir: GIVEN_ADAPTER } }))
+    const none = await createStepProgram(
+      spec({
+        adapter: { kind: 'lora', r: 4, alpha: 8, dropout: 0, targets: [], initAdapterDir: GIVEN_ADAPTER }
+      })
+    )
     try {
       const first = await a.step([batch], { lr: 0.05, step: 1, maxGradNorm: 0 })
       const undropped = await none.step([batch], { lr: 0.05, step: 1, maxGradNorm: 0 })
@@ -185,7 +214,9 @@ describe('createStepProgram', () => {
   })
 
   it('fresh LoRA: A Kaiming-uniform from the seed (|A| ≤ 1/√in), B zero, PEFT names', async () => {
-    const fresh = spec({ adapter: { kind: 'lora', r: 8, alpha: 16, dropout: 0, targets: ['v_proj', 'down_proj'] } })
+    const fresh = spec({
+      adapter: { kind: 'lora', r: 8, alpha: 16, dropout: 0, targets: ['v_proj', 'down_proj'] }
+    })
     const a = await createStepProgram(fresh)
     const b = await createStepProgram(fresh)
     const c = await createStepProgram({ ...fresh, seed: 8 })
@@ -207,7 +238,9 @@ describe('createStepProgram', () => {
       const values = Array.from(downA.data)
       expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(bound)
       expect(Math.max(...values)).toBeGreaterThan(0.8 * bound) // uniform over the whole range
-      expect(params.get('base_model.model.model.layers.0.mlp.down_proj.lora_B.weight')!.data.every((v) => v === 0)).toBe(true)
+      expect(
+        params.get('base_model.model.model.layers.0.mlp.down_proj.lora_B.weight')!.data.every((v) => v === 0)
+      ).toBe(true)
       expect(b.exportState().params.get(a.trainableNames[2])!.data).toEqual(downA.data)
       expect(c.exportState().params.get(a.trainableNames[2])!.data).not.toEqual(downA.data)
       expect(a.loraConfig).toMatchObject({ r: 8, loraAlpha: 16, targetModules: ['v_proj', 'down_proj'] })
@@ -226,7 +259,9 @@ describe('createStepProgram', () => {
 
   it('full fine-tuning: HF names; frozen embeddings of a tied model freeze the lm_head use too', async () => {
     const untied = await createStepProgram(spec({ adapter: { kind: 'full', freezeEmbeddings: true } }))
-    const tied = await createStepProgram(spec({ modelDir: QWEN2_TIED, adapter: { kind: 'full', freezeEmbeddings: true } }))
+    const tied = await createStepProgram(
+      spec({ modelDir: QWEN2_TIED, adapter: { kind: 'full', freezeEmbeddings: true } })
+    )
     try {
       expect(untied.trainableNames).toContain('lm_head.weight')
       expect(untied.trainableNames).not.toContain('model.embed_tokens.weight')
@@ -246,7 +281,10 @@ describe('createStepProgram', () => {
   it('full fine-tuning ASFT anchors to the original weights: KL is 0 before the first update, > 0 after', async () => {
     const batch = goldenBatch('llama-untied')
     const program = await createStepProgram(
-      spec({ adapter: { kind: 'full', freezeEmbeddings: false }, recipe: { name: 'asft', params: { kl_weight: 0.1 } } })
+      spec({
+        adapter: { kind: 'full', freezeEmbeddings: false },
+        recipe: { name: 'asft', params: { kl_weight: 0.1 } }
+      })
     )
     try {
       const first = await program.step([batch], { lr: 0.1, step: 1, maxGradNorm: 0 })

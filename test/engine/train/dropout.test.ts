@@ -49,7 +49,12 @@ describe('hashDropout', () => {
 
   it('step seeds depend on (seed, step, micro-batch) only', () => {
     expect(dropoutStepSeed(1, 5, 0)).toBe(dropoutStepSeed(1, 5, 0))
-    const seeds = new Set([dropoutStepSeed(1, 5, 0), dropoutStepSeed(1, 6, 0), dropoutStepSeed(1, 5, 1), dropoutStepSeed(2, 5, 0)])
+    const seeds = new Set([
+      dropoutStepSeed(1, 5, 0),
+      dropoutStepSeed(1, 6, 0),
+      dropoutStepSeed(1, 5, 1),
+      dropoutStepSeed(2, 5, 0)
+    ])
     expect(seeds.size).toBe(4)
   })
 })

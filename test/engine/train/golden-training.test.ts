@@ -17,7 +17,14 @@ interface GoldenRun {
   name: string
   method: 'full' | 'lora'
   loss: 'sft' | 'dft' | 'asft'
-  optimizer: { type: 'sgd' | 'adamw'; lr: number; momentum?: number; betas?: [number, number]; eps?: number; weight_decay: number }
+  optimizer: {
+    type: 'sgd' | 'adamw'
+    lr: number
+    momentum?: number
+    betas?: [number, number]
+    eps?: number
+    weight_decay: number
+  }
   steps: number
   kl_weight?: number
   losses: number[]
@@ -59,7 +66,14 @@ describe.each(['llama-untied', 'qwen2-tied'])('training %s against PyTorch', (mo
         modelDir: join(GOLDEN, model),
         adapter:
           run.method === 'lora'
-            ? { kind: 'lora', r: 1, alpha: 1, dropout: 0, targets: ['q_proj'], initAdapterDir: join(folder, 'adapter') }
+            ? {
+                kind: 'lora',
+                r: 1,
+                alpha: 1,
+                dropout: 0,
+                targets: ['q_proj'],
+                initAdapterDir: join(folder, 'adapter')
+              }
             : { kind: 'full', freezeEmbeddings: false },
         optimizer: optimizerOf(run),
         recipe: { name: run.loss, params: run.kl_weight !== undefined ? { kl_weight: run.kl_weight } : {} },
@@ -77,7 +91,9 @@ describe.each(['llama-untied', 'qwen2-tied'])('training %s against PyTorch', (mo
         for (let k = 0; k < run.steps; k++) {
           const result = await program.step([batch], { lr: run.optimizer.lr, step: k + 1, maxGradNorm: 0 })
           expect(relativeError(result.loss, run.losses[k]), `loss of step ${k}`).toBeLessThan(1e-4)
-          expect(relativeError(result.gradNorm, run.grad_norms[k]), `grad norm of step ${k}`).toBeLessThan(1e-4)
+          expect(relativeError(result.gradNorm, run.grad_norms[k]), `grad norm of step ${k}`).toBeLessThan(
+            1e-4
+          )
           for (const [metric, terms] of [
             ['nll', run.nll_terms],
             ['dft', run.dft_terms],

@@ -25,11 +25,17 @@ describe('runs repository', () => {
       error: null,
       baseModelId: inputs.baseModelId,
       datasetVersionId: inputs.datasetVersionId,
+      device: 'cpu',
+      progress: null,
+      pendingControl: null,
       createdAt: expect.stringMatching(/Z$/),
       startedAt: null,
       finishedAt: null,
       config: { lr: 0.001, epochs: 2 },
-      checkpoints: []
+      checkpoints: [],
+      segments: [],
+      outDir: '/runs/1',
+      owner: null
     })
     expect(runs.get(run.id)).toEqual(run)
     expect(runs.get(12345)).toBeNull()
@@ -82,21 +88,49 @@ describe('runs repository', () => {
     expect(() => runs.setStatus(999, 'running')).toThrow('runs.setStatus: no run with id 999')
   })
 
-  it('marks every active run as interrupted at startup, leaving the others', () => {
+  it('marks a queued or active run interrupted only for the owner that holds it', () => {
     const { runs, inputs } = storeWithRun()
-    const make = (name: string) => runs.create({ name, config: {}, ...inputs }).id
-    const [running, paused, stopping, completed, queued] = ['a', 'b', 'c', 'd', 'e'].map(make)
+    const owner = { id: 'owner-a', pid: process.pid }
+    const running = runs.create({ name: 'a', config: {}, ...inputs, owner }).id
     runs.setStatus(running, 'running')
-    runs.setStatus(paused, 'paused')
-    runs.setStatus(stopping, 'stopping')
-    runs.setStatus(completed, 'completed')
+    expect(runs.claimed().find((r) => r.id === running)).toMatchObject({
+      ownerId: 'owner-a',
+      status: 'running'
+    })
 
-    expect(runs.markRunningAsInterrupted().sort()).toEqual([running, paused, stopping].sort())
-    expect(runs.get(running)).toMatchObject({ status: 'interrupted', finishedAt: expect.any(String) })
-    expect(runs.get(running)!.error).toMatch(/resume/)
-    expect(runs.get(completed)!.status).toBe('completed')
-    expect(runs.get(queued)!.status).toBe('queued')
-    expect(runs.markRunningAsInterrupted()).toEqual([])
+    expect(runs.interruptIfOwnedBy(running, 'owner-b', 'gone')).toBe(false)
+    expect(runs.interruptIfOwnedBy(running, 'owner-a', 'its process is gone')).toBe(true)
+    expect(runs.get(running)).toMatchObject({
+      status: 'interrupted',
+      error: 'its process is gone',
+      finishedAt: expect.any(String),
+      owner: null
+    })
+    expect(runs.claimed().map((r) => r.id)).not.toContain(running)
+    expect(runs.interruptIfOwnedBy(running, 'owner-a', 'again')).toBe(false)
+  })
+
+  it('passes control requests to the owner once, and heartbeats only its own runs', () => {
+    const { runs, run } = storeWithRun()
+    runs.claim(run.id, { id: 'owner-a', pid: 4242 })
+    runs.setControl(run.id, 'pause')
+    expect(runs.get(run.id)!.pendingControl).toBe('pause')
+    expect(runs.takeControls('owner-b')).toEqual([])
+    expect(runs.takeControls('owner-a')).toEqual([{ id: run.id, control: 'pause' }])
+    expect(runs.takeControls('owner-a')).toEqual([])
+    expect(runs.get(run.id)!.pendingControl).toBeNull()
+    expect(runs.get(run.id)!.owner).toMatchObject({ pid: 4242, heartbeatAt: expect.stringMatching(/Z$/) })
+  })
+
+  it('keeps log lines per run in order and reads them after an id', () => {
+    const { runs, run } = storeWithRun()
+    const first = runs.appendLog(run.id, 'info', 'queued')
+    runs.appendLog(run.id, 'warn', 'slow')
+    expect(runs.logs(run.id).map((l) => [l.level, l.message])).toEqual([
+      ['info', 'queued'],
+      ['warn', 'slow']
+    ])
+    expect(runs.logs(run.id, first.id).map((l) => l.message)).toEqual(['slow'])
   })
 
   it('appends metric batches, replacing a point written again for the same step', () => {
@@ -153,7 +187,7 @@ describe('runs repository', () => {
     runs.appendMetrics(run.id, [{ step: 1, name: 'loss', value: 1 }])
     runs.addCheckpoint(run.id, { step: 1, path: '/c' })
     runs.setStatus(run.id, 'running')
-    expect(() => runs.delete(run.id)).toThrow(/runs.delete: run \d+ is running; stop it first/)
+    expect(() => runs.delete(run.id)).toThrow(/runs.delete: run \d+ is running; stop or cancel it first/)
     runs.setStatus(run.id, 'completed')
     expect(runs.delete(run.id)).toBe(true)
     expect(runs.get(run.id)).toBeNull()

@@ -22,11 +22,15 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : Number(value.toPrecision(3))} ${units[unit]}`
 }
 
-/** A metric value at a readable precision: 4 significant digits, exponent form for tiny values (lr). */
+/**
+ * A metric value at a readable precision: 4 significant digits without trailing zeros, in exponent
+ * form for tiny values (learning rates): 0.00019953 → "1.995e-4", 0.0002 → "2e-4".
+ */
 export function formatMetric(value: number): string {
   if (!Number.isFinite(value)) return String(value)
-  if (value !== 0 && Math.abs(value) < 1e-3) return value.toExponential(2)
-  return String(Number(value.toPrecision(4)))
+  const rounded = Number(value.toPrecision(4))
+  if (rounded !== 0 && Math.abs(rounded) < 1e-3) return rounded.toExponential()
+  return String(rounded)
 }
 
 /** A config value in a table cell: strings as they are, everything else as JSON. */
@@ -35,4 +39,12 @@ export function formatSetting(value: unknown): string {
   if (typeof value === 'string') return value
   if (typeof value === 'number') return formatMetric(value)
   return JSON.stringify(value)
+}
+
+/** 0.0082 → "8.2 ms/step", 1.5 → "1.5 s/step". */
+export function formatStepTime(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—'
+  return seconds < 1
+    ? `${Number((seconds * 1000).toPrecision(2))} ms/step`
+    : `${Number(seconds.toPrecision(2))} s/step`
 }

@@ -8,7 +8,10 @@ export interface TextPiece {
  * Cuts `text` at the trained character ranges [start, end). Ranges may come unsorted or overlapping;
  * they are clipped to the text.
  */
-export function splitTrainedSpans(text: string, spans: readonly { start: number; end: number }[]): TextPiece[] {
+export function splitTrainedSpans(
+  text: string,
+  spans: readonly { start: number; end: number }[]
+): TextPiece[] {
   const ranges = spans
     .map(({ start, end }) => [Math.max(0, start), Math.min(text.length, end)] as const)
     .filter(([start, end]) => end > start)

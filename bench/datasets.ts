@@ -1,0 +1,231 @@
+/**
+ * Dataset curation throughput: import rows/s on a generated messages JSONL, and full-text search
+ * latency (count + first page of 100, as datasets.samples answers a search) on generated sets.
+ *
+ *   npx tsx bench/datasets.ts [--rows 100000] [--sizes 100000,1000000] [--repeats 5]
+ *
+ * Rows are chat samples of a user turn (~20 words) and an assistant turn (~60 words) drawn from a
+ * Zipf-distributed vocabulary of 20,000 made-up words, so search terms range from rare to common
+ * like in real text. Each search set is built by the importer itself (same code path as the app).
+ * The import runs in this thread, without the job worker's start-up (about a second). "CPU s" is
+ * the process's CPU time (user + system): on a shared machine, rows per CPU-second is the figure
+ * that does not depend on how much of a core the run was given.
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { importFile } from '../src-main/datasets/import'
+import { openStore, type Store } from '../src-main/store'
+import type { SampleFilter } from '../src-preload/contract'
+
+const { values: flags } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    sizes: { type: 'string', default: '100000,1000000' },
+    repeats: { type: 'string', default: '5' }
+  }
+})
+const importRows = Number(flags.rows)
+const searchSizes = flags.sizes!.split(',').map(Number)
+const repeats = Number(flags.repeats)
+
+/** A small deterministic generator (mulberry32), so every run writes the same files. */
+function random(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'tu',
+  'ne',
+  'so',
+  'vi',
+  'da',
+  'pe',
+  'zu',
+  'ho',
+  'ri',
+  'ga',
+  'be',
+  'fo'
+]
+const VOCABULARY = Array.from({ length: 20000 }, (_, i) => {
+  let word = ''
+  for (let n = i + 1; n > 0; n = Math.floor(n / SYLLABLES.length)) word += SYLLABLES[n % SYLLABLES.length]
+  return word
+})
+/** Cumulative Zipf(1) weights: word k is drawn with probability ∝ 1/(k+1). */
+const CUMULATIVE = (() => {
+  const weights = VOCABULARY.map((_, k) => 1 / (k + 1))
+  const total = weights.reduce((a, b) => a + b, 0)
+  let sum = 0
+  return weights.map((w) => (sum += w / total))
+})()
+
+function drawWord(next: () => number): string {
+  const u = next()
+  let low = 0
+  let high = CUMULATIVE.length - 1
+  while (low < high) {
+    const mid = (low + high) >> 1
+    if (CUMULATIVE[mid] < u) low = mid + 1
+    else high = mid
+  }
+  return VOCABULARY[low]
+}
+
+function sentence(next: () => number, words: number): string {
+  return Array.from({ length: words }, () => drawWord(next)).join(' ')
+}
+
+/** Writes `rows` chat samples as messages JSONL, in pieces so memory stays small. */
+function writeJsonl(file: string, rows: number, seed: number): void {
+  const next = random(seed)
+  const fd = openSync(file, 'w')
+  try {
+    for (let at = 0; at < rows; at += 10000) {
+      const lines: string[] = []
+      for (let i = at; i < Math.min(rows, at + 10000); i++) {
+        lines.push(
+          JSON.stringify({
+            messages: [
+              { role: 'user', content: `Question ${i}: ${sentence(next, 20)}?` },
+              { role: 'assistant', content: `${sentence(next, 60)}.` }
+            ]
+          })
+        )
+      }
+      writeSync(fd, lines.join('\n') + '\n')
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+async function importInto(
+  store: Store,
+  file: string,
+  name: string
+): Promise<{ seconds: number; cpuSeconds: number; imported: number }> {
+  const started = performance.now()
+  const cpuStarted = process.cpuUsage()
+  const outcome = await importFile(store, {
+    file,
+    fileType: 'jsonl',
+    mapping: { format: 'messages', columns: { messages: 'messages' } },
+    datasetName: name,
+    split: 'train',
+    tags: [],
+    onBadRows: 'abort',
+    cutVersion: false,
+    note: ''
+  })
+  if (!outcome.ok) throw new Error(outcome.message)
+  const cpu = process.cpuUsage(cpuStarted)
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    imported: outcome.imported
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+function table(title: string, header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map(String))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
+  console.log(`\n${title}`)
+  for (const [index, row] of cells.entries()) {
+    console.log(
+      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
+    )
+    if (index === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  }
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'finetune-studio-bench-datasets-'))
+try {
+  // Import throughput.
+  const importFileName = join(workDir, `import-${importRows}.jsonl`)
+  writeJsonl(importFileName, importRows, 1)
+  const importStore = openStore(join(workDir, 'import-store'))
+  const rssBefore = process.memoryUsage().rss
+  const run = await importInto(importStore, importFileName, 'bench')
+  const rssAfter = process.memoryUsage().rss
+  importStore.close()
+  table(
+    `import: messages JSONL → samples + FTS index, staged then committed in one transaction`,
+    ['rows', 'file MB', 'seconds', 'rows/s', 'CPU s', 'rows/CPU-s', 'RSS growth MB'],
+    [
+      [
+        run.imported,
+        (statSync(importFileName).size / 1e6).toFixed(1),
+        run.seconds.toFixed(2),
+        Math.round(run.imported / run.seconds),
+        run.cpuSeconds.toFixed(2),
+        Math.round(run.imported / run.cpuSeconds),
+        ((rssAfter - rssBefore) / 1e6).toFixed(0)
+      ]
+    ]
+  )
+  rmSync(importFileName)
+
+  // Search latency: what datasets.samples does for a search (count + first page).
+  const queries: [string, SampleFilter][] = [
+    ['rare word', { search: VOCABULARY[15000] }],
+    ['medium word', { search: VOCABULARY[300] }],
+    ['common word', { search: VOCABULARY[3] }],
+    ['two words (AND)', { search: `${VOCABULARY[40]} ${VOCABULARY[90]}` }],
+    ['phrase', { search: `"${VOCABULARY[0]} ${VOCABULARY[1]}"` }],
+    ['prefix', { search: `${VOCABULARY[1234].slice(0, 4)}*` }],
+    ['word + split filter', { search: VOCABULARY[300], split: 'train' }]
+  ]
+  const results: (string | number)[][] = []
+  for (const size of searchSizes) {
+    const file = join(workDir, `search-${size}.jsonl`)
+    writeJsonl(file, size, 2)
+    const store = openStore(join(workDir, `search-store-${size}`))
+    const built = await importInto(store, file, 'search')
+    rmSync(file)
+    const datasetId = store.datasets.list()[0].id
+    for (const [label, filter] of queries) {
+      const times: number[] = []
+      let total = 0
+      for (let r = 0; r < repeats; r++) {
+        const started = performance.now()
+        total = store.datasets.querySamples(datasetId, { filter, limit: 100 }).total
+        times.push(performance.now() - started)
+      }
+      results.push([
+        size,
+        label,
+        filter.search!,
+        total,
+        median(times).toFixed(1),
+        Math.max(...times).toFixed(1)
+      ])
+    }
+    results.push([size, `(built at ${Math.round(built.imported / built.seconds)} rows/s)`, '', '', '', ''])
+    store.close()
+  }
+  table(
+    `full-text search: count + first 100 rows, median of ${repeats}`,
+    ['samples', 'query', 'text', 'matches', 'median ms', 'max ms'],
+    results
+  )
+} finally {
+  rmSync(workDir, { recursive: true, force: true })
+}

@@ -1,0 +1,404 @@
+/**
+ * The run workspace through the headless door, as a person would use it: recipes, a run created with
+ * the new-run form (pre-flight first), its loss chart filling live, pause (no new points), resume,
+ * stop, continue with more steps, a second run waiting in the queue, and the two runs compared.
+ * The tiny stories260K model trains about twenty steps a second on one core, so the first run is
+ * planned long (batch size 1, thousands of steps) and is ended by the test, not by its plan.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CallInput, CallName, CallOutput, RunStatus } from '../../src-preload/contract'
+import { startServer, type RunningServer } from '../../src-main/server'
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const screenshotDir = join(repoRoot, 'test-results')
+const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
+/** Long enough to register a model, compile a step graph or wait for a run on a busy machine. */
+const SLOW_MS = 120_000
+/** How long a paused run must add no point to the chart. */
+const PAUSE_OBSERVED_MS = 3000
+
+/**
+ * Builds into a folder of this test's own: other builds of out/ (another test file, a colleague's
+ * `npm run build`) replace the hashed chunks the page loads lazily, which then answer 404.
+ */
+function buildApp(outDir: string): string {
+  const build = spawnSync('npx', ['electron-vite', 'build', '--outDir', outDir], {
+    cwd: repoRoot,
+    encoding: 'utf8'
+  })
+  if (build.status !== 0) {
+    throw new Error(`npx electron-vite build exited with ${build.status}:\n${build.stdout}\n${build.stderr}`)
+  }
+  return join(outDir, 'renderer')
+}
+
+const ANIMALS = ['cat', 'dog', 'bird', 'fox', 'frog', 'bear', 'duck', 'fish']
+const NAMES = ['Tom', 'Lily', 'Max', 'Sue', 'Ben']
+
+/** Short story requests in the messages format: 32 for training, 8 held out. */
+function writeStoryRequests(dir: string): { train: string; validation: string } {
+  const line = (index: number) => {
+    const animal = ANIMALS[index % ANIMALS.length]
+    const name = NAMES[index % NAMES.length]
+    return JSON.stringify({
+      messages: [
+        { role: 'user', content: `Tell me a story about ${name} the ${animal}.` },
+        {
+          role: 'assistant',
+          content: `Once upon a time, there was a ${animal} named ${name}. ${name} liked to play in the sun. One day, ${name} found a red ball and was very happy.`
+        }
+      ]
+    })
+  }
+  const train = join(dir, 'stories-train.jsonl')
+  const validation = join(dir, 'stories-validation.jsonl')
+  writeFileSync(train, Array.from({ length: 32 }, (_, i) => line(i)).join('\n') + '\n')
+  writeFileSync(validation, Array.from({ length: 8 }, (_, i) => line(100 + i)).join('\n') + '\n')
+  return { train, validation }
+}
+
+describe('the run workspace, driven by Chromium', () => {
+  let buildDir: string
+  let storeDir: string
+  let server: RunningServer
+  let browser: Browser
+  let page: Page
+  const browserErrors: string[] = []
+  let firstRunId = 0
+  let secondRunId = 0
+
+  async function api<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
+    const response = await fetch(`${server.origin}/api/call/${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(input)
+    })
+    const body = (await response.json()) as {
+      ok: boolean
+      value?: CallOutput<K>
+      error?: { message: string }
+    }
+    if (!body.ok) throw new Error(`${name}: ${body.error?.message}`)
+    return body.value!
+  }
+
+  const detail = () => page.getByTestId('run-detail')
+  const lossChart = () => detail().getByTestId('chart-loss')
+
+  async function lossPoints(): Promise<{ count: number; lastStep: number }> {
+    const chart = lossChart()
+    return {
+      count: Number(await chart.getAttribute('data-point-count')),
+      lastStep: Number(await chart.getAttribute('data-last-step'))
+    }
+  }
+
+  /** The status badge of the open run; a failure shows its error instead of waiting out the timeout. */
+  async function waitForStatus(status: RunStatus, timeout = SLOW_MS): Promise<void> {
+    const badge = detail().locator(`[data-testid="run-status"][data-status="${status}"]`).first()
+    const failed = detail().locator('[data-testid="run-status"][data-status="failed"]').first()
+    await badge.or(failed).waitFor({ timeout })
+    if ((await failed.count()) > 0 && status !== 'failed') {
+      throw new Error(`run failed: ${await detail().getByTestId('run-error').textContent()}`)
+    }
+  }
+
+  /**
+   * The whole view, not only the window: the content area scrolls inside the page, so a full-page
+   * screenshot would stop at the window's height.
+   */
+  async function screenshotWhole(name: string): Promise<void> {
+    const viewport = page.viewportSize()!
+    const contentHeight = await page.locator('.app-content').evaluate((element) => element.scrollHeight)
+    const statusBarHeight = (await page.locator('.app-status').boundingBox())?.height ?? 0
+    const height = contentHeight + statusBarHeight
+    await page.setViewportSize({
+      width: viewport.width,
+      height: Math.max(viewport.height, Math.ceil(height))
+    })
+    await page.screenshot({ path: join(screenshotDir, name) })
+    await page.setViewportSize(viewport)
+  }
+
+  /** The step the progress bar shows (from run.progress events, not the chart). */
+  async function progressStep(): Promise<number> {
+    const text = (await detail().getByTestId('run-progress-steps').textContent()) ?? ''
+    const match = /step (\d+)/.exec(text)
+    if (!match) throw new Error(`no step in the progress bar: ${JSON.stringify(text)}`)
+    return Number(match[1])
+  }
+
+  async function fillNumber(locator: Locator, value: number): Promise<void> {
+    await locator.fill(String(value))
+  }
+
+  beforeAll(async () => {
+    buildDir = mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-runs-build-'))
+    const rendererDir = buildApp(buildDir)
+    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-runs-')))
+    server = await startServer({ storeDir, rendererDir, port: 0, log: () => {} })
+    mkdirSync(screenshotDir, { recursive: true })
+
+    const files = writeStoryRequests(storeDir)
+    const imported = await api('datasets.import', { path: files.train, datasetName: 'story requests' })
+    await api('datasets.import', {
+      path: files.validation,
+      datasetId: imported.dataset.id,
+      split: 'validation',
+      cutVersion: true,
+      note: 'e2e'
+    })
+
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    page.on('console', (message) => {
+      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
+    })
+    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+    await page.goto(server.url)
+    await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true })
+  })
+
+  it('lists every recipe with its explanation, paper and parameters', async () => {
+    await page.getByTestId('nav-recipes').click()
+    await page.getByTestId('recipe-list').waitFor()
+    for (const name of ['sft', 'dft', 'asft']) await page.getByTestId(`recipe-${name}`).waitFor()
+    const asft = page.getByTestId('recipe-asft')
+    expect(await asft.getByTestId('recipe-paper').textContent()).toContain('Anchored Supervised Fine-Tuning')
+    expect(await asft.getByTestId('recipe-paper').locator('a').getAttribute('href')).toBe(
+      'https://arxiv.org/abs/2509.23753'
+    )
+    const params = await asft.getByTestId('recipe-params').textContent()
+    expect(params).toContain('kl_weight')
+    expect(params).toContain('0.1')
+    expect(await asft.textContent()).toContain('uses the base model')
+    await screenshotWhole('recipes.png')
+  })
+
+  it('validates a model folder with a clear error, then registers the embedded model folder from the form', async () => {
+    await page.getByTestId('nav-runs').click()
+    await page.getByTestId('runs-empty').waitFor()
+    await page.getByTestId('new-run-button').click()
+    const form = page.getByTestId('new-run-form')
+    await form.waitFor()
+
+    await form.getByTestId('new-run-model-folder-toggle').click()
+    const missing = join(storeDir, 'no-model-here')
+    await form.getByTestId('new-run-model-path').fill(missing)
+    await form.getByTestId('new-run-model-validate').click()
+    const error = form.getByTestId('new-run-model-error').first()
+    await error.waitFor()
+    expect(await error.textContent()).toContain(missing)
+    expect(await form.getByTestId('new-run-model-register').count()).toBe(0)
+
+    await form.getByTestId('new-run-model-path').fill(embeddedModelDir)
+    await form.getByTestId('new-run-model-validate').click()
+    await form.getByTestId('new-run-model-register').click()
+    await form.getByTestId('new-run-model-chosen').waitFor({ timeout: SLOW_MS })
+    expect(await form.getByTestId('new-run-model-chosen').textContent()).toContain(embeddedModelDir)
+  })
+
+  it('checks the settings before the run (pre-flight) and starts it from the form', async () => {
+    const form = page.getByTestId('new-run-form')
+    // The only dataset with a version is chosen by itself, at its newest version.
+    await expect.poll(() => form.getByTestId('new-run-version').inputValue()).not.toBe('')
+    await form.getByTestId('new-run-length-by').selectOption('steps')
+    await fillNumber(form.getByTestId('new-run-steps'), 3000)
+    await fillNumber(form.getByTestId('new-run-batch-size'), 1)
+    await fillNumber(form.getByTestId('new-run-eval-every'), 20)
+    await fillNumber(form.getByTestId('new-run-save-every'), 25)
+    await form.getByTestId('new-run-name').fill('long sft')
+    expect(await form.getByTestId('new-run-start').isDisabled()).toBe(true)
+
+    await form.getByTestId('new-run-preflight').click()
+    const report = form.getByTestId('preflight-report')
+    await report.waitFor({ timeout: SLOW_MS })
+    expect(await report.getAttribute('data-ok')).toBe('true')
+    expect(await report.getByTestId('preflight-total-steps').textContent()).toBe('3000')
+    expect(await report.getByTestId('preflight-tokens').textContent()).toMatch(/32 train · 8 validation/)
+    expect(await report.getByTestId('template-preview').textContent()).toContain('Tell me a story about')
+    // The assistant's answer is what is trained: it is the highlighted part of the preview.
+    expect(await report.getByTestId('template-preview').locator('mark').first().textContent()).toContain(
+      'Once upon a time'
+    )
+    await report.getByTestId('preflight-estimate').waitFor()
+    await screenshotWhole('runs-new.png')
+
+    // Any edit makes the check stale: the run cannot start on settings nobody checked.
+    await fillNumber(form.getByTestId('new-run-seed'), 1)
+    expect(await form.getByTestId('new-run-start').isDisabled()).toBe(true)
+    await form.getByTestId('new-run-preflight').click()
+    await report.waitFor()
+    await form.getByTestId('new-run-start').click()
+
+    await form.waitFor({ state: 'detached' })
+    await detail().waitFor()
+    firstRunId = Number(await detail().getAttribute('data-run-id'))
+    expect(firstRunId).toBeGreaterThan(0)
+    expect(await page.getByTestId('run-row').count()).toBe(1)
+  })
+
+  it('fills the loss chart live while the run trains', async () => {
+    await waitForStatus('running')
+    await expect.poll(async () => (await lossPoints()).count, { timeout: SLOW_MS }).toBeGreaterThanOrEqual(5)
+    await expect
+      .poll(() => detail().getByTestId('run-progress-steps').textContent())
+      .toMatch(/step \d+ \/ 3000/)
+    await detail().getByTestId('run-eta').waitFor()
+    await detail().getByTestId('run-log-line').first().waitFor()
+    await detail().getByTestId('resources-cpu').waitFor()
+    await expect
+      .poll(
+        async () => Number(await detail().getByTestId('chart-eval_loss').getAttribute('data-point-count')),
+        {
+          timeout: SLOW_MS
+        }
+      )
+      .toBeGreaterThanOrEqual(2)
+    await screenshotWhole('runs-live.png')
+  })
+
+  it('pauses: the chart receives no new point while the run is paused', async () => {
+    await detail().getByTestId('run-pause').click()
+    await waitForStatus('paused')
+    // The chart redraws a moment after the last step it was told of; let it catch up first.
+    const lastReported = await progressStep()
+    await expect.poll(async () => (await lossPoints()).lastStep).toBe(lastReported)
+    const paused = await lossPoints()
+    await page.waitForTimeout(PAUSE_OBSERVED_MS)
+    expect(await lossPoints()).toEqual(paused)
+    expect(await detail().getByTestId('run-pause').isVisible()).toBe(false)
+    expect(await detail().getByTestId('run-resume').isVisible()).toBe(true)
+  })
+
+  it('resumes: points continue after the paused step', async () => {
+    const paused = await lossPoints()
+    await detail().getByTestId('run-resume').click()
+    await waitForStatus('running')
+    await expect
+      .poll(async () => (await lossPoints()).lastStep, { timeout: SLOW_MS })
+      .toBeGreaterThan(paused.lastStep + 3)
+    // Steps go on from where they were: no gap, no step trained twice.
+    const resumed = await lossPoints()
+    expect(resumed.count).toBe(resumed.lastStep)
+  })
+
+  let stoppedAt = 0
+
+  it('stops with a checkpoint, then continues with more steps from it', async () => {
+    await detail().getByTestId('run-stop').click()
+    await waitForStatus('stopped')
+    stoppedAt = (await lossPoints()).lastStep
+    expect(await detail().getByTestId('run-continue').isVisible()).toBe(true)
+    expect(await detail().getByTestId('run-pause').isVisible()).toBe(false)
+
+    await detail().getByTestId('run-continue').click()
+    await fillNumber(detail().getByTestId('run-continue-amount'), 50)
+    await detail().getByTestId('run-continue-unit').selectOption('steps')
+    await detail().getByTestId('run-continue-confirm').click()
+    await waitForStatus('running')
+    await expect
+      .poll(async () => (await lossPoints()).lastStep, { timeout: SLOW_MS })
+      .toBeGreaterThan(stoppedAt + 3)
+    // The plan grew by the 50 steps asked for.
+    await expect.poll(() => detail().getByTestId('run-progress-steps').textContent()).toMatch(/\/ 3050/)
+  })
+
+  it('queues a second run while the first trains, and runs it once the first stops', async () => {
+    await page.getByTestId('new-run-button').click()
+    const form = page.getByTestId('new-run-form')
+    // The form keeps the last settings; this run is short and learns faster.
+    await expect.poll(() => form.getByTestId('new-run-model').inputValue()).not.toBe('')
+    await fillNumber(form.getByTestId('new-run-steps'), 20)
+    await fillNumber(form.getByTestId('new-run-batch-size'), 2)
+    await fillNumber(form.getByTestId('new-run-lr'), 0.001)
+    await fillNumber(form.getByTestId('new-run-eval-every'), 5)
+    await form.getByTestId('new-run-name').fill('short sft')
+    await form.getByTestId('new-run-preflight').click()
+    await form.getByTestId('preflight-report').waitFor({ timeout: SLOW_MS })
+    await form.getByTestId('new-run-start').click()
+    await form.waitFor({ state: 'detached' })
+
+    secondRunId = Number(await detail().getAttribute('data-run-id'))
+    expect(secondRunId).not.toBe(firstRunId)
+    // One run trains at a time per device: the second waits, first in line.
+    await waitForStatus('queued')
+    expect(await detail().getByTestId('run-status').first().textContent()).toContain('#1')
+
+    await page.getByTestId(`run-select-${firstRunId}`).click()
+    await expect.poll(() => detail().getAttribute('data-run-id')).toBe(String(firstRunId))
+    await detail().getByTestId('run-stop').click()
+    await waitForStatus('stopped')
+
+    await page.getByTestId(`run-select-${secondRunId}`).click()
+    await expect.poll(() => detail().getAttribute('data-run-id')).toBe(String(secondRunId))
+    await waitForStatus('completed')
+    await expect.poll(async () => (await lossPoints()).count).toBe(20)
+  })
+
+  it('compares the two runs: overlaid curves and the settings that differ', async () => {
+    await page.getByTestId('nav-compare').click()
+    await page.getByTestId(`compare-run-${firstRunId}`).check()
+    await page.getByTestId(`compare-run-${secondRunId}`).check()
+    const chart = page.getByTestId('compare-chart')
+    await expect.poll(() => chart.getAttribute('data-line-count')).toBe('2')
+    expect(Number(await chart.getAttribute('data-point-count'))).toBeGreaterThan(stoppedAt + 20)
+
+    const diff = page.getByTestId('config-diff')
+    await diff.waitFor()
+    const keys = await diff
+      .getByTestId('config-diff-row')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-key')))
+    expect(keys).toContain('batchSize')
+    expect(keys).toContain('lr')
+    // Only differences: the recipe and the model are the same for both runs.
+    expect(keys).not.toContain('recipeName')
+    expect(keys).not.toContain('modelDir')
+
+    await page.getByTestId('compare-metric').selectOption('eval_loss')
+    await expect.poll(() => chart.getAttribute('data-line-count')).toBe('2')
+    await page.getByTestId('compare-metric').selectOption('loss')
+    await screenshotWhole('runs-compare.png')
+    // The pairwise-vote section is still there below.
+    await page.getByTestId('comparisons-empty').waitFor()
+  })
+
+  it('deletes a finished run after a confirmation, and it leaves the list', async () => {
+    await page.getByTestId('nav-runs').click()
+    await page.getByTestId(`run-select-${secondRunId}`).click()
+    await expect.poll(() => detail().getAttribute('data-run-id')).toBe(String(secondRunId))
+    await detail().getByTestId('run-delete').click()
+    await detail().getByTestId('run-delete-confirm').click()
+    await page.getByTestId(`run-select-${secondRunId}`).waitFor({ state: 'detached' })
+    expect(await page.getByTestId('run-row').count()).toBe(1)
+    await expect(api('runs.get', { id: secondRunId })).rejects.toThrow(/runs.get/)
+  })
+
+  it('logged no browser errors along the way', () => {
+    expect(browserErrors).toEqual([])
+  })
+})

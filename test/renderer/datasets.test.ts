@@ -1,0 +1,467 @@
+/**
+ * The dataset curation renderer without a DOM: the pure helpers behind the virtualised table,
+ * the template preview and the import form, and the stores talking to a scripted preload bridge.
+ */
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { ApiErrorShape, CallName, PreloadApi, SampleDetail, SampleRow } from '../../src-preload/contract'
+import { MAX_SCROLL_HEIGHT_PX, visibleWindow } from '../../src-renderer/src/composables/useVirtualRows'
+import {
+  datasetNameFromPath,
+  remapForFormat,
+  useDatasetImportStore
+} from '../../src-renderer/src/stores/datasetImport'
+import { segmentTemplateText } from '../../src-renderer/src/stores/datasetQuality'
+import { useDatasetsStore } from '../../src-renderer/src/stores/datasets'
+import {
+  nextRole,
+  normaliseConversation,
+  useSampleEditorStore
+} from '../../src-renderer/src/stores/sampleEditor'
+import { compactFilter, pagesToEvict, useSampleTableStore } from '../../src-renderer/src/stores/sampleTable'
+import { useToastStore } from '../../src-renderer/src/stores/toasts'
+
+type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
+/** Call inputs as the handlers read them; the contract's types are checked by the stores. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Input = any
+
+/** A preload bridge whose calls are answered by per-test handlers, recording every call. */
+class ScriptedBridge {
+  handlers = new Map<string, (input: Input) => Reply | Promise<Reply>>()
+  calls: { name: string; input: Input }[] = []
+
+  asPreloadApi(): PreloadApi {
+    return new Proxy({} as PreloadApi, {
+      get: (_target, key: string) => {
+        if (key === 'onEvent') return () => () => {}
+        return async (input: unknown) => {
+          this.calls.push({ name: key, input })
+          const handler = this.handlers.get(key)
+          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
+          return handler(input)
+        }
+      }
+    })
+  }
+
+  handle(name: CallName, handler: (input: Input) => Reply | Promise<Reply>): void {
+    this.handlers.set(name, handler)
+  }
+
+  callsOf(name: CallName) {
+    return this.calls.filter((call) => call.name === name).map((call) => call.input)
+  }
+}
+
+const bridge = new ScriptedBridge()
+;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
+
+const ok = (value: unknown): Reply => ({ ok: true, value })
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0))
+}
+
+function sampleRow(id: number): SampleRow {
+  return {
+    id,
+    split: 'train',
+    tags: [],
+    rating: null,
+    revision: 1,
+    edited: false,
+    deleted: false,
+    messageCount: 2,
+    roles: ['user', 'assistant'],
+    prompt: `question ${id}`,
+    response: `answer ${id}`,
+    isPreference: false,
+    tokenCount: null,
+    exactDuplicates: 0,
+    sourceLine: id,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z'
+  }
+}
+
+function sampleDetail(id: number, revision = 1, answer = 'Paris.'): SampleDetail {
+  return {
+    ...sampleRow(id),
+    revision,
+    datasetId: 1,
+    conversation: {
+      messages: [
+        { role: 'user', content: 'Capital of France?' },
+        { role: 'assistant', content: answer }
+      ]
+    },
+    sourceFile: '/data/chats.jsonl',
+    contentHash: 'h',
+    deletedAt: null
+  }
+}
+
+/** A samples handler over `total` rows, answering windows by offset. */
+function samplesOf(total: number) {
+  return (input: { offset: number; limit: number }) =>
+    ok({
+      total,
+      offset: input.offset,
+      rows: Array.from({ length: Math.max(0, Math.min(input.limit, total - input.offset)) }, (_, i) =>
+        sampleRow(input.offset + i + 1)
+      )
+    })
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia())
+  bridge.handlers.clear()
+  bridge.calls = []
+})
+
+describe('visibleWindow', () => {
+  it('draws the rows in view plus the overscan, at their own offsets', () => {
+    const window = visibleWindow({
+      scrollTop: 400,
+      viewportHeight: 200,
+      rowHeight: 40,
+      total: 1000,
+      overscan: 2
+    })
+    expect(window).toEqual({ first: 8, last: 18, contentHeight: 40_000, firstTop: 320 })
+  })
+
+  it('draws nothing for an empty list and clamps at both ends', () => {
+    expect(
+      visibleWindow({ scrollTop: 0, viewportHeight: 300, rowHeight: 40, total: 0, overscan: 5 })
+    ).toEqual({
+      first: 0,
+      last: -1,
+      contentHeight: 0,
+      firstTop: 0
+    })
+    const end = visibleWindow({
+      scrollTop: 99_999,
+      viewportHeight: 200,
+      rowHeight: 40,
+      total: 10,
+      overscan: 3
+    })
+    expect(end.last).toBe(9)
+    expect(end.first).toBeGreaterThanOrEqual(0)
+  })
+
+  it('scales a list taller than the browser can lay out, and still reaches its last row', () => {
+    const total = 1_000_000
+    const top = visibleWindow({ scrollTop: 0, viewportHeight: 400, rowHeight: 40, total, overscan: 0 })
+    expect(top.contentHeight).toBe(MAX_SCROLL_HEIGHT_PX)
+    expect(top.first).toBe(0)
+    const bottom = visibleWindow({
+      scrollTop: MAX_SCROLL_HEIGHT_PX - 400,
+      viewportHeight: 400,
+      rowHeight: 40,
+      total,
+      overscan: 0
+    })
+    expect(bottom.last).toBe(total - 1)
+    // The last row ends exactly at the bottom of the viewport.
+    expect(bottom.firstTop + (total - bottom.first) * 40).toBeCloseTo(MAX_SCROLL_HEIGHT_PX, 6)
+  })
+})
+
+describe('pure helpers', () => {
+  it('evicts the cached pages farthest from the view first', () => {
+    expect(pagesToEvict([0, 1, 2, 10, 11, 30], [10, 11], 4).sort((a, b) => a - b)).toEqual([0, 30])
+    expect(pagesToEvict([1, 2], [1, 2], 4)).toEqual([])
+  })
+
+  it('drops empty values from a filter', () => {
+    expect(
+      compactFilter({ search: '', tags: [], split: 'train', minMessages: undefined, edited: false })
+    ).toEqual({
+      split: 'train',
+      edited: false
+    })
+  })
+
+  it('cuts the template text at the trained spans, in order, ignoring overlaps and overhangs', () => {
+    const text = 'User: hi\nBot: hello</s>'
+    const segments = segmentTemplateText(text, [
+      { start: 14, end: 99, messageIndex: 1, weight: 1 },
+      { start: 5, end: 8, messageIndex: 0, weight: 0.5 },
+      { start: 6, end: 7, messageIndex: 0, weight: 1 }
+    ])
+    expect(segments.map((s) => [s.text, s.trained])).toEqual([
+      ['User:', false],
+      [' hi', true],
+      ['\nBot: ', false],
+      ['hello</s>', true]
+    ])
+    expect(segments.map((s) => s.text).join('')).toBe(text)
+    expect(segments[1].weight).toBe(0.5)
+  })
+
+  it('keeps chosen columns when the format changes, and guesses columns named like a field', () => {
+    const columns = ['question', 'answer', 'system']
+    const mapping = remapForFormat('prompt-completion', null, columns)
+    expect(mapping).toEqual({ format: 'prompt-completion', columns: { system: 'system' } })
+    const mapped = { format: 'prompt-completion' as const, columns: { prompt: 'question', system: 'system' } }
+    expect(remapForFormat('preference', mapped, columns)).toEqual({
+      format: 'preference',
+      columns: { prompt: 'question', system: 'system' }
+    })
+  })
+
+  it('names a dataset after its file', () => {
+    expect(datasetNameFromPath('/data/gsm8k/train.v2.jsonl')).toBe('train.v2')
+    expect(datasetNameFromPath('C:\\data\\chats.parquet')).toBe('chats')
+  })
+
+  it('compares conversations without the keys an editor leaves empty, and alternates roles', () => {
+    expect(
+      normaliseConversation({
+        messages: [{ role: 'user', content: 'hi', tool_calls: [], name: '' }],
+        rejected: [],
+        tools: []
+      })
+    ).toEqual({ messages: [{ role: 'user', content: 'hi' }] })
+    expect(nextRole('user')).toBe('assistant')
+    expect(nextRole('assistant')).toBe('user')
+    expect(nextRole(undefined)).toBe('user')
+  })
+})
+
+describe('useSampleTableStore', () => {
+  it('fetches the pages a window of rows touches, once each', async () => {
+    bridge.handle('datasets.samples', samplesOf(1000))
+    const table = useSampleTableStore()
+    table.openDataset(1)
+    await settle()
+    table.ensureRows(150, 320)
+    table.ensureRows(150, 320)
+    await settle()
+    const offsets = bridge.callsOf('datasets.samples').map((input) => input.offset)
+    expect(offsets).toEqual([0, 100, 200, 300])
+    expect(table.total).toBe(1000)
+    expect(table.rowAt(250)?.id).toBe(251)
+    expect(table.rowAt(450)).toBeUndefined()
+  })
+
+  it('asks for wherever the view is once a batch is back, not for every page scrolled past', async () => {
+    /** Answers the calls made so far, one by one, when the test says so. */
+    const pending: (() => void)[] = []
+    bridge.handle('datasets.samples', (input) => {
+      return new Promise<Reply>((resolve) => pending.push(() => resolve(samplesOf(100_000)(input))))
+    })
+    const table = useSampleTableStore()
+    table.openDataset(1)
+    await settle()
+    table.ensureRows(5_000, 5_030)
+    table.ensureRows(9_000, 9_030)
+    expect(bridge.callsOf('datasets.samples').map((input) => input.offset)).toEqual([0])
+    pending[0]()
+    await settle()
+    expect(bridge.callsOf('datasets.samples').map((input) => input.offset)).toEqual([0, 9_000])
+    pending[1]()
+    await settle()
+    expect(table.rowAt(9_010)?.id).toBe(9_011)
+    expect(table.rowAt(5_010)).toBeUndefined()
+  })
+
+  it('drops a reply to a query the user has already replaced', async () => {
+    const pending: ((reply: Reply) => void)[] = []
+    bridge.handle('datasets.samples', () => new Promise<Reply>((resolve) => pending.push(resolve)))
+    const table = useSampleTableStore()
+    table.openDataset(1)
+    await settle()
+    table.setFilter({ search: 'fox' })
+    await settle()
+    expect(bridge.callsOf('datasets.samples').map((input) => input.filter)).toEqual([{}, { search: 'fox' }])
+    pending[1](ok({ total: 1, offset: 0, rows: [sampleRow(7)] }))
+    pending[0](ok({ total: 500, offset: 0, rows: [sampleRow(1)] }))
+    await settle()
+    expect(table.total).toBe(1)
+    expect(table.rowAt(0)?.id).toBe(7)
+  })
+
+  it('applies a bulk action to the selection and fetches the rows in view again', async () => {
+    bridge.handle('datasets.samples', samplesOf(10))
+    bridge.handle('datasets.bulk', (input) => ok({ changed: input.sampleIds.length }))
+    bridge.handle('datasets.get', () => ok({ id: 1 }))
+    bridge.handle('datasets.versions', () => ok([]))
+    bridge.handle('datasets.list', () => ok([]))
+    const datasets = useDatasetsStore()
+    datasets.openId = 1
+    const table = useSampleTableStore()
+    table.openDataset(1)
+    await settle()
+    table.ensureRows(0, 9)
+    await settle()
+    table.toggleSelected(3)
+    table.selectRange(4, 5, true)
+    expect([...table.selected].sort()).toEqual([3, 5, 6])
+
+    expect(await table.bulk({ kind: 'tag', tags: ['reviewed'] })).toBe(3)
+    expect(bridge.callsOf('datasets.bulk')).toEqual([
+      { id: 1, sampleIds: [3, 5, 6], action: { kind: 'tag', tags: ['reviewed'] } }
+    ])
+    expect(bridge.callsOf('datasets.samples')).toHaveLength(2)
+    // Deleting empties the selection: the rows are gone from the view.
+    await table.bulk({ kind: 'delete' })
+    expect(table.selected.size).toBe(0)
+  })
+})
+
+describe('useSampleEditorStore', () => {
+  it('saves only what changed as a revision, and undoes it', async () => {
+    bridge.handle('datasets.sample', () => ok(sampleDetail(4)))
+    bridge.handle('datasets.sampleHistory', () => ok([]))
+    bridge.handle('datasets.updateSample', (input) =>
+      ok(sampleDetail(4, 2, input.conversation.messages[1].content))
+    )
+    bridge.handle('datasets.undoSample', () => ok(sampleDetail(4, 3, 'Paris.')))
+    bridge.handle('datasets.samples', samplesOf(0))
+    const editor = useSampleEditorStore()
+    await editor.open(4)
+    expect(editor.dirty).toBe(false)
+
+    editor.draft!.conversation.messages[1].content = 'Lyon.'
+    editor.draft!.conversation.messages[1].loss_weight = 0.5
+    expect(editor.dirty).toBe(true)
+    expect(await editor.save('typo')).toBe(true)
+    expect(bridge.callsOf('datasets.updateSample')).toEqual([
+      {
+        sampleId: 4,
+        note: 'typo',
+        conversation: {
+          messages: [
+            { role: 'user', content: 'Capital of France?' },
+            { role: 'assistant', content: 'Lyon.', loss_weight: 0.5 }
+          ]
+        }
+      }
+    ])
+    expect(editor.sample?.revision).toBe(2)
+    expect(editor.dirty).toBe(false)
+
+    await editor.undo()
+    expect(bridge.callsOf('datasets.undoSample')).toEqual([{ sampleId: 4 }])
+    expect(editor.draft?.conversation.messages[1].content).toBe('Paris.')
+  })
+
+  it('adds a sample written by hand, then rates it as its first edit', async () => {
+    bridge.handle('datasets.addSample', () => ok(sampleDetail(9)))
+    bridge.handle('datasets.updateSample', () => ok(sampleDetail(9, 2)))
+    bridge.handle('datasets.sampleHistory', () => ok([]))
+    bridge.handle('datasets.samples', samplesOf(0))
+    useDatasetsStore().openId = 1
+    const editor = useSampleEditorStore()
+    editor.startNew()
+    expect(editor.dirty).toBe(false)
+    editor.draft!.conversation.messages[0].content = 'Capital of France?'
+    editor.draft!.conversation.messages[1].content = 'Paris.'
+    editor.draft!.rating = 4
+    editor.addTag('geo')
+    expect(await editor.save()).toBe(true)
+    expect(bridge.callsOf('datasets.addSample')).toEqual([
+      {
+        id: 1,
+        conversation: sampleDetail(9).conversation,
+        split: 'train',
+        tags: ['geo']
+      }
+    ])
+    expect(bridge.callsOf('datasets.updateSample')).toEqual([{ sampleId: 9, rating: 4 }])
+    expect(editor.isNew).toBe(false)
+    expect(editor.sample?.revision).toBe(2)
+  })
+
+  it('adds, moves and removes turns of the draft, and tags it', async () => {
+    bridge.handle('datasets.sample', () => ok(sampleDetail(4)))
+    bridge.handle('datasets.sampleHistory', () => ok([]))
+    const editor = useSampleEditorStore()
+    await editor.open(4)
+    editor.addTurn('messages')
+    editor.moveTurn('messages', 2, -1)
+    expect(editor.draft!.conversation.messages.map((m) => m.role)).toEqual(['user', 'user', 'assistant'])
+    editor.removeTurn('messages', 1)
+    editor.addTag(' reviewed ')
+    editor.addTag('reviewed')
+    expect(editor.draft!.tags).toEqual(['reviewed'])
+    expect(editor.draft!.conversation.messages.map((m) => m.role)).toEqual(['user', 'assistant'])
+  })
+})
+
+describe('useDatasetImportStore', () => {
+  it('shows the bad rows of an aborted import without a toast, then imports with them skipped', async () => {
+    const badRows = [{ file: '/data/chats.jsonl', line: 4, reason: 'not JSON' }]
+    bridge.handle('datasets.previewImport', () =>
+      ok({
+        path: '/data/chats.jsonl',
+        fileType: 'jsonl',
+        columns: ['messages'],
+        detected: { format: 'messages', columns: { messages: 'messages' } },
+        mapping: { format: 'messages', columns: { messages: 'messages' } },
+        notes: [],
+        rows: []
+      })
+    )
+    bridge.handle('datasets.import', (input) =>
+      input.onBadRows === 'abort'
+        ? {
+            ok: false,
+            error: { code: 'invalid_input', message: '1 bad row', details: { badRows, badRowCount: 1 } }
+          }
+        : ok({ jobId: 'j', dataset: { id: 3 }, imported: 5, badRows, badRowCount: 1, version: null })
+    )
+    bridge.handle('datasets.list', () => ok([]))
+    const store = useDatasetImportStore()
+    store.setPath('/data/chats.jsonl')
+    await store.runPreview()
+    expect(store.datasetName).toBe('chats')
+    expect(store.canImport).toBe(true)
+
+    expect(await store.startImport()).toBeNull()
+    expect(store.aborted).toEqual({ badRows, badRowCount: 1 })
+    expect(useToastStore().toasts).toEqual([])
+
+    const result = await store.startImport('skip')
+    expect(result?.imported).toBe(5)
+    expect(store.aborted).toBeNull()
+    expect(bridge.callsOf('datasets.import').map((input) => [input.onBadRows, input.datasetName])).toEqual([
+      ['abort', 'chats'],
+      ['skip', 'chats']
+    ])
+    expect(bridge.callsOf('datasets.import')[1].mapping).toEqual({
+      format: 'messages',
+      columns: { messages: 'messages' }
+    })
+  })
+
+  it('will not import while a required column is unmapped', async () => {
+    bridge.handle('datasets.previewImport', (input) =>
+      ok({
+        path: input.path,
+        fileType: 'csv',
+        columns: ['question', 'answer'],
+        detected: null,
+        mapping: input.mapping ?? null,
+        notes: ['no format fits'],
+        rows: []
+      })
+    )
+    const store = useDatasetImportStore()
+    store.setPath('/data/gsm8k.csv')
+    await store.runPreview()
+    expect(store.canImport).toBe(false)
+    await store.setMapping({ format: 'prompt-completion', columns: { prompt: 'question' } })
+    expect(store.missingFields).toEqual(['completion'])
+    expect(store.canImport).toBe(false)
+    await store.setMapping({
+      format: 'prompt-completion',
+      columns: { prompt: 'question', completion: 'answer' }
+    })
+    expect(store.canImport).toBe(true)
+  })
+})

@@ -1,0 +1,437 @@
+/**
+ * The run workspace's logic without a DOM: smoothing, which controls each status allows, queue
+ * positions, trained-span highlighting, metric lines, the new-run settings, and the stores that
+ * follow a live run, talking to a scripted preload bridge.
+ */
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type {
+  ApiErrorShape,
+  CallName,
+  EventName,
+  Events,
+  MetricPoint,
+  PreloadApi,
+  RunDetail,
+  RunStatus,
+  RunSummary
+} from '../../src-preload/contract'
+import { MetricLines } from '../../src-renderer/src/components/runs/metricSeries'
+import {
+  formatBytes,
+  formatDuration,
+  formatMetric,
+  formatStepTime
+} from '../../src-renderer/src/components/runs/runFormat'
+import { availableRunActions, queuePositions } from '../../src-renderer/src/components/runs/runStatus'
+import { emaSmooth } from '../../src-renderer/src/components/runs/smoothing'
+import { splitTrainedSpans } from '../../src-renderer/src/components/runs/trainedSpans'
+import { buildRunSettings, defaultRunDraft } from '../../src-renderer/src/stores/runDraft'
+import {
+  CATCH_UP_DELAY_MS,
+  REDRAW_INTERVAL_MS,
+  useRunMonitorStore
+} from '../../src-renderer/src/stores/runMonitor'
+import { useRunsStore } from '../../src-renderer/src/stores/runs'
+import { useToastStore } from '../../src-renderer/src/stores/toasts'
+
+type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
+type Handler = (input: unknown) => Reply | Promise<Reply>
+
+/** A preload bridge whose calls are answered by per-test handlers and whose events the test emits. */
+class ScriptedBridge {
+  handlers = new Map<string, Handler>()
+  calls: { name: string; input: unknown }[] = []
+  private listener: ((event: EventName, payload: unknown) => void) | null = null
+
+  asPreloadApi(): PreloadApi {
+    return new Proxy({} as PreloadApi, {
+      get: (_target, key: string) => {
+        if (key === 'onEvent') {
+          return (listener: (event: EventName, payload: unknown) => void) => {
+            this.listener = listener
+            return () => (this.listener = null)
+          }
+        }
+        return async (input: unknown) => {
+          this.calls.push({ name: key, input })
+          const handler = this.handlers.get(key)
+          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
+          return handler(input)
+        }
+      }
+    })
+  }
+
+  handle(name: CallName, handler: Handler): void {
+    this.handlers.set(name, handler)
+  }
+
+  emit<E extends EventName>(event: E, payload: Events[E]): void {
+    this.listener?.(event, payload)
+  }
+
+  callsOf(name: CallName): unknown[] {
+    return this.calls.filter((call) => call.name === name).map((call) => call.input)
+  }
+}
+
+const bridge = new ScriptedBridge()
+;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
+
+function ok(value: unknown): Reply {
+  return { ok: true, value }
+}
+
+/** Lets pending promise callbacks and Vue's queued watchers run (fake timers included). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve()
+}
+
+function summary(id: number, status: RunStatus, extra: Partial<RunSummary> = {}): RunSummary {
+  return {
+    id,
+    name: `run ${id}`,
+    recipe: 'sft',
+    status,
+    error: null,
+    baseModelId: 1,
+    datasetVersionId: 1,
+    device: 'cpu',
+    progress: null,
+    pendingControl: null,
+    createdAt: `2026-01-01T00:00:0${id}.000Z`,
+    startedAt: null,
+    finishedAt: null,
+    ...extra
+  }
+}
+
+function progressEvent(runId: number, step: number, loss: number): Events['run.progress'] {
+  return {
+    runId,
+    step,
+    totalSteps: 100,
+    epoch: 0,
+    loss,
+    lr: 1e-4,
+    gradNorm: 1,
+    tokensPerSecond: 500,
+    elapsedSeconds: step,
+    etaSeconds: 100 - step
+  }
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia())
+  bridge.handlers.clear()
+  bridge.calls = []
+})
+
+afterEach(() => vi.useRealTimers())
+
+describe('emaSmooth', () => {
+  it('returns the values unchanged with weight 0', () => {
+    expect(emaSmooth([3, 1, 2], 0)).toEqual([3, 1, 2])
+  })
+
+  it('is bias-corrected: a constant curve stays at its value from the first point on', () => {
+    for (const value of emaSmooth([2, 2, 2, 2], 0.9)) expect(value).toBeCloseTo(2, 12)
+  })
+
+  it('follows the TensorBoard recurrence', () => {
+    const weight = 0.5
+    // average: 0.5·0 + 0.5·4 = 2 → /(1 − 0.5) = 4; then 0.5·2 + 0.5·2 = 2 → /(1 − 0.25) = 8/3
+    expect(emaSmooth([4, 2], weight)).toEqual([4, 2 / 0.75])
+  })
+
+  it('passes non-finite values through without disturbing the average', () => {
+    const smoothed = emaSmooth([1, Number.NaN, 1], 0.6)
+    expect(smoothed[1]).toBeNaN()
+    expect(smoothed[2]).toBeCloseTo(1, 12)
+  })
+
+  it('refuses a weight of 1 or more, which would never move', () => {
+    expect(() => emaSmooth([1], 1)).toThrow(/weight must be in \[0, 1\), got 1/)
+  })
+})
+
+describe('availableRunActions', () => {
+  const cases: [RunStatus, string[]][] = [
+    ['queued', ['cancel']],
+    ['running', ['pause', 'stop', 'cancel']],
+    ['paused', ['resume', 'stop', 'cancel']],
+    ['stopping', ['cancel']],
+    ['stopped', ['continue', 'delete']],
+    ['completed', ['continue', 'delete']],
+    ['failed', ['delete']],
+    ['cancelled', ['delete']],
+    ['interrupted', ['resume', 'continue', 'delete']]
+  ]
+
+  it.each(cases)('offers exactly what the backend accepts when %s', (status, actions) => {
+    expect([...availableRunActions({ status, pendingControl: null })].sort()).toEqual([...actions].sort())
+  })
+
+  it('offers nothing while a control request is still pending', () => {
+    expect(availableRunActions({ status: 'running', pendingControl: 'pause' }).size).toBe(0)
+  })
+})
+
+describe('queuePositions', () => {
+  it('numbers queued runs per device in creation order and leaves the others out', () => {
+    const runs = [
+      summary(4, 'queued'),
+      summary(3, 'queued', { device: 'cuda' }),
+      summary(2, 'queued'),
+      summary(1, 'running')
+    ]
+    expect(queuePositions(runs)).toEqual(
+      new Map([
+        [2, 1],
+        [4, 2],
+        [3, 1]
+      ])
+    )
+  })
+})
+
+describe('splitTrainedSpans', () => {
+  it('marks the trained ranges, sorted, merged where they overlap and clipped to the text', () => {
+    expect(
+      splitTrainedSpans('User: hi\nAssistant: hello', [
+        { start: 20, end: 99 },
+        { start: 9, end: 12 },
+        { start: 10, end: 11 }
+      ])
+    ).toEqual([
+      { text: 'User: hi\n', trained: false },
+      { text: 'Ass', trained: true },
+      { text: 'istant: ', trained: false },
+      { text: 'hello', trained: true }
+    ])
+  })
+
+  it('gives the whole text untrained when nothing is trained', () => {
+    expect(splitTrainedSpans('abc', [])).toEqual([{ text: 'abc', trained: false }])
+  })
+})
+
+describe('MetricLines', () => {
+  it('keeps one value per step and metric, in step order, the latest winning', () => {
+    const lines = new MetricLines()
+    lines.add([
+      { step: 2, name: 'loss', value: 2 },
+      { step: 1, name: 'loss', value: 3 },
+      { step: 1, name: 'eval_loss', value: 4 }
+    ])
+    lines.add([{ step: 2, name: 'loss', value: 1.5 }])
+    expect(lines.line('loss')).toEqual([
+      [1, 3],
+      [2, 1.5]
+    ])
+    expect(lines.pointCount('loss')).toBe(2)
+    expect(lines.lastStep()).toBe(2)
+    expect(lines.line('lr')).toEqual([])
+  })
+})
+
+describe('run formatting', () => {
+  it('speaks of durations, sizes, metrics and step times the way people read them', () => {
+    expect([formatDuration(42), formatDuration(75), formatDuration(3720), formatDuration(-1)]).toEqual([
+      '42s',
+      '1m 15s',
+      '1h 2m',
+      '—'
+    ])
+    expect([formatBytes(512), formatBytes(1536), formatBytes(6.61 * 1024 ** 2)]).toEqual([
+      '512 B',
+      '1.5 KiB',
+      '6.61 MiB'
+    ])
+    expect([formatMetric(1.234567), formatMetric(0.00019953), formatMetric(0.0002), formatMetric(0)]).toEqual(
+      ['1.235', '1.995e-4', '2e-4', '0']
+    )
+    expect([formatStepTime(0.0082), formatStepTime(1.5)]).toEqual(['8.2 ms/step', '1.5 s/step'])
+  })
+})
+
+describe('buildRunSettings', () => {
+  it('names what is missing instead of building settings', () => {
+    const draft = { ...defaultRunDraft(), batchSize: '' as const }
+    const { settings, problems } = buildRunSettings(draft)
+    expect(settings).toBeNull()
+    expect(problems).toEqual([
+      'Choose a base model',
+      'Choose a dataset version',
+      'Batch size must be a number'
+    ])
+  })
+
+  it('leaves empty optional fields to the engine and sends LoRA settings only for LoRA', () => {
+    const lora = buildRunSettings({ ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 })
+    expect(lora.problems).toEqual([])
+    expect(lora.settings).toMatchObject({
+      baseModelId: 3,
+      datasetVersionId: 5,
+      adapter: 'lora',
+      lora: { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] },
+      epochs: 1
+    })
+    expect(lora.settings).not.toHaveProperty('lr')
+    expect(lora.settings).not.toHaveProperty('maxSteps')
+    expect(lora.settings).not.toHaveProperty('maxSeqLen')
+
+    const full = buildRunSettings({
+      ...defaultRunDraft(),
+      baseModelId: 3,
+      datasetVersionId: 5,
+      adapter: 'full',
+      freezeEmbeddings: true,
+      lengthBy: 'steps',
+      maxSteps: 40,
+      lr: 1e-5,
+      name: '  tuned  '
+    })
+    expect(full.settings).toMatchObject({
+      adapter: 'full',
+      freezeEmbeddings: true,
+      maxSteps: 40,
+      lr: 1e-5,
+      name: 'tuned'
+    })
+    expect(full.settings).not.toHaveProperty('lora')
+    expect(full.settings).not.toHaveProperty('epochs')
+  })
+})
+
+describe('useRunsStore', () => {
+  it('replaces a run with the reply of a control request and keeps it busy meanwhile', async () => {
+    let answer: (reply: Reply) => void = () => {}
+    bridge.handle('runs.list', () => ok([summary(1, 'running')]))
+    bridge.handle('runs.pause', () => new Promise<Reply>((resolve) => (answer = resolve)))
+    const runs = useRunsStore()
+    await runs.load()
+
+    const request = runs.control(1, 'pause')
+    await settle()
+    expect(runs.busy.has(1)).toBe(true)
+    answer(ok(summary(1, 'running', { pendingControl: 'pause' })))
+    await request
+
+    expect(bridge.callsOf('runs.pause')).toEqual([{ id: 1 }])
+    expect(runs.busy.has(1)).toBe(false)
+    expect(runs.byId.get(1)?.pendingControl).toBe('pause')
+  })
+
+  it('shows a refused request as a toast and leaves the run as it was', async () => {
+    bridge.handle('runs.list', () => ok([summary(1, 'running')]))
+    bridge.handle('runs.delete', () => ({
+      ok: false,
+      error: { code: 'conflict', message: 'runs.delete: run 1 is running' }
+    }))
+    const runs = useRunsStore()
+    await runs.load()
+    expect(await runs.remove(1)).toBe(false)
+    expect(runs.runs.map((run) => run.id)).toEqual([1])
+    expect(useToastStore().toasts.map((toast) => toast.message)).toEqual(['runs.delete: run 1 is running'])
+  })
+
+  it('keeps progress and status current from events', async () => {
+    let listed = [summary(1, 'running')]
+    bridge.handle('runs.list', () => ok(listed))
+    const runs = useRunsStore()
+    await runs.load()
+
+    bridge.emit('run.progress', progressEvent(1, 7, 1.25))
+    expect(runs.byId.get(1)?.progress).toMatchObject({ step: 7, loss: 1.25, totalSteps: 100 })
+
+    // The status at once; what changes with it (pending request, times) from the list right after.
+    listed = [summary(1, 'paused', { startedAt: '2026-01-01T00:01:00.000Z' })]
+    bridge.emit('run.status', { runId: 1, status: 'paused', error: null })
+    expect(runs.byId.get(1)?.status).toBe('paused')
+    await settle()
+    expect(runs.byId.get(1)?.startedAt).toBe('2026-01-01T00:01:00.000Z')
+  })
+})
+
+describe('useRunMonitorStore', () => {
+  const detail = (id: number): RunDetail => ({
+    ...summary(id, 'running'),
+    config: {},
+    checkpoints: [],
+    segments: [],
+    outDir: null,
+    owner: null
+  })
+
+  function serveRun(id: number, stored: MetricPoint[]): void {
+    bridge.handle('runs.get', () => ok(detail(id)))
+    bridge.handle('runs.log', () => ok([]))
+    bridge.handle('runs.metrics', (input) => {
+      const { afterStep } = input as { afterStep: number }
+      return ok(stored.filter((point) => point.step > afterStep))
+    })
+  }
+
+  it('appends progress events to the lines at once and catches up stored points after them', async () => {
+    vi.useFakeTimers()
+    const stored: MetricPoint[] = [{ step: 1, name: 'loss', value: 2 }]
+    serveRun(11, stored)
+    const monitor = useRunMonitorStore()
+    monitor.select(11)
+    await settle()
+    expect(bridge.callsOf('runs.metrics')).toEqual([{ id: 11, afterStep: -1 }])
+    expect(monitor.metrics.line('loss')).toEqual([[1, 2]])
+
+    bridge.emit('run.progress', progressEvent(11, 2, 1.5))
+    bridge.emit('run.progress', progressEvent(12, 2, 9)) // another run: not ours
+    expect(monitor.metrics.line('loss')).toEqual([
+      [1, 2],
+      [2, 1.5]
+    ])
+    const revision = monitor.metricsRevision
+    vi.advanceTimersByTime(REDRAW_INTERVAL_MS)
+    expect(monitor.metricsRevision).toBe(revision + 1)
+
+    // Validation loss comes only from the store: the catch-up asks from the step before the last stored one.
+    stored.push({ step: 2, name: 'loss', value: 1.5 }, { step: 2, name: 'eval_loss', value: 1.8 })
+    vi.advanceTimersByTime(CATCH_UP_DELAY_MS)
+    await settle()
+    expect(bridge.callsOf('runs.metrics').at(-1)).toEqual({ id: 11, afterStep: 0 })
+    expect(monitor.metrics.line('eval_loss')).toEqual([[2, 1.8]])
+    expect(monitor.metrics.pointCount('loss')).toBe(2)
+  })
+
+  it('drops a reply that arrives after another run was selected', async () => {
+    let answer: (reply: Reply) => void = () => {}
+    bridge.handle('runs.get', () => ok(detail(21)))
+    bridge.handle('runs.log', () => ok([]))
+    bridge.handle('runs.metrics', () => new Promise<Reply>((resolve) => (answer = resolve)))
+    const monitor = useRunMonitorStore()
+    monitor.select(21)
+    await settle()
+    const late = answer
+    serveRun(22, [])
+    monitor.select(22)
+    await settle()
+    late(ok([{ step: 5, name: 'loss', value: 7 }]))
+    await settle()
+    expect(monitor.runId).toBe(22)
+    expect(monitor.metrics.pointCount('loss')).toBe(0)
+  })
+
+  it("appends the open run's log lines from events, once each", async () => {
+    serveRun(31, [])
+    bridge.handle('runs.log', () =>
+      ok([{ id: 1, runId: 31, at: 'now', level: 'info', message: 'queued on cpu' }])
+    )
+    const monitor = useRunMonitorStore()
+    monitor.select(31)
+    await settle()
+    bridge.emit('run.log', { id: 1, runId: 31, at: 'now', level: 'info', message: 'queued on cpu' })
+    bridge.emit('run.log', { id: 2, runId: 31, at: 'now', level: 'warn', message: 'slow step' })
+    bridge.emit('run.log', { id: 3, runId: 32, at: 'now', level: 'info', message: 'another run' })
+    expect(monitor.log.map((line) => line.message)).toEqual(['queued on cpu', 'slow step'])
+  })
+})
