@@ -11,7 +11,7 @@
  * the process's CPU time (user + system): on a shared machine, rows per CPU-second is the figure
  * that does not depend on how much of a core the run was given.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -116,7 +116,8 @@ async function importInto(
   store: Store,
   file: string,
   name: string
-): Promise<{ seconds: number; cpuSeconds: number; imported: number }> {
+): Promise<{ seconds: number; cpuSeconds: number; imported: number; rssGrowth: number }> {
+  const rssBefore = process.memoryUsage().rss
   const started = performance.now()
   const cpuStarted = process.cpuUsage()
   const outcome = await importFile(store, {
@@ -135,7 +136,8 @@ async function importInto(
   return {
     seconds: (performance.now() - started) / 1000,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    imported: outcome.imported
+    imported: outcome.imported,
+    rssGrowth: process.memoryUsage().rss - rssBefore
   }
 }
 
@@ -162,9 +164,7 @@ try {
   const importFileName = join(workDir, `import-${importRows}.jsonl`)
   writeJsonl(importFileName, importRows, 1)
   const importStore = openStore(join(workDir, 'import-store'))
-  const rssBefore = process.memoryUsage().rss
   const run = await importInto(importStore, importFileName, 'bench')
-  const rssAfter = process.memoryUsage().rss
   importStore.close()
   table(
     `import: messages JSONL → samples + FTS index, staged then committed in one transaction`,
@@ -177,7 +177,7 @@ try {
         Math.round(run.imported / run.seconds),
         run.cpuSeconds.toFixed(2),
         Math.round(run.imported / run.cpuSeconds),
-        ((rssAfter - rssBefore) / 1e6).toFixed(0)
+        (run.rssGrowth / 1e6).toFixed(0)
       ]
     ]
   )
@@ -218,7 +218,15 @@ try {
         Math.max(...times).toFixed(1)
       ])
     }
-    results.push([size, `(built at ${Math.round(built.imported / built.seconds)} rows/s)`, '', '', '', ''])
+    results.push([
+      size,
+      `(built at ${Math.round(built.imported / built.seconds)} rows/s, ` +
+        `${Math.round(built.imported / built.cpuSeconds)} rows/CPU-s, RSS +${(built.rssGrowth / 1e6).toFixed(0)} MB)`,
+      '',
+      '',
+      '',
+      ''
+    ])
     store.close()
   }
   table(

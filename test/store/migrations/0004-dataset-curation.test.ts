@@ -74,6 +74,19 @@ describe('migration 0004-dataset-curation (3 → 4)', () => {
     expect(search(db, 'everest')).toEqual([])
   })
 
+  it('indexes the dataset, live/deleted state and split as meta tokens, following changes', () => {
+    const db = seededAt3()
+    migrate(db, 4)
+    expect(search(db, 'meta : "d1" AND meta : "live" AND meta : "train"')).toEqual([1, 2])
+    db.prepare(
+      "UPDATE samples SET deleted_at = '2026-01-01T00:00:00.000Z', split = 'test' WHERE id = 2"
+    ).run()
+    expect(search(db, 'meta : "live"')).toEqual([1])
+    expect(search(db, 'meta : "deleted" AND meta : "test" AND body : "rock"')).toEqual([2])
+    // Meta words are not body words.
+    expect(search(db, 'body : "train"')).toEqual([])
+  })
+
   it('drops token counts and near-duplicate membership with their sample', () => {
     const db = seededAt3()
     migrate(db, 4)
