@@ -24,7 +24,7 @@ import { GraphBuilder, matmul } from '../src-main/engine/graph/index'
 import { createSession, hostTensor } from '../src-main/engine/runtime/session'
 import { collateRows } from '../src-main/engine/train/batches'
 import { createStepProgram } from '../src-main/engine/train/compile-step'
-import { Rng } from '../src-main/engine/train/rng'
+import { Rng } from '../src-main/engine/rng'
 
 const { values: flags } = parseArgs({
   options: {

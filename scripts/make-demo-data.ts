@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Rng } from '../src-main/engine/train/rng'
+import { Rng } from '../src-main/engine/rng'
 
 const SEED = 20261128
 const ROOT = join(import.meta.dirname, '..', 'resources')

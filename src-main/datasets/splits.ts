@@ -6,7 +6,7 @@
  * split on its own, so every tag keeps the ratios.
  */
 import type { Split } from '../../src-preload/contract'
-import { Rng } from '../engine/train/rng'
+import { Rng } from '../engine/rng'
 
 export interface SplitRatios {
   train: number

@@ -6,11 +6,10 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { encodePrompt, Generator } from '../engine/infer/generation'
+import { encodeChatPrompt, encodePrompt, Generator } from '../engine/infer/generation'
 import { readScoreRows } from '../engine/infer/score-rows'
 import { Scorer } from '../engine/infer/scoring'
 import type { Device } from '../engine/runtime/devices'
-import { chatTemplateFor } from '../engine/tokenizer/chat-template'
 import { loadTokenizer, type TextTokenizer } from '../engine/tokenizer/tokenizer'
 import { resourcesDir } from '../resources'
 import { scoreCompletion, type MetricSpec } from './metrics'
@@ -92,14 +91,6 @@ export interface BenchmarkRunResult {
   results: ItemResult[]
 }
 
-/** The prompt as the model sees it in a chat: the user's turn, then the start of the assistant's. */
-export function chatPromptIds(tokenizer: TextTokenizer, prompt: string): number[] {
-  const text = chatTemplateFor(tokenizer).render([{ role: 'user', content: prompt }], {
-    addGenerationPrompt: true
-  })
-  return tokenizer.encode(text, { addSpecialTokens: false })
-}
-
 async function heldOutLoss(spec: BenchmarkSpec, options: BenchmarkRunOptions, tokenizer: TextTokenizer) {
   if (!spec.heldOutLoss) return { loss: null, tokens: 0 }
   const scorer = await Scorer.open(
@@ -144,7 +135,7 @@ export async function runBenchmark(
       const promptIds =
         item.prompt === ''
           ? encodePrompt(tokenizer, generator.model.config, '')
-          : chatPromptIds(tokenizer, item.prompt)
+          : encodeChatPrompt(tokenizer, item.prompt)
       const { text } = await generator.generate(promptIds, tokenizer, {
         maxNewTokens: spec.generation.maxNewTokens,
         temperature: spec.generation.temperature

@@ -3,6 +3,7 @@
  * (applied in that order, as transformers' logits warpers do), from our own seeded generator so a
  * seed gives the same text on every machine.
  */
+import { Rng } from '../rng'
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax). */
@@ -16,38 +17,10 @@ export interface SamplingOptions {
 /** A uniform generator on [0, 1). */
 export type Random = () => number
 
-/**
- * xoshiro128** (Blackman & Vigna, https://prng.di.unimi.it/) seeded through splitmix32: 32-bit
- * integer arithmetic only, so the stream is the same in every JS engine. Two outputs make one
- * 53-bit double.
- */
+/** The engine's seeded generator (xoshiro128**), so a seed gives the same text on every machine. */
 export function seededRandom(seed: number): Random {
-  if (!Number.isSafeInteger(seed)) throw new Error(`seededRandom: seed must be an integer, got ${seed}`)
-  let splitState = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0
-  const splitmix32 = (): number => {
-    splitState = (splitState + 0x9e3779b9) >>> 0
-    let z = splitState
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0
-    return (z ^ (z >>> 16)) >>> 0
-  }
-  const s = Uint32Array.from([splitmix32(), splitmix32(), splitmix32(), splitmix32()])
-  const next = (): number => {
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0
-    const t = s[1] << 9
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = rotl(s[3], 11)
-    return result
-  }
-  return () => ((next() >>> 5) * 2 ** 26 + (next() >>> 6)) / 2 ** 53
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0
+  const rng = Rng.fromSeed(seed)
+  return () => rng.float()
 }
 
 /** Index of the largest logit (the first one on ties). */

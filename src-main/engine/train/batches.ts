@@ -22,7 +22,7 @@
  */
 import { IGNORE_INDEX } from '../tokenizer/labels'
 import type { TrainingExample } from './data'
-import { Rng } from './rng'
+import { Rng } from '../rng'
 
 /** Where the next batch starts: `position` indexes the epoch's order. JSON-serialisable. */
 export interface DataCursor {

@@ -30,7 +30,7 @@ import { basename, dirname, join } from 'node:path'
 import { writeTextFileAtomically } from '../checkpoint/atomic-write'
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors'
 import type { DataCursor } from './batches'
-import type { RngState } from './rng'
+import type { RngState } from '../rng'
 import type { TrainableState } from './step-program'
 
 export const CHECKPOINTS_DIR = 'checkpoints'

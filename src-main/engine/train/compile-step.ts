@@ -18,8 +18,9 @@
  * step's loss and metrics are the SUMS of the micro-batches' values.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, writeSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, writeSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { replaceFileAtomically } from '../checkpoint/atomic-write'
 import { expectedTensors, readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
 import { peftTensorName, type LoraConfig } from '../checkpoint/peft'
@@ -59,11 +60,36 @@ import type {
   TrainableState
 } from './step-program'
 
-/**
- * Bump when the graphs this module builds change for the same spec (step-graph.ts, lora.ts,
- * dropout.ts, or the model/optimizer/recipe code they call): cached graphs are then rebuilt.
- */
+/** Bump to invalidate every cached step graph (the code fingerprint below catches code changes). */
 const STEP_GRAPH_FORMAT = 1
+
+/** Engine folders and the recipes folder whose code decides what a step graph contains. */
+const GRAPH_CODE_FOLDERS = ['graph', 'models', 'onnx', 'train', join('..', 'recipes')]
+
+let fingerprint: string | null = null
+
+/**
+ * A hash of the code that builds step graphs, so a cached graph is never reused after that code
+ * changed: in development (sources run directly) the .ts files of the graph, model, ONNX, training
+ * and recipe folders; in a build, the bundled .js files beside this module. Computed once.
+ */
+export function graphCodeFingerprint(): string {
+  if (fingerprint !== null) return fingerprint
+  const here = fileURLToPath(import.meta.url)
+  const files = here.endsWith('.ts')
+    ? GRAPH_CODE_FOLDERS.flatMap((folder) => filesUnder(join(dirname(here), '..', folder), '.ts'))
+    : filesUnder(dirname(here), '.js')
+  const hash = createHash('sha256')
+  for (const file of files.sort()) hash.update(basename(file)).update(readFileSync(file))
+  fingerprint = hash.digest('hex').slice(0, 16)
+  return fingerprint
+}
+
+function filesUnder(folder: string, extension: string): string[] {
+  return readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith(extension))
+    .map((name) => join(folder, name))
+}
 
 export interface CompiledGraphInfo {
   kind: StepGraphKind
@@ -108,6 +134,7 @@ export async function createStepProgram(spec: StepProgramSpec): Promise<Compiled
   const cacheIngredients = {
     format: STEP_GRAPH_FORMAT,
     app: APP_VERSION,
+    code: graphCodeFingerprint(),
     opset: DEFAULT_OPSET,
     weights: basename(weights.dir),
     adapter: lora

@@ -12,7 +12,7 @@
  */
 import { cast, div, greater, mul, range, reshape, shapeOf, size, where, type Tensor } from '../graph/index'
 import type { GraphBuilder } from '../graph/index'
-import { Rng } from './rng'
+import { Rng } from '../rng'
 
 /** Graph input carrying the step's dropout seed (int64 scalar). */
 export const DROPOUT_SEED_INPUT = 'dropout_seed'

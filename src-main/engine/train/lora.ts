@@ -22,7 +22,7 @@ import {
 } from '../checkpoint/peft'
 import { gemm, type Tensor } from '../graph/index'
 import { hashDropout } from './dropout'
-import { Rng } from './rng'
+import { Rng } from '../rng'
 import type { AdapterSpec } from './step-program'
 
 export type LoraAdapterSpec = Extract<AdapterSpec, { kind: 'lora' }>

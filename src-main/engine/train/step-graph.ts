@@ -168,17 +168,27 @@ interface BatchInputs {
   attentionBias: Tensor
 }
 
+/**
+ * The batch inputs. Positions and the attention bias are relabelled with the symbolic dims
+ * 'batch' and 'seq' (a Reshape to their own shape costs nothing at run time): the scores of every
+ * layer then provably have the shape [batch, K, n, seq, seq], which lets autodiff decide at build
+ * time which gradients need summing over broadcast axes instead of emitting run-time shape logic.
+ */
 function declareBatchInputs(g: GraphBuilder, packed: boolean): BatchInputs {
   const inputIds = g.input(STEP_GRAPH_NAMES.inputIds, 'int64', ['batch', 'seq'])
+  const batchDim = shape(inputIds, 0, 1) // [B]
+  const seqDim = shape(inputIds, 1, 2) // [S]
+  const biasShape = concat([batchDim, g.int64s([1, 1]), seqDim, seqDim], 0)
+  const asBias = (bias: Tensor) => reshape(bias, biasShape, ['batch', 1, 1, 'seq', 'seq']) // (B, 1, 1, S, S)
   if (packed) {
     const positions = g.input(STEP_GRAPH_NAMES.positionIds, 'int64', ['batch', 'seq'])
     const segmentIds = g.input(STEP_GRAPH_NAMES.segmentIds, 'int64', ['batch', 'seq'])
-    return { inputIds, positions, attentionBias: segmentCausalBias(segmentIds) }
+    return { inputIds, positions, attentionBias: asBias(segmentCausalBias(segmentIds)) }
   }
   const attentionMask = g.input(STEP_GRAPH_NAMES.attentionMask, 'int64', ['batch', 'seq'])
   // 0…S−1 on every row, as transformers' training forward of a right-padded batch
-  const positions = range(0, reshape(shape(inputIds, 1, 2), []), 1, 'int64') // (S)
-  return { inputIds, positions, attentionBias: paddedCausalBias(attentionMask) }
+  const positions = reshape(range(0, reshape(seqDim, []), 1, 'int64'), seqDim, ['seq']) // (S)
+  return { inputIds, positions, attentionBias: asBias(paddedCausalBias(attentionMask)) }
 }
 
 interface ForwardOptions {
@@ -241,6 +251,8 @@ function loraPaths(
 class RowLayout {
   private readonly leading: Tensor
   private readonly targets = new Map<number, Tensor>()
+  /** One flattening per activation: q, k and v read the same rows, and their gradients meet there. */
+  private readonly flattened = new Map<Tensor, Tensor>()
 
   constructor(private readonly inputIds: Tensor) {
     this.leading = shape(inputIds) // [B, S]
@@ -251,7 +263,12 @@ class RowLayout {
     if (x.rank !== 3 || typeof features !== 'number') {
       throw new Error(`step graph: expected activations [batch, seq, features], got ${x}`)
     }
-    return reshape(x, [-1, features]) // (B·S, F)
+    let rows = this.flattened.get(x)
+    if (!rows) {
+      rows = reshape(x, [-1, features]) // (B·S, F)
+      this.flattened.set(x, rows)
+    }
+    return rows
   }
 
   unflatten(rows: Tensor): Tensor {

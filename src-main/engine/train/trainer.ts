@@ -54,7 +54,7 @@ import { createStepProgram } from './compile-step'
 import { readTrainingData, type DroppedRow, type TrainingExample } from './data'
 import { exportFullModel, exportLoraAdapter, exportMergedModel, exportedLoraConfig } from './export'
 import { OPTIMIZER_KINDS, type OptimizerConfig } from './optimizers'
-import { Rng } from './rng'
+import { Rng } from '../rng'
 import { learningRateAt, LR_SCHEDULER_KINDS, type LrSchedule, type LrSchedulerKind } from './schedule'
 import type { AdapterSpec, StepProgram, StepProgramSpec, TrainableState } from './step-program'
 

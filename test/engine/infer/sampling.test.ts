@@ -23,8 +23,8 @@ describe('seededRandom', () => {
     expect(sum / 20000).toBeCloseTo(0.5, 1)
   })
 
-  it('refuses a seed that is not an integer', () => {
-    expect(() => seededRandom(1.5)).toThrow(/seed must be an integer, got 1.5/)
+  it('refuses a seed that is not a non-negative integer', () => {
+    expect(() => seededRandom(1.5)).toThrow(/must be non-negative safe integers, got 1.5/)
   })
 })
 

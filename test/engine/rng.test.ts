@@ -1,6 +1,6 @@
 /** The seeded generator: reference outputs, determinism, state round-trip, shuffles and ranges. */
 import { describe, expect, test } from 'vitest'
-import { Rng, type RngState } from '../../../src-main/engine/train/rng'
+import { Rng, type RngState } from '../../src-main/engine/rng'
 
 describe('Rng', () => {
   test('xoshiro128** reference outputs from state [1, 2, 3, 4]', () => {
