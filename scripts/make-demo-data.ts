@@ -15,7 +15,24 @@ import { Rng } from '../src-main/engine/rng'
 const SEED = 20261128
 const ROOT = join(import.meta.dirname, '..', 'resources')
 
-const NAMES = ['Lily', 'Tom', 'Ben', 'Mia', 'Sam', 'Max', 'Anna', 'Tim', 'Sue', 'Jack', 'Lucy', 'Sara', 'Bob', 'Amy', 'Leo', 'Zoe']
+const NAMES = [
+  'Lily',
+  'Tom',
+  'Ben',
+  'Mia',
+  'Sam',
+  'Max',
+  'Anna',
+  'Tim',
+  'Sue',
+  'Jack',
+  'Lucy',
+  'Sara',
+  'Bob',
+  'Amy',
+  'Leo',
+  'Zoe'
+]
 const ANIMALS = ['cat', 'dog', 'bird', 'fish', 'bunny', 'bear', 'frog', 'duck', 'lion', 'mouse', 'owl', 'fox']
 const PLACES = ['park', 'garden', 'forest', 'pond', 'yard', 'field']
 const THINGS = ['red ball', 'big box', 'shiny stone', 'little boat', 'yellow kite', 'soft hat']
@@ -83,7 +100,9 @@ function main(): void {
   const animalUse = new Map<string, number>()
   for (const round of [0, 1]) {
     for (const name of NAMES) {
-      const pick = pairs.find((p) => p.name === name && (animalUse.get(p.animal) ?? 0) <= round + 1 && !heldOut.includes(p))!
+      const pick = pairs.find(
+        (p) => p.name === name && (animalUse.get(p.animal) ?? 0) <= round + 1 && !heldOut.includes(p)
+      )!
       heldOut.push(pick)
       animalUse.set(pick.animal, (animalUse.get(pick.animal) ?? 0) + 1)
     }
@@ -104,9 +123,16 @@ function main(): void {
 
   const benchmarkDir = join(ROOT, 'benchmarks', 'story-requests')
   mkdirSync(benchmarkDir, { recursive: true })
-  const items = heldOut.map((p) => ({ id: `${p.name}-${p.animal}`, prompt: prompt(p.name, p.animal), name: p.name, animal: p.animal }))
+  const items = heldOut.map((p) => ({
+    id: `${p.name}-${p.animal}`,
+    prompt: prompt(p.name, p.animal),
+    name: p.name,
+    animal: p.animal
+  }))
   writeFileSync(join(benchmarkDir, 'items.jsonl'), jsonl(items))
-  console.log(`wrote ${train.length} training and ${validation.length} validation conversations, ${items.length} benchmark items`)
+  console.log(
+    `wrote ${train.length} training and ${validation.length} validation conversations, ${items.length} benchmark items`
+  )
 }
 
 main()

@@ -338,3 +338,34 @@ function sortByModuleOrder(
   const order = new Map(loraModules(model, config.targetModules).map((m, i) => [m.modulePath, i]))
   return [...modules].sort((x, y) => (order.get(x.modulePath) ?? 0) - (order.get(y.modulePath) ?? 0))
 }
+
+/** One LoRA module's low-rank update, ready to merge: W' = W + scaling · B·A. */
+export interface LoraDelta {
+  /** [r, in] */
+  a: Float32Array
+  /** [out, r] */
+  b: Float32Array
+  r: number
+  inFeatures: number
+  outFeatures: number
+  scaling: number
+}
+
+/** W + scaling·B·A for W [out, in] (a new array; the checkpoint's buffer may be a shared view). */
+export function mergeLoraWeight(weight: Float32Array, delta: LoraDelta): Float32Array {
+  const { a, b, r, inFeatures, outFeatures, scaling } = delta
+  const merged = Float32Array.from(weight)
+  const row = new Float64Array(inFeatures)
+  for (let o = 0; o < outFeatures; o++) {
+    row.fill(0)
+    for (let k = 0; k < r; k++) {
+      const coefficient = b[o * r + k]
+      if (coefficient === 0) continue
+      const aRow = k * inFeatures
+      for (let i = 0; i < inFeatures; i++) row[i] += coefficient * a[aRow + i]
+    }
+    const base = o * inFeatures
+    for (let i = 0; i < inFeatures; i++) merged[base + i] += scaling * row[i]
+  }
+  return merged
+}

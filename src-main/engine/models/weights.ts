@@ -13,7 +13,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSyn
 import { join } from 'node:path'
 import { replaceFileAtomically, writeTextFileAtomically } from '../checkpoint/atomic-write'
 import { assertCheckpointMatchesConfig, expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
-import { loraScaling, readLoraAdapter, ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME } from '../checkpoint/peft'
+import {
+  loraScaling,
+  mergeLoraWeight,
+  readLoraAdapter,
+  ADAPTER_CONFIG_NAME,
+  ADAPTER_WEIGHTS_NAME,
+  type LoraDelta
+} from '../checkpoint/peft'
 import { openCheckpoint } from '../checkpoint/safetensors'
 import type { GraphBuilder, Tensor } from '../graph/index'
 import type { ParamProvider } from './llama'
@@ -163,7 +170,7 @@ function convertWeights(source: WeightsSource, config: ModelConfig, path: string
       for (const { name, shape } of expectedTensors(config)) {
         const values = checkpoint.readFloat32(name)
         const delta = deltas.get(name)
-        const merged = delta ? mergeLora(values, delta) : values
+        const merged = delta ? mergeLoraWeight(values, delta) : values
         offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT
         writeFully(fd, new Uint8Array(merged.buffer, merged.byteOffset, merged.byteLength), offset)
         entries.push({ name, shape, offset })
@@ -181,17 +188,6 @@ function writeFully(fd: number, bytes: Uint8Array, position: number): void {
   while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done)
 }
 
-interface LoraDelta {
-  /** [r, in] */
-  a: Float32Array
-  /** [out, r] */
-  b: Float32Array
-  r: number
-  inFeatures: number
-  outFeatures: number
-  scaling: number
-}
-
 /** The adapter's modules keyed by the weight they change (`<module>.weight`). */
 function adapterDeltas(adapterDir: string, config: ModelConfig): Map<string, LoraDelta> {
   const adapter = readLoraAdapter(adapterDir, config)
@@ -201,23 +197,4 @@ function adapterDeltas(adapterDir: string, config: ModelConfig): Map<string, Lor
     deltas.set(`${module.modulePath}.weight`, { ...module, r: adapter.config.r, scaling })
   }
   return deltas
-}
-
-/** W + scaling·B·A for W [out, in] (a new array; the checkpoint's buffer may be a shared view). */
-function mergeLora(weight: Float32Array, delta: LoraDelta): Float32Array {
-  const { a, b, r, inFeatures, outFeatures, scaling } = delta
-  const merged = Float32Array.from(weight)
-  const row = new Float64Array(inFeatures)
-  for (let o = 0; o < outFeatures; o++) {
-    row.fill(0)
-    for (let k = 0; k < r; k++) {
-      const coefficient = b[o * r + k]
-      if (coefficient === 0) continue
-      const aRow = k * inFeatures
-      for (let i = 0; i < inFeatures; i++) row[i] += coefficient * a[aRow + i]
-    }
-    const base = o * inFeatures
-    for (let i = 0; i < inFeatures; i++) merged[base + i] += scaling * row[i]
-  }
-  return merged
 }

@@ -6,8 +6,8 @@
  * What lives where:
  *  - frozen weights: weights.bin in the model's cache folder (models/weights.ts), referenced by the
  *    graphs as external data; they never cross the JS boundary;
- *  - trainable tensors and optimizer state: Float32Arrays here, fed each step and replaced by the
- *    graph's updated outputs, which onnxruntime writes straight into a second set of buffers;
+ *  - trainable tensors and optimizer state: Float32Arrays here, fed each step and updated in place
+ *    (onnxruntime writes the graph's updated outputs into the buffers they were fed from);
  *  - compiled graphs: files beside weights.bin (onnxruntime reads external data only from the
  *    model's folder), named after a hash of everything that produced them, so a second program
  *    with the same spec loads them without building anything.
@@ -195,8 +195,9 @@ export function optimizerStateKey(name: string, state: string): string {
 
 /**
  * One tensor the program keeps between runs (a trainable or an optimizer state tensor): fed as
- * `input`, its new value written by the step graph into `spare` as `output`; a successful step
- * swaps the two, so no step allocates or copies them.
+ * `input` from `current`, and its new value, the step graph's `output`, written by onnxruntime
+ * straight back into `current` — step-graph.ts proves each such input is fully read before its
+ * update is written — so a step neither allocates nor copies the weights or optimizer state.
  */
 interface StateSlot {
   /** The key in TrainableState (the trainable's name, or optimizerStateKey). */
@@ -205,7 +206,6 @@ interface StateSlot {
   output: string
   shape: number[]
   current: Float32Array
-  spare: Float32Array | null
 }
 
 class GraphStepProgram implements CompiledStepProgram {
@@ -240,8 +240,7 @@ class GraphStepProgram implements CompiledStepProgram {
         input: paramInputName(name),
         output: paramOutputName(name),
         shape,
-        current: data,
-        spare: null
+        current: data
       })
     }
     for (const { name, shape, data } of tensors) {
@@ -251,8 +250,7 @@ class GraphStepProgram implements CompiledStepProgram {
           input: stateInputName(state, name),
           output: stateOutputName(state, name),
           shape,
-          current: new Float32Array(data.length),
-          spare: null
+          current: new Float32Array(data.length)
         })
       }
     }
@@ -291,10 +289,7 @@ class GraphStepProgram implements CompiledStepProgram {
         if (accumulating) this.accumulationFeeds(micro, kind === 'micro', feeds, into)
         if (kind !== 'micro') {
           Object.assign(feeds, slotFeeds(this.optimizerState))
-          for (const slot of [...this.params, ...this.optimizerState]) {
-            slot.spare ??= new Float32Array(slot.current.length)
-            into[slot.output] = hostTensor('float32', slot.shape, slot.spare)
-          }
+          for (const slot of [...this.params, ...this.optimizerState]) into[slot.output] = feeds[slot.input]
         }
         const out = await this.run(kind, feeds, into)
         result.loss += scalarOf(out, STEP_GRAPH_NAMES.loss)
@@ -306,13 +301,6 @@ class GraphStepProgram implements CompiledStepProgram {
           result.metrics[metric] = (result.metrics[metric] ?? 0) + Number(value.data[0])
         }
         if (kind !== 'micro') result.gradNorm = scalarOf(out, STEP_GRAPH_NAMES.gradNorm)
-      }
-      // A step that produced NaN/Inf keeps the last good state (its outputs stay in the spare
-      // buffers): the trainer stops on it and can still checkpoint or export what it had.
-      if (Number.isFinite(result.loss) && Number.isFinite(result.gradNorm)) {
-        for (const slot of [...this.params, ...this.optimizerState]) {
-          ;[slot.current, slot.spare] = [slot.spare!, slot.current]
-        }
       }
       return result
     })
@@ -334,7 +322,7 @@ class GraphStepProgram implements CompiledStepProgram {
     })
   }
 
-  /** Copies: the program reuses its own buffers from step to step. */
+  /** Copies: the program updates its own buffers in place at every step. */
   exportState(): TrainableState {
     if (this.busy) throw new Error('StepProgram.exportState: a step is running')
     const copy = (slots: readonly StateSlot[]) =>

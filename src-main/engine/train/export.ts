@@ -16,6 +16,7 @@ import { expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
 import {
   loraModules,
   loraScaling,
+  mergeLoraWeight,
   peftTensorName,
   readLoraConfig,
   writeLoraAdapter,
@@ -161,28 +162,6 @@ export function exportMergedModel(
   )
   return exportModelFolder(outDir, modelDir, model, (name, base) => {
     const module = byWeight.get(name)
-    return module ? mergeLoraIntoWeight(base(), module, config.r, scaling) : base()
+    return module ? mergeLoraWeight(base(), { ...module, r: config.r, scaling }) : base()
   })
-}
-
-/** W + scaling·B·A for W [out, in], A [r, in], B [out, r]; a new array. Sums in float64. */
-export function mergeLoraIntoWeight(
-  weight: Float32Array,
-  module: LoraModuleWeights,
-  r: number,
-  scaling: number
-): Float32Array {
-  const { a, b, inFeatures, outFeatures } = module
-  const merged = Float32Array.from(weight)
-  const row = new Float64Array(inFeatures)
-  for (let o = 0; o < outFeatures; o++) {
-    row.fill(0)
-    for (let k = 0; k < r; k++) {
-      const coefficient = b[o * r + k]
-      if (coefficient === 0) continue
-      for (let i = 0; i < inFeatures; i++) row[i] += coefficient * a[k * inFeatures + i]
-    }
-    for (let i = 0; i < inFeatures; i++) merged[o * inFeatures + i] += scaling * row[i]
-  }
-  return merged
 }

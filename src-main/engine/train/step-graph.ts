@@ -28,7 +28,10 @@ import {
   reshape,
   shape,
   stopGradient,
+  isStaticShape,
+  sameShape,
   type GraphBuilder,
+  type GraphNode,
   type Tensor
 } from '../graph/index'
 import {
@@ -145,21 +148,113 @@ export function buildStepGraph(
   const total = kind === 'step-accumulate' ? accumulateGradients(sums(), grads) : grads
   const scalars = declareStepScalars(g)
   const stateNames = optimizerStateNames(spec.optimizer)
-  const { updates, gradNorm } = optimizerStep(
-    spec.optimizer,
-    spec.trainables.map((t, i) => ({
-      param: wrt[i],
-      grad: total[i],
-      state: stateNames.map((state) => g.input(stateInputName(state, t.name), 'float32', t.shape))
-    })),
-    scalars
-  )
+  const tensors = spec.trainables.map((t, i) => ({
+    param: wrt[i],
+    grad: total[i],
+    state: stateNames.map((state) => g.input(stateInputName(state, t.name), 'float32', t.shape))
+  }))
+  const { updates, gradNorm } = optimizerStep(spec.optimizer, tensors, scalars)
   g.output(gradNorm, STEP_GRAPH_NAMES.gradNorm)
+  const updated: { input: Tensor; output: Tensor }[] = []
   updates.forEach((update, i) => {
     const name = spec.trainables[i].name
-    g.output(update.param, paramOutputName(name))
-    update.state.forEach((value, s) => g.output(value, stateOutputName(stateNames[s], name)))
+    updated.push({ input: wrt[i], output: g.output(update.param, paramOutputName(name)) })
+    update.state.forEach((value, s) => {
+      const output = g.output(value, stateOutputName(stateNames[s], name))
+      updated.push({ input: tensors[i].state[s], output })
+    })
   })
+  assertUpdatesMayOverwriteInputs(g, updated, gradNorm)
+}
+
+/**
+ * The program runs step graphs with every updated tensor written into the buffer its input was
+ * fed from (no second copy of the weights and optimizer state). That is sound only if each input
+ * is read completely before its update is written: every node reading the input must come before
+ * the node producing the update (for an elementwise node that is the producer itself, the input
+ * must be its first operand and the shapes equal: onnxruntime's elementwise kernels support
+ * computing in place that way). The global gradient norm makes this hold for the weights — every
+ * update is scaled by the clipping factor, which depends on every gradient and therefore on every
+ * read of every weight — and the update chains make it hold for the state. This proves it on the
+ * built graph, and refuses to compile one for which it does not hold.
+ */
+export function assertUpdatesMayOverwriteInputs(
+  g: GraphBuilder,
+  updated: readonly { input: Tensor; output: Tensor }[],
+  barrier: Tensor
+): void {
+  const consumers = new Map<number, GraphNode[]>()
+  for (const node of g.nodes) {
+    for (const input of node.inputs) {
+      if (!input) continue
+      const list = consumers.get(input.id)
+      if (list) list.push(node)
+      else consumers.set(input.id, [node])
+    }
+  }
+  const beforeBarrier = ancestorNodes(barrier)
+  const afterBarrier = descendantNodes(barrier.producer!, consumers)
+  for (const { input, output } of updated) {
+    const writer = output.producer
+    if (!writer) throw new Error(`step graph: update ${output.name} is not computed by a node`)
+    for (const reader of consumers.get(input.id) ?? []) {
+      const ordered =
+        (beforeBarrier.has(reader) && afterBarrier.has(writer)) ||
+        (reader !== writer && descendantNodes(reader, consumers, writer).has(writer)) ||
+        (reader === writer && elementwiseInPlace(writer, input))
+      if (!ordered) {
+        throw new Error(
+          `step graph: ${reader.name} (${reader.opType}) reads ${input.name} but is not ordered before ` +
+            `${writer.name}, which writes its update ${output.name} into the same buffer`
+        )
+      }
+    }
+  }
+}
+
+const IN_PLACE_ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div'])
+
+function elementwiseInPlace(node: GraphNode, input: Tensor): boolean {
+  const output = node.outputs[0]
+  return (
+    IN_PLACE_ELEMENTWISE.has(node.opType) &&
+    node.inputs[0] === input &&
+    node.inputs.indexOf(input, 1) === -1 &&
+    isStaticShape(input.shape) &&
+    isStaticShape(output.shape) &&
+    sameShape(input.shape, output.shape)
+  )
+}
+
+function ancestorNodes(value: Tensor): Set<GraphNode> {
+  const seen = new Set<GraphNode>()
+  const stack = value.producer ? [value.producer] : []
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    if (seen.has(node)) continue
+    seen.add(node)
+    for (const input of node.inputs)
+      if (input?.producer && !seen.has(input.producer)) stack.push(input.producer)
+  }
+  return seen
+}
+
+/** Nodes reachable downstream of `start` (itself included); stops early once `target` is found. */
+function descendantNodes(
+  start: GraphNode,
+  consumers: ReadonlyMap<number, readonly GraphNode[]>,
+  target?: GraphNode
+): Set<GraphNode> {
+  const seen = new Set<GraphNode>()
+  const stack = [start]
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    if (seen.has(node)) continue
+    seen.add(node)
+    if (node === target) break
+    for (const output of node.outputs) for (const next of consumers.get(output.id) ?? []) stack.push(next)
+  }
+  return seen
 }
 
 interface BatchInputs {

@@ -84,13 +84,17 @@ export interface StepProgram {
   readonly trainableNames: readonly string[]
   /** LoRA: the effective adapter config to export with (an init adapter's r, alpha, targets win). */
   readonly loraConfig?: LoraConfig | null
-  /** One optimizer step over one or more micro-batches (gradient accumulation). */
+  /**
+   * One optimizer step over one or more micro-batches (gradient accumulation). The update is
+   * applied whatever the loss: after a non-finite loss or gradient norm the weights are non-finite
+   * too (the trainer stops there and keeps its last good checkpoint).
+   */
   step(microBatches: readonly TrainingBatch[], scalars: StepScalarValues): Promise<StepResult>
   /** Forward only: the plain mean NLL on a batch (held-out loss), with the current weights. */
   evaluate(batch: TrainingBatch): Promise<EvalResult>
   /**
-   * The current tensors; optimizer state keyed `${trainable name}.${state name}` (exp_avg,
-   * exp_avg_sq, momentum_buffer). The arrays are never written afterwards (each step replaces them).
+   * Copies of the current tensors; optimizer state keyed `${trainable name}.${state name}`
+   * (exp_avg, exp_avg_sq, momentum_buffer).
    */
   exportState(): TrainableState
   importState(state: TrainableState): void
