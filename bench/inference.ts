@@ -10,13 +10,9 @@
  * The random model and its converted weights are kept under the OS temp folder between runs.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { writeTextFileAtomically } from '../src-main/engine/checkpoint/atomic-write'
-import { expectedTensors, parseModelConfig } from '../src-main/engine/checkpoint/hf-config'
-import { writeSafetensors } from '../src-main/engine/checkpoint/safetensors'
+import { benchPaths, median, smolLm135mConfig, writeRandomModel } from './bench-model'
 import { Generator } from '../src-main/engine/infer/generation'
 import { seededRandom } from '../src-main/engine/infer/sampling'
 import { Scorer } from '../src-main/engine/infer/scoring'
@@ -33,58 +29,12 @@ const quick = flags.quick!
 const threads = Number(flags.threads)
 const fused = !flags['standard-ops']
 
-/** SmolLM-135M's shape, as in bench/reference/torch_common.py. */
-const SMOLLM_135M = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_hidden_layers: quick ? 2 : 30,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  vocab_size: 49152,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000.0,
-  max_position_embeddings: 2048,
-  tie_word_embeddings: true,
-  hidden_act: 'silu',
-  bos_token_id: 1,
-  eos_token_id: 2
-}
+const SMOLLM_135M = smolLm135mConfig(quick)
 const SCORING = { batch: 4, seq: quick ? 64 : 256 }
 const GENERATION = { prompt: 32, newTokens: quick ? 16 : 128 }
 const REPEATS = quick ? 1 : 3
 
-const benchDir = join(tmpdir(), 'finetune-studio-bench')
-const modelDir = join(benchDir, quick ? 'smollm-135m-shape-quick' : 'smollm-135m-shape')
-const cacheDir = join(benchDir, 'graph-cache')
-
-/**
- * Random weights like the reference's: N(0, 0.02) for matrices (uniform with that spread here), 1
- * for norms. The folder is shared with bench/train.ts, so both files are written atomically and the
- * weights last: once model.safetensors exists, the folder is complete.
- */
-function writeRandomModel(): void {
-  if (existsSync(join(modelDir, 'model.safetensors'))) return
-  mkdirSync(modelDir, { recursive: true })
-  const config = parseModelConfig(SMOLLM_135M)
-  const random = seededRandom(0)
-  const spread = 0.02 * Math.sqrt(3)
-  const tensors = expectedTensors(config).map(({ name, shape }) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1))
-    if (name.includes('norm')) data.fill(1)
-    else for (let i = 0; i < data.length; i++) data[i] = (2 * random() - 1) * spread
-    return { name, dtype: 'F32' as const, shape, data }
-  })
-  writeTextFileAtomically(join(modelDir, 'config.json'), JSON.stringify(SMOLLM_135M, null, 2))
-  writeSafetensors(join(modelDir, 'model.safetensors'), tensors)
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
+const { modelDir, cacheDir } = benchPaths(quick)
 
 async function timeRuns(run: () => Promise<unknown>): Promise<number[]> {
   await run() // warm-up
@@ -158,7 +108,7 @@ function row(label: string, ours: number, theirs: number | undefined): string {
   return `${label.padEnd(34)} ${ours.toFixed(1).padStart(10)} ${(theirs?.toFixed(1) ?? '–').padStart(10)} ${ratio.padStart(7)}`
 }
 
-writeRandomModel()
+writeRandomModel(quick)
 const scoring = await benchScoring()
 const generation = await benchGeneration()
 const torch = runTorch()

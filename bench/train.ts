@@ -15,12 +15,9 @@
  * reference's torch.mm. The machine may be shared: the last line gives each side's fastest step.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { expectedTensors, parseModelConfig } from '../src-main/engine/checkpoint/hf-config'
-import { writeSafetensors } from '../src-main/engine/checkpoint/safetensors'
+import { benchPaths, median, smolLm135mConfig, writeRandomModel } from './bench-model'
 import { GraphBuilder, matmul } from '../src-main/engine/graph/index'
 import { createSession, hostTensor } from '../src-main/engine/runtime/session'
 import { collateRows } from '../src-main/engine/train/batches'
@@ -38,24 +35,7 @@ const quick = flags.quick!
 const METHODS = ['lora', 'full'] as const
 type Method = (typeof METHODS)[number]
 
-/** SmolLM-135M's shape, as in bench/reference/torch_common.py. */
-const SMOLLM_135M = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_hidden_layers: quick ? 2 : 30,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  vocab_size: 49152,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000.0,
-  max_position_embeddings: 2048,
-  tie_word_embeddings: true,
-  hidden_act: 'silu',
-  bos_token_id: 1,
-  eos_token_id: 2
-}
+const SMOLLM_135M = smolLm135mConfig(quick)
 const BATCH = 4
 const SEQ = quick ? 64 : 256
 const REPEATS = quick ? 1 : 3
@@ -67,32 +47,7 @@ const WARMUP = 2
 const ADAMW = { kind: 'adamw', betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 } as const
 const LEARNING_RATE = 1e-4
 
-const benchDir = join(tmpdir(), 'finetune-studio-bench')
-const modelDir = join(benchDir, quick ? 'smollm-135m-shape-quick' : 'smollm-135m-shape')
-const cacheDir = join(benchDir, 'graph-cache')
-
-/** Random weights like the reference's: spread 0.02 for matrices (uniform here), 1 for norms. */
-function writeRandomModel(): void {
-  if (existsSync(join(modelDir, 'model.safetensors'))) return
-  mkdirSync(modelDir, { recursive: true })
-  const config = parseModelConfig(SMOLLM_135M)
-  const rng = Rng.fromSeed(0)
-  const spread = 0.02 * Math.sqrt(3)
-  const tensors = expectedTensors(config).map(({ name, shape }) => {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1))
-    if (name.includes('norm')) data.fill(1)
-    else for (let i = 0; i < data.length; i++) data[i] = rng.uniform(-spread, spread)
-    return { name, dtype: 'F32' as const, shape, data }
-  })
-  writeSafetensors(join(modelDir, 'model.safetensors'), tensors)
-  writeFileSync(join(modelDir, 'config.json'), JSON.stringify(SMOLLM_135M, null, 2))
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
+const { modelDir, cacheDir } = benchPaths(quick)
 
 /** The reference's FLOP count of one training step (torch_common.forward_flops_per_token). */
 function stepFlops(method: Method): number {
@@ -240,7 +195,7 @@ function cell(value: number | undefined, digits = 1, width = 10): string {
 }
 
 async function main(): Promise<void> {
-  writeRandomModel()
+  writeRandomModel(quick)
   if (flags.only) {
     if (!(METHODS as readonly string[]).includes(flags.only)) {
       throw new Error(`bench/train: --only must be lora or full, got ${JSON.stringify(flags.only)}`)
