@@ -3,31 +3,17 @@
  * file with a broken line, edits and undoes a turn, tags samples, finds a near-duplicate pair,
  * renders a template preview with the embedded model and cuts a version.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
 import type { CallName, JobSummary, ModelSummary } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 const rendererDir = join(repoRoot, 'out/renderer')
-const screenshotDir = join(repoRoot, 'test-results')
 const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
 
 // Two long answers that differ in one word: far above the default near-duplicate threshold.
 const STORY =
@@ -62,13 +48,6 @@ const JSONL_LINES = [
   chat('How many legs does a spider have?', 'A spider has eight legs.')
 ]
 const BROKEN_LINE = 4
-
-function buildApp(): void {
-  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: repoRoot, encoding: 'utf8' })
-  if (build.status !== 0) {
-    throw new Error(`npx electron-vite build exited with ${build.status}:\n${build.stdout}\n${build.stderr}`)
-  }
-}
 
 describe('dataset curation in the browser', () => {
   let storeDir: string
@@ -128,7 +107,7 @@ describe('dataset curation in the browser', () => {
     if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
     ;[model] = await callApi<ModelSummary[]>('models.list', {})
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
     page.on('console', (message) => {
       if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)

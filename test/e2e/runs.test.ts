@@ -5,49 +5,21 @@
  * The tiny stories260K model trains about twenty steps a second on one core, so the first run is
  * planned long (batch size 1, thousands of steps) and is ended by the test, not by its plan.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
 import type { CallInput, CallName, CallOutput, RunStatus } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
-const screenshotDir = join(repoRoot, 'test-results')
 const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
 /** Long enough to register a model, compile a step graph or wait for a run on a busy machine. */
 const SLOW_MS = 120_000
 /** How long a paused run must add no point to the chart. */
 const PAUSE_OBSERVED_MS = 3000
-
-/**
- * Builds into a folder of this test's own: other builds of out/ (another test file, a colleague's
- * `npm run build`) replace the hashed chunks the page loads lazily, which then answer 404.
- */
-function buildApp(outDir: string): string {
-  const build = spawnSync('npx', ['electron-vite', 'build', '--outDir', outDir], {
-    cwd: repoRoot,
-    encoding: 'utf8'
-  })
-  if (build.status !== 0) {
-    throw new Error(`npx electron-vite build exited with ${build.status}:\n${build.stdout}\n${build.stderr}`)
-  }
-  return join(outDir, 'renderer')
-}
 
 const ANIMALS = ['cat', 'dog', 'bird', 'fox', 'frog', 'bear', 'duck', 'fish']
 const NAMES = ['Tom', 'Lily', 'Max', 'Sue', 'Ben']
@@ -166,7 +138,7 @@ describe('the run workspace, driven by Chromium', () => {
       note: 'e2e'
     })
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     page.on('console', (message) => {
       if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)

@@ -2,39 +2,18 @@
  * The whole product through its headless door: `electron-vite build`, the server started in-process
  * on a fresh store, and Debian's Chromium driving the built UI over the WebSocket API.
  */
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
 import WebSocket from 'ws'
 import { startServer, type RunningServer } from '../../src-main/server'
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 const rendererDir = join(repoRoot, 'out/renderer')
-const screenshotDir = join(repoRoot, 'test-results')
 // CI clones the repository with shared/ beside it.
 const tinyModelDir = resolve(repoRoot, '../shared/models/stories260K')
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
-
-function buildApp(): void {
-  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: repoRoot, encoding: 'utf8' })
-  if (build.status !== 0) {
-    throw new Error(`npx electron-vite build exited with ${build.status}:\n${build.stdout}\n${build.stderr}`)
-  }
-}
 
 /** The status code with which the server refuses a WebSocket upgrade; fails if it accepts. */
 function refusedUpgradeStatus(url: string): Promise<number> {
@@ -65,7 +44,7 @@ describe('finetune-studio serve, driven by Chromium', () => {
     storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-')))
     server = await startServer({ storeDir, rendererDir, port: 0, log: (line) => serverLog.push(line) })
     mkdirSync(screenshotDir, { recursive: true })
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     // A broken CSP, a failed asset or an uncaught exception shows up here before it shows up anywhere else.
     page.on('console', (message) => {
