@@ -33,6 +33,7 @@ import {
   searchMatch,
   type QueryParams
 } from './sample-query'
+import type { SampleTableRow } from './datasets'
 import { NOW_SQL, inTransaction } from './sql'
 
 /** What curation needs from the core repository. */
@@ -67,20 +68,8 @@ export interface SampleQuery {
   offset?: number
 }
 
-interface BrowseRow {
-  id: number
-  dataset_id: number
-  conversation: string
-  tags: string
-  split: Split
-  rating: number | null
-  source_file: string | null
-  source_line: number | null
-  content_hash: string
-  revision: number
-  deleted_at: string | null
-  created_at: string
-  updated_at: string
+/** A sample row with what browsing adds: turn count, token count, exact-duplicate count. */
+interface BrowseRow extends SampleTableRow {
   message_count: number
   token_count: number | null
   exact_duplicates: number

@@ -114,7 +114,8 @@ interface DatasetSummaryRow {
   latest_count: number | null
 }
 
-interface SampleRow {
+/** A row of the samples table, as SQLite returns it. */
+export interface SampleTableRow {
   id: number
   dataset_id: number
   conversation: string
@@ -217,11 +218,11 @@ function prepareStatements(db: Database.Database) {
   const listSamplesByOrder = Object.fromEntries(
     Object.entries(SAMPLE_ORDER_SQL).map(([order, orderSql]) => [
       order,
-      db.prepare<SampleFilterPage, SampleRow>(
+      db.prepare<SampleFilterPage, SampleTableRow>(
         `SELECT * FROM samples WHERE ${SAMPLE_FILTER_SQL} ORDER BY ${orderSql} LIMIT @limit OFFSET @offset`
       )
     ])
-  ) as Record<SampleOrder, Database.Statement<SampleFilterPage, SampleRow>>
+  ) as Record<SampleOrder, Database.Statement<SampleFilterPage, SampleTableRow>>
   return {
     insertDataset: db.prepare<{ name: string; description: string }, { id: number }>(
       'INSERT INTO datasets (name, description) VALUES (@name, @description) RETURNING id'
@@ -251,7 +252,7 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO samples (dataset_id, conversation, tags, split, rating, source_file, source_line, content_hash)
        VALUES (@datasetId, @conversation, @tags, @split, @rating, @sourceFile, @sourceLine, @hash) RETURNING id`
     ),
-    getSample: db.prepare<[number], SampleRow>('SELECT * FROM samples WHERE id = ?'),
+    getSample: db.prepare<[number], SampleTableRow>('SELECT * FROM samples WHERE id = ?'),
     listSamplesByOrder,
     countSamples: db.prepare<SampleFilter, { n: number }>(
       `SELECT COUNT(*) AS n FROM samples WHERE ${SAMPLE_FILTER_SQL}`
@@ -271,7 +272,7 @@ function prepareStatements(db: Database.Database) {
     purgeDeletedSamples: db.prepare<[number]>(
       'DELETE FROM samples WHERE dataset_id = ? AND deleted_at IS NOT NULL'
     ),
-    liveSamplesInOrder: db.prepare<[number], SampleRow>(
+    liveSamplesInOrder: db.prepare<[number], SampleTableRow>(
       'SELECT * FROM samples WHERE dataset_id = ? AND deleted_at IS NULL ORDER BY id'
     ),
 
@@ -363,7 +364,7 @@ function parseConversation(text: string): Conversation {
   return parseJsonObject(text, 'samples.conversation') as unknown as Conversation
 }
 
-function toSampleRecord(row: SampleRow): SampleRecord {
+function toSampleRecord(row: SampleTableRow): SampleRecord {
   return {
     id: row.id,
     datasetId: row.dataset_id,
@@ -441,7 +442,7 @@ function sameState(a: SampleStateParams, b: SampleStateParams): boolean {
  * What a version's content hash covers, in sample order: each sample's conversation hash and the
  * split, tags and rating it was frozen with. Equal content gives an equal hash across datasets.
  */
-function versionContentHash(rows: readonly SampleRow[]): string {
+function versionContentHash(rows: readonly SampleTableRow[]): string {
   const lines = rows.map((row) => `${row.content_hash}\t${row.split}\t${row.tags}\t${row.rating ?? ''}\n`)
   return sha256Hex(lines.join(''))
 }
@@ -507,7 +508,7 @@ export function createDatasetsRepo(db: Database.Database) {
     }
   }
 
-  function requireSample(operation: string, id: number): SampleRow {
+  function requireSample(operation: string, id: number): SampleTableRow {
     const row = sql.getSample.get(id)
     if (!row) throw new StoreNotFoundError(`${operation}: no sample with id ${id}`)
     return row
@@ -581,7 +582,7 @@ export function createDatasetsRepo(db: Database.Database) {
   }
 
   /** Writes `next` as the sample's newest revision, unless it equals the current state. */
-  function writeRevision(current: SampleRow, next: SampleStateParams, by: RevisionAuthor): SampleRecord {
+  function writeRevision(current: SampleTableRow, next: SampleStateParams, by: RevisionAuthor): SampleRecord {
     const currentState: SampleStateParams = {
       conversation: current.conversation,
       tags: current.tags,
@@ -605,7 +606,7 @@ export function createDatasetsRepo(db: Database.Database) {
     return getSample(current.id)!
   }
 
-  function requireEditable(operation: string, id: number): SampleRow {
+  function requireEditable(operation: string, id: number): SampleTableRow {
     const row = requireSample(operation, id)
     if (row.deleted_at !== null) {
       throw new StoreConflictError(`${operation}: sample ${id} is deleted; restore it first`)
@@ -633,7 +634,7 @@ export function createDatasetsRepo(db: Database.Database) {
    * An imported sample's revision 1 is its own row until it is first edited (see importedRevision);
    * the first edit writes that revision out, so the history stays complete.
    */
-  function importedRevision(row: SampleRow): RevisionRow | null {
+  function importedRevision(row: SampleTableRow): RevisionRow | null {
     if (row.revision !== 1 || sql.getRevision.get(row.id, 1)) return null
     return {
       id: 0,
@@ -649,7 +650,7 @@ export function createDatasetsRepo(db: Database.Database) {
     }
   }
 
-  function materialiseImportedRevision(row: SampleRow): void {
+  function materialiseImportedRevision(row: SampleTableRow): void {
     const first = importedRevision(row)
     if (first) sql.insertRevisionAt.run({ ...first, sampleId: row.id })
   }
@@ -692,7 +693,7 @@ export function createDatasetsRepo(db: Database.Database) {
     return getSample(id)!
   }
 
-  function freezeSamples(versionId: number, rows: readonly SampleRow[]): void {
+  function freezeSamples(versionId: number, rows: readonly SampleTableRow[]): void {
     rows.forEach((row, position) =>
       sql.insertVersionSample.run({
         versionId,
