@@ -5,8 +5,9 @@ import vue from '@vitejs/plugin-vue'
 
 const root = fileURLToPath(new URL('.', import.meta.url))
 
-// Three targets. Main bundles three entries: the Electron app, the plain-Node CLI (which also
-// runs the headless server) and the job worker; none of them bundles native modules.
+// Three targets. Main bundles four entries: the Electron app, the plain-Node CLI (which also
+// runs the headless server), the job worker and an import's reader thread; none of them bundles
+// native modules.
 export default defineConfig({
   main: {
     build: {
@@ -14,7 +15,8 @@ export default defineConfig({
         input: {
           index: resolve(root, 'src-main/index.ts'),
           cli: resolve(root, 'src-main/cli.ts'),
-          'job-worker': resolve(root, 'src-main/jobs/job-worker.ts')
+          'job-worker': resolve(root, 'src-main/jobs/job-worker.ts'),
+          'import-reader': resolve(root, 'src-main/datasets/import-reader-worker.ts')
         },
         // Shared chunks sit beside the entries, so code in any of them finds job-worker.js as a sibling.
         output: { chunkFileNames: '[name]-[hash].js' }

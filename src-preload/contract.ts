@@ -101,6 +101,15 @@ export interface ImportResult {
 //   rejected  preference pairs only: the rejected completion. The prompt is every message of
 //             `messages` up to and including the last user turn; the chosen completion is the rest
 //             of `messages`, and the rejected conversation is that prompt followed by `rejected`.
+//   metadata  columns of the source row the mapping did not use (id, source, category, …), kept
+//             so that export can write them back; absent when there were none, so that a sample
+//             without extras keeps its canonical JSON and content hash. A message's `metadata`
+//             is the same for the keys of a source message object the importer does not read.
+//             Metadata is part of the sample's content (and hash); nothing in training uses it
+//             (a message's goes to the chat template with the message, which ignores it).
+// A message's reasoning_content is an assistant turn's reasoning (distilled traces, Qwen3
+// thinking data), read from `reasoning_content`, `reasoning` or `thinking`; chat templates that
+// know it (Qwen3: message.reasoning_content) render it, others ignore it.
 // SFT on a preference sample trains on the chosen completion.
 
 export type ConversationRole = 'system' | 'user' | 'assistant' | 'tool'
@@ -122,12 +131,18 @@ export interface ConversationMessage {
   tool_call_id?: string
   /** A tool turn: the tool's name. */
   name?: string
+  /** The turn's reasoning (chain of thought), apart from its content; absent when empty. */
+  reasoning_content?: string
+  /** Keys of the source message the importer does not read; absent when there were none. */
+  metadata?: Record<string, unknown>
 }
 
 export interface Conversation {
   messages: ConversationMessage[]
   tools?: unknown[]
   rejected?: ConversationMessage[]
+  /** Columns of the source row the mapping did not use; absent when there were none. */
+  metadata?: Record<string, unknown>
 }
 
 /** File containers an import reads. */
@@ -138,15 +153,19 @@ export type ImportFormat = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completi
 export type ExportFormat = 'messages' | 'sharegpt' | 'alpaca'
 
 /**
- * Which source column feeds which field of a format. Fields per format (others are ignored):
+ * Which source column feeds which field of a format. Fields per format (the other columns are
+ * kept as the sample's metadata):
  *   messages          messages, tools?, system?
  *   sharegpt          conversations, tools?, system?
- *   alpaca            instruction, input?, output, history?, system?
- *   prompt-completion prompt, completion, system?
+ *   alpaca            instruction, input?, output, history?, system?, reasoning?
+ *   prompt-completion prompt, completion, system?, reasoning?
  *   preference        chosen, rejected, prompt?, system?   (prompt absent: chosen and rejected are
  *                     whole conversations sharing their prompt)
+ * `reasoning` is the reasoning of the answer: the last assistant turn's reasoning_content.
  * Message objects are read as {role, content} or {from, value} alike; content given as a list of
- * parts ({type: 'text', text | value}) is joined into one string.
+ * parts ({type: 'text', text | value}) is joined into one string; reasoning_content, reasoning or
+ * thinking (the first that holds text) becomes reasoning_content; other keys are kept as the
+ * message's metadata.
  */
 export interface ImportMapping {
   format: ImportFormat
@@ -165,6 +184,7 @@ export type ImportColumnField =
   | 'completion'
   | 'chosen'
   | 'rejected'
+  | 'reasoning'
 
 export interface ImportPreviewRow {
   /** 1-based line (JSONL, CSV: the line the record starts on) or record number (JSON, Parquet). */
@@ -185,7 +205,7 @@ export interface ImportPreview {
   detected: ImportMapping | null
   /** The mapping the rows below were normalised with: the one given, else the detected one. */
   mapping: ImportMapping | null
-  /** Why detection chose what it did, columns it ignores, guesses to check. */
+  /** Why detection chose what it did, the columns kept as metadata, guesses to check. */
   notes: string[]
   rows: ImportPreviewRow[]
 }
@@ -275,8 +295,16 @@ export interface SampleRow {
 }
 
 export interface SamplePage {
-  /** Samples matching the filter (all pages). */
+  /** Samples matching the filter (all pages); a lower bound when totalExact is false. */
   total: number
+  /**
+   * False when a search stopped counting at 10,000 matches to answer at once (counting every match
+   * of a very common phrase in a million samples takes a fifth of a second); ask again with
+   * exactTotal for the full count.
+   */
+  totalExact: boolean
+  /** Samples of the dataset that search cannot find yet: a large import still being indexed. */
+  unindexed: number
   offset: number
   rows: SampleRow[]
 }
@@ -703,7 +731,9 @@ const messageSchema = z
     loss_weight: z.number().min(0).max(1000).optional(),
     tool_calls: z.array(toolCallSchema).optional(),
     tool_call_id: z.string().optional(),
-    name: z.string().optional()
+    name: z.string().optional(),
+    reasoning_content: z.string().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional()
   })
   .strict()
 /** A conversation as an editor sends it (see Conversation). */
@@ -711,7 +741,8 @@ export const conversationSchema = z
   .object({
     messages: z.array(messageSchema).min(1),
     tools: z.array(z.unknown()).optional(),
-    rejected: z.array(messageSchema).min(1).optional()
+    rejected: z.array(messageSchema).min(1).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional()
   })
   .strict()
 
@@ -732,7 +763,8 @@ const importMappingSchema = z
         prompt: z.string().min(1),
         completion: z.string().min(1),
         chosen: z.string().min(1),
-        rejected: z.string().min(1)
+        rejected: z.string().min(1),
+        reasoning: z.string().min(1)
       })
       .partial()
       .strict()
@@ -933,6 +965,8 @@ export const calls = {
           .default({ column: 'id', direction: 'asc' }),
         /** Which tokenizer's counts fill SampleRow.tokenCount (and the tokenCount sort). */
         tokenizer: z.string().min(1).optional(),
+        /** Count every match of a search, however many (see SamplePage.totalExact). */
+        exactTotal: z.boolean().optional(),
         ...page
       })
       .strict()

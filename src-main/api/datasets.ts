@@ -16,9 +16,14 @@ import type {
 import { abortMessage, previewImport, type ImportOutcome, type ImportRequest } from '../datasets/import'
 import { checkConversation, checkMapping, RowError } from '../datasets/normalise'
 import { detectFileType, SourceFileError } from '../datasets/sources'
-import { assignSplits } from '../datasets/splits'
 import { cachedTokenizer, renderSample, trainedTokenCount } from '../datasets/template'
-import type { ExportOutcome, PreflightOutcome } from '../datasets/work'
+import {
+  assignDatasetSplits,
+  bulkEdit,
+  LARGE_EDIT_SAMPLES,
+  type ExportOutcome,
+  type PreflightOutcome
+} from '../datasets/work'
 import { defaultModelDir } from '../resources'
 import type { DatasetVersion } from '../store/repos/datasets'
 import { ApiError, notFound } from './errors'
@@ -138,6 +143,8 @@ async function importHandler(input: ImportInput, ctx: RequestContext): Promise<I
     note: input.note
   }
   const { jobId, value } = await runJob<ImportOutcome>(ctx, 'dataset.import', 'datasets.import', request)
+  // A large import committed before its samples were indexed for search; catch up in the background.
+  if (value.ok) ctx.searchIndex.ensure()
   if (!value.ok) {
     throw new ApiError('invalid_input', value.message || abortMessage(value.badRows, value.badRowCount), {
       badRows: value.badRows,
@@ -227,7 +234,9 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
 
   'datasets.samples': (input, ctx) => {
     checkRegex('datasets.samples', input.filter)
-    return ctx.store.datasets.querySamples(input.id, input)
+    const page = ctx.store.datasets.querySamples(input.id, input)
+    const unindexed = input.filter.search === undefined ? 0 : ctx.store.searchIndex.unindexedSamples(input.id)
+    return { ...page, unindexed }
   },
   'datasets.sampleIds': (input, ctx) => {
     checkRegex('datasets.sampleIds', input.filter)
@@ -263,9 +272,17 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
     return ctx.store.datasets.sampleDetail(input.sampleId)!
   },
   'datasets.sampleHistory': (input, ctx) => ctx.store.datasets.history(input.sampleId),
-  'datasets.bulk': (input, ctx) => ({
-    changed: ctx.store.datasets.bulk(input.id, input.sampleIds, input.action, input.author)
-  }),
+  'datasets.bulk': async (input, ctx) => {
+    const request = {
+      datasetId: input.id,
+      sampleIds: input.sampleIds,
+      action: input.action,
+      author: input.author
+    }
+    if (input.sampleIds.length < LARGE_EDIT_SAMPLES) return bulkEdit(ctx.store, request)
+    requireDataset(ctx, input.id)
+    return (await runJob<{ changed: number }>(ctx, 'dataset.bulk', 'datasets.bulk', request)).value
+  },
 
   'datasets.duplicates': (input, ctx) =>
     input.kind === 'exact'
@@ -336,16 +353,20 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
     })
     return { jobId, maxLength: input.maxLength, ...value }
   },
-  'datasets.assignSplits': (input, ctx) => {
+  'datasets.assignSplits': async (input, ctx) => {
     checkRegex('datasets.assignSplits', input.filter)
-    const ids = ctx.store.datasets.sampleIds(input.id, input.filter)
-    const samples = ids.map((id) => ({ id, tags: ctx.store.datasets.getSample(id)!.tags }))
-    const assignment = assignSplits(samples, input)
-    const note = `split seed ${input.seed} (${input.ratios.train}/${input.ratios.validation}/${input.ratios.test})`
-    const changed = ctx.store.datasets.assignSplits(input.id, assignment, input.author, note)
-    const counts = { train: 0, validation: 0, test: 0 }
-    for (const split of assignment.values()) counts[split]++
-    return { counts, changed }
+    const { id: datasetId, ...options } = input
+    const request = { datasetId, ...options }
+    const detail = ctx.store.datasets.detail(datasetId)
+    if (!detail) throw notFound('dataset', datasetId)
+    if (detail.sampleCount < LARGE_EDIT_SAMPLES) return assignDatasetSplits(ctx.store, request)
+    const job = await runJob<ReturnType<typeof assignDatasetSplits>>(
+      ctx,
+      'dataset.assign-splits',
+      'datasets.assignSplits',
+      request
+    )
+    return job.value
   },
   'datasets.export': async (input, ctx) => {
     if (input.versionId !== undefined && !ctx.store.datasets.getVersion(input.versionId)) {

@@ -19,7 +19,7 @@ export async function withSession<T>(
   args: ParsedArgs,
   body: (session: CliSession) => Promise<T>
 ): Promise<T> {
-  const api = createApiContext(storeDirFor(args))
+  const api = createApiContext(storeDirFor(args), { indexSearchOnOpen: false })
   const ctx: RequestContext = { ...api, transport: 'direct' }
   try {
     return await body({ ctx, call: (name, input) => invoke(name, input, ctx) })

@@ -9,12 +9,22 @@
  *             pair as the prompt turns plus "chosen" and "rejected" (one turn each when they are one
  *             plain assistant turn, else lists). Fields ShareGPT has no name for (loss_weight,
  *             tool_call_id, name) stay on the turn, where our importer reads them back.
- *   alpaca    {"instruction", "input": "", "output", "history"?, "system"?}: only conversations of
- *             alternating user/assistant turns (after an optional system turn) without tool calls,
- *             loss weights or preference pairs; others are skipped with the reason.
+ *             An assistant turn's reasoning_content stays on its turn (the first, when it is split).
+ *   alpaca    {"instruction", "input": "", "output", "history"?, "system"?, "reasoning_content"?}:
+ *             only conversations of alternating user/assistant turns (after an optional system
+ *             turn) without tool calls, loss weights, per-message metadata or preference pairs, and
+ *             with reasoning on the output turn alone; others are skipped with the reason. The
+ *             output's reasoning is the row's "reasoning_content", which the importer maps back to
+ *             the output turn (the alpaca `reasoning` column).
+ *
+ * Metadata goes back where it came from: a sample's as top-level keys of the row, a message's as
+ * keys of its message object (of its first turn, when ShareGPT splits it). A key is never written
+ * over one the format writes, nor where the importer would read it as a field (a "system" column
+ * beside "messages" would become a system turn): such keys go into a nested "metadata" object
+ * instead, which the importer keeps as metadata.metadata — nested once, never lost or misread.
  */
 import type { Conversation, ConversationMessage, ExportFormat } from '../../src-preload/contract'
-import { completionStart } from './normalise'
+import { columnsRead, completionStart, detectMapping, messageKeysConsumed } from './normalise'
 
 /** A sample this format cannot express, with why. */
 export class ExportSkip extends Error {
@@ -25,11 +35,71 @@ function skip(reason: string): never {
   throw new ExportSkip(reason)
 }
 
-function messagesRow(conversation: Conversation): Record<string, unknown> {
+type JsonObject = Record<string, unknown>
+
+const NESTED_METADATA = 'metadata'
+
+/**
+ * `written` with the metadata added: each key beside the written ones where the importer will
+ * leave it alone (keysConsumed says which keys of an object the importer takes), the others in a
+ * nested "metadata" object. Moving a key can change what the importer takes (a second reasoning
+ * key is read once the first is gone), so the check repeats until nothing moves.
+ */
+function withMetadata(
+  written: JsonObject,
+  metadata: JsonObject | undefined,
+  keysConsumed: (candidate: JsonObject) => ReadonlySet<string>
+): JsonObject {
+  if (!metadata) return written
+  const beside = new Map<string, unknown>()
+  const nested = new Map<string, unknown>()
+  for (const [key, value] of Object.entries(metadata)) {
+    ;(Object.hasOwn(written, key) ? nested : beside).set(key, value)
+  }
+  for (;;) {
+    // With a nested object to write, a "metadata" key of the metadata must go inside it too.
+    if (nested.size > 0 && beside.has(NESTED_METADATA)) {
+      nested.set(NESTED_METADATA, beside.get(NESTED_METADATA))
+      beside.delete(NESTED_METADATA)
+    }
+    const candidate: JsonObject = {
+      ...written,
+      ...Object.fromEntries(beside),
+      ...(nested.size > 0 ? { [NESTED_METADATA]: Object.fromEntries(nested) } : {})
+    }
+    const consumed = keysConsumed(candidate)
+    const misread = [...beside.keys()].filter((key) => consumed.has(key))
+    if (misread.length === 0) return candidate
+    for (const key of misread) {
+      nested.set(key, beside.get(key))
+      beside.delete(key)
+    }
+  }
+}
+
+/** The columns the importer's detected mapping would read from a row. */
+function rowColumnsConsumed(row: JsonObject): ReadonlySet<string> {
+  const { mapping } = detectMapping(Object.keys(row), [row])
+  return mapping ? columnsRead(mapping) : new Set()
+}
+
+function withRowMetadata(row: JsonObject, conversation: Conversation): JsonObject {
+  return withMetadata(row, conversation.metadata, rowColumnsConsumed)
+}
+
+/** A message as the messages format writes it: its fields, and its metadata beside them. */
+function messageObject(message: ConversationMessage): JsonObject {
+  const { metadata, ...fields } = message
+  return withMetadata(fields, metadata, messageKeysConsumed)
+}
+
+function messagesRow(conversation: Conversation): JsonObject {
   const tools = conversation.tools ? { tools: conversation.tools } : {}
-  if (!conversation.rejected) return { messages: conversation.messages, ...tools }
-  const prompt = conversation.messages.slice(0, completionStart(conversation.messages))
-  return { chosen: conversation.messages, rejected: [...prompt, ...conversation.rejected], ...tools }
+  const messages = conversation.messages.map(messageObject)
+  if (!conversation.rejected) return withRowMetadata({ messages, ...tools }, conversation)
+  const prompt = messages.slice(0, completionStart(conversation.messages))
+  const rejected = [...prompt, ...conversation.rejected.map(messageObject)]
+  return withRowMetadata({ chosen: messages, rejected, ...tools }, conversation)
 }
 
 const SHAREGPT_FROM: Record<ConversationMessage['role'], string> = {
@@ -39,12 +109,12 @@ const SHAREGPT_FROM: Record<ConversationMessage['role'], string> = {
   tool: 'observation'
 }
 
-function shareGptTurns(message: ConversationMessage): Record<string, unknown>[] {
-  const extras: Record<string, unknown> = {}
+function shareGptTurns(message: ConversationMessage): JsonObject[] {
+  const extras: JsonObject = {}
   if (message.loss_weight !== undefined) extras.loss_weight = message.loss_weight
   if (message.tool_call_id !== undefined) extras.tool_call_id = message.tool_call_id
   if (message.name !== undefined) extras.name = message.name
-  const turns: Record<string, unknown>[] = []
+  const turns: JsonObject[] = []
   const calls = message.tool_calls ?? []
   if (calls.length === 0 || message.content !== '') {
     turns.push({ from: SHAREGPT_FROM[message.role], value: message.content, ...extras })
@@ -61,6 +131,11 @@ function shareGptTurns(message: ConversationMessage): Record<string, unknown>[] 
       ...extras
     })
   }
+  // Reasoning and metadata ride on the first turn only: the importer joins a function_call turn to
+  // the turn before it only when the function_call turn carries neither.
+  const reasoning =
+    message.reasoning_content !== undefined ? { reasoning_content: message.reasoning_content } : {}
+  turns[0] = withMetadata({ ...turns[0], ...reasoning }, message.metadata, messageKeysConsumed)
   return turns
 }
 
@@ -73,22 +148,30 @@ function isPlainAssistantTurn(messages: readonly ConversationMessage[]): boolean
   )
 }
 
-function shareGptRow(conversation: Conversation): Record<string, unknown> {
+function shareGptRow(conversation: Conversation): JsonObject {
   const tools = conversation.tools ? { tools: JSON.stringify(conversation.tools) } : {}
-  if (!conversation.rejected) return { conversations: conversation.messages.flatMap(shareGptTurns), ...tools }
+  if (!conversation.rejected) {
+    return withRowMetadata(
+      { conversations: conversation.messages.flatMap(shareGptTurns), ...tools },
+      conversation
+    )
+  }
   const start = completionStart(conversation.messages)
   const chosen = conversation.messages.slice(start)
   const completion = (messages: ConversationMessage[]) =>
     isPlainAssistantTurn(messages) ? shareGptTurns(messages[0])[0] : messages.flatMap(shareGptTurns)
-  return {
-    conversations: conversation.messages.slice(0, start).flatMap(shareGptTurns),
-    chosen: completion(chosen),
-    rejected: completion(conversation.rejected),
-    ...tools
-  }
+  return withRowMetadata(
+    {
+      conversations: conversation.messages.slice(0, start).flatMap(shareGptTurns),
+      chosen: completion(chosen),
+      rejected: completion(conversation.rejected),
+      ...tools
+    },
+    conversation
+  )
 }
 
-function alpacaRow(conversation: Conversation): Record<string, unknown> {
+function alpacaRow(conversation: Conversation): JsonObject {
   if (conversation.rejected) skip('Alpaca has no preference pairs')
   if (conversation.tools) skip('Alpaca has no tools')
   let messages = conversation.messages
@@ -105,20 +188,34 @@ function alpacaRow(conversation: Conversation): Record<string, unknown> {
     if (message.tool_calls) skip('Alpaca has no tool calls')
     if (message.loss_weight !== undefined) skip('Alpaca has no per-turn loss_weight')
   }
+  const output = messages[messages.length - 1]
+  if (
+    conversation.messages.some((message) => message !== output && message.reasoning_content !== undefined)
+  ) {
+    skip('Alpaca carries the reasoning of the output turn only')
+  }
+  if (conversation.messages.some((message) => message.metadata !== undefined)) {
+    skip('Alpaca has no message objects to carry per-message metadata')
+  }
   const pairs: [string, string][] = []
   for (let i = 0; i < messages.length; i += 2) pairs.push([messages[i].content, messages[i + 1].content])
-  const [instruction, output] = pairs.pop()!
-  return {
-    instruction,
-    input: '',
-    output,
-    ...(pairs.length > 0 ? { history: pairs } : {}),
-    ...(system !== undefined ? { system } : {})
-  }
+  const [instruction] = pairs.pop()!
+  const reasoning = output.reasoning_content
+  return withRowMetadata(
+    {
+      instruction,
+      input: '',
+      output: output.content,
+      ...(pairs.length > 0 ? { history: pairs } : {}),
+      ...(system !== undefined ? { system } : {}),
+      ...(reasoning !== undefined ? { reasoning_content: reasoning } : {})
+    },
+    conversation
+  )
 }
 
 /** One JSONL row for a sample; throws ExportSkip when the format cannot express it. */
-export function exportRow(conversation: Conversation, format: ExportFormat): Record<string, unknown> {
+export function exportRow(conversation: Conversation, format: ExportFormat): JsonObject {
   switch (format) {
     case 'messages':
       return messagesRow(conversation)

@@ -1,22 +1,26 @@
 /**
  * Importing a file into a dataset, and its preview.
  *
- * An import streams the file in batches: each row is normalised (normalise.ts), serialised and
- * hashed, and written to a staging table in the connection's private TEMP database, which takes
- * no lock on the store. Only at the end, in ONE short write transaction, are the staged rows
- * copied into `samples` by plain SQL, the dataset created if it is new and a version cut if asked.
- * An imported sample's revision 1 is its row itself: sample_revisions gets it only when the sample
- * is first edited (see the datasets repository), which halves what an import writes. So a killed or cancelled import leaves nothing behind (the temp
- * database dies with its connection), readers are never blocked (WAL), and other writers wait
- * only for the final copy.
+ * An import streams the file in batches: a reader thread normalises each row (normalise.ts) and
+ * serialises and hashes it (import-reader.ts), while this thread writes the batches before it to a
+ * staging table in the connection's private TEMP database, which takes no lock on the store. Only
+ * at the end, in ONE short write transaction, are the staged rows copied into `samples` by plain
+ * SQL, the dataset created if it is new and a version cut if asked. An imported sample's revision 1
+ * is its row itself: sample_revisions gets it only when the sample is first edited (see the datasets
+ * repository), which halves what an import writes. So a killed or cancelled import leaves nothing
+ * behind (the temp database dies with its connection), readers are never blocked (WAL), and other
+ * writers wait only for the final copy. A large import leaves full-text indexing to a job that runs
+ * after it (DEFERRED_INDEXING_ROWS).
  *
  * Bad rows are never dropped silently: every one is counted and the first MAX_LISTED_BAD_ROWS are
  * listed with file, line and reason. With onBadRows 'abort', any bad row stops the import before
  * the final copy (the file is still read to the end, so the user sees every bad row at once).
  */
+import { randomUUID } from 'node:crypto'
+import { statSync } from 'node:fs'
 import { basename } from 'node:path'
 import type {
-  Conversation,
+  DatasetSummary,
   ImportFileType,
   ImportMapping,
   ImportPreview,
@@ -25,8 +29,9 @@ import type {
 } from '../../src-preload/contract'
 import type { Store } from '../store'
 import { StoreNotFoundError } from '../store/errors'
-import { canonicalJson, sha256Hex } from '../store/hash'
 import { normaliseTags } from '../store/repos/datasets'
+import { NOW_SQL } from '../store/repos/sql'
+import { normalisedBatches, readInThread, type StagedRow } from './import-reader'
 import { checkMapping, defaultMapping, detectMapping, normaliseRow, RowError } from './normalise'
 import { detectFileType, readRecords, type RawRow, type ReadProgress } from './sources'
 
@@ -37,6 +42,12 @@ export interface BadRow {
 }
 
 export const MAX_LISTED_BAD_ROWS = 1000
+
+/**
+ * Imports of at least this many rows leave full-text indexing to the search-index job (which
+ * costs about twice the import itself); smaller ones are searchable the moment they commit.
+ */
+export const DEFERRED_INDEXING_ROWS = 10_000
 
 export interface ImportRequest {
   file: string
@@ -66,6 +77,10 @@ export type ImportOutcome =
 export interface ImportHooks {
   onProgress?: (progress: ReadProgress & { rows: number }) => void
   signal?: AbortSignal
+  /** Parse in the calling thread instead of a reader thread (tests of the reading itself). */
+  readInThisThread?: boolean
+  /** Overrides DIRECT_IMPORT_BYTES (tests of both ways in). */
+  directImportBytes?: number
 }
 
 /** The message of an import aborted by bad rows: the first one, and how many more. */
@@ -78,14 +93,57 @@ export function abortMessage(badRows: readonly BadRow[], badRowCount: number): s
   )
 }
 
-/** A conversation as the samples table stores it: canonical JSON and its sha256. */
-export function serialiseConversation(conversation: Conversation): { json: string; hash: string } {
-  const json = canonicalJson(conversation)
-  return { json, hash: sha256Hex(json) }
+interface CommittedImport {
+  datasetId: number
+  imported: number
+  versionId: number | null
 }
 
-function prepareStaging(store: Store) {
-  store.db.exec(`
+/** Where an import's good rows go while the file is read, and how they become a dataset's samples. */
+interface SampleSink {
+  write(rows: StagedRow[]): void
+  /** Makes every written row part of the dataset, in one transaction. */
+  commit(): CommittedImport
+  /** Leaves the store as it was before the import. */
+  discard(): void
+}
+
+function importedRowParams(request: ImportRequest) {
+  return {
+    tags: JSON.stringify(normaliseTags(request.tags)),
+    split: request.split,
+    sourceFile: request.file
+  }
+}
+
+/**
+ * Runs an insert of imported rows without the samples table's CHECK constraints, which re-parse
+ * every conversation's JSON and, on a multi-row statement, make it keep an undo journal: together
+ * more than half of the insert's time. What they check holds by construction here: the rows are
+ * canonical JSON of conversations that normaliseRow built and checked (messages is an array), and
+ * the tags and split are the import's own, validated with the request.
+ */
+function withoutCheckConstraints<T>(db: Store['db'], insert: () => T): T {
+  db.pragma('ignore_check_constraints = ON')
+  try {
+    return insert()
+  } finally {
+    db.pragma('ignore_check_constraints = OFF')
+  }
+}
+
+function touchAndCut(store: Store, request: ImportRequest, datasetId: number): number | null {
+  store.db.prepare(`UPDATE datasets SET updated_at = ${NOW_SQL} WHERE id = ?`).run(datasetId)
+  return request.cutVersion ? store.datasets.cutVersion(datasetId, request.note).id : null
+}
+
+/**
+ * Into an existing dataset: rows wait in a TEMP staging table (private to this connection, no lock on
+ * the store) and are copied into `samples` by one INSERT…SELECT at the end.
+ */
+function stagingSink(store: Store, request: ImportRequest, target: () => number): SampleSink {
+  const db = store.db
+  db.exec(`
     CREATE TEMP TABLE IF NOT EXISTS import_staging (
       seq INTEGER PRIMARY KEY,
       conversation TEXT NOT NULL,
@@ -94,56 +152,217 @@ function prepareStaging(store: Store) {
     );
     DELETE FROM temp.import_staging;
   `)
-  const insert = store.db.prepare<[string, string, number]>(
+  const insert = db.prepare<[string, string, number]>(
     'INSERT INTO temp.import_staging (conversation, content_hash, source_line) VALUES (?, ?, ?)'
   )
-  const insertBatch = store.db.transaction((rows: { json: string; hash: string; line: number }[]) => {
+  const write = db.transaction((rows: StagedRow[]) => {
     for (const row of rows) insert.run(row.json, row.hash, row.line)
   })
-  return { insertBatch, drop: () => store.db.exec('DROP TABLE IF EXISTS temp.import_staging') }
+  let staged = 0
+  const commit = db.transaction((): CommittedImport => {
+    const datasetId = target()
+    // Consecutive ids (one INSERT, one writer), so the backlog takes them as one range.
+    const firstId = store.searchIndex.nextSampleId()
+    const lastId = firstId + staged - 1
+    if (staged >= DEFERRED_INDEXING_ROWS) store.searchIndex.defer(firstId, lastId)
+    const { changes: imported, lastInsertRowid } = withoutCheckConstraints(db, () =>
+      db
+        .prepare(
+          `INSERT INTO samples (dataset_id, conversation, tags, split, source_file, source_line, content_hash)
+           SELECT @datasetId, conversation, @tags, @split, @sourceFile, source_line, content_hash
+           FROM temp.import_staging ORDER BY seq`
+        )
+        .run({ datasetId, ...importedRowParams(request) })
+    )
+    if (imported !== staged || (imported > 0 && Number(lastInsertRowid) !== lastId)) {
+      throw new Error(
+        `datasets.import: expected sample ids ${firstId}..${lastId}, got ${imported} ending at ${lastInsertRowid}`
+      )
+    }
+    return { datasetId, imported, versionId: touchAndCut(store, request, datasetId) }
+  })
+  const drop = () => db.exec('DROP TABLE IF EXISTS temp.import_staging')
+  return {
+    write(rows) {
+      write(rows)
+      staged += rows.length
+    },
+    commit: () => {
+      try {
+        return commit.immediate()
+      } finally {
+        drop()
+      }
+    },
+    discard: drop
+  }
 }
 
-/** The dataset named by id, or by name (created when new). Runs inside the final transaction. */
-function targetDatasetId(store: Store, request: ImportRequest): number {
-  if (request.datasetId !== undefined) {
-    if (!store.datasets.get(request.datasetId)) {
-      throw new StoreNotFoundError(`datasets.import: dataset ${request.datasetId} does not exist`)
+/** The dataset of this name, compared as the store does (case-insensitively). */
+function namedDataset(store: Store, name: string): DatasetSummary | undefined {
+  return store.datasets.list().find((d) => d.name.toLowerCase() === name.toLowerCase())
+}
+
+/** How long a creating import may go without a batch before its hidden dataset counts as abandoned. */
+export const ABANDONED_IMPORT_SECONDS = 120
+
+/** Removes the hidden datasets of imports that were killed mid-way (no batch for a while). */
+export function removeAbandonedImports(store: Store): number {
+  return store.db
+    .prepare(
+      `DELETE FROM datasets WHERE import_heartbeat_at IS NOT NULL
+         AND import_heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-${ABANDONED_IMPORT_SECONDS} seconds')`
+    )
+    .run().changes
+}
+
+/**
+ * Into a new dataset: the dataset is created hidden (migration 0006) and takes its samples batch by
+ * batch, each batch a short transaction of its own, as the reader thread delivers them; the commit
+ * only unhides it. Search indexing is left to the search-index job.
+ */
+function newDatasetSink(store: Store, request: ImportRequest, name: string): SampleSink {
+  const db = store.db
+  removeAbandonedImports(store)
+  // A placeholder name: the real one may be taken by the time the import commits.
+  const datasetId = db
+    .prepare<[string], number>(
+      `INSERT INTO datasets (name, import_heartbeat_at) VALUES (?, ${NOW_SQL}) RETURNING id`
+    )
+    .pluck()
+    .get(`(importing ${randomUUID()}) ${name}`)!
+  const { tags, split, sourceFile } = importedRowParams(request)
+  const insertRows = multiRowInsert(db, datasetId, [tags, split, sourceFile])
+  const heartbeat = db.prepare(`UPDATE datasets SET import_heartbeat_at = ${NOW_SQL} WHERE id = ?`)
+  const write = db.transaction((rows: StagedRow[]) => {
+    const firstId = store.searchIndex.nextSampleId()
+    store.searchIndex.defer(firstId, firstId + rows.length - 1)
+    withoutCheckConstraints(db, () => insertRows(rows))
+    heartbeat.run(datasetId)
+  })
+  let pending: StagedRow[] = []
+  let pendingChars = 0
+  let imported = 0
+  const flush = () => {
+    if (pending.length > 0) write.immediate(pending)
+    imported += pending.length
+    pending = []
+    pendingChars = 0
+  }
+  // Checkpoints are left for after the commit: run between batches they copy the same index pages
+  // into the database file again and again (about a third of the writing time).
+  const checkpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number
+  db.pragma('wal_autocheckpoint = 0')
+  const restoreCheckpoints = () => db.pragma(`wal_autocheckpoint = ${checkpointPages}`)
+  const commit = db.transaction((): CommittedImport => {
+    const taken = namedDataset(store, name)
+    let target = datasetId
+    if (taken) {
+      // Someone created a dataset of this name meanwhile: the import joins it, as it would have.
+      db.prepare('UPDATE samples SET dataset_id = ? WHERE dataset_id = ?').run(taken.id, datasetId)
+      db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId)
+      target = taken.id
+    } else {
+      const { changes } = db
+        .prepare('UPDATE datasets SET name = ?, import_heartbeat_at = NULL WHERE id = ?')
+        .run(name, datasetId)
+      // Removed as abandoned: only if this import stalled for minutes between two writes.
+      if (changes !== 1)
+        throw new Error(`datasets.import: the dataset being created was removed as abandoned`)
     }
-    return request.datasetId
+    return { datasetId: target, imported, versionId: touchAndCut(store, request, target) }
+  })
+  return {
+    write(rows) {
+      for (const row of rows) {
+        pending.push(row)
+        pendingChars += row.json.length
+      }
+      // By bytes too, so that rows of long documents do not pile up in memory.
+      if (pending.length >= ROWS_PER_TRANSACTION || pendingChars >= CHARS_PER_TRANSACTION) flush()
+    },
+    commit: () => {
+      flush()
+      const committed = commit.immediate()
+      // The next commit on the store (the search-index job's first batch) checkpoints the WAL.
+      restoreCheckpoints()
+      return committed
+    },
+    discard: () => {
+      restoreCheckpoints()
+      db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId)
+    }
+  }
+}
+
+/**
+ * Rows per write transaction of newDatasetSink: each commit rewrites the index pages it touched, so
+ * fewer, larger ones write less; this many hold the store's write lock for about a tenth of a second.
+ */
+const ROWS_PER_TRANSACTION = 8192
+/** …or this much conversation JSON, whichever comes first. */
+const CHARS_PER_TRANSACTION = 16 << 20
+
+/** Rows per INSERT statement of newDatasetSink (7 parameters each, well under SQLite's 32,766). */
+const ROWS_PER_INSERT = 256
+
+/**
+ * Inserts rows into a dataset with as few statements as possible. Each statement that may write the
+ * full-text index (through the samples insert trigger, even when its WHEN skips the row) costs
+ * about 20 µs of virtual-table bookkeeping, as much as the row itself, so rows go in by the
+ * hundred rather than one statement each.
+ */
+function multiRowInsert(
+  db: Store['db'],
+  datasetId: number,
+  [tags, split, sourceFile]: [string, string, string]
+): (rows: StagedRow[]) => void {
+  const statements = new Map<number, ReturnType<typeof db.prepare>>()
+  const statementFor = (count: number) => {
+    let statement = statements.get(count)
+    if (!statement) {
+      const values = Array.from({ length: count }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+      statement = db.prepare(
+        `INSERT INTO samples (dataset_id, conversation, tags, split, source_file, source_line, content_hash)
+         VALUES ${values}`
+      )
+      statements.set(count, statement)
+    }
+    return statement
+  }
+  return (rows) => {
+    for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
+      const chunk = rows.slice(at, at + ROWS_PER_INSERT)
+      const params: (string | number)[] = []
+      for (const row of chunk) params.push(datasetId, row.json, tags, split, sourceFile, row.line, row.hash)
+      statementFor(chunk.length).run(params)
+    }
+  }
+}
+
+/** Files at least this big go into a new dataset batch by batch (newDatasetSink); smaller ones are staged. */
+export const DIRECT_IMPORT_BYTES = 4 << 20
+
+function openSink(store: Store, request: ImportRequest, directImportBytes: number): SampleSink {
+  const { datasetId } = request
+  if (datasetId !== undefined) {
+    return stagingSink(store, request, () => {
+      if (!store.datasets.get(datasetId)) {
+        throw new StoreNotFoundError(`datasets.import: dataset ${datasetId} does not exist`)
+      }
+      return datasetId
+    })
   }
   const name = request.datasetName!
-  const existing = store.datasets.list().find((d) => d.name.toLowerCase() === name.toLowerCase())
-  return existing ? existing.id : store.datasets.create({ name, description: '' }).id
-}
-
-/** Copies the staged rows into the dataset, all in one transaction; returns how many. */
-function commitStaged(
-  store: Store,
-  request: ImportRequest
-): { datasetId: number; imported: number; versionId: number | null } {
-  const db = store.db
-  const run = db.transaction(() => {
-    const datasetId = targetDatasetId(store, request)
-    const params = {
-      datasetId,
-      tags: JSON.stringify(normaliseTags(request.tags)),
-      split: request.split,
-      sourceFile: request.file
-    }
-    const { changes: imported } = db
-      .prepare(
-        `INSERT INTO samples (dataset_id, conversation, tags, split, source_file, source_line, content_hash)
-         SELECT @datasetId, conversation, @tags, @split, @sourceFile, source_line, content_hash
-         FROM temp.import_staging ORDER BY seq`
-      )
-      .run(params)
-    db.prepare(`UPDATE datasets SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(
-      datasetId
-    )
-    const versionId = request.cutVersion ? store.datasets.cutVersion(datasetId, request.note).id : null
-    return { datasetId, imported, versionId }
-  })
-  return run.immediate()
+  if (!namedDataset(store, name) && statSync(request.file).size >= directImportBytes) {
+    return newDatasetSink(store, request, name)
+  }
+  // Looked up again at commit: it may have been renamed, deleted or created meanwhile.
+  return stagingSink(
+    store,
+    request,
+    () => namedDataset(store, name)?.id ?? store.datasets.create({ name }).id
+  )
 }
 
 export async function importFile(
@@ -153,47 +372,34 @@ export async function importFile(
 ): Promise<ImportOutcome> {
   const mappingProblem = checkMapping(request.mapping)
   if (mappingProblem) throw new Error(`datasets.import: ${mappingProblem}`)
-  const staging = prepareStaging(store)
+  const sink = openSink(store, request, hooks.directImportBytes ?? DIRECT_IMPORT_BYTES)
   const badRows: BadRow[] = []
   let badRowCount = 0
-  let staged = 0
+  let written = 0
+  let committed: CommittedImport | null = null
   try {
-    const records = readRecords(request.file, request.fileType, {
-      onProgress: (progress) => hooks.onProgress?.({ ...progress, rows: staged + badRowCount })
-    })
-    for await (const batch of records) {
+    const batches = (hooks.readInThisThread ? normalisedBatches : readInThread)(request)
+    for await (const batch of batches) {
       if (hooks.signal?.aborted) throw new Error('datasets.import: cancelled')
-      const good: { json: string; hash: string; line: number }[] = []
-      for (const record of batch) {
-        let reason: string
-        if ('row' in record) {
-          try {
-            const { json, hash } = serialiseConversation(normaliseRow(record.row, request.mapping))
-            good.push({ json, hash, line: record.line })
-            continue
-          } catch (error) {
-            if (!(error instanceof RowError)) throw error
-            reason = error.message
-          }
-        } else {
-          reason = record.error
-        }
+      for (const bad of batch.bad) {
         badRowCount++
-        if (badRows.length < MAX_LISTED_BAD_ROWS)
-          badRows.push({ file: request.file, line: record.line, reason })
+        if (badRows.length < MAX_LISTED_BAD_ROWS) badRows.push({ file: request.file, ...bad })
       }
+      hooks.onProgress?.({ ...batch.progress, rows: written + batch.rows.length + badRowCount })
       // Once a row is bad an aborting import only reads on to report the others.
       if (badRowCount > 0 && request.onBadRows === 'abort') continue
-      staging.insertBatch(good)
-      staged += good.length
+      sink.write(batch.rows)
+      written += batch.rows.length
     }
+    // A cancel that arrived while the last batch was written must still stop the commit.
+    if (hooks.signal?.aborted) throw new Error('datasets.import: cancelled')
     if (badRowCount > 0 && request.onBadRows === 'abort') {
       return { ok: false, message: abortMessage(badRows, badRowCount), badRows, badRowCount }
     }
-    const committed = commitStaged(store, request)
+    committed = sink.commit()
     return { ok: true, ...committed, badRows, badRowCount }
   } finally {
-    staging.drop()
+    if (!committed) sink.discard()
   }
 }
 

@@ -6,14 +6,19 @@ import { openStore, type Store } from '../store'
 import type { JobContext, JobKind } from '../jobs/protocol'
 import { importFile, type ImportOutcome, type ImportRequest } from './import'
 import type { MinHashOptions } from './minhash'
+import { indexSearchBacklog } from './search-index'
 import {
+  assignDatasetSplits,
+  bulkEdit,
   countTokens,
   exportSamples,
   findNearDuplicates,
   preflight,
+  type BulkEditRequest,
   type ExportOutcome,
   type ExportRequest,
-  type PreflightOutcome
+  type PreflightOutcome,
+  type SplitRequest
 } from './work'
 
 /** Every dataset job names the store folder it works on. */
@@ -51,6 +56,18 @@ export const datasetImportJob: JobKind<StoreJobInput & ImportRequest, ImportOutc
         onProgress: (p) => progress(p.done, p.total, `${p.rows} rows read`)
       })
     )
+  }
+}
+
+export const SEARCH_INDEX_JOB = 'dataset.search-index'
+
+export const datasetSearchIndexJob: JobKind<StoreJobInput, { indexed: number }> = {
+  kind: SEARCH_INDEX_JOB,
+  summary: 'Index imported samples for full-text search',
+  run(input, ctx) {
+    return withStore(input.storeDir, async (store) => ({
+      indexed: await indexSearchBacklog(store, { signal: ctx.signal, onProgress: throttledProgress(ctx) })
+    }))
   }
 }
 
@@ -103,10 +120,28 @@ export const datasetExportJob: JobKind<StoreJobInput & ExportRequest, ExportOutc
   }
 }
 
+export const datasetBulkJob: JobKind<StoreJobInput & BulkEditRequest, { changed: number }> = {
+  kind: 'dataset.bulk',
+  summary: 'Apply a bulk action to many samples',
+  run: (input) => withStore(input.storeDir, (store) => bulkEdit(store, input))
+}
+
+export const datasetAssignSplitsJob: JobKind<
+  StoreJobInput & SplitRequest,
+  ReturnType<typeof assignDatasetSplits>
+> = {
+  kind: 'dataset.assign-splits',
+  summary: 'Assign seeded train/validation/test splits',
+  run: (input) => withStore(input.storeDir, (store) => assignDatasetSplits(store, input))
+}
+
 export const datasetJobs = [
   datasetImportJob,
+  datasetSearchIndexJob,
   datasetCountTokensJob,
   datasetPreflightJob,
   datasetNearDuplicatesJob,
-  datasetExportJob
+  datasetExportJob,
+  datasetBulkJob,
+  datasetAssignSplitsJob
 ] as unknown as JobKind<never, unknown>[]

@@ -11,9 +11,12 @@
  *             1 − (1 − s^r)^b, an S-curve whose midpoint (1/b)^(1/r) is set just below the threshold
  *   verify    candidates are kept when the share of equal signature rows reaches the threshold
  *
- * In a band bucket each member is verified against the bucket's first member only, so a bucket of
- * m samples costs m comparisons rather than m²; transitive links through other buckets make up
- * for most of what this skips. A group's similarity is the lowest over the links that formed it.
+ * In a band bucket each member is verified against the bucket's representatives: the first member
+ * of each cluster the bucket holds that did not verify against an earlier one. A bucket of m
+ * samples in c clusters thus costs about m·c comparisons rather than m², and a member similar to
+ * any cluster of the bucket (not just its first member's) is found; the representatives per bucket
+ * are capped (MAX_BUCKET_REPRESENTATIVES) so a degenerate bucket of many dissimilar texts stays
+ * linear. A group's similarity is the lowest over the links that formed it.
  */
 
 export interface MinHashOptions {
@@ -122,6 +125,9 @@ class UnionFind {
   }
 }
 
+/** Clusters per band bucket that new members are verified against (see the header). */
+export const MAX_BUCKET_REPRESENTATIVES = 8
+
 /**
  * Groups of near-duplicate texts. `signatures[i]` belongs to input i; inputs without shingles
  * (empty texts) take part in no group.
@@ -134,21 +140,30 @@ export function nearDuplicateGroups(
   const sets = new UnionFind(signatures.length)
   const linked = new Uint8Array(signatures.length)
   for (let band = 0; band < bands; band++) {
-    const buckets = new Map<string, number>()
+    const buckets = new Map<string, number[]>()
     signatures.forEach((signature, index) => {
       if (!signature) return
       const key = signature.subarray(band * rows, band * rows + rows).join(',')
-      const first = buckets.get(key)
-      if (first === undefined) {
-        buckets.set(key, index)
+      const representatives = buckets.get(key)
+      if (representatives === undefined) {
+        buckets.set(key, [index])
         return
       }
-      if (sets.find(first) === sets.find(index)) return
-      const similarity = estimatedSimilarity(signatures[first]!, signature)
-      if (similarity >= options.threshold) {
-        sets.union(first, index, similarity)
-        linked[first] = linked[index] = 1
+      let joined = false
+      for (const representative of representatives) {
+        // Already in this cluster through another band: nothing to verify.
+        if (sets.find(representative) === sets.find(index)) {
+          joined = true
+          continue
+        }
+        const similarity = estimatedSimilarity(signatures[representative]!, signature)
+        if (similarity >= options.threshold) {
+          sets.union(representative, index, similarity)
+          linked[representative] = linked[index] = 1
+          joined = true
+        }
       }
+      if (!joined && representatives.length < MAX_BUCKET_REPRESENTATIVES) representatives.push(index)
     })
   }
   const groups = new Map<number, number[]>()

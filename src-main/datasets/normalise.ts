@@ -2,22 +2,32 @@
  * Every import format, normalised to the one conversation schema (see Conversation in
  * src-preload/contract.ts), and the detection of a file's format from its columns.
  *
- *   messages           {"messages": [{role, content, loss_weight?, tool_calls?, tool_call_id?}], "tools"?}
+ *   messages           {"messages": [{role, content, loss_weight?, tool_calls?, tool_call_id?,
+ *                      reasoning_content?}], "tools"?}
  *   sharegpt           {"conversations": [{from, value}], "tools"?, "system"?}; from is human, gpt,
  *                      system, tool / observation (a tool's answer) or function_call (an assistant
  *                      turn calling a tool: value is {"name", "arguments"} as JSON; it stays a turn
  *                      of its own, with empty content, so turns map one-to-one both ways)
- *   alpaca             {"instruction", "input"?, "output", "history"?: [[user, assistant], …], "system"?};
- *                      the user turn is the instruction, then a blank line and the input when
+ *   alpaca             {"instruction", "input"?, "output", "history"?: [[user, assistant], …], "system"?,
+ *                      "reasoning_content"?}; the user turn is the instruction, then a blank line and the input when
  *                      there is one (as the trainer renders Alpaca rows)
- *   prompt-completion  {"prompt", "completion", "system"?}: strings, or message lists
+ *   prompt-completion  {"prompt", "completion", "system"?, "reasoning"?}: strings, or message lists
  *   preference         {"chosen", "rejected", "prompt"?}: with a prompt, chosen and rejected are the
  *                      completions (a string, one message or a message list); without one, they are
  *                      whole conversations that share their prompt
  *
  * Message objects are read as {role, content} or {from, value} in every format, and content given
- * as a list of parts keeps its text parts. A row that cannot be normalised throws RowError with the
- * reason; the importer reports it with the file and line.
+ * as a list of parts keeps its text parts. A message's reasoning is read from reasoning_content,
+ * reasoning or thinking (the first holding text) into reasoning_content; Alpaca and
+ * prompt/completion rows may name a `reasoning` column for the answer's reasoning.
+ *
+ * Nothing the source holds is dropped: columns the mapping does not name become the sample's
+ * `metadata`, keys of a message object the importer does not read the message's `metadata` (see
+ * Conversation in the contract); export writes both back where they came from. Only null or "" in
+ * a key that means something to us (a message's `name: null`) is dropped, as the absence it says.
+ *
+ * A row that cannot be normalised throws RowError with the reason; the importer reports it with
+ * the file and line.
  */
 import type {
   Conversation,
@@ -130,39 +140,114 @@ function toolCalls(value: unknown, where: string): ToolCall[] {
   return list.map((call, i) => toolCall(call, `${where}[${i}]`))
 }
 
+/**
+ * Where a message's reasoning may be, in order of preference: `reasoning_content` (OpenAI-compatible
+ * servers, DeepSeek, Qwen), `reasoning` and `thinking` (other distillation datasets).
+ */
+const REASONING_KEYS = ['reasoning_content', 'reasoning', 'thinking'] as const
+
+/** Message keys with a meaning to the importer: null or "" in one of them says "absent", not metadata. */
+const MESSAGE_KEYS: ReadonlySet<string> = new Set([
+  'role',
+  'from',
+  'content',
+  'value',
+  'loss_weight',
+  'tool_calls',
+  'tool_call_id',
+  'name',
+  ...REASONING_KEYS
+])
+
+/** Reasoning is text (or text parts); a key holding anything else is not reasoning and stays metadata. */
+function isReasoningText(value: unknown): boolean {
+  return (typeof value === 'string' && value !== '') || Array.isArray(value)
+}
+
+function isFunctionCallTurn(value: Record<string, unknown>): boolean {
+  const role = value.role ?? value.from
+  return typeof role === 'string' && role.trim().toLowerCase() === 'function_call'
+}
+
+/**
+ * The keys of a source message that the importer consumes: those it reads, and null or "" in a key
+ * with a meaning to it (which says "absent"). Every other key is kept as the message's metadata.
+ * The export asks the same question to know which metadata it can write back beside the fields.
+ */
+export function messageKeysConsumed(value: Record<string, unknown>): Set<string> {
+  const consumed = messageKeysRead(value)
+  for (const key of MESSAGE_KEYS) if (value[key] === null || value[key] === '') consumed.add(key)
+  return consumed
+}
+
+/** The keys of a source message whose values become fields of the message. */
+function messageKeysRead(value: Record<string, unknown>): Set<string> {
+  const read = new Set<string>(['loss_weight'])
+  read.add(value.role !== undefined && value.role !== null ? 'role' : 'from')
+  read.add(value.content !== undefined ? 'content' : 'value')
+  const reasoningKey = REASONING_KEYS.find((key) => isReasoningText(value[key]))
+  if (reasoningKey) read.add(reasoningKey)
+  if (isFunctionCallTurn(value)) return read
+  read.add('tool_calls')
+  const role = value.role ?? value.from
+  if (typeof role === 'string' && ROLE_ALIASES[role.trim().toLowerCase()] === 'tool') {
+    if (typeof value.tool_call_id === 'string') read.add('tool_call_id')
+    if (typeof value.name === 'string') read.add('name')
+  }
+  return read
+}
+
+/** What of a source object is not consumed: kept as metadata, or undefined when nothing is left. */
+function unconsumedEntries(
+  value: Record<string, unknown>,
+  consumed: ReadonlySet<string>
+): Record<string, unknown> | undefined {
+  const kept = Object.entries(value).filter(([key, v]) => !consumed.has(key) && v !== undefined)
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined
+}
+
+/** Empty reasoning is no reasoning: it is left out, as the editor leaves out an empty field. */
+function reasoningText(value: Record<string, unknown>, where: string): string | undefined {
+  const key = REASONING_KEYS.find((k) => isReasoningText(value[k]))
+  if (key === undefined) return undefined
+  const text = contentText(value[key], `${where}.${key}`)
+  return text === '' ? undefined : text
+}
+
 /** One source message, normalised. */
 export function normaliseMessage(value: unknown, where: string): ConversationMessage {
   if (!isRecord(value)) return fail(`${where} must be an object, got ${describe(value)}`)
-  const rawRole = value.role ?? value.from
+  const read = messageKeysRead(value)
+  const rawRole = read.has('role') ? value.role : value.from
   if (typeof rawRole !== 'string') return fail(`${where} has no "role" (or "from"), got ${describe(rawRole)}`)
   const roleName = rawRole.trim().toLowerCase()
-  const rawContent = value.content !== undefined ? value.content : value.value
-  if (roleName === 'function_call') {
-    const call: ConversationMessage = {
-      role: 'assistant',
-      content: '',
-      tool_calls: toolCalls(rawContent, `${where}.value`)
-    }
-    const weight = lossWeight(value.loss_weight, where)
-    if (weight !== undefined) call.loss_weight = weight
-    return call
-  }
-  const role = ROLE_ALIASES[roleName]
-  if (!role) return fail(`${where} has the unknown role ${JSON.stringify(rawRole)}`)
-  const message: ConversationMessage = { role, content: contentText(rawContent, `${where}.content`) }
+  const rawContent = read.has('content') ? value.content : value.value
+  const message: ConversationMessage =
+    roleName === 'function_call'
+      ? { role: 'assistant', content: '', tool_calls: toolCalls(rawContent, `${where}.value`) }
+      : { role: knownRole(rawRole, where), content: contentText(rawContent, `${where}.content`) }
   const weight = lossWeight(value.loss_weight, where)
   if (weight !== undefined) message.loss_weight = weight
-  if (value.tool_calls !== undefined && value.tool_calls !== null) {
-    if (role !== 'assistant')
-      return fail(`${where} is a ${role} turn with tool_calls; only assistant turns call tools`)
+  if (read.has('tool_calls') && value.tool_calls !== undefined && value.tool_calls !== null) {
+    if (message.role !== 'assistant')
+      return fail(`${where} is a ${message.role} turn with tool_calls; only assistant turns call tools`)
     const calls = toolCalls(value.tool_calls, `${where}.tool_calls`)
     if (calls.length > 0) message.tool_calls = calls
   }
-  if (role === 'tool') {
-    if (typeof value.tool_call_id === 'string') message.tool_call_id = value.tool_call_id
-    if (typeof value.name === 'string') message.name = value.name
-  }
+  if (read.has('tool_call_id')) message.tool_call_id = value.tool_call_id as string
+  if (read.has('name')) message.name = value.name as string
+  const reasoning = reasoningText(value, where)
+  if (reasoning !== undefined) message.reasoning_content = reasoning
+  const metadata = unconsumedEntries(value, messageKeysConsumed(value))
+  if (metadata) message.metadata = metadata
   return message
+}
+
+function knownRole(rawRole: string, where: string): ConversationRole {
+  return (
+    ROLE_ALIASES[rawRole.trim().toLowerCase()] ??
+    fail(`${where} has the unknown role ${JSON.stringify(rawRole)}`)
+  )
 }
 
 /**
@@ -179,6 +264,8 @@ function joinsPrevious(
     isRecord(raw) &&
     typeof raw.from === 'string' &&
     raw.from.trim().toLowerCase() === 'function_call' &&
+    message.reasoning_content === undefined &&
+    message.metadata === undefined &&
     previous !== undefined &&
     previous.role === 'assistant' &&
     previous.tool_calls === undefined &&
@@ -242,6 +329,28 @@ function withSystem(
   const content = text(system, `"${mapping.columns.system}"`)
   if (messages[0]?.role === 'system') return messages
   return [{ role: 'system', content }, ...messages]
+}
+
+/**
+ * The `reasoning` column is the reasoning of the answer: it becomes the last assistant turn's
+ * reasoning_content (Alpaca and prompt/completion rows have no message objects to carry it).
+ */
+function withReasoning(
+  row: RawRow,
+  mapping: ImportMapping,
+  messages: ConversationMessage[]
+): ConversationMessage[] {
+  const value = optional(row, mapping, 'reasoning')
+  if (value === undefined) return messages
+  const name = `"${mapping.columns.reasoning}"`
+  const reasoning = text(value, name)
+  if (reasoning === '') return messages
+  const answer = messages.findLastIndex((m) => m.role === 'assistant')
+  if (answer < 0) return fail(`${name} holds reasoning, but there is no assistant turn to give it to`)
+  if (messages[answer].reasoning_content !== undefined) {
+    return fail(`${name} holds reasoning, but the last assistant turn has its own already`)
+  }
+  return messages.map((m, i) => (i === answer ? { ...m, reasoning_content: reasoning } : m))
 }
 
 /** The user turn of an Alpaca row (the trainer's alpacaPrompt does the same). */
@@ -344,11 +453,15 @@ function conversationFromRow(row: RawRow, mapping: ImportMapping): Conversation 
         input === undefined ? '' : text(input, `"${mapping.columns.input}"`)
       )
       return {
-        messages: withSystem(row, mapping, [
-          ...history,
-          { role: 'user', content: user },
-          { role: 'assistant', content: output }
-        ])
+        messages: withSystem(
+          row,
+          mapping,
+          withReasoning(row, mapping, [
+            ...history,
+            { role: 'user', content: user },
+            { role: 'assistant', content: output }
+          ])
+        )
       }
     }
     case 'prompt-completion': {
@@ -357,7 +470,7 @@ function conversationFromRow(row: RawRow, mapping: ImportMapping): Conversation 
         required(row, mapping, 'completion'),
         `"${mapping.columns.completion}"`
       )
-      return { messages: withSystem(row, mapping, [...prompt, ...completion]) }
+      return { messages: withSystem(row, mapping, withReasoning(row, mapping, [...prompt, ...completion])) }
     }
     case 'preference': {
       const pair = preference(row, mapping)
@@ -371,8 +484,31 @@ export function normaliseRow(row: RawRow, mapping: ImportMapping): Conversation 
   const conversation = conversationFromRow(row, mapping)
   const rowTools = tools(row, mapping)
   if (rowTools) conversation.tools = rowTools
+  // Every column the mapping does not read is kept, null cells included: a CSV or Parquet column
+  // has a value in every row, and writing it back as it was is what makes export lossless.
+  const metadata = unconsumedEntries(row, columnsRead(mapping))
+  if (metadata) conversation.metadata = metadata
   checkConversation(conversation)
   return conversation
+}
+
+/** The fields each format reads (tools in every one); a column mapped to another field is unread. */
+const FORMAT_FIELDS: Record<ImportFormat, readonly ImportColumnField[]> = {
+  messages: ['messages', 'tools', 'system'],
+  sharegpt: ['conversations', 'tools', 'system'],
+  alpaca: ['instruction', 'input', 'output', 'history', 'system', 'reasoning', 'tools'],
+  'prompt-completion': ['prompt', 'completion', 'system', 'reasoning', 'tools'],
+  preference: ['chosen', 'rejected', 'prompt', 'system', 'tools']
+}
+
+/** The columns a mapping reads from each row. */
+export function columnsRead(mapping: ImportMapping): Set<string> {
+  const read = new Set<string>()
+  for (const field of FORMAT_FIELDS[mapping.format]) {
+    const column = mapping.columns[field]
+    if (column !== undefined) read.add(column)
+  }
+  return read
 }
 
 /** What every sample must be, whatever its source: something to train on. */
@@ -395,6 +531,9 @@ function firstPresent(columns: ReadonlySet<string>, names: readonly string[]): s
   return names.find((name) => columns.has(name))
 }
 
+/** Columns that hold the reasoning of the answer, as distillation datasets name them. */
+const REASONING_SYNONYMS = ['reasoning_content', 'reasoning', 'thinking']
+
 function optionalColumns(
   columns: ReadonlySet<string>,
   fields: Partial<Record<ImportColumnField, string>>
@@ -410,6 +549,7 @@ function optionalColumns(
 export function defaultMapping(format: ImportFormat, columnList: readonly string[]): ImportMapping {
   const columns = new Set(columnList)
   const extras = optionalColumns(columns, { tools: 'tools', system: 'system' })
+  const reasoning = firstPresent(columns, REASONING_SYNONYMS)
   switch (format) {
     case 'messages':
       return {
@@ -430,7 +570,7 @@ export function defaultMapping(format: ImportFormat, columnList: readonly string
         columns: {
           instruction: 'instruction',
           output: 'output',
-          ...optionalColumns(columns, { input: 'input', history: 'history', system: 'system' })
+          ...optionalColumns(columns, { input: 'input', history: 'history', system: 'system', reasoning })
         }
       }
     case 'prompt-completion':
@@ -439,7 +579,7 @@ export function defaultMapping(format: ImportFormat, columnList: readonly string
         columns: {
           prompt: firstPresent(columns, PROMPT_SYNONYMS) ?? 'prompt',
           completion: firstPresent(columns, COMPLETION_SYNONYMS) ?? 'completion',
-          ...optionalColumns(columns, { system: 'system' })
+          ...optionalColumns(columns, { system: 'system', reasoning })
         }
       }
     case 'preference': {
@@ -516,9 +656,9 @@ export function detectMapping(
     )
     return { mapping, notes }
   }
-  const used = new Set(Object.values(mapping.columns))
-  const ignored = columnList.filter((c) => !used.has(c))
-  if (ignored.length > 0) notes.push(`ignored columns: ${ignored.map((c) => `"${c}"`).join(', ')}`)
+  const used = columnsRead(mapping)
+  const unused = columnList.filter((c) => !used.has(c))
+  if (unused.length > 0) notes.push(`kept as metadata: ${unused.map((c) => `"${c}"`).join(', ')}`)
   return { mapping, notes }
 }
 

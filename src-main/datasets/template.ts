@@ -2,7 +2,9 @@
  * A sample seen through a base model's chat template and tokenizer: the rendered text with its
  * trained (loss-carrying) spans, token counts, and the pre-flight checks that catch samples a run
  * would silently drop or cut. Uses the same rendering and labelling as training
- * (engine/tokenizer), so what the preview shows is what the trainer sees.
+ * (engine/tokenizer), so what the preview shows is what the trainer sees. Messages reach the
+ * template as stored, as transformers hands message dicts over: reasoning_content is rendered by
+ * templates that read it (Qwen3's <think> block), and a message's metadata by none.
  */
 import type {
   Conversation,

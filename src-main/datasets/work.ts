@@ -1,10 +1,12 @@
 /**
  * The long dataset operations, written against a store so that they run the same in a job worker
- * (their usual place, see jobs.ts) and in tests: token counting, pre-flight, near-duplicate search
- * and export. Samples are read in pages by id, never all at once.
+ * (their usual place, see jobs.ts) and in tests: token counting, pre-flight, near-duplicate search,
+ * export, and edits of many samples at once (bulk actions, split assignment). Samples are read in
+ * pages by id, never all at once.
  */
 import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import type {
+  BulkAction,
   Conversation,
   ExportFormat,
   PreflightProblemKind,
@@ -13,6 +15,7 @@ import type {
 import type { Store } from '../store'
 import { exportRow, ExportSkip } from './export'
 import { MinHasher, nearDuplicateGroups, shingleHashes, type MinHashOptions } from './minhash'
+import { assignSplits, type SplitRatios } from './splits'
 import { cachedTokenizer, preflightSample, renderedTokenCount } from './template'
 
 const PAGE = 1000
@@ -239,4 +242,52 @@ export function exportSamples(store: Store, request: ExportRequest, hooks: WorkH
     if (existsSync(temporary)) rmSync(temporary)
     throw error
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits of many samples
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Selections at least this large are edited in a job worker: every changed sample gets a revision
+ * (about 60 µs each), so 100k samples would hold the main thread for seconds.
+ */
+export const LARGE_EDIT_SAMPLES = 2000
+
+export interface BulkEditRequest {
+  datasetId: number
+  sampleIds: number[]
+  action: BulkAction
+  author: string
+}
+
+export function bulkEdit(store: Store, request: BulkEditRequest): { changed: number } {
+  return {
+    changed: store.datasets.bulk(request.datasetId, request.sampleIds, request.action, request.author)
+  }
+}
+
+export interface SplitRequest {
+  datasetId: number
+  filter: SampleFilter
+  seed: number
+  ratios: SplitRatios
+  stratifyByTag: boolean
+  author: string
+}
+
+/** Seeded splits over the samples matching the filter (see splits.ts), each change a revision. */
+export function assignDatasetSplits(
+  store: Store,
+  request: SplitRequest
+): { counts: Record<'train' | 'validation' | 'test', number>; changed: number } {
+  const ids = store.datasets.sampleIds(request.datasetId, request.filter)
+  const samples = ids.map((id) => ({ id, tags: store.datasets.getSample(id)!.tags }))
+  const assignment = assignSplits(samples, request)
+  const { train, validation, test } = request.ratios
+  const note = `split seed ${request.seed} (${train}/${validation}/${test})`
+  const changed = store.datasets.assignSplits(request.datasetId, assignment, request.author, note)
+  const counts = { train: 0, validation: 0, test: 0 }
+  for (const split of assignment.values()) counts[split]++
+  return { counts, changed }
 }

@@ -19,25 +19,44 @@ function tsxExportUrl(subpath: '.' | './esm/api'): string {
   return pathToFileURL(join(dirname(packageJson), file)).href
 }
 
-/** Where the worker's code is: `job-worker.js` beside the bundle, or `job-worker.ts` beside this file. */
-function workerEntry(): { file: string; fromSources: boolean } {
+/**
+ * The threads the app starts, by bundle entry name (see electron.vite.config.ts), with the source
+ * file each is built from, relative to this file.
+ */
+const THREAD_SOURCES = {
+  'job-worker': './job-worker.ts',
+  'import-reader': '../datasets/import-reader-worker.ts'
+} as const
+
+export type ThreadEntry = keyof typeof THREAD_SOURCES
+
+/** Where a thread's code is: `<entry>.js` beside the bundle, or its `.ts` source relative to this file. */
+function threadFile(entry: ThreadEntry): { file: string; fromSources: boolean } {
   const here = fileURLToPath(import.meta.url)
   const fromSources = here.endsWith('.ts')
-  return { file: join(dirname(here), fromSources ? 'job-worker.ts' : 'job-worker.js'), fromSources }
+  return {
+    file: fromSources ? join(dirname(here), THREAD_SOURCES[entry]) : join(dirname(here), `${entry}.js`),
+    fromSources
+  }
 }
 
 /**
- * Starts the job worker in a thread. Built, its code is `job-worker.js` beside the bundle that runs
- * this (electron-vite keeps main's chunks in one folder). From TypeScript sources (tests, scripts run
- * with tsx) the worker loads `job-worker.ts` after registering tsx in its own thread, since loader
+ * Starts one of the app's threads. Built, its code is `<entry>.js` beside the bundle that runs this
+ * (electron-vite keeps main's chunks in one folder). From TypeScript sources (tests, scripts run
+ * with tsx) the thread loads the `.ts` file after registering tsx in its own thread, since loader
  * hooks of the parent thread do not reach workers.
  */
-export function startJobWorker(options: WorkerOptions): Worker {
-  const { file, fromSources } = workerEntry()
+export function startThread(entry: ThreadEntry, options: WorkerOptions): Worker {
+  const { file, fromSources } = threadFile(entry)
   if (!fromSources) return new Worker(file, options)
-  const entry = pathToFileURL(file).href
-  const bootstrap = `import(${JSON.stringify(tsxExportUrl('./esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`
+  const url = pathToFileURL(file).href
+  const bootstrap = `import(${JSON.stringify(tsxExportUrl('./esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}) })`
   return new Worker(bootstrap, { ...options, eval: true })
+}
+
+/** Starts the job worker in a thread. */
+export function startJobWorker(options: WorkerOptions): Worker {
+  return startThread('job-worker', options)
 }
 
 /**
@@ -47,7 +66,7 @@ export function startJobWorker(options: WorkerOptions): Worker {
  * so native modules built for the app load in it too. Its stdout and stderr are piped to the caller.
  */
 export function startJobProcess(start: JobStart): ChildProcess {
-  const { file, fromSources } = workerEntry()
+  const { file, fromSources } = threadFile('job-worker')
   const child = fork(file, [], {
     execArgv: fromSources ? ['--import', tsxExportUrl('.')] : [],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -8,6 +8,7 @@ import { createEvaluationsRepo, type EvaluationsRepo } from './repos/evaluations
 import { createModelsRepo, type ModelsRepo } from './repos/models'
 import { createRecipesRepo, type RecipesRepo } from './repos/recipes'
 import { createRunsRepo, type RunsRepo } from './repos/runs'
+import { createSearchIndexRepo, type SearchIndexRepo } from './repos/search-index'
 
 export interface Store {
   /** The store folder: the database and every artifact it points at. */
@@ -18,6 +19,8 @@ export interface Store {
   recipes: RecipesRepo
   runs: RunsRepo
   evaluations: EvaluationsRepo
+  /** The full-text index's backlog of samples imported but not yet searchable. */
+  searchIndex: SearchIndexRepo
   close(): void
 }
 
@@ -37,6 +40,7 @@ export function openStore(dir: string): Store {
       recipes: createRecipesRepo(db),
       runs: createRunsRepo(db),
       evaluations: createEvaluationsRepo(db),
+      searchIndex: createSearchIndexRepo(db),
       close: () => db.close()
     }
   } catch (error) {

@@ -5,6 +5,7 @@ import { createApiContext } from '../../src-main/api/context'
 import { invoke } from '../../src-main/api/dispatch'
 import type { RequestContext } from '../../src-main/api/handlers'
 import type { Conversation } from '../../src-preload/contract'
+import { LARGE_EDIT_SAMPLES } from '../../src-main/datasets/work'
 import { tempDir } from '../helpers/temp'
 
 const chat = (user: string, assistant: string): Conversation => ({
@@ -166,5 +167,35 @@ describe('datasets.* API (jobs in workers)', () => {
     expect(exported).toMatchObject({ written: 5, skipped: [], path })
     const lines = readFileSync(path, 'utf8').trim().split('\n')
     expect(JSON.parse(lines[0]).conversations[0]).toEqual({ from: 'human', value: 'Tell me a story.' })
+  })
+  it('edits a large selection in a job worker: a bulk tag and seeded splits', async () => {
+    const file = join(dir.dir, 'many.jsonl')
+    const rows = Array.from({ length: LARGE_EDIT_SAMPLES }, (_, i) =>
+      JSON.stringify(chat(`question ${i}`, 'answer'))
+    )
+    writeFileSync(file, rows.join('\n'))
+    const { dataset } = await invoke('datasets.import', { path: file, datasetName: 'many' }, ctx)
+    const ids = await invoke('datasets.sampleIds', { id: dataset.id }, ctx)
+    const tagged = await invoke(
+      'datasets.bulk',
+      { id: dataset.id, sampleIds: ids, action: { kind: 'tag', tags: ['many'] } },
+      ctx
+    )
+    expect(tagged.changed).toBe(LARGE_EDIT_SAMPLES)
+    const split = await invoke(
+      'datasets.assignSplits',
+      { id: dataset.id, seed: 1, ratios: { train: 0.5, validation: 0.25, test: 0.25 } },
+      ctx
+    )
+    expect(split.counts).toEqual({ train: 1000, validation: 500, test: 500 })
+    expect(api.jobs.list().map((job) => job.kind)).toEqual(
+      expect.arrayContaining(['dataset.bulk', 'dataset.assign-splits'])
+    )
+    const page = await invoke(
+      'datasets.samples',
+      { id: dataset.id, filter: { tags: ['many'], split: 'test' } },
+      ctx
+    )
+    expect(page.total).toBe(500)
   })
 })

@@ -68,4 +68,16 @@ describe('MinHash near-duplicates', () => {
       [0, 3]
     ])
   })
+  it('finds a similar pair that shares a bucket with an unrelated first member', () => {
+    // 8 hashes at threshold 0.8: 2 bands of 3 rows (positions 0–5). All three share band 0; the
+    // pair (1, 2) agrees on 7 of 8 positions but not on all of band 1, and sample 0 is unrelated.
+    expect(chooseBands(8, 0.8)).toEqual({ bands: 2, rows: 3 })
+    const signatures = [
+      [1, 1, 1, 2, 2, 2, 2, 2],
+      [1, 1, 1, 5, 6, 7, 8, 9],
+      [1, 1, 1, 5, 6, 0, 8, 9]
+    ].map((values) => Uint32Array.from(values))
+    const groups = nearDuplicateGroups(signatures, { threshold: 0.8, numHashes: 8 })
+    expect(groups).toEqual([{ members: [1, 2], similarity: 0.875 }])
+  })
 })

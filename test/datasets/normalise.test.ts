@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defaultMapping, detectMapping, normaliseRow, RowError } from '../../src-main/datasets/normalise'
+import { canonicalJson, sha256Hex } from '../../src-main/store/hash'
 import type { ImportMapping } from '../../src-preload/contract'
 
 const MESSAGES: ImportMapping = { format: 'messages', columns: { messages: 'messages', tools: 'tools' } }
@@ -171,6 +172,116 @@ describe('normaliseRow', () => {
     ).toMatch(/do not share their prompt/)
   })
 
+  it('reads reasoning under any of its names (thinking, reasoning) as reasoning_content', () => {
+    const row = {
+      conversations: [
+        { from: 'human', value: 'Why is the sky blue?' },
+        { from: 'gpt', value: 'Rayleigh scattering.', thinking: 'Short wavelengths scatter more.' },
+        { from: 'human', value: 'And sunsets?' },
+        { from: 'gpt', value: 'Longer paths.', reasoning: 'Blue is scattered away.' },
+        { from: 'human', value: 'Thanks' },
+        { from: 'gpt', value: 'You are welcome.', thinking: '' }
+      ]
+    }
+    expect(normaliseRow(row, SHAREGPT).messages).toEqual([
+      { role: 'user', content: 'Why is the sky blue?' },
+      {
+        role: 'assistant',
+        content: 'Rayleigh scattering.',
+        reasoning_content: 'Short wavelengths scatter more.'
+      },
+      { role: 'user', content: 'And sunsets?' },
+      { role: 'assistant', content: 'Longer paths.', reasoning_content: 'Blue is scattered away.' },
+      { role: 'user', content: 'Thanks' },
+      // Empty reasoning is no reasoning.
+      { role: 'assistant', content: 'You are welcome.' }
+    ])
+    // reasoning_content wins; a second name with other text, or a value that is not text, is kept.
+    const both = {
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a', reasoning_content: 'kept', thinking: 'other', reasoning: true }
+      ]
+    }
+    expect(normaliseRow(both, MESSAGES).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'a',
+      reasoning_content: 'kept',
+      metadata: { thinking: 'other', reasoning: true }
+    })
+  })
+
+  it('keeps unread columns and message keys as metadata, and adds no metadata key when there are none', () => {
+    const row = {
+      id: 12,
+      category: 'math',
+      note: null,
+      messages: [
+        { role: 'user', content: 'q', name: 'alice', tool_call_id: null },
+        { role: 'assistant', content: 'a', refusal: null, weight: 0.5 }
+      ]
+    }
+    expect(normaliseRow(row, MESSAGES)).toEqual({
+      messages: [
+        // name means a tool's name, so a user's name is kept as it was; null in a known key is absence.
+        { role: 'user', content: 'q', metadata: { name: 'alice' } },
+        { role: 'assistant', content: 'a', metadata: { refusal: null, weight: 0.5 } }
+      ],
+      metadata: { id: 12, category: 'math', note: null }
+    })
+    // A column mapped to a field its format does not read is not used: it is kept too.
+    const odd: ImportMapping = { format: 'messages', columns: { messages: 'messages', instruction: 'id' } }
+    expect(normaliseRow(row, odd).metadata).toEqual({ id: 12, category: 'math', note: null })
+    // A sample without extras serialises exactly as before metadata existed: same JSON, same hash
+    // (the hash the importer gave this row before metadata was kept).
+    const plain = normaliseRow(
+      {
+        messages: [
+          { role: 'user', content: 'Hi', loss_weight: 0 },
+          { role: 'assistant', content: 'Hello!' }
+        ]
+      },
+      MESSAGES
+    )
+    const json = canonicalJson(plain)
+    expect(json).toBe(
+      '{"messages":[{"content":"Hi","loss_weight":0,"role":"user"},{"content":"Hello!","role":"assistant"}]}'
+    )
+    expect(sha256Hex(json)).toBe('2d7eb42d91463462a809e16659ddd56fd0e4b72f8a1ff5fc1a510c4181c9c924')
+  })
+
+  it("takes the reasoning column of Alpaca and prompt/completion rows as the answer turn's", () => {
+    const alpaca = defaultMapping('alpaca', ['instruction', 'output', 'thinking'])
+    expect(alpaca.columns.reasoning).toBe('thinking')
+    expect(
+      normaliseRow({ instruction: 'Add 2 and 3.', output: '5', thinking: '2 + 3' }, alpaca).messages
+    ).toEqual([
+      { role: 'user', content: 'Add 2 and 3.' },
+      { role: 'assistant', content: '5', reasoning_content: '2 + 3' }
+    ])
+    const mapping: ImportMapping = {
+      format: 'prompt-completion',
+      columns: { prompt: 'problem', completion: 'solution', reasoning: 'trace' }
+    }
+    expect(
+      normaliseRow({ problem: '1+1?', solution: '2', trace: 'one and one' }, mapping).messages[1]
+    ).toEqual({
+      role: 'assistant',
+      content: '2',
+      reasoning_content: 'one and one'
+    })
+    expect(
+      reason(
+        {
+          problem: '1+1?',
+          solution: [{ role: 'assistant', content: '2', reasoning_content: 'mine' }],
+          trace: 'one and one'
+        },
+        mapping
+      )
+    ).toBe('"trace" holds reasoning, but the last assistant turn has its own already')
+  })
+
   it('says why a row cannot be a sample', () => {
     expect(reason({ messages: 'nope' }, MESSAGES)).toBe('"messages" must be a list of messages, got "nope"')
     expect(reason({ messages: [{ role: 'narrator', content: 'x' }] }, MESSAGES)).toBe(
@@ -212,14 +323,14 @@ describe('detectMapping', () => {
     })
   })
 
-  it('guesses question/answer as prompt/completion and says so; names ignored columns', () => {
+  it('guesses question/answer as prompt/completion and says so; names the columns kept as metadata', () => {
     const { mapping, notes } = detect(['id', 'question', 'answer'])
     expect(mapping).toEqual({
       format: 'prompt-completion',
       columns: { prompt: 'question', completion: 'answer' }
     })
     expect(notes.join('\n')).toMatch(/guessed prompt\/completion.*check the mapping/)
-    expect(notes.join('\n')).toMatch(/ignored columns: "id"/)
+    expect(notes.join('\n')).toMatch(/kept as metadata: "id"/)
   })
 
   it('gives up with a note listing the columns when nothing fits', () => {

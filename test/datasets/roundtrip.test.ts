@@ -1,11 +1,12 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exportRow, ExportSkip } from '../../src-main/datasets/export'
 import { importFile, previewImport } from '../../src-main/datasets/import'
+import { normaliseRow } from '../../src-main/datasets/normalise'
 import { exportSamples } from '../../src-main/datasets/work'
 import type { Store } from '../../src-main/store'
-import type { Conversation, ExportFormat } from '../../src-preload/contract'
+import { conversationSchema, type Conversation, type ExportFormat } from '../../src-preload/contract'
 import { SHARED_DIR } from '../helpers/temp'
 import { makeTempDir, openTempStore } from '../store/helpers'
 
@@ -110,5 +111,146 @@ describe('import → export → import', () => {
     expect(() => exportRow({ messages: [{ role: 'user', content: 'x' }], rejected: [] }, 'alpaca')).toThrow(
       ExportSkip
     )
+  })
+})
+
+describe('what users bring survives import → export', () => {
+  /** Distilled reasoning data as it comes: reasoning on assistant turns, columns of its own. */
+  const REASONING_ROWS = [
+    {
+      id: 'r-1',
+      source: 'distilled',
+      difficulty: 3,
+      messages: [
+        { role: 'user', content: 'What is 17 + 25?' },
+        {
+          role: 'assistant',
+          content: '42',
+          reasoning_content: '17 + 25: 7 + 5 = 12, carry 1; 1 + 2 + 1 = 4.'
+        }
+      ]
+    },
+    {
+      id: 'r-2',
+      source: 'distilled',
+      difficulty: null,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Capital of France?', lang: 'en' },
+        { role: 'assistant', content: 'Paris.', reasoning_content: 'A well-known fact.' },
+        { role: 'user', content: 'And of Italy?' },
+        { role: 'assistant', content: 'Rome.' }
+      ]
+    }
+  ]
+
+  function writeJsonl(rows: readonly unknown[]): string {
+    const file = join(makeTempDir(), 'in.jsonl')
+    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
+    return file
+  }
+
+  function exportedRows(store: Store, datasetId: number, format: ExportFormat): unknown[] {
+    const path = join(makeTempDir(), `${format}.jsonl`)
+    const outcome = exportSamples(store, { source: { datasetId, filter: {} }, format, path })
+    expect(outcome.skipped).toEqual([])
+    return readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+  }
+
+  it('writes a messages file back as it came: reasoning, extra columns and message keys', async () => {
+    const store = openTempStore()
+    const datasetId = await importAuto(store, writeJsonl(REASONING_ROWS), 'reasoning')
+    const [first] = conversations(store, datasetId)
+    expect(first.metadata).toEqual({ id: 'r-1', source: 'distilled', difficulty: 3 })
+    expect(first.messages[1].reasoning_content).toMatch(/^17 \+ 25/)
+    // An edit sends the conversation through the API's schema: it must take all of it back.
+    expect(conversationSchema.parse(first)).toEqual(first)
+    expect(exportedRows(store, datasetId, 'messages')).toEqual(REASONING_ROWS)
+  })
+
+  it('writes a ShareGPT file back as it came, and carries the same samples through the other format', async () => {
+    const shareGpt = REASONING_ROWS.map(({ messages, ...columns }) => ({
+      ...columns,
+      conversations: messages.map(({ role, content, ...keys }) => ({
+        from: { system: 'system', user: 'human', assistant: 'gpt' }[role],
+        value: content,
+        ...keys
+      }))
+    }))
+    const store = openTempStore()
+    const fromShareGpt = await importAuto(store, writeJsonl(shareGpt), 'sharegpt')
+    expect(exportedRows(store, fromShareGpt, 'sharegpt')).toEqual(shareGpt)
+    const fromMessages = await importAuto(store, writeJsonl(REASONING_ROWS), 'messages')
+    expect(conversations(store, fromShareGpt)).toEqual(conversations(store, fromMessages))
+  })
+
+  it("carries an Alpaca row's reasoning and columns, and skips reasoning Alpaca has no place for", async () => {
+    const rows = [
+      { instruction: 'Add 2 and 3.', input: '', output: '5', reasoning_content: '2 + 3 = 5', id: 9 }
+    ]
+    const store = openTempStore()
+    const datasetId = await importAuto(store, writeJsonl(rows), 'alpaca')
+    expect(conversations(store, datasetId)[0]).toEqual({
+      messages: [
+        { role: 'user', content: 'Add 2 and 3.' },
+        { role: 'assistant', content: '5', reasoning_content: '2 + 3 = 5' }
+      ],
+      metadata: { id: 9 }
+    })
+    expect(exportedRows(store, datasetId, 'alpaca')).toEqual(rows)
+    const earlyReasoning = {
+      messages: [
+        { role: 'user' as const, content: 'a' },
+        { role: 'assistant' as const, content: 'b', reasoning_content: 'r' },
+        { role: 'user' as const, content: 'c' },
+        { role: 'assistant' as const, content: 'd' }
+      ]
+    }
+    expect(() => exportRow(earlyReasoning, 'alpaca')).toThrow(
+      'Alpaca carries the reasoning of the output turn only'
+    )
+  })
+
+  it('never writes metadata over a key the format writes or reads: it nests those under "metadata"', () => {
+    const conversation: Conversation = {
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a', metadata: { content: 'old answer', score: 1 } }
+      ],
+      metadata: { input: 'shadowed', system: 'would become a system turn', metadata: { a: 1 }, id: 4 }
+    }
+    expect(exportRow(conversation, 'messages')).toEqual({
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a', score: 1, metadata: { content: 'old answer' } }
+      ],
+      input: 'shadowed',
+      id: 4,
+      metadata: { system: 'would become a system turn', metadata: { a: 1 } }
+    })
+    const alpaca = exportRow(
+      { ...conversation, messages: [conversation.messages[0], { role: 'assistant', content: 'a' }] },
+      'alpaca'
+    )
+    expect(alpaca).toEqual({
+      instruction: 'q',
+      input: '',
+      output: 'a',
+      id: 4,
+      metadata: { input: 'shadowed', system: 'would become a system turn', metadata: { a: 1 } }
+    })
+    // Read back, the nested keys stay metadata (nested once): nothing is lost or taken for a field.
+    const again = normaliseRow(alpaca, {
+      format: 'alpaca',
+      columns: { instruction: 'instruction', input: 'input', output: 'output' }
+    })
+    expect(again.messages).toEqual([
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: 'a' }
+    ])
+    expect(again.metadata).toEqual({ id: 4, metadata: alpaca.metadata })
   })
 })

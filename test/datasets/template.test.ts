@@ -7,6 +7,8 @@ import {
   sideMessages,
   trainedTokenCount
 } from '../../src-main/datasets/template'
+import { parseTrainingRow } from '../../src-main/engine/train/data'
+import { encodeChatForTraining } from '../../src-main/engine/tokenizer/labels'
 import { defaultModelDir } from '../../src-main/resources'
 import type { Conversation } from '../../src-preload/contract'
 
@@ -52,6 +54,42 @@ describe('template preview', () => {
     expect(rendered.text.slice(rendered.spans[0].start, rendered.spans[0].end)).toMatch(
       /Goodbye!<\|im_end\|>$/
     )
+  })
+
+  it("gives a turn's reasoning_content to the template (Qwen3 renders it), as training does", () => {
+    const conversation: Conversation = {
+      messages: [
+        { role: 'user', content: 'What is 17 + 25?' },
+        { role: 'assistant', content: '42', reasoning_content: '7 + 5 = 12, carry the 1.' }
+      ],
+      metadata: { id: 'r-1' }
+    }
+    const rendered = renderSample(qwen3, conversation)
+    const turn = rendered.text.slice(rendered.spans[0].start, rendered.spans[0].end)
+    expect(turn).toBe('<think>\n7 + 5 = 12, carry the 1.\n</think>\n\n42<|im_end|>')
+    // Without reasoning the same turn renders as it always did: Qwen3's empty think block.
+    const plain = renderSample(qwen3, {
+      messages: [conversation.messages[0], { role: 'assistant', content: '42' }]
+    })
+    expect(plain.text.slice(plain.spans[0].start, plain.spans[0].end)).toBe(
+      '<think>\n\n</think>\n\n42<|im_end|>'
+    )
+    // A run trains on the stored conversation's JSON (see run-launcher): the same text reaches it.
+    const row = parseTrainingRow(JSON.parse(JSON.stringify(conversation)))
+    if (row.format !== 'messages') throw new Error(`expected a messages row, got ${row.format}`)
+    expect(encodeChatForTraining(qwen3, row.messages).text).toBe(rendered.text)
+  })
+
+  it('renders a message the same whatever metadata it carries', () => {
+    const withMetadata: Conversation = {
+      messages: [
+        { role: 'user', content: 'Tell me a story.', metadata: { lang: 'en' } },
+        { role: 'assistant', content: 'Once upon a time.', metadata: { score: 4 } }
+      ],
+      metadata: { source: 'hand-written' }
+    }
+    expect(renderSample(qwen3, withMetadata).text).toBe(renderSample(qwen3, CHAT).text)
+    expect(renderSample(stories, withMetadata).text).toBe(renderSample(stories, CHAT).text)
   })
 
   it('renders the rejected side of a preference pair as its prompt plus the rejected completion', () => {

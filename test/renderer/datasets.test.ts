@@ -107,6 +107,8 @@ function samplesOf(total: number) {
   return (input: { offset: number; limit: number }) =>
     ok({
       total,
+      totalExact: true,
+      unindexed: 0,
       offset: input.offset,
       rows: Array.from({ length: Math.max(0, Math.min(input.limit, total - input.offset)) }, (_, i) =>
         sampleRow(input.offset + i + 1)
@@ -221,9 +223,12 @@ describe('pure helpers', () => {
   it('compares conversations without the keys an editor leaves empty, and alternates roles', () => {
     expect(
       normaliseConversation({
-        messages: [{ role: 'user', content: 'hi', tool_calls: [], name: '' }],
+        messages: [
+          { role: 'user', content: 'hi', tool_calls: [], name: '', reasoning_content: '', metadata: {} }
+        ],
         rejected: [],
-        tools: []
+        tools: [],
+        metadata: {}
       })
     ).toEqual({ messages: [{ role: 'user', content: 'hi' }] })
     expect(nextRole('user')).toBe('assistant')
@@ -278,11 +283,28 @@ describe('useSampleTableStore', () => {
     table.setFilter({ search: 'fox' })
     await settle()
     expect(bridge.callsOf('datasets.samples').map((input) => input.filter)).toEqual([{}, { search: 'fox' }])
-    pending[1](ok({ total: 1, offset: 0, rows: [sampleRow(7)] }))
-    pending[0](ok({ total: 500, offset: 0, rows: [sampleRow(1)] }))
+    pending[1](ok({ total: 1, totalExact: true, unindexed: 0, offset: 0, rows: [sampleRow(7)] }))
+    pending[0](ok({ total: 500, totalExact: true, unindexed: 0, offset: 0, rows: [sampleRow(1)] }))
     await settle()
     expect(table.total).toBe(1)
     expect(table.rowAt(0)?.id).toBe(7)
+  })
+
+  it('shows a search capped count at once, then asks for the exact count and shows it', async () => {
+    bridge.handle('datasets.samples', (input) =>
+      input.exactTotal
+        ? ok({ total: 25_080, totalExact: true, unindexed: 0, offset: 0, rows: [] })
+        : ok({ total: 10_000, totalExact: false, unindexed: 300, offset: 0, rows: [sampleRow(1)] })
+    )
+    const table = useSampleTableStore()
+    table.openDataset(1)
+    table.setFilter({ search: 'fox' })
+    await settle()
+    const calls = bridge.callsOf('datasets.samples').filter((input) => input.filter.search === 'fox')
+    expect(calls.map((input) => Boolean(input.exactTotal))).toEqual([false, true])
+    expect(table.total).toBe(25_080)
+    expect(table.totalExact).toBe(true)
+    expect(table.unindexed).toBe(300)
   })
 
   it('applies a bulk action to the selection and fetches the rows in view again', async () => {
@@ -348,6 +370,38 @@ describe('useSampleEditorStore', () => {
     await editor.undo()
     expect(bridge.callsOf('datasets.undoSample')).toEqual([{ sampleId: 4 }])
     expect(editor.draft?.conversation.messages[1].content).toBe('Paris.')
+  })
+
+  it("keeps what an edit does not touch: a turn's reasoning, its metadata, the sample's metadata", async () => {
+    const imported = sampleDetail(5)
+    imported.conversation = {
+      messages: [
+        { role: 'user', content: 'Capital of France?', metadata: { lang: 'en' } },
+        { role: 'assistant', content: 'Paris.', reasoning_content: 'A well-known fact.' }
+      ],
+      metadata: { id: 'r-2', source: 'distilled' }
+    }
+    bridge.handle('datasets.sample', () => ok(imported))
+    bridge.handle('datasets.sampleHistory', () => ok([]))
+    bridge.handle('datasets.updateSample', () => ok(sampleDetail(5, 2)))
+    bridge.handle('datasets.samples', samplesOf(0))
+    const editor = useSampleEditorStore()
+    await editor.open(5)
+    // The reasoning box emptied and filled again with the same text changes nothing.
+    editor.draft!.conversation.messages[1].reasoning_content = ''
+    expect(editor.dirty).toBe(true)
+    editor.draft!.conversation.messages[1].reasoning_content = 'A well-known fact.'
+    expect(editor.dirty).toBe(false)
+
+    editor.draft!.conversation.messages[1].content = 'Paris, on the Seine.'
+    expect(await editor.save()).toBe(true)
+    expect(bridge.callsOf('datasets.updateSample')[0].conversation).toEqual({
+      messages: [
+        { role: 'user', content: 'Capital of France?', metadata: { lang: 'en' } },
+        { role: 'assistant', content: 'Paris, on the Seine.', reasoning_content: 'A well-known fact.' }
+      ],
+      metadata: { id: 'r-2', source: 'distilled' }
+    })
   })
 
   it('adds a sample written by hand, then rates it as its first edit', async () => {

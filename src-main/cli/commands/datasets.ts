@@ -2,7 +2,8 @@ import type { ImportColumnField, ImportMapping } from '../../../src-preload/cont
 import { ApiError } from '../../api/errors'
 import { JSON_OPTION, UsageError, type CliIO, type Command, type ParsedArgs } from '../command'
 import { formatTable } from '../format'
-import { withSession } from '../session'
+import { withSession, type CliSession } from '../session'
+import { SEARCH_INDEX_JOB } from '../../datasets/jobs'
 
 const FORMATS = ['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference'] as const
 const FILE_TYPES = ['auto', 'jsonl', 'json', 'csv', 'parquet'] as const
@@ -18,7 +19,8 @@ const FIELDS: readonly ImportColumnField[] = [
   'prompt',
   'completion',
   'chosen',
-  'rejected'
+  'rejected',
+  'reasoning'
 ]
 const BAD_ROWS_SHOWN = 20
 
@@ -241,18 +243,23 @@ export const datasetsImportCommand: Command = {
       note: (args.values.note as string | undefined) ?? ''
     }
     try {
-      const result = await withSession(args, (s) => s.call('datasets.import', input))
-      if (args.values.json) return io.out(JSON.stringify(result, null, 2))
-      io.out(
-        `imported ${result.imported} samples into dataset ${result.dataset.id} (${result.dataset.name}) ` +
-          `as ${describeMapping(result.mapping)} from ${result.fileType}`
-      )
-      if (result.badRowCount > 0) {
-        io.err(`skipped ${result.badRowCount} bad rows:`)
-        printBadRows(io, result.badRows, result.badRowCount)
-      }
-      if (result.version)
-        io.out(`cut version ${result.version.version} (${result.version.contentHash.slice(0, 12)})`)
+      await withSession(args, async (s) => {
+        const result = await s.call('datasets.import', input)
+        if (args.values.json) io.out(JSON.stringify(result, null, 2))
+        else {
+          io.out(
+            `imported ${result.imported} samples into dataset ${result.dataset.id} (${result.dataset.name}) ` +
+              `as ${describeMapping(result.mapping)} from ${result.fileType}`
+          )
+          if (result.badRowCount > 0) {
+            io.err(`skipped ${result.badRowCount} bad rows:`)
+            printBadRows(io, result.badRows, result.badRowCount)
+          }
+          if (result.version)
+            io.out(`cut version ${result.version.version} (${result.version.contentHash.slice(0, 12)})`)
+        }
+        await untilSearchable(s)
+      })
     } catch (error) {
       const details =
         error instanceof ApiError ? (error.details as { badRows?: unknown } | undefined) : undefined
@@ -266,6 +273,26 @@ export const datasetsImportCommand: Command = {
       }
       throw error
     }
+  }
+}
+
+/**
+ * Waits for the search index to take in a large import (the app does this in the background, but a
+ * CLI process would kill the job on exit), with its progress on a terminal.
+ */
+async function untilSearchable(session: CliSession): Promise<void> {
+  const showProgress = process.stderr.isTTY
+  const stopListening = session.ctx.events.subscribe((event, payload) => {
+    if (showProgress && event === 'job.progress' && 'done' in payload && payload.kind === SEARCH_INDEX_JOB) {
+      const percent = payload.total > 0 ? Math.floor((100 * payload.done) / payload.total) : 0
+      process.stderr.write(`\rindexing for search ${percent}%`)
+    }
+  })
+  try {
+    await session.ctx.searchIndex.idle()
+  } finally {
+    stopListening()
+    if (showProgress) process.stderr.write('\n')
   }
 }
 

@@ -15,7 +15,7 @@ export const version = 4
  * Plain SQL (not a JS function) so that every connection, including a job worker's, keeps the
  * index in sync without registering anything.
  */
-function bodyText(row: 'NEW' | 'samples'): string {
+export function bodyText(row: 'NEW' | 'samples'): string {
   return `(
     coalesce((SELECT group_concat(value ->> '$.content', char(10))
               FROM json_each(${row}.conversation, '$.messages')), '')
@@ -29,7 +29,7 @@ function bodyText(row: 'NEW' | 'samples'): string {
  * ("d<id>"), live or deleted, and the split. A search that filters only on these is answered by
  * the index alone, which is what keeps a count over a million samples fast.
  */
-function metaText(row: 'NEW' | 'samples'): string {
+export function metaText(row: 'NEW' | 'samples'): string {
   return `('d' || ${row}.dataset_id || ' ' || CASE WHEN ${row}.deleted_at IS NULL THEN 'live' ELSE 'deleted' END
     || ' ' || ${row}.split)`
 }

@@ -4,6 +4,7 @@ import * as modelsRuns from './0002-models-runs'
 import * as evaluations from './0003-evaluations'
 import * as datasetCuration from './0004-dataset-curation'
 import * as runControl from './0005-run-control'
+import * as searchBacklog from './0006-search-backlog'
 
 export interface Migration {
   version: number
@@ -21,5 +22,6 @@ export const MIGRATIONS: readonly Migration[] = [
     name: '0004-dataset-curation',
     up: datasetCuration.updateToSchemaVersion4
   },
-  { version: runControl.version, name: '0005-run-control', up: runControl.updateToSchemaVersion5 }
+  { version: runControl.version, name: '0005-run-control', up: runControl.updateToSchemaVersion5 },
+  { version: searchBacklog.version, name: '0006-search-backlog', up: searchBacklog.updateToSchemaVersion6 }
 ]

@@ -31,6 +31,7 @@ import {
   answeredByIndex,
   filterConditions,
   searchMatch,
+  type SearchNarrowing,
   type QueryParams
 } from './sample-query'
 import type { SampleTableRow } from './datasets'
@@ -66,7 +67,12 @@ export interface SampleQuery {
   tokenizer?: string | null
   limit?: number
   offset?: number
+  /** Count a search's matches all the way, however long it takes (see countSearch). */
+  exactTotal?: boolean
 }
+
+/** Matches a search counts before it stops and calls the total a lower bound. */
+export const SEARCH_COUNT_CAP = 10_000
 
 /** A sample row with what browsing adds: turn count, token count, exact-duplicate count. */
 interface BrowseRow extends SampleTableRow {
@@ -161,9 +167,11 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
     sampleById: db.prepare<{ id: number; tokenizer: string | null }, BrowseRow>(
       `${SELECT_BROWSE} WHERE s.id = @id`
     ),
-    datasetOfSample: db.prepare<[number], { dataset_id: number; deleted_at: string | null }>(
-      'SELECT dataset_id, deleted_at FROM samples WHERE id = ?'
-    ),
+    // What a bulk action needs of a sample; the full detail (duplicates, token counts) costs far more.
+    datasetOfSample: db.prepare<
+      [number],
+      { dataset_id: number; deleted_at: string | null; tags: string; revision: number }
+    >('SELECT dataset_id, deleted_at, tags, revision FROM samples WHERE id = ?'),
     splitCounts: db.prepare<[number], { split: Split; n: number }>(
       'SELECT split, count(*) AS n FROM samples WHERE dataset_id = ? AND deleted_at IS NULL GROUP BY split'
     ),
@@ -243,9 +251,34 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
     ),
     touchDataset: db.prepare<[number]>(`UPDATE datasets SET updated_at = ${NOW_SQL} WHERE id = ?`),
     // Cheaper than the summary (which counts the samples) when only existence matters.
-    datasetExists: db.prepare<[number], number>('SELECT 1 FROM datasets WHERE id = ?').pluck(),
+    datasetExists: db
+      .prepare<[number], number>('SELECT 1 FROM datasets WHERE id = ? AND import_heartbeat_at IS NULL')
+      .pluck(),
     searchCount: db
       .prepare<[string], number>('SELECT count(*) FROM sample_search WHERE sample_search MATCH ?')
+      .pluck(),
+    searchCountUpTo: db
+      .prepare<[string, number], number>(
+        'SELECT count(*) FROM (SELECT 1 FROM sample_search WHERE sample_search MATCH ? LIMIT ?)'
+      )
+      .pluck(),
+    // Each an index range scan (samples_by_dataset, samples_live, samples_by_split) that stops at the first row.
+    otherDatasetsHaveSamples: db
+      .prepare<[number, number], number>(
+        `SELECT EXISTS (SELECT 1 FROM samples WHERE dataset_id < ?)
+             OR EXISTS (SELECT 1 FROM samples WHERE dataset_id > ?)`
+      )
+      .pluck(),
+    hasDeletedSamples: db
+      .prepare<[number], number>(
+        'SELECT EXISTS (SELECT 1 FROM samples WHERE dataset_id = ? AND deleted_at IS NOT NULL)'
+      )
+      .pluck(),
+    hasSamplesOutsideSplit: db
+      .prepare<{ datasetId: number; split: string }, number>(
+        `SELECT EXISTS (SELECT 1 FROM samples WHERE dataset_id = @datasetId AND split < @split)
+             OR EXISTS (SELECT 1 FROM samples WHERE dataset_id = @datasetId AND split > @split)`
+      )
       .pluck()
   }
 
@@ -259,8 +292,33 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
     return filterConditions(datasetId, filter, params).join(' AND ')
   }
 
+  /** The meta tokens a search in this dataset needs (see SearchNarrowing): three index lookups. */
+  function searchNarrowing(datasetId: number, filter: SampleFilter): SearchNarrowing {
+    return {
+      dataset: statements.otherDatasetsHaveSamples.get(datasetId, datasetId) === 1,
+      deletion: statements.hasDeletedSamples.get(datasetId) === 1,
+      split:
+        filter.split !== undefined &&
+        statements.hasSamplesOutsideSplit.get({ datasetId, split: filter.split }) === 1
+    }
+  }
+
+  /**
+   * The matches of a search, counted up to SEARCH_COUNT_CAP unless asked for exactly: the count
+   * walks every match (a phrase of two very common words on a million samples takes a fifth of a
+   * second), while the first page and the first thousands of matches take a few milliseconds. The
+   * table shows the capped count at once and asks for the exact one behind it.
+   */
+  function countSearch(search: string, exact: boolean): { total: number; exact: boolean } {
+    if (exact) return { total: statements.searchCount.get(search)!, exact: true }
+    const counted = statements.searchCountUpTo.get(search, SEARCH_COUNT_CAP + 1)!
+    return counted > SEARCH_COUNT_CAP
+      ? { total: SEARCH_COUNT_CAP, exact: false }
+      : { total: counted, exact: true }
+  }
+
   /** A window of the filtered, sorted samples and the filter's total (for a virtualised table). */
-  function querySamples(datasetId: number, query: SampleQuery = {}): SamplePage {
+  function querySamples(datasetId: number, query: SampleQuery = {}): Omit<SamplePage, 'unindexed'> {
     requireDataset('datasets.samples', datasetId)
     const filter = query.filter ?? {}
     const sort = query.sort ?? { column: 'id', direction: 'asc' }
@@ -272,10 +330,11 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
     const tokenizer = query.tokenizer ?? null
     let total: number
     let rows: BrowseRow[]
+    let totalExact = true
     if (answeredByIndex(datasetId, filter)) {
       // The search index alone counts the matches and, in id order, yields the window's ids.
-      const search = searchMatch(datasetId, filter)!
-      total = statements.searchCount.get(search)!
+      const search = searchMatch(datasetId, filter, searchNarrowing(datasetId, filter))!
+      ;({ total, exact: totalExact } = countSearch(search, query.exactTotal ?? false))
       rows =
         sort.column === 'id'
           ? db
@@ -296,7 +355,9 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
       rows = pageRows(datasetId, filter, sort.column, direction, tokenizer, window)
     }
     return {
-      total,
+      // A capped count is at least what this page shows.
+      total: totalExact ? total : Math.max(total, window.offset + rows.length),
+      totalExact,
       offset: window.offset,
       rows: rows.map((row) => toSampleRow(row, JSON.parse(row.conversation) as Conversation))
     }
@@ -400,17 +461,17 @@ export function createCurationRepo(db: Database.Database, core: CurationCore) {
           continue
         }
         if (owner.deleted_at !== null) continue
-        const detail = requireSampleDetail('datasets.bulk', id)
+        const tags = JSON.parse(owner.tags) as string[]
         const change =
           action.kind === 'tag'
-            ? { tags: [...detail.tags, ...action.tags] }
+            ? { tags: [...tags, ...action.tags] }
             : action.kind === 'untag'
-              ? { tags: detail.tags.filter((tag) => !action.tags.includes(tag)) }
+              ? { tags: tags.filter((tag) => !action.tags.includes(tag)) }
               : action.kind === 'setSplit'
                 ? { split: action.split }
                 : { rating: action.rating }
         const { revision } = core.updateSample(id, change, { author, note: `bulk ${action.kind}` })
-        if (revision !== detail.revision) changed++
+        if (revision !== owner.revision) changed++
       }
       if (changed > 0) statements.touchDataset.run(datasetId)
       return changed

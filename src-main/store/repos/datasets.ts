@@ -210,7 +210,9 @@ const DATASET_SUMMARY_SQL = `
     v.sample_count AS latest_count
   FROM datasets d
   LEFT JOIN dataset_versions v
-    ON v.id = (SELECT id FROM dataset_versions WHERE dataset_id = d.id ORDER BY version DESC LIMIT 1)`
+    ON v.id = (SELECT id FROM dataset_versions WHERE dataset_id = d.id ORDER BY version DESC LIMIT 1)
+  -- A dataset an import is still creating does not exist yet for anyone else.
+  WHERE d.import_heartbeat_at IS NULL`
 
 function prepareStatements(db: Database.Database) {
   type SampleFilter = { datasetId: number; split: Split | null; includeDeleted: 0 | 1; tag: string | null }
@@ -230,7 +232,7 @@ function prepareStatements(db: Database.Database) {
     listDatasets: db.prepare<[], DatasetSummaryRow>(
       `${DATASET_SUMMARY_SQL} ORDER BY d.name COLLATE NOCASE, d.id`
     ),
-    getDataset: db.prepare<[number], DatasetSummaryRow>(`${DATASET_SUMMARY_SQL} WHERE d.id = ?`),
+    getDataset: db.prepare<[number], DatasetSummaryRow>(`${DATASET_SUMMARY_SQL} AND d.id = ?`),
     renameDataset: db.prepare<[string, number]>(
       `UPDATE datasets SET name = ?, updated_at = ${NOW_SQL} WHERE id = ?`
     ),
@@ -260,6 +262,14 @@ function prepareStatements(db: Database.Database) {
     updateSampleState: db.prepare<SampleStateParams & { id: number; hash: string; revision: number }>(
       `UPDATE samples SET conversation = @conversation, tags = @tags, split = @split, rating = @rating,
          content_hash = @hash, revision = @revision, updated_at = ${NOW_SQL}
+       WHERE id = @id`
+    ),
+    // Tags and rating only: naming neither conversation nor split keeps the search index's update
+    // trigger out of the statement, which makes it about three times cheaper (bulk tagging).
+    updateSampleLabels: db.prepare<
+      Pick<SampleStateParams, 'tags' | 'rating'> & { id: number; revision: number }
+    >(
+      `UPDATE samples SET tags = @tags, rating = @rating, revision = @revision, updated_at = ${NOW_SQL}
        WHERE id = @id`
     ),
     // COALESCE keeps the first deletion time when a sample is deleted twice.
@@ -592,9 +602,13 @@ export function createDatasetsRepo(db: Database.Database) {
     if (sameState(currentState, next)) return toSampleRecord(current)
     materialiseImportedRevision(current)
     const revision = current.revision + 1
-    // next.conversation is already canonical JSON, so this equals conversationHash().
-    const hash = sha256Hex(next.conversation)
-    sql.updateSampleState.run({ ...next, id: current.id, hash, revision })
+    if (next.conversation === current.conversation && next.split === current.split) {
+      sql.updateSampleLabels.run({ tags: next.tags, rating: next.rating, id: current.id, revision })
+    } else {
+      // next.conversation is already canonical JSON, so this equals conversationHash().
+      const hash = sha256Hex(next.conversation)
+      sql.updateSampleState.run({ ...next, id: current.id, hash, revision })
+    }
     sql.insertRevision.run({
       ...next,
       sampleId: current.id,

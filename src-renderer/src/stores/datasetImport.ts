@@ -36,12 +36,14 @@ export const FORMAT_FIELDS: Record<ImportFormat, { field: ImportColumnField; req
     { field: 'output', required: true },
     { field: 'input', required: false },
     { field: 'history', required: false },
-    { field: 'system', required: false }
+    { field: 'system', required: false },
+    { field: 'reasoning', required: false }
   ],
   'prompt-completion': [
     { field: 'prompt', required: true },
     { field: 'completion', required: true },
-    { field: 'system', required: false }
+    { field: 'system', required: false },
+    { field: 'reasoning', required: false }
   ],
   preference: [
     { field: 'chosen', required: true },

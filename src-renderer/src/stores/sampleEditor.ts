@@ -33,7 +33,15 @@ function draftOf(sample: SampleDetail): SampleDraft {
   }
 }
 
-/** Drops the keys an editor leaves empty, so that an untouched turn compares equal to the saved one. */
+/** Metadata the editor does not show is kept as it is; an empty object is no metadata. */
+function hasKeys(metadata: Record<string, unknown> | undefined): metadata is Record<string, unknown> {
+  return metadata !== undefined && Object.keys(metadata).length > 0
+}
+
+/**
+ * Drops the keys an editor leaves empty, so that an untouched turn compares equal to the saved one.
+ * Everything else a turn carries (reasoning, metadata) is kept: an edit must not lose it.
+ */
 export function normaliseMessage(message: ConversationMessage): ConversationMessage {
   const clean: ConversationMessage = { role: message.role, content: message.content }
   if (message.loss_weight !== undefined && message.loss_weight !== null && !Number.isNaN(message.loss_weight))
@@ -41,6 +49,8 @@ export function normaliseMessage(message: ConversationMessage): ConversationMess
   if (message.tool_calls && message.tool_calls.length > 0) clean.tool_calls = message.tool_calls
   if (message.tool_call_id) clean.tool_call_id = message.tool_call_id
   if (message.name) clean.name = message.name
+  if (message.reasoning_content) clean.reasoning_content = message.reasoning_content
+  if (hasKeys(message.metadata)) clean.metadata = message.metadata
   return clean
 }
 
@@ -49,6 +59,7 @@ export function normaliseConversation(conversation: Conversation): Conversation 
   if (conversation.tools && conversation.tools.length > 0) clean.tools = conversation.tools
   if (conversation.rejected && conversation.rejected.length > 0)
     clean.rejected = conversation.rejected.map(normaliseMessage)
+  if (hasKeys(conversation.metadata)) clean.metadata = conversation.metadata
   return clean
 }
 

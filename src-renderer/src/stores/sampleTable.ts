@@ -52,6 +52,10 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
   /** Token counts of this tokenizer fill the Tokens column (see datasets.countTokens). */
   const tokenizer = ref<string | null>(null)
   const total = ref(0)
+  /** False while `total` is a search's capped count and the exact one is on its way. */
+  const totalExact = ref(true)
+  /** Samples a search cannot find yet (a large import still being indexed). */
+  const unindexed = ref(0)
   /** The first page of the current query has arrived. */
   const loaded = ref(false)
   /** Bumped whenever the query changes, so that the table scrolls back to the top. */
@@ -89,7 +93,13 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
         offset: page * SAMPLE_PAGE_SIZE
       })
       if (asked !== generation) return true
-      total.value = result.total
+      // A later page may come back capped after the exact count arrived; the exact one stands.
+      if (totalExact.value || !result.totalExact || result.total > total.value) {
+        total.value = result.total
+        totalExact.value = result.totalExact
+      }
+      unindexed.value = result.unindexed
+      if (!result.totalExact) void fetchExactTotal(asked)
       loaded.value = true
       const next = new Map(pages.value)
       next.set(page, result.rows)
@@ -104,6 +114,27 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
       return false
     } finally {
       if (asked === generation) inFlight.delete(page)
+    }
+  }
+
+  /** Counts every match of the current search (its first pages came with a capped count), once per query. */
+  let exactTotalGeneration = -1
+  async function fetchExactTotal(asked: number): Promise<void> {
+    const id = datasetId.value
+    if (id === null || exactTotalGeneration === asked) return
+    exactTotalGeneration = asked
+    try {
+      const result = await api.call('datasets.samples', {
+        id,
+        filter: compactFilter(filter.value),
+        limit: 0,
+        exactTotal: true
+      })
+      if (asked !== generation) return
+      total.value = result.total
+      totalExact.value = true
+    } catch (error) {
+      if (asked === generation) toasts.showError(error)
     }
   }
 
@@ -167,6 +198,8 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
     tokenizer.value = null
     selected.value = new Set()
     total.value = 0
+    totalExact.value = true
+    unindexed.value = 0
     if (id !== null) restart()
   }
 
@@ -251,6 +284,8 @@ export const useSampleTableStore = defineStore('sampleTable', () => {
     sort,
     tokenizer,
     total,
+    totalExact,
+    unindexed,
     loaded,
     queryVersion,
     pages,

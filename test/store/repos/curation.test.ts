@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { SEARCH_COUNT_CAP } from '../../../src-main/store/repos/curation'
 import type { NewSample } from '../../../src-main/store/repos/datasets'
 import type { Conversation, SampleFilter } from '../../../src-preload/contract'
 import { chat, openTempStore } from '../helpers'
@@ -136,6 +137,61 @@ describe('curation: browsing', () => {
     repo.updateSample(ids[2], { split: 'test' })
     expect(search({ split: 'test' }).rows.map((r) => r.id)).toEqual([ids[2]])
     expect(search({ split: 'validation' }).total).toBe(0)
+  })
+
+  it('leaves out the meta tokens that narrow nothing, and still narrows when they start to', () => {
+    const store = openTempStore()
+    const repo = store.datasets
+    const { id: datasetId } = repo.create({ name: 'only one' })
+    const ids = repo.addSamples(datasetId, [
+      { conversation: chat('red fox', 'a'), split: 'train' },
+      { conversation: chat('red hen', 'b'), split: 'train' }
+    ])
+    const found = (filter: Partial<SampleFilter> = {}) =>
+      repo.querySamples(datasetId, { filter: { search: 'red', ...filter } }).rows.map((r) => r.id)
+    // One dataset, nothing deleted, everything in train: the search alone decides.
+    expect(found()).toEqual(ids)
+    expect(found({ split: 'train' })).toEqual(ids)
+    expect(found({ split: 'test' })).toEqual([])
+    repo.softDeleteSample(ids[0])
+    expect(found()).toEqual([ids[1]])
+    expect(found({ deleted: 'only' })).toEqual([ids[0]])
+    repo.restoreSample(ids[0])
+    repo.updateSample(ids[1], { split: 'validation' })
+    expect(found({ split: 'train' })).toEqual([ids[0]])
+    const other = repo.create({ name: 'second' })
+    repo.addSamples(other.id, [{ conversation: chat('red panda', 'c') }])
+    expect(found()).toEqual(ids)
+  })
+
+  it('counts a search up to the cap at once, and exactly when asked', () => {
+    const store = openTempStore()
+    const repo = store.datasets
+    const { id: datasetId } = repo.create({ name: 'many' })
+    const samples = Array.from({ length: SEARCH_COUNT_CAP + 5 }, (_, i) => ({
+      conversation: chat(`fox ${i}`, 'x')
+    }))
+    repo.addSamples(datasetId, samples)
+    const capped = repo.querySamples(datasetId, { filter: { search: 'fox' }, limit: 10 })
+    expect(capped).toMatchObject({ total: SEARCH_COUNT_CAP, totalExact: false })
+    expect(capped.rows).toHaveLength(10)
+    // A window beyond the cap still counts what it shows.
+    const far = repo.querySamples(datasetId, {
+      filter: { search: 'fox' },
+      offset: SEARCH_COUNT_CAP,
+      limit: 10
+    })
+    expect(far.total).toBe(SEARCH_COUNT_CAP + 5)
+    expect(
+      repo.querySamples(datasetId, { filter: { search: 'fox' }, limit: 0, exactTotal: true })
+    ).toMatchObject({
+      total: SEARCH_COUNT_CAP + 5,
+      totalExact: true
+    })
+    expect(repo.querySamples(datasetId, { filter: { search: '"fox 17"' } })).toMatchObject({
+      total: 1,
+      totalExact: true
+    })
   })
 
   it('hides soft-deleted samples unless asked, and shows edited ones', () => {

@@ -1,0 +1,128 @@
+/**
+ * The reading half of an import: the file's records normalised, serialised and hashed, batch by
+ * batch, ready to stage. It runs in a thread of its own (readInThread) so that parsing the next
+ * batches overlaps with SQLite writing the last ones; import.ts only writes.
+ */
+import type { MessagePort } from 'node:worker_threads'
+import type { Conversation, ImportFileType, ImportMapping } from '../../src-preload/contract'
+import { startThread } from '../jobs/worker-entry'
+import { canonicalJson, sha256Hex } from '../store/hash'
+import { normaliseRow, RowError } from './normalise'
+import { readRecords, type ReadProgress } from './sources'
+
+/** A row ready for the samples table. */
+export interface StagedRow {
+  json: string
+  hash: string
+  line: number
+}
+
+export interface ReadBatch {
+  rows: StagedRow[]
+  /** Rows that cannot be imported, with why. */
+  bad: { line: number; reason: string }[]
+  progress: ReadProgress
+}
+
+export interface ReaderRequest {
+  file: string
+  fileType: ImportFileType
+  mapping: ImportMapping
+}
+
+/** A conversation as the samples table stores it: canonical JSON and its sha256. */
+export function serialiseConversation(conversation: Conversation): { json: string; hash: string } {
+  const json = canonicalJson(conversation)
+  return { json, hash: sha256Hex(json) }
+}
+
+/** The file's batches, normalised in this thread. */
+export async function* normalisedBatches(request: ReaderRequest): AsyncGenerator<ReadBatch> {
+  let progress: ReadProgress = { done: 0, total: 0 }
+  const records = readRecords(request.file, request.fileType, { onProgress: (p) => (progress = p) })
+  for await (const batch of records) {
+    const out: ReadBatch = { rows: [], bad: [], progress }
+    for (const record of batch) {
+      if (!('row' in record)) {
+        out.bad.push({ line: record.line, reason: record.error })
+        continue
+      }
+      try {
+        const { json, hash } = serialiseConversation(normaliseRow(record.row, request.mapping))
+        out.rows.push({ json, hash, line: record.line })
+      } catch (error) {
+        if (!(error instanceof RowError)) throw error
+        out.bad.push({ line: record.line, reason: error.message })
+      }
+    }
+    out.progress = progress
+    yield out
+  }
+}
+
+/** Batches the reader thread may run ahead of the writer: enough to keep both busy, and memory flat. */
+export const READ_AHEAD_BATCHES = 4
+
+/** Reader → importer messages. */
+export type ReaderMessage =
+  { type: 'batch'; batch: ReadBatch } | { type: 'end' } | { type: 'error'; message: string }
+
+/**
+ * The reader thread's loop: posts batches, never more than READ_AHEAD_BATCHES ahead of the
+ * acknowledgements ("next") it gets back.
+ */
+export async function serveBatches(request: ReaderRequest, port: MessagePort): Promise<void> {
+  let credit = READ_AHEAD_BATCHES
+  let wake: (() => void) | null = null
+  port.on('message', () => {
+    credit++
+    wake?.()
+  })
+  try {
+    for await (const batch of normalisedBatches(request)) {
+      while (credit === 0) await new Promise<void>((resolve) => (wake = resolve))
+      wake = null
+      credit--
+      port.postMessage({ type: 'batch', batch } satisfies ReaderMessage)
+    }
+    port.postMessage({ type: 'end' } satisfies ReaderMessage)
+  } catch (error) {
+    port.postMessage({ type: 'error', message: (error as Error).message } satisfies ReaderMessage)
+  }
+}
+
+/** The same batches as normalisedBatches, read and normalised by a thread of their own. */
+export async function* readInThread(request: ReaderRequest): AsyncGenerator<ReadBatch> {
+  const worker = startThread('import-reader', { workerData: request })
+  const queue: ReaderMessage[] = []
+  let wake: (() => void) | null = null
+  let failure: Error | null = null
+  worker.on('message', (message: ReaderMessage) => {
+    queue.push(message)
+    wake?.()
+  })
+  worker.on('error', (error) => {
+    failure = error
+    wake?.()
+  })
+  worker.on('exit', (code) => {
+    failure ??= new Error(`datasets.import: the reader thread exited (code ${code})`)
+    wake?.()
+  })
+  try {
+    for (;;) {
+      while (queue.length === 0) {
+        if (failure) throw failure
+        await new Promise<void>((resolve) => (wake = resolve))
+        wake = null
+      }
+      const message = queue.shift()!
+      if (message.type === 'end') return
+      if (message.type === 'error') throw new Error(message.message)
+      worker.postMessage('next')
+      yield message.batch
+    }
+  } finally {
+    await worker.terminate()
+  }
+}
