@@ -188,9 +188,11 @@ function stagingSink(store: Store, request: ImportRequest, target: () => number)
       staged += rows.length
     },
     commit: () => {
+      const restore = bulkWriteSettings(db)
       try {
         return commit.immediate()
       } finally {
+        restore()
         drop()
       }
     },
@@ -201,6 +203,24 @@ function stagingSink(store: Store, request: ImportRequest, target: () => number)
 /** The dataset of this name, compared as the store does (case-insensitively). */
 function namedDataset(store: Store, name: string): DatasetSummary | undefined {
   return store.datasets.list().find((d) => d.name.toLowerCase() === name.toLowerCase())
+}
+
+/**
+ * The connection's settings while it writes an import's rows; returns what puts them back.
+ * Checkpoints wait for the end: run between write transactions they copy the same index pages into
+ * the database file again and again (about a third of the writing time). And the page cache grows:
+ * the content-hash index takes rows in random order, and once it outgrows the cache (about a
+ * quarter of a million rows at the default 2 MiB) every insert reads pages back.
+ */
+function bulkWriteSettings(db: Store['db']): () => void {
+  const checkpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number
+  const cachePages = db.pragma('cache_size', { simple: true }) as number
+  db.pragma('wal_autocheckpoint = 0')
+  db.pragma(`cache_size = ${IMPORT_CACHE_KIB}`)
+  return () => {
+    db.pragma(`wal_autocheckpoint = ${checkpointPages}`)
+    db.pragma(`cache_size = ${cachePages}`)
+  }
 }
 
 /** How long a creating import may go without a batch before its hidden dataset counts as abandoned. */
@@ -249,11 +269,7 @@ function newDatasetSink(store: Store, request: ImportRequest, name: string): Sam
     pending = []
     pendingChars = 0
   }
-  // Checkpoints are left for after the commit: run between batches they copy the same index pages
-  // into the database file again and again (about a third of the writing time).
-  const checkpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number
-  db.pragma('wal_autocheckpoint = 0')
-  const restoreCheckpoints = () => db.pragma(`wal_autocheckpoint = ${checkpointPages}`)
+  const restoreSettings = bulkWriteSettings(db)
   const commit = db.transaction((): CommittedImport => {
     const taken = namedDataset(store, name)
     let target = datasetId
@@ -285,11 +301,11 @@ function newDatasetSink(store: Store, request: ImportRequest, name: string): Sam
       flush()
       const committed = commit.immediate()
       // The next commit on the store (the search-index job's first batch) checkpoints the WAL.
-      restoreCheckpoints()
+      restoreSettings()
       return committed
     },
     discard: () => {
-      restoreCheckpoints()
+      restoreSettings()
       db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId)
     }
   }
@@ -300,6 +316,9 @@ function newDatasetSink(store: Store, request: ImportRequest, name: string): Sam
  * fewer, larger ones write less; this many hold the store's write lock for about a tenth of a second.
  */
 const ROWS_PER_TRANSACTION = 8192
+/** The page cache of an import's connection, in KiB as SQLite takes it (negative): 64 MiB. */
+const IMPORT_CACHE_KIB = -65536
+
 /** …or this much conversation JSON, whichever comes first. */
 const CHARS_PER_TRANSACTION = 16 << 20
 
