@@ -12,10 +12,10 @@ import {
 import { normalisedBatches, readInThread, type ReadBatch } from '../../src-main/datasets/import-reader'
 import { defaultMapping } from '../../src-main/datasets/normalise'
 import { indexSearchBacklog } from '../../src-main/datasets/search-index'
-import { detectFileType } from '../../src-main/datasets/sources'
 import { openStore, type Store } from '../../src-main/store'
 import { StoreNotFoundError } from '../../src-main/store/errors'
 import { tempDir } from '../helpers/temp'
+import { importRequest, sampleCount } from './import-helpers'
 import { makeTempDir, openTempStore } from '../store/helpers'
 
 const MESSAGES = defaultMapping('messages', ['messages'])
@@ -25,18 +25,7 @@ const DIRECT: ImportHooks = { directImportBytes: 0 }
 const STAGED: ImportHooks = { directImportBytes: Number.MAX_SAFE_INTEGER }
 
 function request(file: string, extra: Partial<ImportRequest> = {}): ImportRequest {
-  return {
-    file,
-    fileType: detectFileType(file),
-    mapping: MESSAGES,
-    datasetName: 'data',
-    split: 'train',
-    tags: [],
-    onBadRows: 'abort',
-    cutVersion: false,
-    note: '',
-    ...extra
-  }
+  return importRequest(file, MESSAGES, extra)
 }
 
 /** A messages line; every answer holds the word "zebra" and a word of its own. */
@@ -62,10 +51,6 @@ function writeLines(file: string, lines: string[]): string {
 const BIG_ROWS = 14_000
 const PADDING = ' lorem ipsum'.repeat(24)
 const SOME_ROWS = 9000
-
-function sampleCount(store: Store): number {
-  return store.db.prepare('SELECT count(*) FROM samples').pluck().get() as number
-}
 
 function datasetCount(store: Store): number {
   return store.db.prepare('SELECT count(*) FROM datasets').pluck().get() as number

@@ -1,13 +1,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { importFile, previewImport, type ImportRequest } from '../../src-main/datasets/import'
+import { importFile, previewImport } from '../../src-main/datasets/import'
 import { defaultMapping } from '../../src-main/datasets/normalise'
-import { detectFileType } from '../../src-main/datasets/sources'
-import type { Store } from '../../src-main/store'
 import type { ImportMapping } from '../../src-preload/contract'
 import { SHARED_DIR } from '../helpers/temp'
 import { makeTempDir, openTempStore } from '../store/helpers'
+import { importRequest as request, sampleCount } from './import-helpers'
 import { writeParquetStrings } from './parquet-fixture'
 
 const GSM8K_TRAIN = join(SHARED_DIR, 'datasets', 'gsm8k', 'train.jsonl')
@@ -15,25 +14,6 @@ const CHAT_DEMOS = join(SHARED_DIR, 'datasets', 'chat-demos')
 const GSM8K_MAPPING: ImportMapping = {
   format: 'prompt-completion',
   columns: { prompt: 'question', completion: 'answer' }
-}
-
-function request(file: string, mapping: ImportMapping, extra: Partial<ImportRequest> = {}): ImportRequest {
-  return {
-    file,
-    fileType: detectFileType(file),
-    mapping,
-    datasetName: 'data',
-    split: 'train',
-    tags: [],
-    onBadRows: 'abort',
-    cutVersion: false,
-    note: '',
-    ...extra
-  }
-}
-
-function sampleCount(store: Store): number {
-  return store.db.prepare('SELECT count(*) FROM samples').pluck().get() as number
 }
 
 function messagesLine(answer: string): string {
