@@ -48,8 +48,29 @@ describe('finetune-studio datasets …', () => {
     expect(imported.out).toBe(
       'imported 7473 samples into dataset 1 (gsm8k) as prompt-completion (prompt=question completion=answer) from jsonl'
     )
+    const found = await cli('datasets', 'samples', '1', '--search', 'natalia clips', '--limit', '2', ...store)
+    expect(found.out.split('\n')[0]).toBe('1 sample match')
+    expect(found.out).toMatch(/^\d+ +train +math +2 +Natalia sold clips to 48 of her friends/m)
+    const badOffset = await cli('datasets', 'samples', '1', '--offset=-1', ...store)
+    expect(badOffset.err).toMatch(/--offset must be an integer of at least 0, got "-1"/)
     const split = await cli('datasets', 'split', '1', '--seed', '3', ...store)
     expect(split.out).toBe('train 5979, validation 747, test 747 (1494 samples changed split)')
+    const validation = await cli(
+      'datasets',
+      'samples',
+      '1',
+      '--split',
+      'validation',
+      '--limit',
+      '1',
+      '--json',
+      ...store
+    )
+    expect(JSON.parse(validation.out)).toMatchObject({
+      total: 747,
+      totalExact: true,
+      rows: [{ split: 'validation' }]
+    })
     const shown = await cli('datasets', 'show', '1', ...store)
     expect(shown.out).toMatch(/^samples: +7473 \(train 5979, validation 747, test 747\)/m)
     expect(shown.out).toMatch(/^tags: +math 7473$/m)

@@ -31,11 +31,17 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
   return value as T
 }
 
-function positiveInt(name: string, value: unknown): number {
+function integerAtLeast(name: string, value: unknown, least: number): number {
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`)
+  if (!Number.isInteger(n) || n < least) {
+    const what = least === 1 ? 'a positive integer' : `an integer of at least ${least}`
+    throw new UsageError(`--${name} must be ${what}, got ${JSON.stringify(value)}`)
+  }
   return n
+}
+
+function positiveInt(name: string, value: unknown): number {
+  return integerAtLeast(name, value, 1)
 }
 
 function datasetIdArg(value: string): number {
@@ -322,6 +328,60 @@ export const datasetsShowCommand: Command = {
   }
 }
 
+export const datasetsSamplesCommand: Command = {
+  words: ['datasets', 'samples'],
+  summary: "List a dataset's samples, optionally only those matching a full-text search, split or tag.",
+  positionals: [{ name: 'dataset', description: 'dataset id' }],
+  options: {
+    search: {
+      type: 'string',
+      valueName: 'TEXT',
+      description: 'words that must all occur ("a phrase" in quotes, prefix*)'
+    },
+    split: { type: 'string', valueName: 'SPLIT', description: 'train, validation or test' },
+    tag: { type: 'string', valueName: 'TAG', description: 'only samples with this tag' },
+    limit: { type: 'string', valueName: 'N', description: 'rows to show', default: '20' },
+    offset: { type: 'string', valueName: 'N', description: 'rows to skip', default: '0' },
+    json: JSON_OPTION
+  },
+  async run(args, io) {
+    const id = datasetIdArg(args.positionals[0])
+    const filter = {
+      ...(args.values.search !== undefined ? { search: args.values.search as string } : {}),
+      ...(args.values.split !== undefined
+        ? { split: oneOf('split', args.values.split, ['train', 'validation', 'test'] as const) }
+        : {}),
+      ...(args.values.tag !== undefined ? { tags: [args.values.tag as string] } : {})
+    }
+    const page = await withSession(args, async (s) => {
+      const first = await s.call('datasets.samples', {
+        id,
+        filter,
+        limit: positiveInt('limit', args.values.limit),
+        offset: integerAtLeast('offset', args.values.offset, 0)
+      })
+      // The exact count of a very common search costs a little more; a command can wait for it.
+      if (first.totalExact) return first
+      const exact = await s.call('datasets.samples', { id, filter, limit: 0, exactTotal: true })
+      return { ...first, total: exact.total, totalExact: true }
+    })
+    if (args.values.json) return io.out(JSON.stringify(page, null, 2))
+    io.out(`${page.total} ${page.total === 1 ? 'sample' : 'samples'}${filter.search ? ' match' : ''}`)
+    if (page.unindexed > 0)
+      io.err(`${page.unindexed} samples of a recent import are not indexed for search yet`)
+    if (page.rows.length === 0) return
+    io.out(
+      formatTable(page.rows, [
+        { header: 'ID', value: (r) => String(r.id) },
+        { header: 'SPLIT', value: (r) => r.split },
+        { header: 'TAGS', value: (r) => r.tags.join(',') || '-' },
+        { header: 'TURNS', value: (r) => String(r.messageCount) },
+        { header: 'PROMPT', value: (r) => r.prompt.slice(0, 60).replaceAll('\n', ' ') }
+      ])
+    )
+  }
+}
+
 export const datasetsCutCommand: Command = {
   words: ['datasets', 'cut'],
   summary: 'Freeze a dataset as it is now into a new immutable version.',
@@ -499,6 +559,7 @@ export const datasetCommands: Command[] = [
   datasetsListCommand,
   datasetsCreateCommand,
   datasetsShowCommand,
+  datasetsSamplesCommand,
   datasetsPreviewCommand,
   datasetsImportCommand,
   datasetsCutCommand,
