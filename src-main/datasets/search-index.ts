@@ -5,6 +5,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Store } from '../store'
+import { removeAbandonedImports } from './import'
 
 /** About 50 ms of indexing on a 2-core machine: short enough not to hold up an edit. */
 export const SEARCH_INDEX_BATCH = 2000
@@ -16,6 +17,9 @@ export interface SearchIndexHooks {
 
 /** Indexes until the backlog is empty (also what other imports add meanwhile); returns how many ids. */
 export async function indexSearchBacklog(store: Store, hooks: SearchIndexHooks = {}): Promise<number> {
+  // What a killed import left is in the backlog too (which is why this job runs when a door opens):
+  // remove it rather than index it.
+  removeAbandonedImports(store)
   let done = 0
   for (;;) {
     // A turn of the event loop between batches lets a cancel reach the job.

@@ -318,6 +318,31 @@ describe('removeAbandonedImports', () => {
   })
 })
 
+describe('the search-index job after a killed import', () => {
+  it('removes what the killed import left instead of indexing it', async () => {
+    const store = openTempStore()
+    const id = store.db
+      .prepare<[string], number>(
+        `INSERT INTO datasets (name, import_heartbeat_at)
+         VALUES ('killed', strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)) RETURNING id`
+      )
+      .pluck()
+      .get(`-${ABANDONED_IMPORT_SECONDS * 2} seconds`)!
+    const first = store.searchIndex.nextSampleId()
+    store.searchIndex.defer(first, first)
+    store.db
+      .prepare(`INSERT INTO samples (dataset_id, conversation, content_hash) VALUES (?, ?, 'h')`)
+      .run(id, JSON.stringify({ messages: [{ role: 'user', content: 'zebra' }] }))
+    await indexSearchBacklog(store)
+    expect(datasetCount(store)).toBe(0)
+    expect(sampleCount(store)).toBe(0)
+    expect(store.searchIndex.backlogSize()).toBe(0)
+    expect(
+      store.db.prepare(`SELECT count(*) FROM sample_search WHERE sample_search MATCH 'zebra'`).pluck().get()
+    ).toBe(0)
+  })
+})
+
 describe('importing into an existing dataset (staging)', () => {
   it(`defers search indexing from ${DEFERRED_INDEXING_ROWS} rows on, and indexes smaller imports at once`, async () => {
     const store = openTempStore()
