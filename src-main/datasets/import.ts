@@ -316,11 +316,11 @@ function newDatasetSink(store: Store, request: ImportRequest, name: string): Sam
  * fewer, larger ones write less; this many hold the store's write lock for about a tenth of a second.
  */
 const ROWS_PER_TRANSACTION = 8192
-/** The page cache of an import's connection, in KiB as SQLite takes it (negative): 64 MiB. */
-const IMPORT_CACHE_KIB = -65536
-
 /** …or this much conversation JSON, whichever comes first. */
 const CHARS_PER_TRANSACTION = 16 << 20
+
+/** The page cache of an importing connection, in KiB as SQLite takes it (negative): 64 MiB. */
+const IMPORT_CACHE_KIB = -65536
 
 /** Rows per INSERT statement of newDatasetSink (7 parameters each, well under SQLite's 32,766). */
 const ROWS_PER_INSERT = 256
