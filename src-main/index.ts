@@ -20,7 +20,7 @@ async function createWindow(): Promise<void> {
 
   // The same store the CLI and `serve` use by default, so runs started anywhere show up here.
   const { dir } = resolveStoreDir({ flag: storeFlag(process.argv) })
-  const api = createApiContext(dir)
+  const api = createApiContext(dir, { pruneCacheOnOpen: true })
 
   const window = new BrowserWindow({
     width: 1280,

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs'
 import { openStore, type Store } from '../store'
+import { graphCacheDir } from '../store/location'
+import { CACHE_PRUNE_JOB, type CachePruneInput } from '../jobs/kinds/cache-prune'
 import { JobRunner } from '../jobs/runner'
 import { EventBus } from './events'
 import { RunManager } from './run-manager'
@@ -21,11 +24,18 @@ export interface ApiContextOptions {
    * turns it off: a one-shot command should not start work it would kill on exit.
    */
   indexSearchOnOpen?: boolean
+  /**
+   * Prune the store's graph cache in a background job as the context opens (default off). The
+   * long-lived doors (the app, the server) turn it on; one-shot commands and tests need not walk
+   * a cache of gigabytes, and `finetune-studio cache prune` does it on demand.
+   */
+  pruneCacheOnOpen?: boolean
 }
 
 /**
  * Opens the store and starts this context's run manager, which at once marks interrupted any run
- * left active by a process that is gone.
+ * left active by a process that is gone. Background upkeep (search indexing, cache pruning) starts
+ * as the options say and never delays the return.
  */
 export function createApiContext(
   storeDir: string,
@@ -37,6 +47,13 @@ export function createApiContext(
   const runs = new RunManager(store, jobs, events)
   const searchIndex = new SearchIndexing(store, jobs)
   if (options.indexSearchOnOpen ?? true) searchIndex.ensure()
+  const cacheDir = graphCacheDir(store.dir)
+  // No cache yet, nothing to prune: no worker started for it.
+  if (options.pruneCacheOnOpen && existsSync(cacheDir)) {
+    const input: CachePruneInput = { cacheDir }
+    // A lane of its own, so a model registration or an import does not wait for the walk.
+    jobs.submit(CACHE_PRUNE_JOB, input, { lane: 'cache-prune' })
+  }
   return {
     store,
     events,

@@ -3,12 +3,12 @@
  * once (status running), the benchmark runs in a job, and its metrics and per-sample results land in
  * the store when it ends.
  */
-import { join } from 'node:path'
 import type { EvaluationSummary, ParsedInput } from '../../src-preload/contract'
 import { loadBenchmark, type BenchmarkRunResult } from '../eval/benchmark'
 import type { EvalBenchmarkInput } from '../jobs/kinds/eval-benchmark'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
+import { graphCacheDir } from '../store/location'
 
 type RunInput = ParsedInput<'evaluations.run'>
 
@@ -57,7 +57,7 @@ export function startEvaluation(
     modelDir: target.modelDir,
     adapterDir: target.adapterDir,
     device: input.device,
-    cacheDir: join(ctx.store.dir, 'graph-cache')
+    cacheDir: graphCacheDir(ctx.store.dir)
   }
   const evaluation = ctx.store.evaluations.create({
     name: input.name ?? `${input.benchmark}: ${target.label}`,

@@ -16,6 +16,7 @@ import { getRecipe, recipeNames } from '../recipes'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
+import { graphCacheDir } from '../store/location'
 
 export type RunSettings = ParsedInput<'runs.start'>
 
@@ -129,7 +130,7 @@ export function startRun(ctx: RequestContext, input: RunSettings): RunSummary {
   let data: ReturnType<typeof writeVersionData>
   try {
     data = writeVersionData(ctx.store, version.id, join(outDir, 'data'))
-    config = trainConfigFor(input, model.path, outDir, data, join(ctx.store.dir, 'graph-cache'))
+    config = trainConfigFor(input, model.path, outDir, data, graphCacheDir(ctx.store.dir))
   } catch (err) {
     ctx.store.runs.delete(run.id)
     throw err instanceof ApiError

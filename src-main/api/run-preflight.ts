@@ -38,6 +38,7 @@ import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
 import { validateModelFolder } from './model-validation'
 import { checkRecipe, trainConfigFor, writeVersionData, type RunSettings } from './run-launcher'
+import { graphCacheDir } from '../store/location'
 
 const CPU_FLOPS_PER_CORE = 5e9
 const CUDA_FLOPS = 20e12
@@ -193,7 +194,7 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
     empty.data.validationSamples = data.validationCount
     let config: TrainConfig
     try {
-      config = trainConfigFor(input, model.path, join(dir, 'out'), data, join(ctx.store.dir, 'graph-cache'))
+      config = trainConfigFor(input, model.path, join(dir, 'out'), data, graphCacheDir(ctx.store.dir))
     } catch (error) {
       errors.push((error as Error).message)
       return empty

@@ -1,5 +1,6 @@
 import { APP_VERSION } from '../version'
 import { commandHelp, findCommand, parseCommandArgs, UsageError, type CliIO, type Command } from './command'
+import { cacheCommands } from './commands/cache'
 import { datasetCommands } from './commands/datasets'
 import { demoCommand } from './commands/demo'
 import { evaluationsListCommand } from './commands/evaluations'
@@ -40,7 +41,8 @@ export const commands: Command[] = [
   evaluationsListCommand,
   scoreCommand,
   generateCommand,
-  trainCommand
+  trainCommand,
+  ...cacheCommands
 ]
 
 export function topLevelHelp(): string {

@@ -126,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1'
   const token = options.token ?? newToken()
   const log = options.log ?? (() => {})
-  const api = createApiContext(options.storeDir)
+  const api = createApiContext(options.storeDir, { pruneCacheOnOpen: true })
   const httpCtx: RequestContext = { ...api, transport: 'http' }
 
   const server = createServer((req, res) => {

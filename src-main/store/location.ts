@@ -4,6 +4,11 @@ import path from 'node:path'
 /** The SQLite file inside the store folder; weights and other artifacts live beside it. */
 export const DATABASE_FILE = 'studio.db'
 
+/** Where runs, evaluations and engine commands keep converted weights and compiled graphs. */
+export function graphCacheDir(storeDir: string): string {
+  return path.join(storeDir, 'graph-cache')
+}
+
 export interface StoreDirOptions {
   /** The value of `--store DIR`. */
   flag?: string

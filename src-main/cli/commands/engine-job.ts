@@ -1,10 +1,10 @@
 /** Shared by the commands that run an engine job (score, generate) straight on a job runner. */
-import { join } from 'node:path'
 import { EventBus } from '../../api/events'
 import type { Device } from '../../engine/runtime/devices'
 import { JobRunner } from '../../jobs/runner'
 import { UsageError, type OptionSpec, type ParsedArgs } from '../command'
 import { storeDirFor } from '../session'
+import { graphCacheDir } from '../../store/location'
 
 export const ENGINE_OPTIONS: Record<string, OptionSpec> = {
   model: {
@@ -33,7 +33,7 @@ export function engineJobInput(args: ParsedArgs) {
     adapterDir: (args.values.adapter as string | undefined) ?? null,
     device: device as Device,
     // Converted weights and compiled graphs are store artifacts, reused by later runs.
-    cacheDir: join(storeDirFor(args), 'graph-cache'),
+    cacheDir: graphCacheDir(storeDirFor(args)),
     threads: optionalNumber(args, 'threads', { integer: true, min: 1 })
   }
 }

@@ -8,7 +8,6 @@
  * process of its own by this command's run manager: it shows up in the app and `runs list`, and
  * `runs pause|stop …` from another terminal control it. Without one, nothing is recorded.
  */
-import { join } from 'node:path'
 import type { JobStart, RunnerToWorker, WorkerToRunner } from '../../jobs/protocol'
 import { startJobWorker } from '../../jobs/worker-entry'
 import type { EngineTrainInput } from '../../jobs/kinds/engine-train'
@@ -38,6 +37,7 @@ import { storeDirFor, withSession } from '../session'
 import { startFileRun } from '../../api/run-launcher'
 import { trainHere } from './runs'
 import { optionalNumber } from './engine-job'
+import { graphCacheDir } from '../../store/location'
 
 const string = (valueName: string, description: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({
   type: 'string',
@@ -256,7 +256,7 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
     metricsJsonl: text('metrics-jsonl') ?? null,
     device: choice('device', ['cpu', 'cuda'] as const),
     // Compiled graphs and converted weights are store artifacts, reused by later runs.
-    cacheDir: join(storeDirFor(args), 'graph-cache')
+    cacheDir: graphCacheDir(storeDirFor(args))
   }
 }
 

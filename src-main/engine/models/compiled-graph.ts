@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { recordCacheUse } from '../cache'
 import { replaceFileAtomically } from '../checkpoint/atomic-write'
 import { GraphBuilder } from '../graph/index'
 import type { ParamProvider } from './llama'
@@ -29,5 +30,6 @@ export function compileGraph(
       while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done)
     })
   }
+  recordCacheUse(path)
   return path
 }

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { recordCacheUse } from '../cache'
 import { replaceFileAtomically, writeTextFileAtomically } from '../checkpoint/atomic-write'
 import { assertCheckpointMatchesConfig, expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
 import {
@@ -105,11 +106,21 @@ export function prepareWeights(
   cacheDir: string
 ): PreparedWeights {
   const dir = join(cacheDir, weightsKey(source, config))
+  const tensors = cachedTensors(dir) ?? writeConvertedWeights(source, config, dir)
+  // Pruning (engine/cache.ts) keeps what was used lately.
+  recordCacheUse(dir)
+  return new PreparedWeights(dir, config, tensors)
+}
+
+/** The tensors of the weights converted into `dir` earlier, or null when there are none to reuse. */
+function cachedTensors(dir: string): ManifestEntry[] | null {
   const manifestPath = join(dir, MANIFEST_FILE)
-  if (existsSync(manifestPath) && existsSync(join(dir, WEIGHTS_FILE))) {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest
-    if (manifest.format === WEIGHTS_FORMAT) return new PreparedWeights(dir, config, manifest.tensors)
-  }
+  if (!existsSync(manifestPath) || !existsSync(join(dir, WEIGHTS_FILE))) return null
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest
+  return manifest.format === WEIGHTS_FORMAT ? manifest.tensors : null
+}
+
+function writeConvertedWeights(source: WeightsSource, config: ModelConfig, dir: string): ManifestEntry[] {
   mkdirSync(dir, { recursive: true })
   const tensors = convertWeights(source, config, join(dir, WEIGHTS_FILE))
   const manifest: Manifest = {
@@ -119,8 +130,8 @@ export function prepareWeights(
     tensors
   }
   // Written last: its presence says weights.bin is complete.
-  writeTextFileAtomically(manifestPath, JSON.stringify(manifest))
-  return new PreparedWeights(dir, config, tensors)
+  writeTextFileAtomically(join(dir, MANIFEST_FILE), JSON.stringify(manifest))
+  return tensors
 }
 
 /** Hash of everything that decides the converted bytes, without reading any weights. */

@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { recordCacheUse } from '../cache'
 import { replaceFileAtomically } from '../checkpoint/atomic-write'
 import { expectedTensors, readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
 import { peftTensorName, type LoraConfig } from '../checkpoint/peft'
@@ -260,6 +261,10 @@ class GraphStepProgram implements CompiledStepProgram {
     if (microBatches.length === 0) throw new Error('StepProgram.step: no micro-batches')
     checkScalars(scalars)
     return this.exclusive('step', async () => {
+      // A run may outlast pruning's grace period for recently used entries (engine/cache.ts) and
+      // still compiles graphs into the weights folder later (eval, accumulation): one utimes per
+      // step keeps the folder counted as in use.
+      recordCacheUse(this.weights.dir)
       const shared: Record<string, HostTensor> = {
         [LOSS_INPUT_NAMES.tokenTotal]: scalar32(sumOf(microBatches, (b) => b.lossWeightTotal)),
         [LOSS_INPUT_NAMES.sampleTotal]: scalar32(
@@ -373,6 +378,7 @@ class GraphStepProgram implements CompiledStepProgram {
         while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done)
       })
     }
+    recordCacheUse(path)
     this.graphs.push({ kind, path, fromCache })
     return path
   }

@@ -1,5 +1,6 @@
 import { datasetJobs } from '../../datasets/jobs'
 import type { JobKind } from '../protocol'
+import { cachePruneJob } from './cache-prune'
 import { engineGenerateJob } from './engine-generate'
 import { engineScoreJob } from './engine-score'
 import { engineTrainJob } from './engine-train'
@@ -21,6 +22,7 @@ register(engineGenerateJob as JobKind<never, unknown>)
 register(engineTrainJob as JobKind<never, unknown>)
 register(evalBenchmarkJob as JobKind<never, unknown>)
 register(trainPreflightJob as JobKind<never, unknown>)
+register(cachePruneJob as JobKind<never, unknown>)
 for (const job of datasetJobs) register(job)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {
