@@ -36,6 +36,7 @@ export const CALL_NAMES = [
   'models.list',
   'models.register',
   'models.validate',
+  'models.generate',
   'runs.list',
   'runs.start',
   'runs.get',

@@ -675,6 +675,19 @@ export interface ComparisonSummary {
   createdAt: string
 }
 
+/** Why a generation ended: its token budget, an end-of-sequence token, a stop string, or a cancel. */
+export type GenerateFinishReason = 'length' | 'eos' | 'stop' | 'aborted'
+
+export interface GenerateOutput {
+  /** The job that generated (its job.output events carried the text as it came). */
+  jobId: string
+  /** The generated text, without the prompt (and without a stop string that ended it). */
+  text: string
+  finishReason: GenerateFinishReason
+  /** New tokens generated (an end-of-sequence token that stopped generation counts). */
+  tokenCount: number
+}
+
 export interface JobSummary {
   id: string
   kind: string
@@ -1125,6 +1138,37 @@ export const calls = {
     'Check a model folder without registering it: architecture, parameter count, dtype, tokenizer, chat template.',
     z.object({ path: z.string().min(1) }).strict()
   ),
+  'models.generate': call<GenerateOutput>()(
+    'Generate text after a prompt with a base model or a run\'s checkpoint (job "engine.generate"); the ' +
+      'text streams as job.output events tagged with requestId, and the call answers when it ends. ' +
+      'Cancel it with jobs.cancel: the answer then holds the text so far, finishReason "aborted".',
+    z
+      .object({
+        baseModelId: id.optional(),
+        checkpointId: id.optional(),
+        /** '' starts from the BOS token alone. */
+        prompt: z.string().max(1_000_000),
+        /** Wrap the prompt as a user turn of the model's chat template. */
+        chat: z.boolean().default(true),
+        maxNewTokens: z.number().int().min(1).max(4096).default(128),
+        /** 0 = greedy decoding. */
+        temperature: z.number().min(0).max(5).default(0.7),
+        topP: z.number().gt(0).max(1).optional(),
+        topK: z.number().int().min(1).optional(),
+        seed: z.number().int().min(0).default(0),
+        /** Generation stops before any of these texts appears. */
+        stop: z.array(z.string().min(1).max(200)).max(16).optional(),
+        /**
+         * Chosen by the client and echoed in this generation's job.output events, so that a client
+         * can follow its own stream (and learn the jobId to cancel) before the call answers.
+         */
+        requestId: z.string().min(1).max(100).optional()
+      })
+      .strict()
+      .refine((v) => (v.baseModelId === undefined) !== (v.checkpointId === undefined), {
+        message: 'give exactly one of baseModelId and checkpointId'
+      })
+  ),
 
   'runs.list': call<RunSummary[]>()(
     'Runs, newest first. Runs left active by a process that is gone are marked interrupted first.',
@@ -1271,6 +1315,13 @@ export interface Events {
   'job.status': { jobId: string; kind: string; status: JobStatus; error: string | null }
   'job.log': { jobId: string; level: 'info' | 'warn' | 'error'; message: string; at: string }
   /**
+   * A piece of text a job streams (models.generate: each new piece as it is decoded, in order;
+   * concatenated they are the answer's text). A generation first sends a piece with text '' as soon
+   * as its job is queued, so that its client learns the jobId (to cancel) before any text comes.
+   * `requestId` is the one the call was given, or null.
+   */
+  'job.output': { jobId: string; requestId: string | null; text: string }
+  /**
    * Events about runs come from the process that owns the run. A process also relays, about twice a
    * second, the progress and status of runs another process (e.g. the CLI) trains in the same store.
    */
@@ -1284,6 +1335,7 @@ export const eventNames: EventName[] = [
   'job.progress',
   'job.status',
   'job.log',
+  'job.output',
   'run.progress',
   'run.status',
   'run.log'

@@ -6,40 +6,18 @@
 import type { EvaluationSummary, ParsedInput } from '../../src-preload/contract'
 import { loadBenchmark, type BenchmarkRunResult } from '../eval/benchmark'
 import type { EvalBenchmarkInput } from '../jobs/kinds/eval-benchmark'
-import { ApiError, notFound } from './errors'
+import { ApiError } from './errors'
 import type { RequestContext } from './handlers'
 import { graphCacheDir } from '../store/location'
+import { baseModelTarget, runResultTarget, type WeightsTarget } from './weights-target'
 
 type RunInput = ParsedInput<'evaluations.run'>
 
-interface EvalTarget {
-  label: string
-  modelDir: string
-  adapterDir: string | null
-  baseModelId: number | null
-  runId: number | null
-}
-
 /** Which weights to evaluate: a registered base model, or what a completed run exported. */
-function evalTarget(ctx: RequestContext, input: RunInput): EvalTarget {
-  if (input.baseModelId !== undefined) {
-    const model = ctx.store.models.get(input.baseModelId)
-    if (!model) throw notFound('base model', input.baseModelId)
-    return { label: model.name, modelDir: model.path, adapterDir: null, baseModelId: model.id, runId: null }
-  }
-  const run = ctx.store.runs.getRecord(input.runId!)
-  if (!run) throw notFound('run', input.runId)
-  if (run.status !== 'completed' || !run.outDir) {
-    throw new ApiError(
-      'conflict',
-      `evaluations.run: run ${run.id} is ${run.status}; only a completed run has weights to evaluate`
-    )
-  }
-  const model = ctx.store.models.get(run.baseModelId)!
-  const adapter = (run.config.adapter as { kind?: string } | undefined)?.kind
-  return adapter === 'full'
-    ? { label: run.name, modelDir: run.outDir, adapterDir: null, baseModelId: null, runId: run.id }
-    : { label: run.name, modelDir: model.path, adapterDir: run.outDir, baseModelId: null, runId: run.id }
+function evalTarget(ctx: RequestContext, input: RunInput): WeightsTarget {
+  return input.baseModelId !== undefined
+    ? baseModelTarget(ctx, 'evaluations.run', input.baseModelId)
+    : runResultTarget(ctx, 'evaluations.run', input.runId!)
 }
 
 export function startEvaluation(

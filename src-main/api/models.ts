@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { ModelInspection } from '../jobs/kinds/model-inspect'
 import { ApiError } from './errors'
+import { generate } from './generate'
 import type { Handlers } from './handlers'
 import { validateModelFolder } from './model-validation'
 
@@ -20,9 +21,13 @@ function checkModelFolder(path: string): string {
   return dir
 }
 
-export const modelHandlers: Pick<Handlers, 'models.list' | 'models.register' | 'models.validate'> = {
+export const modelHandlers: Pick<
+  Handlers,
+  'models.list' | 'models.register' | 'models.validate' | 'models.generate'
+> = {
   'models.list': (_input, ctx) => ctx.store.models.list(),
   'models.validate': (input) => validateModelFolder(input.path),
+  'models.generate': (input, ctx) => generate(ctx, input),
   'models.register': (input, ctx) => {
     const path = checkModelFolder(input.path)
     const job = ctx.jobs.submit(

@@ -11,6 +11,12 @@ export const sections = [
   { path: '/recipes', name: 'recipes', title: 'Recipes', component: () => import('./views/RecipesView.vue') },
   { path: '/runs', name: 'runs', title: 'Runs', component: () => import('./views/RunsView.vue') },
   { path: '/compare', name: 'compare', title: 'Compare', component: () => import('./views/CompareView.vue') },
+  {
+    path: '/playground',
+    name: 'playground',
+    title: 'Playground',
+    component: () => import('./views/PlaygroundView.vue')
+  },
   { path: '/models', name: 'models', title: 'Models', component: () => import('./views/ModelsView.vue') }
 ] as const
 

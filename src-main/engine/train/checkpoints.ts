@@ -175,6 +175,11 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   }
 }
 
+/** Only the trained tensors of a checkpoint folder (what inference needs; the optimizer state is not read). */
+export function readTrainedTensors(dir: string): TrainableState['params'] {
+  return readTensors(join(dir, TRAINABLE_FILE))
+}
+
 function tensorsToWrite(tensors: TrainableState['params']): TensorToWrite[] {
   return [...tensors].map(([name, { shape, data }]) => ({ name, dtype: 'F32', shape, data }))
 }

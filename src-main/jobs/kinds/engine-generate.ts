@@ -7,11 +7,17 @@ import {
 } from '../../engine/infer/generation'
 import type { Device } from '../../engine/runtime/devices'
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer'
+import { checkpointWeightsSource } from '../../engine/train/checkpoint-weights'
 import type { JobKind } from '../protocol'
 
 export interface EngineGenerateInput {
   modelDir: string
   adapterDir?: string | null
+  /**
+   * A training checkpoint (`<out>/checkpoints/step-N`) of a run on `modelDir`: its trained tensors
+   * are exported beside it (once) and loaded over the base model; then adapterDir must be null.
+   */
+  checkpointDir?: string | null
   /** '' starts from BOS alone. */
   prompt: string
   /** Wrap the prompt as a user turn of the model's chat template. */
@@ -39,12 +45,17 @@ export const engineGenerateJob: JobKind<EngineGenerateInput, EngineGenerateOutpu
   kind: 'engine.generate',
   summary: 'Generate text from a prompt with a model, streaming it as it comes',
   async run(input, ctx) {
-    const tokenizer = loadTokenizer(input.modelDir)
-    const eos = [...(tokenizer.eos ? [tokenizer.eos.id] : []), ...generationEosIds(input.modelDir)]
-    const generator = await Generator.open(
-      { modelDir: input.modelDir, adapterDir: input.adapterDir },
-      { device: input.device, cacheDir: input.cacheDir, threads: input.threads, eosTokenIds: eos }
-    )
+    const source = input.checkpointDir
+      ? checkpointWeightsSource(input.checkpointDir, input.modelDir)
+      : { modelDir: input.modelDir, adapterDir: input.adapterDir }
+    const tokenizer = loadTokenizer(source.modelDir)
+    const eos = [...(tokenizer.eos ? [tokenizer.eos.id] : []), ...generationEosIds(source.modelDir)]
+    const generator = await Generator.open(source, {
+      device: input.device,
+      cacheDir: input.cacheDir,
+      threads: input.threads,
+      eosTokenIds: eos
+    })
     try {
       const promptIds = input.chat
         ? encodeChatPrompt(tokenizer, input.prompt)

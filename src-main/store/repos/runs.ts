@@ -278,6 +278,7 @@ function prepareStatements(db: Database.Database) {
     checkpoints: db.prepare<[number], CheckpointRow>(
       'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step'
     ),
+    checkpoint: db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?'),
     latestCheckpoint: db.prepare<[number], CheckpointRow>(
       'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1'
     ),
@@ -535,6 +536,11 @@ export function createRunsRepo(db: Database.Database) {
     metricNames,
     addCheckpoint,
     checkpoints: (runId: number): Checkpoint[] => sql.checkpoints.all(runId).map(toCheckpoint),
+    /** One checkpoint by its id, with the run it belongs to; null when there is none. */
+    checkpoint(id: number): (Checkpoint & { runId: number }) | null {
+      const row = sql.checkpoint.get(id)
+      return row ? { ...toCheckpoint(row), runId: row.run_id } : null
+    },
     latestCheckpoint,
     /** Forgets a checkpoint row (retention); deleting its files is the caller's job. */
     deleteCheckpoint: (id: number): boolean => sql.deleteCheckpoint.run(id).changes > 0

@@ -1,0 +1,161 @@
+import { defineStore } from 'pinia'
+import { computed, reactive, ref } from 'vue'
+import type { GenerateOutput, ModelSummary, RunCheckpoint, RunStatus } from '../../../src-preload/contract'
+import { useApi } from '../api'
+import { useToastStore } from './toasts'
+
+/** A run with the checkpoints one can generate from. */
+export interface RunCheckpoints {
+  runId: number
+  runName: string
+  status: RunStatus
+  checkpoints: RunCheckpoint[]
+}
+
+/** What the model picker's value says: `base:<model id>` or `checkpoint:<checkpoint id>`. */
+export type TargetKey = `base:${number}` | `checkpoint:${number}` | ''
+
+/** The models.generate input fields a target key stands for; null for '' or a malformed key. */
+export function targetInput(key: TargetKey): { baseModelId: number } | { checkpointId: number } | null {
+  const match = /^(base|checkpoint):(\d+)$/.exec(key)
+  if (!match) return null
+  const id = Number(match[2])
+  return match[1] === 'base' ? { baseModelId: id } : { checkpointId: id }
+}
+
+/** Runs whose checkpoints the picker lists (newest first); older ones are out of the picker's reach. */
+const RUNS_LISTED = 50
+
+let requestCounter = 0
+/** Unique enough among the clients of one server: a time, a random part, and this window's count. */
+function newRequestId(): string {
+  requestCounter += 1
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${requestCounter}`
+}
+
+/**
+ * Trying a prompt on a base model or a run's checkpoint. models.generate answers only when the
+ * generation ends, while its text streams as job.output events. So each generation carries a
+ * requestId this store chooses and the events echo: the store keeps only pieces of its own request
+ * (another window's generation never leaks in), and learns the jobId — for Stop — from the first
+ * event, an empty piece sent as soon as the job is queued. Listening for any engine.generate job
+ * starting would be a guess when two windows generate at once; the echoed id is not.
+ */
+export const usePlaygroundStore = defineStore('playground', () => {
+  const api = useApi()
+  const toasts = useToastStore()
+
+  const models = ref<ModelSummary[]>([])
+  const runs = ref<RunCheckpoints[]>([])
+  const loaded = ref(false)
+
+  const target = ref<TargetKey>('')
+  const settings = reactive({
+    prompt: '',
+    chat: true,
+    maxNewTokens: 128 as number | string,
+    temperature: 0.7 as number | string,
+    seed: 0 as number | string
+  })
+
+  /** The text so far of the current (or last) generation. */
+  const output = ref('')
+  const result = ref<GenerateOutput | null>(null)
+  const generating = ref(false)
+  /** The running generation's job, once its first event named it. */
+  const jobId = ref<string | null>(null)
+  const stopping = ref(false)
+  let currentRequest: string | null = null
+
+  const canGenerate = computed(() => !generating.value && targetInput(target.value) !== null)
+
+  api.on('job.output', (piece) => {
+    if (currentRequest === null || piece.requestId !== currentRequest) return
+    jobId.value = piece.jobId
+    output.value += piece.text
+  })
+
+  async function load(): Promise<void> {
+    try {
+      const [registered, runList] = await Promise.all([
+        api.call('models.list', {}),
+        api.call('runs.list', { limit: RUNS_LISTED })
+      ])
+      const details = await Promise.all(runList.map((run) => api.call('runs.get', { id: run.id })))
+      models.value = registered
+      runs.value = details
+        .filter((run) => run.checkpoints.length > 0)
+        .map((run) => ({
+          runId: run.id,
+          runName: run.name,
+          status: run.status,
+          checkpoints: run.checkpoints
+        }))
+      if (target.value === '' && registered.length > 0) target.value = `base:${registered[0].id}`
+      loaded.value = true
+    } catch (error) {
+      toasts.showError(error)
+    }
+  }
+
+  /** Runs one generation; its text fills `output` as it streams. Errors are toasts. */
+  async function generate(): Promise<void> {
+    const chosen = targetInput(target.value)
+    if (!chosen || generating.value) return
+    const requestId = newRequestId()
+    currentRequest = requestId
+    generating.value = true
+    stopping.value = false
+    jobId.value = null
+    output.value = ''
+    result.value = null
+    try {
+      const answer = await api.call('models.generate', {
+        ...chosen,
+        prompt: settings.prompt,
+        chat: settings.chat,
+        maxNewTokens: settings.maxNewTokens as number,
+        temperature: settings.temperature as number,
+        seed: settings.seed as number,
+        requestId
+      })
+      // The answer's text is the whole of it, even if a piece was lost on a reconnect.
+      output.value = answer.text
+      result.value = answer
+    } catch (error) {
+      toasts.showError(error)
+    } finally {
+      generating.value = false
+      jobId.value = null
+      currentRequest = null
+    }
+  }
+
+  /** Cancels the running generation; its call then answers with the text so far, finish reason aborted. */
+  async function stop(): Promise<void> {
+    if (!jobId.value || stopping.value) return
+    stopping.value = true
+    try {
+      await api.call('jobs.cancel', { id: jobId.value })
+    } catch (error) {
+      toasts.showError(error)
+    }
+  }
+
+  return {
+    models,
+    runs,
+    loaded,
+    target,
+    settings,
+    output,
+    result,
+    generating,
+    jobId,
+    stopping,
+    canGenerate,
+    load,
+    generate,
+    stop
+  }
+})

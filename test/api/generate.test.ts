@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodePrompt, Generator } from '../../src-main/engine/infer/generation'
+import { INFERENCE_DIR } from '../../src-main/engine/train/checkpoint-weights'
+import { loadTokenizer } from '../../src-main/engine/tokenizer/tokenizer'
+import { defaultModelDir } from '../../src-main/resources'
+import { graphCacheDir } from '../../src-main/store/location'
+import type { Events } from '../../src-preload/contract'
+import { tempDir } from '../helpers/temp'
+import { openApi, quickRun, seedTrainingInputs, type TestApi } from './run-fixtures'
+
+/** stories260K's greedy text from BOS, as its original implementation wrote it. */
+const GOLDEN_TEXT = (
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'fixtures', 'golden', 'stories260K-greedy.json'), 'utf8')
+  ) as { text: string }
+).text
+
+const GREEDY = { prompt: 'Once upon a time', chat: false, maxNewTokens: 24, temperature: 0 }
+
+/** What the engine's Generator, used directly, makes of GREEDY with these weights. */
+async function referenceText(
+  api: TestApi,
+  source: { modelDir: string; adapterDir?: string }
+): Promise<string> {
+  const tokenizer = loadTokenizer(source.modelDir)
+  const generator = await Generator.open(source, { cacheDir: graphCacheDir(api.store.dir) })
+  try {
+    const prompt = encodePrompt(tokenizer, generator.model.config, GREEDY.prompt)
+    const result = await generator.generate(prompt, tokenizer, { maxNewTokens: 24, temperature: 0 })
+    return result.text
+  } finally {
+    await generator.release()
+  }
+}
+
+describe('models.generate', () => {
+  const dir = tempDir()
+  let api: TestApi
+  let baseModelId: number
+  let datasetVersionId: number
+  const outputs: Events['job.output'][] = []
+  let baseText = ''
+
+  beforeAll(() => {
+    api = openApi(join(dir.dir, 'store'))
+    ;({ baseModelId, datasetVersionId } = seedTrainingInputs(api))
+    api.events.subscribe((event, payload) => {
+      if (event === 'job.output') outputs.push(payload as Events['job.output'])
+    })
+  })
+  afterAll(async () => {
+    await api.dispose()
+    dir.cleanup()
+  })
+
+  it('generates greedily from a base model as the Generator does, streaming the text as job.output', async () => {
+    const result = await api.call('models.generate', { ...GREEDY, baseModelId, requestId: 'req-1' })
+    expect(result).toMatchObject({ finishReason: 'length', tokenCount: 24 })
+    expect(result.text).toBe(await referenceText(api, { modelDir: defaultModelDir() }))
+    expect(result.text.length).toBeGreaterThan(20)
+    baseText = result.text
+    // The original greedy story begins with this prompt, and goes on as we did.
+    expect(GOLDEN_TEXT.startsWith(GREEDY.prompt + result.text)).toBe(true)
+
+    const mine = outputs.filter((o) => o.requestId === 'req-1')
+    expect(mine.every((o) => o.jobId === result.jobId)).toBe(true)
+    // The first piece is the empty one that names the job before any text comes.
+    expect(mine[0].text).toBe('')
+    expect(mine.length).toBeGreaterThan(2)
+    expect(mine.map((o) => o.text).join('')).toBe(result.text)
+
+    const job = api.jobs.get(result.jobId)
+    expect(job).toMatchObject({ kind: 'engine.generate', status: 'completed' })
+  })
+
+  it('generates from a run checkpoint: the final checkpoint gives what the exported adapter gives', async () => {
+    const run = await api.call(
+      'runs.start',
+      quickRun({ baseModelId, datasetVersionId }, { maxSteps: 20, saveEvery: 10 })
+    )
+    expect((await api.runs.waitForRun(run.id)).status).toBe('completed')
+    const detail = await api.call('runs.get', { id: run.id })
+    const last = detail.checkpoints.at(-1)!
+    expect(last.step).toBe(20)
+
+    const result = await api.call('models.generate', { ...GREEDY, checkpointId: last.id })
+    expect(result.tokenCount).toBe(24)
+    expect(existsSync(join(last.path, INFERENCE_DIR, 'adapter_config.json'))).toBe(true)
+    const exported = await referenceText(api, { modelDir: defaultModelDir(), adapterDir: detail.outDir! })
+    expect(result.text).toBe(exported)
+    expect(result.text).not.toBe(baseText)
+    // A second call reuses the exported folder and gives the same text.
+    expect((await api.call('models.generate', { ...GREEDY, checkpointId: last.id })).text).toBe(result.text)
+  })
+
+  it('is cancelled through jobs.cancel: the answer says aborted', async () => {
+    // Cancelled as soon as the job is named, before the worker has loaded the model.
+    const stop = api.events.subscribe((event, payload) => {
+      const output = payload as Events['job.output']
+      if (event === 'job.output' && output.requestId === 'req-cancel') {
+        stop()
+        void api.call('jobs.cancel', { id: output.jobId })
+      }
+    })
+    const result = await api.call('models.generate', { ...GREEDY, baseModelId, requestId: 'req-cancel' })
+    expect(result).toMatchObject({ finishReason: 'aborted', text: '', tokenCount: 0 })
+    expect(api.jobs.get(result.jobId)?.status).toBe('cancelled')
+  })
+
+  it('names the operation and the id for an unknown base model or checkpoint', async () => {
+    await expect(api.call('models.generate', { ...GREEDY, baseModelId: 9999 })).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('models.generate: base model 9999')
+    })
+    await expect(api.call('models.generate', { ...GREEDY, checkpointId: 4242 })).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('models.generate: checkpoint 4242')
+    })
+  })
+
+  it('refuses both ids, neither id, and settings out of range', async () => {
+    for (const input of [
+      { ...GREEDY, baseModelId, checkpointId: 1 },
+      { ...GREEDY },
+      { ...GREEDY, baseModelId, maxNewTokens: 0 },
+      { ...GREEDY, baseModelId, temperature: 6 }
+    ]) {
+      await expect(api.call('models.generate', input)).rejects.toMatchObject({ code: 'invalid_input' })
+    }
+  })
+})

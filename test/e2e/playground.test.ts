@@ -1,0 +1,109 @@
+/**
+ * The Playground through the headless door: the embedded model is registered, a prompt is
+ * generated greedily from the page, and the text the page shows is the text the API generates for
+ * the same settings.
+ */
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CallInput, CallName, CallOutput, JobSummary } from '../../src-preload/contract'
+import { startServer, type RunningServer } from '../../src-main/server'
+import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
+
+const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
+/** Long enough to register a model or compile a generation graph on a busy machine. */
+const SLOW_MS = 120_000
+
+describe('the Playground, driven by Chromium', () => {
+  let buildDir: string
+  let storeDir: string
+  let server: RunningServer
+  let browser: Browser
+  let page: Page
+  let baseModelId: number
+  const browserErrors: string[] = []
+
+  async function api<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
+    const response = await fetch(`${server.origin}/api/call/${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(input)
+    })
+    const body = (await response.json()) as {
+      ok: boolean
+      value?: CallOutput<K>
+      error?: { message: string }
+    }
+    if (!body.ok) throw new Error(`${name}: ${body.error?.message}`)
+    return body.value!
+  }
+
+  /** Asks for the job until it has ended (the hook's timeout bounds the wait). */
+  async function finishedJob(jobId: string): Promise<JobSummary> {
+    for (;;) {
+      const job = (await api('jobs.list', {})).find((j) => j.id === jobId)
+      if (job && ['completed', 'failed', 'cancelled'].includes(job.status)) return job
+      await new Promise((resolveLater) => setTimeout(resolveLater, 200))
+    }
+  }
+
+  beforeAll(async () => {
+    buildDir = mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-playground-build-'))
+    const rendererDir = buildApp(buildDir)
+    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-playground-')))
+    server = await startServer({ storeDir, rendererDir, port: 0, log: () => {} })
+    mkdirSync(screenshotDir, { recursive: true })
+
+    const { jobId } = await api('models.register', { path: embeddedModelDir, name: 'stories260K' })
+    const registration = await finishedJob(jobId)
+    if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
+    ;[{ id: baseModelId }] = await api('models.list', {})
+
+    browser = await launchChromium()
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    page.on('console', (message) => {
+      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
+    })
+    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+    await page.goto(server.url)
+    await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+  }, SLOW_MS * 2)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true })
+  })
+
+  it('generates greedily from the registered model and shows the streamed text', async () => {
+    await page.getByTestId('nav-playground').click()
+    const picker = page.getByTestId('playground-model')
+    await picker.waitFor()
+    expect(await picker.inputValue()).toBe(`base:${baseModelId}`)
+
+    await page.getByTestId('playground-prompt').fill('Once upon a time')
+    await page.getByTestId('playground-chat').uncheck()
+    await page.getByTestId('playground-max-tokens').fill('24')
+    await page.getByTestId('playground-temperature').fill('0')
+    await page.getByTestId('playground-generate').click()
+
+    await page.getByTestId('playground-finish').waitFor({ timeout: SLOW_MS })
+    expect(await page.getByTestId('playground-finish').textContent()).toContain('24 tokens')
+    const shown = (await page.getByTestId('playground-output').textContent()) ?? ''
+    const expected = await api('models.generate', {
+      baseModelId,
+      prompt: 'Once upon a time',
+      chat: false,
+      maxNewTokens: 24,
+      temperature: 0
+    })
+    expect(expected.text.length).toBeGreaterThan(20)
+    expect(shown).toBe(expected.text)
+    await page.getByTestId('playground-output-card').waitFor()
+    await page.screenshot({ path: join(screenshotDir, 'playground.png') })
+    expect(browserErrors).toEqual([])
+  })
+})

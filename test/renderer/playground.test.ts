@@ -1,0 +1,188 @@
+/**
+ * The Playground store without a DOM: the model picker's data, and one generation whose text is
+ * assembled from job.output events of its own request while the call is still running.
+ */
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { ApiErrorShape, CallName, EventName, Events, PreloadApi } from '../../src-preload/contract'
+import { targetInput, usePlaygroundStore } from '../../src-renderer/src/stores/playground'
+import { useToastStore } from '../../src-renderer/src/stores/toasts'
+
+type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
+/** Call inputs as the handlers read them; the contract's types are checked by the store. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Input = any
+type Handler = (input: Input) => Reply | Promise<Reply>
+
+/** A preload bridge whose calls are answered by per-test handlers and whose events the test emits. */
+class ScriptedBridge {
+  handlers = new Map<string, Handler>()
+  calls: { name: string; input: Input }[] = []
+  private listener: ((event: EventName, payload: unknown) => void) | null = null
+
+  asPreloadApi(): PreloadApi {
+    return new Proxy({} as PreloadApi, {
+      get: (_target, key: string) => {
+        if (key === 'onEvent') {
+          return (listener: (event: EventName, payload: unknown) => void) => {
+            this.listener = listener
+            return () => (this.listener = null)
+          }
+        }
+        return async (input: unknown) => {
+          this.calls.push({ name: key, input })
+          const handler = this.handlers.get(key)
+          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
+          return handler(input)
+        }
+      }
+    })
+  }
+
+  handle(name: CallName, handler: Handler): void {
+    this.handlers.set(name, handler)
+  }
+
+  emit<E extends EventName>(event: E, payload: Events[E]): void {
+    this.listener?.(event, payload)
+  }
+
+  callsOf(name: CallName): Input[] {
+    return this.calls.filter((call) => call.name === name).map((call) => call.input)
+  }
+}
+
+const bridge = new ScriptedBridge()
+;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
+
+const ok = (value: unknown): Reply => ({ ok: true, value })
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0))
+}
+
+const MODEL = {
+  id: 3,
+  name: 'stories260K',
+  path: '/models/stories260K',
+  architecture: 'LlamaForCausalLM',
+  parameterCount: 260_000,
+  dtype: 'F32',
+  contentHash: 'abc',
+  createdAt: '2025-01-01T00:00:00Z'
+}
+
+function run(id: number, checkpointSteps: number[]) {
+  return {
+    id,
+    name: `run-${id}`,
+    status: 'completed',
+    checkpoints: checkpointSteps.map((step) => ({
+      id: id * 100 + step,
+      step,
+      path: `/runs/${id}/checkpoints/step-${step}`,
+      metrics: {},
+      createdAt: '2025-01-01T00:00:00Z'
+    }))
+  }
+}
+
+describe('the Playground store', () => {
+  beforeEach(() => {
+    setActivePinia(createPinia())
+    bridge.handlers.clear()
+    bridge.calls = []
+    bridge.handle('models.list', () => ok([MODEL]))
+    bridge.handle('runs.list', () => ok([{ id: 1 }, { id: 2 }]))
+    bridge.handle('runs.get', (input) => ok(input.id === 1 ? run(1, [10, 20]) : run(2, [])))
+  })
+
+  it('lists base models and, grouped by run, the checkpoints of runs that have any', async () => {
+    const store = usePlaygroundStore()
+    await store.load()
+    expect(store.models.map((m) => m.id)).toEqual([3])
+    expect(store.runs).toEqual([
+      {
+        runId: 1,
+        runName: 'run-1',
+        status: 'completed',
+        checkpoints: [
+          expect.objectContaining({ id: 110, step: 10 }),
+          expect.objectContaining({ id: 120, step: 20 })
+        ]
+      }
+    ])
+    expect(store.target).toBe('base:3')
+    expect(targetInput('checkpoint:120')).toEqual({ checkpointId: 120 })
+    expect(targetInput('base:3')).toEqual({ baseModelId: 3 })
+    expect(targetInput('')).toBeNull()
+  })
+
+  it('assembles the text from its own job.output pieces as they come, and stops through jobs.cancel', async () => {
+    let answer!: (reply: Reply) => void
+    bridge.handle('models.generate', () => new Promise<Reply>((resolve) => (answer = resolve)))
+    bridge.handle('jobs.cancel', (input) => ok({ id: input.id, status: 'cancelled' }))
+    const store = usePlaygroundStore()
+    await store.load()
+    store.target = 'checkpoint:120'
+    store.settings.prompt = 'Once'
+    store.settings.temperature = 0
+    const generation = store.generate()
+    await settle()
+
+    const [input] = bridge.callsOf('models.generate')
+    expect(input).toMatchObject({
+      checkpointId: 120,
+      prompt: 'Once',
+      chat: true,
+      temperature: 0,
+      maxNewTokens: 128
+    })
+    expect(input.baseModelId).toBeUndefined()
+    const requestId: string = input.requestId
+    expect(requestId).toEqual(expect.any(String))
+    expect(store.generating).toBe(true)
+    expect(store.jobId).toBeNull()
+
+    bridge.emit('job.output', { jobId: 'job-7', requestId, text: '' })
+    bridge.emit('job.output', { jobId: 'job-7', requestId, text: ' upon' })
+    // Another window's generation is not ours.
+    bridge.emit('job.output', { jobId: 'job-8', requestId: 'someone-else', text: ' NOISE' })
+    bridge.emit('job.output', { jobId: 'job-7', requestId, text: ' a time' })
+    expect(store.output).toBe(' upon a time')
+    expect(store.jobId).toBe('job-7')
+
+    await store.stop()
+    expect(bridge.callsOf('jobs.cancel')).toEqual([{ id: 'job-7' }])
+
+    answer(ok({ jobId: 'job-7', text: ' upon a time,', finishReason: 'aborted', tokenCount: 4 }))
+    await generation
+    expect(store.generating).toBe(false)
+    expect(store.output).toBe(' upon a time,')
+    expect(store.result).toMatchObject({ finishReason: 'aborted', tokenCount: 4 })
+    expect(store.jobId).toBeNull()
+
+    // Pieces arriving after the answer (or for an old request) change nothing.
+    bridge.emit('job.output', { jobId: 'job-7', requestId, text: ' late' })
+    expect(store.output).toBe(' upon a time,')
+  })
+
+  it('shows a refused generation as a toast and is ready again', async () => {
+    bridge.handle('models.generate', () => ({
+      ok: false,
+      error: { code: 'not_found', message: 'models.generate: checkpoint 120 does not exist' }
+    }))
+    const store = usePlaygroundStore()
+    await store.load()
+    store.target = 'checkpoint:120'
+    await store.generate()
+    expect(useToastStore().toasts).toEqual([
+      expect.objectContaining({
+        code: 'not_found',
+        message: 'models.generate: checkpoint 120 does not exist'
+      })
+    ])
+    expect(store.generating).toBe(false)
+    expect(store.canGenerate).toBe(true)
+  })
+})
