@@ -139,6 +139,10 @@ describe('the Playground store', () => {
       maxNewTokens: 128
     })
     expect(input.baseModelId).toBeUndefined()
+    // Top-p, top-k and the stop text are left out while their fields are empty.
+    expect(input.topP).toBeUndefined()
+    expect(input.topK).toBeUndefined()
+    expect(input.stop).toBeUndefined()
     const requestId: string = input.requestId
     expect(requestId).toEqual(expect.any(String))
     expect(store.generating).toBe(true)
@@ -165,6 +169,21 @@ describe('the Playground store', () => {
     // Pieces arriving after the answer (or for an old request) change nothing.
     bridge.emit('job.output', { jobId: 'job-7', requestId, text: ' late' })
     expect(store.output).toBe(' upon a time,')
+  })
+
+  it('sends top-p, top-k and a stop text when they are set', async () => {
+    bridge.handle('models.generate', () =>
+      ok({ jobId: 'job-9', text: ' upon', finishReason: 'stop', tokenCount: 1 })
+    )
+    const store = usePlaygroundStore()
+    await store.load()
+    store.target = 'checkpoint:120'
+    store.settings.topP = 0.9
+    store.settings.topK = 40
+    store.settings.stop = '.'
+    await store.generate()
+    expect(bridge.callsOf('models.generate')[0]).toMatchObject({ topP: 0.9, topK: 40, stop: ['.'] })
+    expect(store.output).toBe(' upon')
   })
 
   it('shows a refused generation as a toast and is ready again', async () => {

@@ -55,7 +55,11 @@ export const usePlaygroundStore = defineStore('playground', () => {
     chat: true,
     maxNewTokens: 128 as number | string,
     temperature: 0.7 as number | string,
-    seed: 0 as number | string
+    seed: 0 as number | string,
+    // Off while empty ('' is what an emptied number input gives).
+    topP: '' as number | string,
+    topK: '' as number | string,
+    stop: ''
   })
 
   /** The text so far of the current (or last) generation. */
@@ -117,6 +121,9 @@ export const usePlaygroundStore = defineStore('playground', () => {
         maxNewTokens: settings.maxNewTokens as number,
         temperature: settings.temperature as number,
         seed: settings.seed as number,
+        ...(typeof settings.topP === 'number' ? { topP: settings.topP } : {}),
+        ...(typeof settings.topK === 'number' ? { topK: settings.topK } : {}),
+        ...(settings.stop !== '' ? { stop: [settings.stop] } : {}),
         requestId
       })
       // The answer's text is the whole of it, even if a piece was lost on a reconnect.
