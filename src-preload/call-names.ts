@@ -49,6 +49,7 @@ export const CALL_NAMES = [
   'runs.cancel',
   'runs.continue',
   'runs.delete',
+  'runs.checkpoints',
   'runs.compare',
   'recipes.list',
   'evaluations.list',

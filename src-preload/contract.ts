@@ -509,6 +509,14 @@ export interface RunCheckpoint {
   createdAt: string
 }
 
+/** A run with the checkpoints one can generate from or evaluate. */
+export interface RunCheckpoints {
+  runId: number
+  runName: string
+  status: RunStatus
+  checkpoints: RunCheckpoint[]
+}
+
 export interface RunDetail extends RunSummary {
   /** The fully resolved training configuration, plus request, baseModelHash, data hashes and segments. */
   config: Record<string, unknown>
@@ -1234,6 +1242,10 @@ export const calls = {
     'Delete a run with its metrics, checkpoints, logs and its folder in the store (a folder given with ' +
       '`train --out` outside the store is left); refused while it is queued or active.',
     runId
+  ),
+  'runs.checkpoints': call<RunCheckpoints[]>()(
+    'The checkpoints of the newest runs that have any, grouped by run, newest run first (a picker).',
+    z.object(page).strict()
   ),
   'runs.compare': call<RunComparison>()(
     'Several runs side by side: their metric series and the settings that differ.',

@@ -21,6 +21,7 @@ type RunHandlers =
   | 'runs.cancel'
   | 'runs.continue'
   | 'runs.delete'
+  | 'runs.checkpoints'
   | 'runs.compare'
 
 const CONTINUABLE = ['completed', 'stopped', 'interrupted'] as const
@@ -100,5 +101,6 @@ export const runHandlers: Pick<Handlers, RunHandlers> = {
     if (deleted) deleteRunFiles(ctx.store.dir, run.outDir)
     return { deleted }
   },
+  'runs.checkpoints': (input, ctx) => ctx.store.runs.runCheckpoints(input),
   'runs.compare': (input, ctx) => compareRuns(ctx.store, input.ids, input.metrics)
 }

@@ -84,6 +84,14 @@ describe('models.generate', () => {
     const detail = await api.call('runs.get', { id: run.id })
     const last = detail.checkpoints.at(-1)!
     expect(last.step).toBe(20)
+    // What the Playground's picker lists: this run (the newest with checkpoints) and its checkpoints.
+    const [listed] = await api.call('runs.checkpoints', {})
+    expect(listed).toEqual({
+      runId: run.id,
+      runName: run.name,
+      status: 'completed',
+      checkpoints: detail.checkpoints
+    })
 
     const result = await api.call('models.generate', { ...GREEDY, checkpointId: last.id })
     expect(result.tokenCount).toBe(24)

@@ -72,10 +72,11 @@ const MODEL = {
   createdAt: '2025-01-01T00:00:00Z'
 }
 
+/** A runs.checkpoints entry. */
 function run(id: number, checkpointSteps: number[]) {
   return {
-    id,
-    name: `run-${id}`,
+    runId: id,
+    runName: `run-${id}`,
     status: 'completed',
     checkpoints: checkpointSteps.map((step) => ({
       id: id * 100 + step,
@@ -93,8 +94,7 @@ describe('the Playground store', () => {
     bridge.handlers.clear()
     bridge.calls = []
     bridge.handle('models.list', () => ok([MODEL]))
-    bridge.handle('runs.list', () => ok([{ id: 1 }, { id: 2 }]))
-    bridge.handle('runs.get', (input) => ok(input.id === 1 ? run(1, [10, 20]) : run(2, [])))
+    bridge.handle('runs.checkpoints', () => ok([run(1, [10, 20])]))
   })
 
   it('lists base models and, grouped by run, the checkpoints of runs that have any', async () => {

@@ -3,6 +3,7 @@ import type {
   Device,
   MetricPoint,
   RunCheckpoint,
+  RunCheckpoints,
   RunControl,
   RunDetail,
   RunLogLine,
@@ -279,6 +280,14 @@ function prepareStatements(db: Database.Database) {
       'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step'
     ),
     checkpoint: db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?'),
+    runsWithCheckpoints: db.prepare<
+      { limit: number; offset: number },
+      Pick<RunRow, 'id' | 'name' | 'status'>
+    >(
+      `SELECT r.id, r.name, r.status FROM runs r
+       WHERE EXISTS (SELECT 1 FROM checkpoints c WHERE c.run_id = r.id)
+       ORDER BY r.id DESC LIMIT @limit OFFSET @offset`
+    ),
     latestCheckpoint: db.prepare<[number], CheckpointRow>(
       'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1'
     ),
@@ -542,6 +551,15 @@ export function createRunsRepo(db: Database.Database) {
       return row ? { ...toCheckpoint(row), runId: row.run_id } : null
     },
     latestCheckpoint,
+    /** The newest runs that have checkpoints, each with its checkpoints in step order. */
+    runCheckpoints(page?: Page): RunCheckpoints[] {
+      return sql.runsWithCheckpoints.all(pageParams(page, 50)).map((run) => ({
+        runId: run.id,
+        runName: run.name,
+        status: run.status,
+        checkpoints: sql.checkpoints.all(run.id).map(toCheckpoint)
+      }))
+    },
     /** Forgets a checkpoint row (retention); deleting its files is the caller's job. */
     deleteCheckpoint: (id: number): boolean => sql.deleteCheckpoint.run(id).changes > 0
   }

@@ -1,16 +1,8 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
-import type { GenerateOutput, ModelSummary, RunCheckpoint, RunStatus } from '../../../src-preload/contract'
+import type { GenerateOutput, ModelSummary, RunCheckpoints } from '../../../src-preload/contract'
 import { useApi } from '../api'
 import { useToastStore } from './toasts'
-
-/** A run with the checkpoints one can generate from. */
-export interface RunCheckpoints {
-  runId: number
-  runName: string
-  status: RunStatus
-  checkpoints: RunCheckpoint[]
-}
 
 /** What the model picker's value says: `base:<model id>` or `checkpoint:<checkpoint id>`. */
 export type TargetKey = `base:${number}` | `checkpoint:${number}` | ''
@@ -81,20 +73,12 @@ export const usePlaygroundStore = defineStore('playground', () => {
 
   async function load(): Promise<void> {
     try {
-      const [registered, runList] = await Promise.all([
+      const [registered, withCheckpoints] = await Promise.all([
         api.call('models.list', {}),
-        api.call('runs.list', { limit: RUNS_LISTED })
+        api.call('runs.checkpoints', { limit: RUNS_LISTED })
       ])
-      const details = await Promise.all(runList.map((run) => api.call('runs.get', { id: run.id })))
       models.value = registered
-      runs.value = details
-        .filter((run) => run.checkpoints.length > 0)
-        .map((run) => ({
-          runId: run.id,
-          runName: run.name,
-          status: run.status,
-          checkpoints: run.checkpoints
-        }))
+      runs.value = withCheckpoints
       if (target.value === '' && registered.length > 0) target.value = `base:${registered[0].id}`
       loaded.value = true
     } catch (error) {
