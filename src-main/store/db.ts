@@ -41,12 +41,18 @@ export function openDatabase(file: string, options: { migrate?: boolean } = {}):
   }
 }
 
+/** How long a connection waits for another's write transaction before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 60_000
+
 function applyConnectionPragmas(db: Database.Database): void {
   // WAL lets the job worker write metrics while the UI reads; NORMAL is durable enough under WAL
   // (a power cut can lose the last commits, never corrupt) and much faster than FULL.
   db.pragma('journal_mode = WAL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
+  // Writers wait for each other rather than fail: the longest write transaction is an import's
+  // final copy into an existing dataset (about 1 s per 100k rows), and a training run's metric
+  // write must outwait even a million-row one.
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   db.pragma('synchronous = NORMAL')
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import {
+  BUSY_TIMEOUT_MS,
   LATEST_SCHEMA_VERSION,
   SchemaTooNewError,
   migrate,
@@ -31,7 +32,7 @@ describe('openDatabase', () => {
     const { db } = openBareDatabase()
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1)
-    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000)
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(BUSY_TIMEOUT_MS)
     // 1 = NORMAL (0 OFF, 2 FULL, 3 EXTRA)
     expect(db.pragma('synchronous', { simple: true })).toBe(1)
   })
