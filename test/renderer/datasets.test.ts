@@ -4,7 +4,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { ApiErrorShape, CallName, PreloadApi, SampleDetail, SampleRow } from '../../src-preload/contract'
+import type { SampleDetail, SampleRow } from '../../src-preload/contract'
 import { MAX_SCROLL_HEIGHT_PX, visibleWindow } from '../../src-renderer/src/composables/useVirtualRows'
 import {
   datasetNameFromPath,
@@ -20,48 +20,9 @@ import {
 } from '../../src-renderer/src/stores/sampleEditor'
 import { compactFilter, pagesToEvict, useSampleTableStore } from '../../src-renderer/src/stores/sampleTable'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
+import { installScriptedBridge, ok, settle, type Reply } from './scripted-bridge'
 
-type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
-/** Call inputs as the handlers read them; the contract's types are checked by the stores. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Input = any
-
-/** A preload bridge whose calls are answered by per-test handlers, recording every call. */
-class ScriptedBridge {
-  handlers = new Map<string, (input: Input) => Reply | Promise<Reply>>()
-  calls: { name: string; input: Input }[] = []
-
-  asPreloadApi(): PreloadApi {
-    return new Proxy({} as PreloadApi, {
-      get: (_target, key: string) => {
-        if (key === 'onEvent') return () => () => {}
-        return async (input: unknown) => {
-          this.calls.push({ name: key, input })
-          const handler = this.handlers.get(key)
-          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
-          return handler(input)
-        }
-      }
-    })
-  }
-
-  handle(name: CallName, handler: (input: Input) => Reply | Promise<Reply>): void {
-    this.handlers.set(name, handler)
-  }
-
-  callsOf(name: CallName) {
-    return this.calls.filter((call) => call.name === name).map((call) => call.input)
-  }
-}
-
-const bridge = new ScriptedBridge()
-;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
-
-const ok = (value: unknown): Reply => ({ ok: true, value })
-
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0))
-}
+const bridge = installScriptedBridge()
 
 function sampleRow(id: number): SampleRow {
   return {
@@ -118,8 +79,7 @@ function samplesOf(total: number) {
 
 beforeEach(() => {
   setActivePinia(createPinia())
-  bridge.handlers.clear()
-  bridge.calls = []
+  bridge.reset()
 })
 
 describe('visibleWindow', () => {

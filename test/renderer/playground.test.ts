@@ -4,62 +4,11 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { ApiErrorShape, CallName, EventName, Events, PreloadApi } from '../../src-preload/contract'
 import { targetInput, usePlaygroundStore } from '../../src-renderer/src/stores/playground'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
+import { installScriptedBridge, ok, settle, type Reply } from './scripted-bridge'
 
-type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
-/** Call inputs as the handlers read them; the contract's types are checked by the store. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Input = any
-type Handler = (input: Input) => Reply | Promise<Reply>
-
-/** A preload bridge whose calls are answered by per-test handlers and whose events the test emits. */
-class ScriptedBridge {
-  handlers = new Map<string, Handler>()
-  calls: { name: string; input: Input }[] = []
-  private listener: ((event: EventName, payload: unknown) => void) | null = null
-
-  asPreloadApi(): PreloadApi {
-    return new Proxy({} as PreloadApi, {
-      get: (_target, key: string) => {
-        if (key === 'onEvent') {
-          return (listener: (event: EventName, payload: unknown) => void) => {
-            this.listener = listener
-            return () => (this.listener = null)
-          }
-        }
-        return async (input: unknown) => {
-          this.calls.push({ name: key, input })
-          const handler = this.handlers.get(key)
-          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
-          return handler(input)
-        }
-      }
-    })
-  }
-
-  handle(name: CallName, handler: Handler): void {
-    this.handlers.set(name, handler)
-  }
-
-  emit<E extends EventName>(event: E, payload: Events[E]): void {
-    this.listener?.(event, payload)
-  }
-
-  callsOf(name: CallName): Input[] {
-    return this.calls.filter((call) => call.name === name).map((call) => call.input)
-  }
-}
-
-const bridge = new ScriptedBridge()
-;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
-
-const ok = (value: unknown): Reply => ({ ok: true, value })
-
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0))
-}
+const bridge = installScriptedBridge()
 
 const MODEL = {
   id: 3,
@@ -91,8 +40,7 @@ function run(id: number, checkpointSteps: number[]) {
 describe('the Playground store', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
-    bridge.handlers.clear()
-    bridge.calls = []
+    bridge.reset()
     bridge.handle('models.list', () => ok([MODEL]))
     bridge.handle('runs.checkpoints', () => ok([run(1, [10, 20])]))
   })

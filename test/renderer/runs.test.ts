@@ -5,17 +5,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type {
-  ApiErrorShape,
-  CallName,
-  EventName,
-  Events,
-  MetricPoint,
-  PreloadApi,
-  RunDetail,
-  RunStatus,
-  RunSummary
-} from '../../src-preload/contract'
+import type { MetricPoint, RunDetail, RunStatus, RunSummary } from '../../src-preload/contract'
 import { MetricLines } from '../../src-renderer/src/components/runs/metricSeries'
 import {
   formatBytes,
@@ -34,54 +24,9 @@ import {
 } from '../../src-renderer/src/stores/runMonitor'
 import { useRunsStore } from '../../src-renderer/src/stores/runs'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
+import { installScriptedBridge, ok, type Reply } from './scripted-bridge'
 
-type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
-type Handler = (input: unknown) => Reply | Promise<Reply>
-
-/** A preload bridge whose calls are answered by per-test handlers and whose events the test emits. */
-class ScriptedBridge {
-  handlers = new Map<string, Handler>()
-  calls: { name: string; input: unknown }[] = []
-  private listener: ((event: EventName, payload: unknown) => void) | null = null
-
-  asPreloadApi(): PreloadApi {
-    return new Proxy({} as PreloadApi, {
-      get: (_target, key: string) => {
-        if (key === 'onEvent') {
-          return (listener: (event: EventName, payload: unknown) => void) => {
-            this.listener = listener
-            return () => (this.listener = null)
-          }
-        }
-        return async (input: unknown) => {
-          this.calls.push({ name: key, input })
-          const handler = this.handlers.get(key)
-          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
-          return handler(input)
-        }
-      }
-    })
-  }
-
-  handle(name: CallName, handler: Handler): void {
-    this.handlers.set(name, handler)
-  }
-
-  emit<E extends EventName>(event: E, payload: Events[E]): void {
-    this.listener?.(event, payload)
-  }
-
-  callsOf(name: CallName): unknown[] {
-    return this.calls.filter((call) => call.name === name).map((call) => call.input)
-  }
-}
-
-const bridge = new ScriptedBridge()
-;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
-
-function ok(value: unknown): Reply {
-  return { ok: true, value }
-}
+const bridge = installScriptedBridge()
 
 /** Lets pending promise callbacks and Vue's queued watchers run (fake timers included). */
 async function settle(): Promise<void> {
@@ -124,8 +69,7 @@ function progressEvent(runId: number, step: number, loss: number): Events['run.p
 
 beforeEach(() => {
   setActivePinia(createPinia())
-  bridge.handlers.clear()
-  bridge.calls = []
+  bridge.reset()
 })
 
 afterEach(() => vi.useRealTimers())

@@ -4,14 +4,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type {
-  ApiErrorShape,
-  CallName,
-  EventName,
-  Events,
-  ModelSummary,
-  PreloadApi
-} from '../../src-preload/contract'
+import type { ModelSummary } from '../../src-preload/contract'
 import {
   ApiError,
   createIpcClient,
@@ -21,49 +14,9 @@ import {
 } from '../../src-renderer/src/api'
 import { useModelsStore } from '../../src-renderer/src/stores/models'
 import { TOAST_LIFETIME_MS, useToastStore } from '../../src-renderer/src/stores/toasts'
+import { installScriptedBridge, ScriptedBridge, settle } from './scripted-bridge'
 
-type Reply = { ok: true; value: unknown } | { ok: false; error: ApiErrorShape }
-type Handler = (input: unknown) => Reply | Promise<Reply>
-
-/** A preload bridge whose calls are answered by per-test handlers and whose events the test emits. */
-class ScriptedBridge {
-  handlers = new Map<string, Handler>()
-  private listener: ((event: EventName, payload: unknown) => void) | null = null
-
-  asPreloadApi(): PreloadApi {
-    return new Proxy({} as PreloadApi, {
-      get: (_target, key: string) => {
-        if (key === 'onEvent') {
-          return (listener: (event: EventName, payload: unknown) => void) => {
-            this.listener = listener
-            return () => (this.listener = null)
-          }
-        }
-        return async (input: unknown) => {
-          const handler = this.handlers.get(key)
-          if (!handler) throw new Error(`test bridge: no handler for ${key}`)
-          return handler(input)
-        }
-      }
-    })
-  }
-
-  handle(name: CallName, handler: Handler): void {
-    this.handlers.set(name, handler)
-  }
-
-  emit<E extends EventName>(event: E, payload: Events[E]): void {
-    this.listener?.(event, payload)
-  }
-}
-
-const bridge = new ScriptedBridge()
-;(globalThis as { window?: unknown }).window = { finetuneStudio: bridge.asPreloadApi() }
-
-/** Lets pending promise callbacks and Vue's queued watchers run. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0))
-}
+const bridge = installScriptedBridge()
 
 const tinyModel: ModelSummary = {
   id: 1,
@@ -78,7 +31,7 @@ const tinyModel: ModelSummary = {
 
 beforeEach(() => {
   setActivePinia(createPinia())
-  bridge.handlers.clear()
+  bridge.reset()
 })
 
 describe('createIpcClient', () => {
