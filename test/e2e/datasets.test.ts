@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
-import type { CallName, JobSummary, ModelSummary } from '../../src-preload/contract'
+import { buildApp, callApi, finishedJob, launchChromium, repoRoot, screenshotDir } from './harness'
+import type { CallInput, CallName, ModelSummary } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
 const rendererDir = join(repoRoot, 'out/renderer')
@@ -59,26 +59,7 @@ describe('dataset curation in the browser', () => {
   let model: ModelSummary
   const browserErrors: string[] = []
 
-  /** An API call over HTTP with the bearer token, for setup the UI is not under test for. */
-  async function callApi<T>(name: CallName, input: unknown): Promise<T> {
-    const response = await fetch(`${server.origin}/api/call/${name}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(input)
-    })
-    const body = (await response.json()) as { ok: boolean; value?: T; error?: { message: string } }
-    if (!body.ok) throw new Error(`${name} failed: ${body.error?.message}`)
-    return body.value as T
-  }
-
-  /** Asks for the job until it has ended (the hook's timeout bounds the wait). */
-  async function finishedJob(jobId: string): Promise<JobSummary> {
-    for (;;) {
-      const job = (await callApi<JobSummary[]>('jobs.list', {})).find((j) => j.id === jobId)
-      if (job && ['completed', 'failed', 'cancelled'].includes(job.status)) return job
-      await new Promise((resolveLater) => setTimeout(resolveLater, 200))
-    }
-  }
+  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
 
   /** The sample id of the table row whose prompt contains `text`. */
   async function sampleIdOf(text: string): Promise<number> {
@@ -102,10 +83,10 @@ describe('dataset curation in the browser', () => {
     mkdirSync(screenshotDir, { recursive: true })
 
     // The template preview needs a base model; registration hashes the weights in a job.
-    const { jobId } = await callApi<{ jobId: string }>('models.register', { path: embeddedModelDir })
-    const registration = await finishedJob(jobId)
+    const { jobId } = await api('models.register', { path: embeddedModelDir })
+    const registration = await finishedJob(server, jobId)
     if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
-    ;[model] = await callApi<ModelSummary[]>('models.list', {})
+    ;[model] = await api('models.list', {})
 
     browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
@@ -145,7 +126,7 @@ describe('dataset curation in the browser', () => {
     expect(await page.getByTestId('import-bad-row').count()).toBe(1)
     expect(await page.getByTestId('import-bad-row-line').textContent()).toBe(String(BROKEN_LINE))
     expect(await page.getByTestId('import-bad-row').textContent()).toContain('chats.jsonl')
-    const stored = await callApi<{ sampleCount: number }[]>('datasets.list', {})
+    const stored = await api('datasets.list', {})
     expect(stored.reduce((sum, dataset) => sum + dataset.sampleCount, 0)).toBe(0)
 
     await page.getByTestId('import-skip-bad-rows').click()
@@ -305,8 +286,8 @@ describe('dataset curation in the browser', () => {
     await expect.poll(() => row.count()).toBe(1)
     expect(await row.textContent()).toContain('first curated cut')
     expect(await row.getByTestId('version-hash').getAttribute('title')).toBe(hash)
-    const [version] = await callApi<{ contentHash: string; sampleCount: number }[]>('datasets.versions', {
-      id: (await callApi<{ id: number }[]>('datasets.list', {}))[0].id
+    const [version] = await api('datasets.versions', {
+      id: (await api('datasets.list', {}))[0].id
     })
     expect(version).toMatchObject({ contentHash: hash, sampleCount: 5 })
   })

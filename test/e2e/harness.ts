@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser } from 'playwright-core'
+import type { CallInput, CallName, CallOutput, JobSummary } from '../../src-preload/contract'
+import type { RunningServer } from '../../src-main/server'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const screenshotDir = join(repoRoot, 'test-results')
@@ -31,4 +33,29 @@ export function buildApp(outDir?: string): string {
     throw new Error(`npx ${args.join(' ')} exited with ${build.status}:\n${build.stdout}\n${build.stderr}`)
   }
   return join(outDir ?? join(repoRoot, 'out'), 'renderer')
+}
+
+/** An API call over HTTP with the server's bearer token, for setup the UI is not under test for. */
+export async function callApi<K extends CallName>(
+  server: RunningServer,
+  name: K,
+  input: CallInput<K>
+): Promise<CallOutput<K>> {
+  const response = await fetch(`${server.origin}/api/call/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(input)
+  })
+  const body = (await response.json()) as { ok: boolean; value?: CallOutput<K>; error?: { message: string } }
+  if (!body.ok) throw new Error(`${name}: ${body.error?.message}`)
+  return body.value!
+}
+
+/** Asks for the job until it has ended (the test's timeout bounds the wait). */
+export async function finishedJob(server: RunningServer, jobId: string): Promise<JobSummary> {
+  for (;;) {
+    const job = (await callApi(server, 'jobs.list', {})).find((j) => j.id === jobId)
+    if (job && ['completed', 'failed', 'cancelled'].includes(job.status)) return job
+    await new Promise((resolveLater) => setTimeout(resolveLater, 200))
+  }
 }

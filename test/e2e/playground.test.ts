@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CallInput, CallName, CallOutput, JobSummary } from '../../src-preload/contract'
+import type { CallInput, CallName } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
-import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
+import { buildApp, callApi, finishedJob, launchChromium, repoRoot, screenshotDir } from './harness'
 
 const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 /** Long enough to register a model or compile a generation graph on a busy machine. */
@@ -25,29 +25,7 @@ describe('the Playground, driven by Chromium', () => {
   let baseModelId: number
   const browserErrors: string[] = []
 
-  async function api<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
-    const response = await fetch(`${server.origin}/api/call/${name}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(input)
-    })
-    const body = (await response.json()) as {
-      ok: boolean
-      value?: CallOutput<K>
-      error?: { message: string }
-    }
-    if (!body.ok) throw new Error(`${name}: ${body.error?.message}`)
-    return body.value!
-  }
-
-  /** Asks for the job until it has ended (the hook's timeout bounds the wait). */
-  async function finishedJob(jobId: string): Promise<JobSummary> {
-    for (;;) {
-      const job = (await api('jobs.list', {})).find((j) => j.id === jobId)
-      if (job && ['completed', 'failed', 'cancelled'].includes(job.status)) return job
-      await new Promise((resolveLater) => setTimeout(resolveLater, 200))
-    }
-  }
+  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
 
   beforeAll(async () => {
     buildDir = mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-playground-build-'))
@@ -57,7 +35,7 @@ describe('the Playground, driven by Chromium', () => {
     mkdirSync(screenshotDir, { recursive: true })
 
     const { jobId } = await api('models.register', { path: embeddedModelDir, name: 'stories260K' })
-    const registration = await finishedJob(jobId)
+    const registration = await finishedJob(server, jobId)
     if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
     ;[{ id: baseModelId }] = await api('models.list', {})
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
-import type { CallInput, CallName, CallOutput, RunStatus } from '../../src-preload/contract'
+import { buildApp, callApi, launchChromium, repoRoot, screenshotDir } from './harness'
+import type { CallInput, CallName, RunStatus } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
 const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
@@ -56,20 +56,7 @@ describe('the run workspace, driven by Chromium', () => {
   let firstRunId = 0
   let secondRunId = 0
 
-  async function api<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
-    const response = await fetch(`${server.origin}/api/call/${name}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(input)
-    })
-    const body = (await response.json()) as {
-      ok: boolean
-      value?: CallOutput<K>
-      error?: { message: string }
-    }
-    if (!body.ok) throw new Error(`${name}: ${body.error?.message}`)
-    return body.value!
-  }
+  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
 
   const detail = () => page.getByTestId('run-detail')
   const lossChart = () => detail().getByTestId('chart-loss')
