@@ -2,6 +2,7 @@
  * The benchmarks' model: SmolLM-135M's shape (as in bench/reference/torch_common.py) with random
  * weights, written once to a temp folder that bench/inference.ts and bench/train.ts share.
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -66,4 +67,25 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/**
+ * The JSON report of a PyTorch reference script in bench/reference/, run with Debian's PyTorch
+ * (/usr/bin/python3); null, with the reason on stderr, when it cannot run here.
+ */
+export function runTorchReference<T>(script: string, quick: boolean): T | null {
+  try {
+    const out = execFileSync(
+      '/usr/bin/python3',
+      [join(import.meta.dirname, 'reference', script), ...(quick ? ['--quick'] : [])],
+      {
+        encoding: 'utf8',
+        maxBuffer: 16 << 20
+      }
+    )
+    return JSON.parse(out) as T
+  } catch (error) {
+    console.error(`bench: the PyTorch reference failed: ${(error as Error).message.split('\n')[0]}`)
+    return null
+  }
 }

@@ -9,10 +9,8 @@
  * --standard-ops: build the graphs from standard ONNX ops only (no com.microsoft fused ops).
  * The random model and its converted weights are kept under the OS temp folder between runs.
  */
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { benchPaths, median, smolLm135mConfig, writeRandomModel } from './bench-model'
+import { benchPaths, median, runTorchReference, smolLm135mConfig, writeRandomModel } from './bench-model'
 import { Generator } from '../src-main/engine/infer/generation'
 import { seededRandom } from '../src-main/engine/infer/sampling'
 import { Scorer } from '../src-main/engine/infer/scoring'
@@ -89,18 +87,7 @@ interface TorchReport {
 }
 
 function runTorch(): TorchReport | null {
-  if (flags['no-torch']) return null
-  const script = join(import.meta.dirname, 'reference', 'torch_inference.py')
-  try {
-    const out = execFileSync('/usr/bin/python3', [script, ...(quick ? ['--quick'] : [])], {
-      encoding: 'utf8',
-      maxBuffer: 16 << 20
-    })
-    return JSON.parse(out) as TorchReport
-  } catch (error) {
-    console.error(`bench: the PyTorch reference failed: ${(error as Error).message.split('\n')[0]}`)
-    return null
-  }
+  return flags['no-torch'] ? null : runTorchReference<TorchReport>('torch_inference.py', quick)
 }
 
 function row(label: string, ours: number, theirs: number | undefined): string {

@@ -15,9 +15,8 @@
  * reference's torch.mm. The machine may be shared: the last line gives each side's fastest step.
  */
 import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { benchPaths, median, smolLm135mConfig, writeRandomModel } from './bench-model'
+import { benchPaths, median, runTorchReference, smolLm135mConfig, writeRandomModel } from './bench-model'
 import { GraphBuilder, matmul } from '../src-main/engine/graph/index'
 import { createSession, hostTensor } from '../src-main/engine/runtime/session'
 import { collateRows } from '../src-main/engine/train/batches'
@@ -165,18 +164,7 @@ interface TorchReport {
 }
 
 function runTorch(): TorchReport | null {
-  if (flags['no-torch']) return null
-  const script = join(import.meta.dirname, 'reference', 'torch_train.py')
-  try {
-    const out = execFileSync('/usr/bin/python3', [script, ...(quick ? ['--quick'] : [])], {
-      encoding: 'utf8',
-      maxBuffer: 16 << 20
-    })
-    return JSON.parse(out) as TorchReport
-  } catch (error) {
-    console.error(`bench: the PyTorch reference failed: ${(error as Error).message.split('\n')[0]}`)
-    return null
-  }
+  return flags['no-torch'] ? null : runTorchReference<TorchReport>('torch_train.py', quick)
 }
 
 /** Runs one method in a fresh child process (this script with --only), so its peak RSS is its own. */
