@@ -1,16 +1,11 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { runCli } from '../../src-main/cli/index'
 import { DAY_MS, writeFakeWeights } from '../helpers/graph-cache'
 import { tempDir } from '../helpers/temp'
+import { runCaptured } from './captured-cli'
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]) => runCaptured(argv)
 
 describe('finetune-studio cache', () => {
   let temp: ReturnType<typeof tempDir>

@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { commands, runCli } from '../../src-main/cli/index'
+import { commands } from '../../src-main/cli/index'
 import { APP_VERSION } from '../../src-main/version'
 import { STORIES_260K, tempDir } from '../helpers/temp'
+import { runCaptured } from './captured-cli'
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]) => runCaptured(argv)
 
 describe('finetune-studio CLI', () => {
   const store = tempDir()

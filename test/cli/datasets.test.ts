@@ -1,15 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src-main/cli/index'
 import { SHARED_DIR, tempDir } from '../helpers/temp'
+import { runCaptured } from './captured-cli'
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]) => runCaptured(argv)
 
 const GSM8K_TRAIN = join(SHARED_DIR, 'datasets', 'gsm8k', 'train.jsonl')
 const CHAT_DEMOS = join(SHARED_DIR, 'datasets', 'chat-demos')

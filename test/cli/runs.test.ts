@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src-main/cli/index'
 import { defaultModelDir } from '../../src-main/resources'
 import {
   nextEvent,
@@ -19,13 +18,9 @@ import {
   type TestApi
 } from '../api/run-fixtures'
 import { tempDir } from '../helpers/temp'
+import { runCaptured } from './captured-cli'
 
-async function cli(argv: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(argv, { out: (line) => out.push(line), err: (line) => err.push(line) })
-  return { code, out: out.join('\n'), err: err.join('\n'), errLines: err }
-}
+const cli = runCaptured
 
 describe('finetune-studio runs', () => {
   const temp = tempDir('fs-cli-runs-')

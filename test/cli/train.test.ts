@@ -6,7 +6,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src-main/cli/index'
 import { trainInWorker } from '../../src-main/cli/commands/train'
 import { loadTokenizer } from '../../src-main/engine/tokenizer/tokenizer'
 import { collateRows } from '../../src-main/engine/train/batches'
@@ -21,13 +20,9 @@ import {
   writeJsonl
 } from '../engine/train/invented-stories'
 import { STORIES_260K, tempDir } from '../helpers/temp'
+import { runCaptured } from './captured-cli'
 
-async function cli(argv: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(argv, { out: (line) => out.push(line), err: (line) => err.push(line) })
-  return { code, out: out.join('\n'), err: err.join('\n'), errLines: err }
-}
+const cli = runCaptured
 
 describe('finetune-studio train', () => {
   const temp = tempDir('fs-cli-train-')
