@@ -5,23 +5,7 @@ import { hash } from 'node:crypto'
  * equal text (and therefore equal hashes) whatever order their keys were written in.
  */
 export function canonicalJson(value: unknown): string {
-  // Most values (everything the importer builds) already have sorted keys; checking is far cheaper
-  // than copying, which is a good part of an import's time.
-  return JSON.stringify(hasSortedKeys(value) ? value : sortKeysDeep(value))
-}
-
-function hasSortedKeys(value: unknown): boolean {
-  if (Array.isArray(value)) return value.every(hasSortedKeys)
-  if (value === null || typeof value !== 'object') return true
-  let previous = ''
-  let first = true
-  for (const key in value) {
-    if (!first && key <= previous) return false
-    if (!hasSortedKeys((value as Record<string, unknown>)[key])) return false
-    previous = key
-    first = false
-  }
-  return true
+  return JSON.stringify(sortKeysDeep(value))
 }
 
 function sortKeysDeep(value: unknown): unknown {
