@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, callApi, finishedJob, launchChromium, repoRoot, screenshotDir } from './harness'
+import { buildApp, callApi, finishedJob, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
 import type { CallInput, CallName, ModelSummary } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
@@ -89,11 +89,7 @@ describe('dataset curation in the browser', () => {
     ;[model] = await api('models.list', {})
 
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
-    })
-    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+    page = await openPage(browser, { width: 1400, height: 900 }, browserErrors)
   })
 
   afterAll(async () => {

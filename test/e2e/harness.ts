@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import type { CallInput, CallName, CallOutput, JobSummary } from '../../src-preload/contract'
 import type { RunningServer } from '../../src-main/server'
 
@@ -23,6 +23,23 @@ const CHROMIUM_ARGS = [
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+}
+
+/**
+ * A new page whose console errors and uncaught exceptions are collected in `errors`: a broken CSP,
+ * a failed asset or an exception shows up there before it shows up anywhere else.
+ */
+export async function openPage(
+  browser: Browser,
+  viewport: { width: number; height: number },
+  errors: string[]
+): Promise<Page> {
+  const page = await browser.newPage({ viewport })
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`)
+  })
+  page.on('pageerror', (error) => errors.push(`page: ${error.message}`))
+  return page
 }
 
 /** Builds the app (into `outDir`, default out/) and returns the built renderer's folder. */

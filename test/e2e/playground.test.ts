@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CallInput, CallName } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
-import { buildApp, callApi, finishedJob, launchChromium, repoRoot, screenshotDir } from './harness'
+import { buildApp, callApi, finishedJob, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
 
 const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 /** Long enough to register a model or compile a generation graph on a busy machine. */
@@ -40,11 +40,7 @@ describe('the Playground, driven by Chromium', () => {
     ;[{ id: baseModelId }] = await api('models.list', {})
 
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
-    })
-    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+    page = await openPage(browser, { width: 1280, height: 900 }, browserErrors)
     await page.goto(server.url)
     await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
   }, SLOW_MS * 2)

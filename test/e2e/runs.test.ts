@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, callApi, launchChromium, repoRoot, screenshotDir } from './harness'
+import { buildApp, callApi, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
 import type { CallInput, CallName, RunStatus } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
@@ -126,11 +126,7 @@ describe('the run workspace, driven by Chromium', () => {
     })
 
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
-    })
-    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+    page = await openPage(browser, { width: 1280, height: 900 }, browserErrors)
     await page.goto(server.url)
     await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
   })

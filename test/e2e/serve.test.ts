@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, launchChromium, repoRoot, screenshotDir } from './harness'
+import { buildApp, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
 import WebSocket from 'ws'
 import { startServer, type RunningServer } from '../../src-main/server'
 
@@ -45,12 +45,7 @@ describe('finetune-studio serve, driven by Chromium', () => {
     server = await startServer({ storeDir, rendererDir, port: 0, log: (line) => serverLog.push(line) })
     mkdirSync(screenshotDir, { recursive: true })
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-    // A broken CSP, a failed asset or an uncaught exception shows up here before it shows up anywhere else.
-    page.on('console', (message) => {
-      if (message.type() === 'error') browserErrors.push(`console: ${message.text()}`)
-    })
-    page.on('pageerror', (error) => browserErrors.push(`page: ${error.message}`))
+    page = await openPage(browser, { width: 1280, height: 800 }, browserErrors)
   })
 
   afterAll(async () => {
