@@ -5,7 +5,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { MetricPoint, RunDetail, RunStatus, RunSummary } from '../../src-preload/contract'
+import type { Events, MetricPoint, RunDetail, RunStatus, RunSummary } from '../../src-preload/contract'
 import { MetricLines } from '../../src-renderer/src/components/runs/metricSeries'
 import {
   formatBytes,
