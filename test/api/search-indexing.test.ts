@@ -84,6 +84,14 @@ describe('search indexing in the background (SearchIndexing)', () => {
     await api.searchIndex.idle()
     expect(api.store.searchIndex.backlogSize()).toBe(ROWS)
     expect(searchTotal(api.store, datasetId, 'zebra')).toBe(0)
+    // A search says how many samples it cannot find yet; browsing without one does not ask.
+    const ctx = { ...api, transport: 'direct' as const }
+    const searched = await invoke('datasets.samples', { id: datasetId, filter: { search: 'zebra' } }, ctx)
+    expect(searched).toMatchObject({ total: 0, unindexed: ROWS })
+    expect(await invoke('datasets.samples', { id: datasetId }, ctx)).toMatchObject({
+      total: ROWS,
+      unindexed: 0
+    })
   })
 
   it('catches up after an import through the API', async () => {
