@@ -20,7 +20,8 @@ import { CALL_NAMES } from './call-names'
  * queued: waiting for its device (one run trains at a time per device); running; paused (the worker
  * waits at a step boundary with the model loaded); stopping (a checkpoint is being saved before the
  * end); stopped (ended by the user with a checkpoint: resume or continue it); completed; failed (see error);
- * cancelled (ended by the user without a checkpoint); interrupted (its process died or the app quit:
+ * cancelled (ended by the user without a checkpoint); interrupted (its process died, the app quit, or
+ * a failure whose cause can pass ended it, such as a full disk or a lost GPU, which error names:
  * resume it from its last checkpoint).
  */
 export type RunStatus =
@@ -84,10 +85,13 @@ export interface ImportResult {
   /**
    * Rows that could not be imported, with why (the first 1,000; badRowCount counts all). With
    * onBadRows 'abort' any of them aborts the import: the call fails with code 'invalid_input' and
-   * details {badRows, badRowCount}, and nothing is imported.
+   * details {badRows, badRowCount, goodRowCount}, and nothing is imported. A file without a good
+   * row (goodRowCount 0) fails the same way with either onBadRows: no empty dataset is made.
    */
   badRows: { file: string; line: number; reason: string }[]
   badRowCount: number
+  /** What was imported but not as the file holds it, e.g. text that was not UTF-8 (read as U+FFFD). */
+  warnings: string[]
   /** The version cut after the import, when asked for. */
   version: DatasetVersionSummary | null
 }
@@ -227,8 +231,12 @@ export type DuplicateKind = 'exact' | 'near'
 export interface SampleFilter {
   /** Full-text search (SQLite FTS5) over every turn's text; words are ANDed, "quoted phrases" kept. */
   search?: string
-  /** JavaScript regular expression tested against every turn's text (slower than search). */
+  /**
+   * Regular expression in RE2 syntax (linear time: no lookaround, no backreferences), tested against
+   * every turn's text (slower than search).
+   */
   regex?: string
+  /** Any of i (ignore case), m (^ and $ at line ends), s (. matches newline), u (Unicode). */
   regexFlags?: string
   /** Samples carrying every one of these tags. */
   tags?: string[]
@@ -412,6 +420,10 @@ export interface PreflightReport {
   jobId: string
   checked: number
   maxLength: number
+  /** The base model whose tokenizer and chat template rendered the samples. */
+  model: string
+  /** The most tokens that model trains on (max_position_embeddings); maxLength is at most this. */
+  contextLength: number
   counts: Record<PreflightProblemKind, number>
   /** The first 1,000 problems, by sample id. */
   problems: { sampleId: number; kind: PreflightProblemKind; detail: string; tokenCount: number | null }[]
@@ -451,6 +463,16 @@ export interface ModelSummary {
   dtype: string
   contentHash: string
   createdAt: string
+}
+
+/** A registered base model as models.list gives it. */
+export interface ModelListing extends ModelSummary {
+  /**
+   * The most tokens the model reads at once, prompt and generated text together: its positions
+   * (max_position_embeddings), or Mistral's sliding window when shorter. null when the config.json
+   * in its folder cannot be read any more.
+   */
+  contextLength: number | null
 }
 
 export interface RunSummary {
@@ -513,6 +535,8 @@ export interface RunCheckpoint {
 export interface RunCheckpoints {
   runId: number
   runName: string
+  /** The base model the run trains: its checkpoints read as many tokens as it does. */
+  baseModelId: number
   status: RunStatus
   checkpoints: RunCheckpoint[]
 }
@@ -1094,7 +1118,14 @@ export const calls = {
   ),
   'datasets.preflight': call<PreflightReport>()(
     'List live samples that render empty, exceed the maximum length, or have no trainable tokens (job "dataset.preflight").',
-    z.object({ id, ...baseModel, maxLength: z.number().int().min(8).max(1_000_000).default(2048) }).strict()
+    z
+      .object({
+        id,
+        ...baseModel,
+        /** Default: the model's context (max_position_embeddings). */
+        maxLength: z.number().int().min(8).max(1_000_000).optional()
+      })
+      .strict()
   ),
   'datasets.assignSplits': call<SplitResult>()(
     'Assign train/validation/test splits at random with a seed, optionally stratified by tag.',
@@ -1137,7 +1168,7 @@ export const calls = {
       })
   ),
 
-  'models.list': call<ModelSummary[]>()('Registered base models.', noInput),
+  'models.list': call<ModelListing[]>()('Registered base models, with the context each reads.', noInput),
   'models.register': call<{ jobId: string }>()(
     'Register an HF model folder as a base model. Hashes the weights in a job; the model appears when it ends.',
     z.object({ path: z.string().min(1), name: z.string().trim().min(1).max(200).optional() }).strict()

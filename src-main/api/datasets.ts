@@ -4,7 +4,7 @@
  * the call answers when its job ends, so the main thread keeps serving every client meanwhile.
  */
 import { existsSync, statSync } from 'node:fs'
-import { basename, dirname, resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import type {
   Conversation,
   DatasetVersionSummary,
@@ -24,10 +24,14 @@ import {
   type ExportOutcome,
   type PreflightOutcome
 } from '../datasets/work'
+import { readModelConfig } from '../engine/checkpoint/hf-config'
 import { defaultModelDir } from '../resources'
 import type { DatasetVersion } from '../store/repos/datasets'
+import { inTransaction } from '../store/repos/sql'
+import { compileUserRegex, UserRegexError } from '../store/user-regex'
 import { ApiError, notFound } from './errors'
 import type { Handlers, RequestContext } from './handlers'
+import { checkOutputFile } from './write-paths'
 
 function checkFile(operation: string, path: string): string {
   const file = resolve(path)
@@ -73,18 +77,29 @@ function tokenizerChoice(
   return { key: `model:${baseModelId}`, label: model.name, dir: model.path }
 }
 
+/** The longest sample a run of this model can train on: its positions (max_position_embeddings). */
+function trainableLength(choice: { label: string; dir: string }): number {
+  try {
+    return readModelConfig(choice.dir).maxPositionEmbeddings
+  } catch (error) {
+    throw new ApiError('failed', `datasets.preflight: ${choice.label}: ${(error as Error).message}`)
+  }
+}
+
 function tokenizerLabel(ctx: RequestContext, key: string): string {
   if (key === 'default') return tokenizerChoice(ctx, undefined).label
   const id = Number(/^model:(\d+)$/.exec(key)?.[1])
   return (Number.isInteger(id) && ctx.store.models.get(id)?.name) || key
 }
 
+/** A bad pattern is the caller's error, said before any query runs it. */
 function checkRegex(operation: string, filter: SampleFilter): void {
   if (filter.regex === undefined) return
   try {
-    new RegExp(filter.regex, filter.regexFlags ?? '')
+    compileUserRegex(filter.regex, filter.regexFlags ?? '')
   } catch (error) {
-    throw new ApiError('invalid_input', `${operation}: filter.regex: ${(error as Error).message}`)
+    if (!(error instanceof UserRegexError)) throw error
+    throw new ApiError('invalid_input', `${operation}: filter.regex: ${error.message}`)
   }
 }
 
@@ -148,7 +163,8 @@ async function importHandler(input: ImportInput, ctx: RequestContext): Promise<I
   if (!value.ok) {
     throw new ApiError('invalid_input', value.message || abortMessage(value.badRows, value.badRowCount), {
       badRows: value.badRows,
-      badRowCount: value.badRowCount
+      badRowCount: value.badRowCount,
+      goodRowCount: value.goodRowCount
     })
   }
   const version = value.versionId === null ? null : ctx.store.datasets.getVersion(value.versionId)
@@ -160,19 +176,9 @@ async function importHandler(input: ImportInput, ctx: RequestContext): Promise<I
     mapping: resolved.mapping,
     badRows: value.badRows,
     badRowCount: value.badRowCount,
+    warnings: value.warnings,
     version: version ? toVersionSummary(version) : null
   }
-}
-
-function exportPath(path: string, overwrite: boolean): string {
-  const file = resolve(path)
-  if (!existsSync(dirname(file)) || !statSync(dirname(file)).isDirectory()) {
-    throw new ApiError('invalid_input', `datasets.export: the folder ${dirname(file)} does not exist`)
-  }
-  if (existsSync(file) && !overwrite) {
-    throw new ApiError('conflict', `datasets.export: ${file} exists; pass overwrite to replace it`)
-  }
-  return file
 }
 
 type DatasetCalls = Extract<keyof Handlers, `datasets.${string}`>
@@ -187,11 +193,10 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
   },
   'datasets.update': (input, ctx) => {
     requireDataset(ctx, input.id)
-    const update = ctx.store.db.transaction(() => {
+    inTransaction(ctx.store.db, () => {
       if (input.name !== undefined) ctx.store.datasets.rename(input.id, input.name)
       if (input.description !== undefined) ctx.store.datasets.setDescription(input.id, input.description)
-    })
-    update()
+    })()
     return ctx.store.datasets.get(input.id)!
   },
   'datasets.delete': (input, ctx) => ({ deleted: ctx.store.datasets.delete(input.id) }),
@@ -346,12 +351,20 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
   'datasets.preflight': async (input, ctx) => {
     requireDataset(ctx, input.id)
     const choice = tokenizerChoice(ctx, input.baseModelId)
+    const contextLength = trainableLength(choice)
+    const maxLength = input.maxLength ?? contextLength
+    if (maxLength > contextLength) {
+      throw new ApiError(
+        'invalid_input',
+        `datasets.preflight: ${choice.label} trains on at most ${contextLength} tokens (its context), not ${maxLength}`
+      )
+    }
     const { jobId, value } = await runJob<PreflightOutcome>(ctx, 'dataset.preflight', 'datasets.preflight', {
       datasetId: input.id,
       modelDir: choice.dir,
-      maxLength: input.maxLength
+      maxLength
     })
-    return { jobId, maxLength: input.maxLength, ...value }
+    return { jobId, maxLength, model: choice.label, contextLength, ...value }
   },
   'datasets.assignSplits': async (input, ctx) => {
     checkRegex('datasets.assignSplits', input.filter)
@@ -374,7 +387,10 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
     }
     if (input.datasetId !== undefined) requireDataset(ctx, input.datasetId)
     checkRegex('datasets.export', input.filter)
-    const path = exportPath(input.path, input.overwrite)
+    const path = checkOutputFile('datasets.export', ctx.store.dir, input.path, {
+      overwrite: input.overwrite,
+      overwriteFlag: 'overwrite'
+    })
     const source =
       input.versionId !== undefined
         ? { versionId: input.versionId }
@@ -382,7 +398,8 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
     const { jobId, value } = await runJob<ExportOutcome>(ctx, 'dataset.export', 'datasets.export', {
       source,
       format: input.format,
-      path
+      path,
+      overwrite: input.overwrite
     })
     return { jobId, path, ...value }
   }

@@ -9,6 +9,7 @@ import type { EvalBenchmarkInput } from '../jobs/kinds/eval-benchmark'
 import { ApiError } from './errors'
 import type { RequestContext } from './handlers'
 import { graphCacheDir } from '../store/location'
+import { inTransaction } from '../store/repos/sql'
 import { baseModelTarget, runResultTarget, type WeightsTarget } from './weights-target'
 
 type RunInput = ParsedInput<'evaluations.run'>
@@ -48,7 +49,7 @@ export function startEvaluation(
     onResult: (value) => {
       const result = value as BenchmarkRunResult
       const { score, heldOutLoss, heldOutTokens, seconds } = result.metrics
-      ctx.store.db.transaction(() => {
+      inTransaction(ctx.store.db, () => {
         ctx.store.evaluations.addResults(evaluation.id, result.results)
         ctx.store.evaluations.setResult(evaluation.id, {
           score,

@@ -3,11 +3,13 @@
  * "engine.generate" job whose streamed pieces are published as job.output events.
  */
 import type { GenerateOutput, ParsedInput } from '../../src-preload/contract'
+import { readModelConfig } from '../engine/checkpoint/hf-config'
+import { contextLimit } from '../engine/infer/model-session'
 import type { EngineGenerateInput, EngineGenerateOutput } from '../jobs/kinds/engine-generate'
 import { graphCacheDir } from '../store/location'
 import { ApiError } from './errors'
 import type { RequestContext } from './handlers'
-import { baseModelTarget, checkpointTarget } from './weights-target'
+import { baseModelTarget, checkpointTarget, type WeightsTarget } from './weights-target'
 
 const OPERATION = 'models.generate'
 
@@ -22,6 +24,7 @@ export async function generate(
     input.baseModelId !== undefined
       ? baseModelTarget(ctx, OPERATION, input.baseModelId)
       : checkpointTarget(ctx, OPERATION, input.checkpointId!)
+  checkFitsContext(target, input.maxNewTokens)
   const jobInput: EngineGenerateInput = {
     modelDir: target.modelDir,
     adapterDir: target.adapterDir,
@@ -59,6 +62,25 @@ export async function generate(
       : { jobId, text: streamed, finishReason: 'aborted', tokenCount: finished.progress?.done ?? 0 }
   }
   throw new ApiError('failed', `${OPERATION}: ${target.label}: ${finished.error ?? finished.status}`)
+}
+
+/**
+ * New tokens that cannot fit even after a one-token prompt are refused here, in words, before a job
+ * loads the model; whether they fit after the actual prompt only the job's tokenizer can tell.
+ */
+function checkFitsContext(target: WeightsTarget, maxNewTokens: number): void {
+  let context: number
+  try {
+    context = contextLimit(readModelConfig(target.modelDir))
+  } catch (error) {
+    throw new ApiError('failed', `${OPERATION}: ${target.label}: ${(error as Error).message}`)
+  }
+  if (maxNewTokens < context) return
+  throw new ApiError(
+    'invalid_input',
+    `${OPERATION}: ${target.label} reads at most ${context} tokens at once, the prompt included: ` +
+      `ask for fewer than ${context} new tokens, not ${maxNewTokens}`
+  )
 }
 
 function answer(jobId: string, result: EngineGenerateOutput): GenerateOutput {

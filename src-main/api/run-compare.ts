@@ -1,15 +1,18 @@
 /**
  * Several runs side by side: their metric series, and a diff of only the settings that differ.
  * Settings are the resolved training configuration flattened to dotted keys (adapter.r, lr, …)
- * plus what the run was made of (base model and its hash, dataset version, recipe, device); paths
+ * plus what the run was made of (base model and its hash, dataset version, device); paths
  * that differ between any two runs by construction (output folder, data files written per run,
- * caches, resume points) and the run's history (segments, the raw request) are left out.
+ * caches, resume points) and the run's history (segments, the raw request, a continue's re-planned
+ * schedule) are left out.
  */
 import type { RunComparison } from '../../src-preload/contract'
 import type { Store } from '../store'
 import { notFound } from './errors'
 
 const NOT_SETTINGS = new Set([
+  // How a continue re-plans the schedule: the run's history, not a choice to compare.
+  'replanSchedule',
   'outDir',
   'dataFile',
   'evalDataFile',
@@ -41,7 +44,6 @@ export function compareRuns(store: Store, ids: readonly number[], metrics: reado
   })
   const settings = records.map((run) =>
     flattenSettings({
-      recipeName: run.recipe,
       baseModelId: run.baseModelId,
       datasetVersionId: run.datasetVersionId,
       device: run.device,

@@ -7,9 +7,10 @@
  * `startFileRun`: the same recording, with the file and its hash in place of a dataset version.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { ModelSummary, ParsedInput, RunSummary } from '../../src-preload/contract'
+import { writeTextFileAtomically } from '../engine/checkpoint/atomic-write'
 import { resolveTrainConfig, type TrainConfig } from '../engine/train/trainer'
 import { inspectModel } from '../jobs/kinds/model-inspect'
 import { getRecipe, recipeNames } from '../recipes'
@@ -38,12 +39,12 @@ export function writeVersionData(
   if (train.length === 0)
     throw new ApiError('invalid_input', `${operation}: dataset version ${versionId} has no train samples`)
   const trainFile = join(dir, 'train.jsonl')
-  writeFileSync(trainFile, train.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
+  writeTextFileAtomically(trainFile, train.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
   const trainSampleIds = train.map((s) => s.sampleId)
   const validation = samples('validation')
   if (validation.length === 0) return { trainFile, evalFile: null, trainSampleIds, validationCount: 0 }
   const evalFile = join(dir, 'validation.jsonl')
-  writeFileSync(evalFile, validation.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
+  writeTextFileAtomically(evalFile, validation.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
   return { trainFile, evalFile, trainSampleIds, validationCount: validation.length }
 }
 

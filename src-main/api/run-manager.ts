@@ -17,8 +17,13 @@
  * (written in batches), checkpoints, segments, progress and run.* events.
  *
  * Status mapping at the end of a training job: the trainer's result 'completed' or 'stopped'; a
- * cancel asked for here → cancelled; a process killed from outside (SIGKILL, SIGTERM, …) →
- * interrupted (resumable); any other failure → failed, with the trainer's error.
+ * cancel asked for here → cancelled; a process killed from outside (SIGKILL, SIGTERM, …) or a
+ * failure whose cause can pass (a full disk, a lost GPU: PASSING_FAILURES) → interrupted
+ * (resumable from the last checkpoint, with the error saying what to do); any other failure →
+ * failed, with the trainer's error.
+ *
+ * Files. What a training process killed mid-write leaves in a run's folder (a temporary checkpoint
+ * or export folder) is removed when a manager starts, for every run, and when a run trains again.
  */
 import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
@@ -34,7 +39,7 @@ import type {
   RunStatus,
   RunSummary
 } from '../../src-preload/contract'
-import { CHECKPOINTS_DIR, TRAINER_STATE_FILE } from '../engine/train/checkpoints'
+import { CHECKPOINTS_DIR, removeStaleRunTemporaries, TRAINER_STATE_FILE } from '../engine/train/checkpoints'
 import {
   resolveTrainConfig,
   type TrainConfig,
@@ -45,6 +50,7 @@ import type { JobRunner } from '../jobs/runner'
 import type { Store } from '../store'
 import { HEARTBEAT_INTERVAL_MS, ownerAlive } from '../store/owner'
 import { ACTIVE_STATUSES, FINISHED_STATUSES, type RunOwner } from '../store/repos/runs'
+import { inTransaction } from '../store/repos/sql'
 import { ApiError, notFound } from './errors'
 import type { EventBus } from './events'
 
@@ -73,6 +79,41 @@ interface TrainingRun {
 
 /** Signals that mean someone ended the process, not that training went wrong. */
 const EXTERNAL_KILLS: readonly string[] = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP']
+
+/**
+ * Failures whose cause can pass, recognised by the error's text (the errno code a failed write
+ * names; the CUDA runtime's words for a device that is gone), with what the user should do.
+ */
+const PASSING_FAILURES: readonly { cause: RegExp; advice: string }[] = [
+  {
+    cause: /\b(ENOSPC|EDQUOT)\b/,
+    advice: 'the disk is full: free space, then resume the run from its last checkpoint'
+  },
+  {
+    cause:
+      /CUDA failure (46|100|999)\b|no CUDA-capable device|busy or unavailable|fallen off the bus|cudaErrorDevicesUnavailable|cudaErrorNoDevice/,
+    advice: 'the GPU was lost: once it is back, resume the run from its last checkpoint'
+  }
+]
+
+/** What to do about a failure whose cause can pass; null for any other failure. */
+export function adviceForPassingFailure(error: string): string | null {
+  return PASSING_FAILURES.find(({ cause }) => cause.test(error))?.advice ?? null
+}
+
+/**
+ * Removes what training processes killed mid-write left in the runs' folders. A folder that cannot
+ * be cleaned (a user's --out made read-only) is left as it is: the next start tries again.
+ */
+function removeStaleRunFiles(store: Store): void {
+  for (const outDir of store.runs.outDirs()) {
+    try {
+      removeStaleRunTemporaries(outDir)
+    } catch (error) {
+      console.warn(`run manager: cannot clean ${outDir}: ${(error as Error).message}`)
+    }
+  }
+}
 
 /** Metric points are written in batches: one transaction per second or per 64 points, not per step. */
 class MetricsWriter {
@@ -121,6 +162,7 @@ export class RunManager {
     private readonly events: EventBus
   ) {
     this.recoverOrphans()
+    removeStaleRunFiles(store)
     // Runs other processes train are watched from now on: their later changes become events here.
     this.relayOtherProcesses()
     this.timer = setInterval(() => this.tick(), HEARTBEAT_INTERVAL_MS)
@@ -181,22 +223,20 @@ export class RunManager {
 
   /** Sets the run running if no other run is active on its device in any live process; atomically. */
   private claimDevice(queued: QueuedRun): boolean {
-    const claimed = this.store.db
-      .transaction(() => {
-        const busy = this.store.runs
-          .claimed()
-          .some(
-            (other) =>
-              other.id !== queued.runId &&
-              other.device === queued.device &&
-              ACTIVE_STATUSES.includes(other.status) &&
-              (other.ownerId === this.owner.id ||
-                (other.ownerPid !== null && ownerAlive(other.ownerPid, other.heartbeatAt)))
-          )
-        if (!busy) this.store.runs.setStatus(queued.runId, 'running')
-        return !busy
-      })
-      .immediate()
+    const claimed = inTransaction(this.store.db, () => {
+      const busy = this.store.runs
+        .claimed()
+        .some(
+          (other) =>
+            other.id !== queued.runId &&
+            other.device === queued.device &&
+            ACTIVE_STATUSES.includes(other.status) &&
+            (other.ownerId === this.owner.id ||
+              (other.ownerPid !== null && ownerAlive(other.ownerPid, other.heartbeatAt)))
+        )
+      if (!busy) this.store.runs.setStatus(queued.runId, 'running')
+      return !busy
+    })()
     if (claimed) this.emitStatus(queued.runId)
     return claimed
   }
@@ -461,8 +501,10 @@ export class RunManager {
       status = 'interrupted'
       error = `the training process was killed (${exit.signal}); resume the run from its last checkpoint`
     } else {
-      status = 'failed'
       error = job.error ?? `the training job ended as ${job.status}`
+      const advice = adviceForPassingFailure(error)
+      status = advice ? 'interrupted' : 'failed'
+      if (advice) error = `${error} — ${advice}`
     }
     this.log(runId, status === 'failed' ? 'error' : 'info', error ? `${status}: ${error}` : status)
     this.finish(runId, status, error)

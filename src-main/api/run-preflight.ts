@@ -36,7 +36,7 @@ import { getRecipe } from '../recipes'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
-import { validateModelFolder } from './model-validation'
+import { validateModel } from './model-validation'
 import { checkRecipe, trainConfigFor, writeVersionData, type RunSettings } from './run-launcher'
 import { graphCacheDir } from '../store/location'
 
@@ -154,7 +154,7 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
   if (!model) throw notFound('base model', input.baseModelId)
   const version = ctx.store.datasets.getVersion(input.datasetVersionId)
   if (!version) throw notFound('dataset version', input.datasetVersionId)
-  const validation = validateModelFolder(model.path)
+  const validation = await validateModel(ctx, model.path, 'runs.preflight')
   const errors = [...validation.errors]
   const warnings = [...validation.warnings]
   const empty: RunPreflight = {

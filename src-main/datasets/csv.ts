@@ -29,6 +29,12 @@ export class CsvParser {
   private firstChunk = true
   /** Inside a quoted field: whether the last character was a CR. */
   private quotedCr = false
+  /** Characters pushed before the current chunk, and where the current line starts among them. */
+  private consumed = 0
+  private lineStart = 0
+  /** Where the open quoted field's quote is (1-based line and column), for an unbalanced quote. */
+  private quoteLine = 0
+  private quoteColumn = 0
 
   constructor(delimiter = ',') {
     if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
@@ -43,7 +49,7 @@ export class CsvParser {
     let i = 0
     if (this.firstChunk && text.length > 0) {
       this.firstChunk = false
-      if (text.charCodeAt(0) === 0xfeff) i = 1
+      if (text.charCodeAt(0) === 0xfeff) i = this.lineStart = 1
     }
     // Runs of plain characters are sliced at once rather than appended one by one.
     let runStart = -1
@@ -55,11 +61,14 @@ export class CsvParser {
       const c = text.charCodeAt(i)
       if (this.state === 'afterCr') {
         this.state = 'fieldStart'
-        if (c === LF) continue
+        if (c === LF) {
+          this.lineStart = this.consumed + i + 1
+          continue
+        }
       }
       switch (this.state) {
         case 'skipLine':
-          if (c === LF || c === CR) this.endLine(c)
+          if (c === LF || c === CR) this.endLine(c, i)
           break
         case 'fieldStart':
           if (!this.inRecord) {
@@ -69,8 +78,10 @@ export class CsvParser {
           if (c === QUOTE) {
             this.state = 'quoted'
             this.quotedCr = false
+            this.quoteLine = this.line
+            this.quoteColumn = this.consumed + i - this.lineStart + 1
           } else if (c === this.delimiter) this.endField()
-          else if (c === LF || c === CR) this.endRecord(records, c)
+          else if (c === LF || c === CR) this.endRecord(records, c, i)
           else {
             this.state = 'unquoted'
             runStart = i
@@ -83,7 +94,7 @@ export class CsvParser {
             this.state = 'fieldStart'
           } else if (c === LF || c === CR) {
             flushRun(i)
-            this.endRecord(records, c)
+            this.endRecord(records, c, i)
           } else if (c === QUOTE) {
             runStart = -1
             this.fail(
@@ -101,6 +112,7 @@ export class CsvParser {
           } else {
             // CRLF counts once, even when a chunk ends between the two.
             if (c === CR || (c === LF && !this.quotedCr)) this.line++
+            if (c === CR || c === LF) this.lineStart = this.consumed + i + 1
             this.quotedCr = c === CR
             if (runStart < 0) runStart = i
           }
@@ -113,7 +125,7 @@ export class CsvParser {
             this.endField()
             this.state = 'fieldStart'
           } else if (c === LF || c === CR) {
-            this.endRecord(records, c)
+            this.endRecord(records, c, i)
           } else {
             this.fail(records, 'text after the closing quote of a field')
           }
@@ -121,6 +133,7 @@ export class CsvParser {
       }
     }
     flushRun(text.length)
+    this.consumed += text.length
     return records
   }
 
@@ -130,7 +143,7 @@ export class CsvParser {
     if (this.state === 'quoted') {
       records.push({
         line: this.recordLine,
-        error: 'a quoted field is not closed before the end of the file'
+        error: `the quote opened at line ${this.quoteLine}, column ${this.quoteColumn} is never closed (the rest of the file would be one field)`
       })
     } else if (this.inRecord && this.state !== 'skipLine') {
       this.endField()
@@ -148,16 +161,18 @@ export class CsvParser {
     this.field = ''
   }
 
-  private endRecord(records: CsvRecord[], lineBreak: number): void {
+  /** Ends the record at the line break at `at` in the current chunk. */
+  private endRecord(records: CsvRecord[], lineBreak: number, at: number): void {
     this.endField()
     records.push({ line: this.recordLine, fields: this.fields })
     this.fields = []
-    this.endLine(lineBreak)
+    this.endLine(lineBreak, at)
   }
 
-  private endLine(lineBreak: number): void {
+  private endLine(lineBreak: number, at: number): void {
     this.inRecord = false
     this.line++
+    this.lineStart = this.consumed + at + 1
     this.state = lineBreak === CR ? 'afterCr' : 'fieldStart'
   }
 

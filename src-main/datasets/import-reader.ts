@@ -3,12 +3,14 @@
  * batch, ready to stage. It runs in a thread of its own (readInThread) so that parsing the next
  * batches overlaps with SQLite writing the last ones; import.ts only writes.
  */
+import { basename } from 'node:path'
 import type { MessagePort } from 'node:worker_threads'
 import type { Conversation, ImportFileType, ImportMapping } from '../../src-preload/contract'
 import { startThread } from '../jobs/worker-entry'
 import { canonicalJson, sha256Hex } from '../store/hash'
 import { normaliseRow, RowError } from './normalise'
-import { readRecords, type ReadProgress } from './sources'
+import { readRecords, SourceFileError, type ReadProgress } from './sources'
+import type { InvalidUtf8 } from './utf8'
 
 /** A row ready for the samples table. */
 export interface StagedRow {
@@ -21,6 +23,8 @@ export interface ReadBatch {
   rows: StagedRow[]
   /** Rows that cannot be imported, with why. */
   bad: { line: number; reason: string }[]
+  /** Text read in this batch that was not UTF-8 (the rows hold U+FFFD in its place). */
+  invalidUtf8: InvalidUtf8
   progress: ReadProgress
 }
 
@@ -36,27 +40,41 @@ export function serialiseConversation(conversation: Conversation): { json: strin
   return { json, hash: sha256Hex(json) }
 }
 
-/** The file's batches, normalised in this thread. */
+/** The file's batches, normalised in this thread. Every error names the file, and the line where it has one. */
 export async function* normalisedBatches(request: ReaderRequest): AsyncGenerator<ReadBatch> {
   let progress: ReadProgress = { done: 0, total: 0 }
-  const records = readRecords(request.file, request.fileType, { onProgress: (p) => (progress = p) })
-  for await (const batch of records) {
-    const out: ReadBatch = { rows: [], bad: [], progress }
-    for (const record of batch) {
-      if (!('row' in record)) {
-        out.bad.push({ line: record.line, reason: record.error })
-        continue
-      }
-      try {
-        const { json, hash } = serialiseConversation(normaliseRow(record.row, request.mapping))
-        out.rows.push({ json, hash, line: record.line })
-      } catch (error) {
-        if (!(error instanceof RowError)) throw error
-        out.bad.push({ line: record.line, reason: error.message })
-      }
+  let invalidUtf8: InvalidUtf8 = { count: 0, lines: [] }
+  const records = readRecords(request.file, request.fileType, {
+    onProgress: (p) => (progress = p),
+    onInvalidUtf8: (found) => {
+      invalidUtf8 = { count: invalidUtf8.count + found.count, lines: [...invalidUtf8.lines, ...found.lines] }
     }
-    out.progress = progress
-    yield out
+  })
+  try {
+    for await (const batch of records) {
+      const out: ReadBatch = { rows: [], bad: [], invalidUtf8, progress }
+      invalidUtf8 = { count: 0, lines: [] }
+      for (const record of batch) {
+        if (!('row' in record)) {
+          out.bad.push({ line: record.line, reason: record.error })
+          continue
+        }
+        try {
+          const { json, hash } = serialiseConversation(normaliseRow(record.row, request.mapping))
+          out.rows.push({ json, hash, line: record.line })
+        } catch (error) {
+          if (!(error instanceof RowError)) {
+            throw new SourceFileError(request.file, record.line, (error as Error).message, { cause: error })
+          }
+          out.bad.push({ line: record.line, reason: error.message })
+        }
+      }
+      out.progress = progress
+      yield out
+    }
+  } catch (error) {
+    if (error instanceof SourceFileError) throw error
+    throw new SourceFileError(request.file, null, (error as Error).message, { cause: error })
   }
 }
 
@@ -101,12 +119,13 @@ export async function* readInThread(request: ReaderRequest): AsyncGenerator<Read
     queue.push(message)
     wake?.()
   })
+  const fileName = basename(request.file)
   worker.on('error', (error) => {
-    failure = error
+    failure = new Error(`${fileName}: reading stopped (${error.message})`, { cause: error })
     wake?.()
   })
   worker.on('exit', (code) => {
-    failure ??= new Error(`datasets.import: the reader thread exited (code ${code})`)
+    failure ??= new Error(`${fileName}: the reader thread exited (code ${code})`)
     wake?.()
   })
   try {

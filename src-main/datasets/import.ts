@@ -14,7 +14,9 @@
  *
  * Bad rows are never dropped silently: every one is counted and the first MAX_LISTED_BAD_ROWS are
  * listed with file, line and reason. With onBadRows 'abort', any bad row stops the import before
- * the final copy (the file is still read to the end, so the user sees every bad row at once).
+ * the final copy (the file is still read to the end, so the user sees every bad row at once). A
+ * file without a single good row imports nothing either way: no empty dataset is made of it. Text
+ * that was not UTF-8 is imported as read (with U+FFFD) and named in the outcome's warnings.
  */
 import { randomUUID } from 'node:crypto'
 import { statSync } from 'node:fs'
@@ -28,12 +30,14 @@ import type {
   Split
 } from '../../src-preload/contract'
 import type { Store } from '../store'
+import { removeAbandonedImports } from '../store/abandoned-imports'
 import { StoreNotFoundError } from '../store/errors'
 import { normaliseTags } from '../store/repos/datasets'
 import { NOW_SQL } from '../store/repos/sql'
-import { normalisedBatches, readInThread, type StagedRow } from './import-reader'
+import { normalisedBatches, readInThread, type ReadBatch, type StagedRow } from './import-reader'
 import { checkMapping, defaultMapping, detectMapping, normaliseRow, RowError } from './normalise'
 import { detectFileType, readRecords, type RawRow, type ReadProgress } from './sources'
+import { InvalidUtf8Tally } from './utf8'
 
 export interface BadRow {
   file: string
@@ -71,8 +75,10 @@ export type ImportOutcome =
       badRows: BadRow[]
       badRowCount: number
       versionId: number | null
+      /** What was imported but not as the file holds it (text that was not UTF-8). */
+      warnings: string[]
     }
-  | { ok: false; message: string; badRows: BadRow[]; badRowCount: number }
+  | { ok: false; message: string; badRows: BadRow[]; badRowCount: number; goodRowCount: number }
 
 export interface ImportHooks {
   onProgress?: (progress: ReadProgress & { rows: number }) => void
@@ -91,6 +97,35 @@ export function abortMessage(badRows: readonly BadRow[], badRowCount: number): s
     (badRowCount > 1 ? ` (and ${badRowCount - 1} more bad lines)` : '') +
     '; nothing was imported'
   )
+}
+
+/** The message of an import of a file without a single good row (nothing to make a dataset of). */
+function noGoodRowsMessage(file: string, badRows: readonly BadRow[], badRowCount: number): string {
+  if (badRowCount === 0) return `datasets.import: ${basename(file)} holds no rows; nothing was imported`
+  const first = badRows[0]
+  const each = badRowCount === 1 ? 'its one row is bad' : `all ${badRowCount} rows are bad`
+  return (
+    `datasets.import: ${basename(file)} has no row to import: ${each} ` +
+    `(the first, line ${first.line}: ${first.reason}); nothing was imported`
+  )
+}
+
+/** The warning about the file's invalid UTF-8, if it had any: Parquet's is counted in rows, text's in lines. */
+function utf8Warnings(
+  tally: InvalidUtf8Tally,
+  { file, fileType }: { file: string; fileType: ImportFileType }
+): string[] {
+  const warning = tally.warning(basename(file), fileType === 'parquet' ? 'row' : 'line')
+  return warning ? [warning] : []
+}
+
+/** The batches of the file, their errors named as the import's: "datasets.import: a.csv, line 4: …". */
+async function* readBatches(request: ImportRequest, hooks: ImportHooks): AsyncGenerator<ReadBatch> {
+  try {
+    yield* (hooks.readInThisThread ? normalisedBatches : readInThread)(request)
+  } catch (error) {
+    throw new Error(`datasets.import: ${(error as Error).message}`, { cause: error })
+  }
 }
 
 interface CommittedImport {
@@ -223,19 +258,6 @@ function bulkWriteSettings(db: Store['db']): () => void {
   }
 }
 
-/** How long a creating import may go without a batch before its hidden dataset counts as abandoned. */
-export const ABANDONED_IMPORT_SECONDS = 120
-
-/** Removes the hidden datasets of imports that were killed mid-way (no batch for a while). */
-export function removeAbandonedImports(store: Store): number {
-  return store.db
-    .prepare(
-      `DELETE FROM datasets WHERE import_heartbeat_at IS NOT NULL
-         AND import_heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-${ABANDONED_IMPORT_SECONDS} seconds')`
-    )
-    .run().changes
-}
-
 /**
  * Into a new dataset: the dataset is created hidden (migration 0006) and takes its samples batch by
  * batch, each batch a short transaction of its own, as the reader thread delivers them; the commit
@@ -243,14 +265,14 @@ export function removeAbandonedImports(store: Store): number {
  */
 function newDatasetSink(store: Store, request: ImportRequest, name: string): SampleSink {
   const db = store.db
-  removeAbandonedImports(store)
+  removeAbandonedImports(db)
   // A placeholder name: the real one may be taken by the time the import commits.
   const datasetId = db
-    .prepare<[string], number>(
-      `INSERT INTO datasets (name, import_heartbeat_at) VALUES (?, ${NOW_SQL}) RETURNING id`
+    .prepare<[string, number], number>(
+      `INSERT INTO datasets (name, import_heartbeat_at, import_pid) VALUES (?, ${NOW_SQL}, ?) RETURNING id`
     )
     .pluck()
-    .get(`(importing ${randomUUID()}) ${name}`)!
+    .get(`(importing ${randomUUID()}) ${name}`, process.pid)!
   const { tags, split, sourceFile } = importedRowParams(request)
   const insertRows = multiRowInsert(db, datasetId, [tags, split, sourceFile])
   const heartbeat = db.prepare(`UPDATE datasets SET import_heartbeat_at = ${NOW_SQL} WHERE id = ?`)
@@ -394,16 +416,19 @@ export async function importFile(
   const sink = openSink(store, request, hooks.directImportBytes ?? DIRECT_IMPORT_BYTES)
   const badRows: BadRow[] = []
   let badRowCount = 0
+  let goodRowCount = 0
   let written = 0
+  const invalidUtf8 = new InvalidUtf8Tally()
   let committed: CommittedImport | null = null
   try {
-    const batches = (hooks.readInThisThread ? normalisedBatches : readInThread)(request)
-    for await (const batch of batches) {
+    for await (const batch of readBatches(request, hooks)) {
       if (hooks.signal?.aborted) throw new Error('datasets.import: cancelled')
       for (const bad of batch.bad) {
         badRowCount++
         if (badRows.length < MAX_LISTED_BAD_ROWS) badRows.push({ file: request.file, ...bad })
       }
+      invalidUtf8.add(batch.invalidUtf8)
+      goodRowCount += batch.rows.length
       hooks.onProgress?.({ ...batch.progress, rows: written + batch.rows.length + badRowCount })
       // Once a row is bad an aborting import only reads on to report the others.
       if (badRowCount > 0 && request.onBadRows === 'abort') continue
@@ -412,11 +437,15 @@ export async function importFile(
     }
     // A cancel that arrived while the last batch was written must still stop the commit.
     if (hooks.signal?.aborted) throw new Error('datasets.import: cancelled')
+    if (goodRowCount === 0) {
+      const message = noGoodRowsMessage(request.file, badRows, badRowCount)
+      return { ok: false, message, badRows, badRowCount, goodRowCount }
+    }
     if (badRowCount > 0 && request.onBadRows === 'abort') {
-      return { ok: false, message: abortMessage(badRows, badRowCount), badRows, badRowCount }
+      return { ok: false, message: abortMessage(badRows, badRowCount), badRows, badRowCount, goodRowCount }
     }
     committed = sink.commit()
-    return { ok: true, ...committed, badRows, badRowCount }
+    return { ok: true, ...committed, badRows, badRowCount, warnings: utf8Warnings(invalidUtf8, request) }
   } finally {
     if (!committed) sink.discard()
   }
@@ -460,11 +489,20 @@ export function resolveMapping(
   return detected
 }
 
+/** Why detection saw no columns when not one row read could be parsed: the first row's error, not "(none)". */
+function unreadableNote(records: readonly { line: number; error: string | null }[]): string {
+  const [first] = records
+  const which = records.length === 1 ? 'its one row cannot' : `none of its first ${records.length} rows can`
+  return `${which} be read (line ${first.line}: ${first.error}); check that the file is what its name says`
+}
+
 export async function previewImport(request: PreviewRequest): Promise<ImportPreview> {
   const fileType = request.fileType === 'auto' ? detectFileType(request.file) : request.fileType
   const records: { line: number; row: RawRow | null; error: string | null }[] = []
   const maxRecords = Math.max(request.limit, DETECTION_ROWS)
-  for await (const batch of readRecords(request.file, fileType, { maxRecords })) {
+  const invalidUtf8 = new InvalidUtf8Tally()
+  const options = { maxRecords, onInvalidUtf8: invalidUtf8.add.bind(invalidUtf8) }
+  for await (const batch of readRecords(request.file, fileType, options)) {
     for (const record of batch) {
       records.push(
         'row' in record
@@ -485,7 +523,11 @@ export async function previewImport(request: PreviewRequest): Promise<ImportPrev
   const detection = detectMapping(columns, rows)
   const mapping = resolveMapping(request, columns, detection.mapping)
   const mappingProblem = mapping ? checkMapping(mapping) : null
-  const notes = mappingProblem ? [...detection.notes, mappingProblem] : detection.notes
+  const notes = [
+    ...(rows.length === 0 && records.length > 0 ? [unreadableNote(records)] : detection.notes),
+    ...(mappingProblem ? [mappingProblem] : []),
+    ...utf8Warnings(invalidUtf8, { file: request.file, fileType })
+  ]
   const previewRows: ImportPreviewRow[] = records.slice(0, request.limit).map((record) => {
     const raw = cutLongStrings(record.row ?? {}) as Record<string, unknown>
     if (record.row === null) return { line: record.line, raw, conversation: null, error: record.error }

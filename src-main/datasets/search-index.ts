@@ -5,7 +5,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Store } from '../store'
-import { removeAbandonedImports } from './import'
+import { removeAbandonedImports } from '../store/abandoned-imports'
 
 /** About 50 ms of indexing on a 2-core machine: short enough not to hold up an edit. */
 export const SEARCH_INDEX_BATCH = 2000
@@ -19,7 +19,7 @@ export interface SearchIndexHooks {
 export async function indexSearchBacklog(store: Store, hooks: SearchIndexHooks = {}): Promise<number> {
   // What a killed import left is in the backlog too (which is why this job runs when a door opens):
   // remove it rather than index it.
-  removeAbandonedImports(store)
+  removeAbandonedImports(store.db)
   let done = 0
   for (;;) {
     // A turn of the event loop between batches lets a cancel reach the job.

@@ -4,7 +4,8 @@
  * export, and edits of many samples at once (bulk actions, split assignment). Samples are read in
  * pages by id, never all at once.
  */
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { writeSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
 import type {
   BulkAction,
   Conversation,
@@ -12,6 +13,7 @@ import type {
   PreflightProblemKind,
   SampleFilter
 } from '../../src-preload/contract'
+import { removeStaleTemporaries, replaceFileAtomically } from '../engine/checkpoint/atomic-write'
 import type { Store } from '../store'
 import { exportRow, ExportSkip } from './export'
 import { MinHasher, nearDuplicateGroups, shingleHashes, type MinHashOptions } from './minhash'
@@ -167,6 +169,8 @@ export interface ExportRequest {
   source: { versionId: number } | { datasetId: number; filter: SampleFilter }
   format: ExportFormat
   path: string
+  /** Replace a file at `path`; otherwise (the default) an export finding one there when done fails. */
+  overwrite?: boolean
 }
 
 export interface ExportOutcome {
@@ -204,44 +208,48 @@ function* exportPages(
 
 /**
  * Writes the samples as JSONL to a temporary file beside `path` and renames it into place at the
- * end, so a cancelled or failed export never leaves a half-written file under the asked name.
+ * end, so a cancelled or failed export never leaves a half-written file under the asked name. The
+ * temporaries of earlier exports to `path` whose process was killed are removed first.
  */
 export function exportSamples(store: Store, request: ExportRequest, hooks: WorkHooks = {}): ExportOutcome {
-  const temporary = `${request.path}.partial-${process.pid}-${Date.now()}`
-  const fd = openSync(temporary, 'w')
+  const { path } = request
+  removeStaleTemporaries(dirname(path), { of: basename(path) })
   const outcome: ExportOutcome = { written: 0, skipped: [] }
   let skippedCount = 0
   try {
-    for (const page of exportPages(store, request.source)) {
-      checkCancelled(hooks, 'datasets.export')
-      const lines: string[] = []
-      for (const item of page) {
-        try {
-          lines.push(JSON.stringify(exportRow(item.conversation, request.format)))
-        } catch (error) {
-          if (!(error instanceof ExportSkip)) throw error
-          skippedCount++
-          if (outcome.skipped.length < MAX_LISTED_SKIPS) {
-            outcome.skipped.push({ sampleId: item.sampleId, position: item.position, reason: error.message })
+    replaceFileAtomically(
+      path,
+      (fd) => {
+        for (const page of exportPages(store, request.source)) {
+          checkCancelled(hooks, 'datasets.export')
+          const lines: string[] = []
+          for (const item of page) {
+            try {
+              lines.push(JSON.stringify(exportRow(item.conversation, request.format)))
+            } catch (error) {
+              if (!(error instanceof ExportSkip)) throw error
+              skippedCount++
+              if (outcome.skipped.length < MAX_LISTED_SKIPS) {
+                outcome.skipped.push({
+                  sampleId: item.sampleId,
+                  position: item.position,
+                  reason: error.message
+                })
+              }
+            }
           }
+          if (lines.length > 0) writeSync(fd, lines.join('\n') + '\n')
+          outcome.written += lines.length
+          hooks.onProgress?.(outcome.written + skippedCount, 0, `${outcome.written} samples written`)
         }
-      }
-      if (lines.length > 0) writeSync(fd, lines.join('\n') + '\n')
-      outcome.written += lines.length
-      hooks.onProgress?.(outcome.written + skippedCount, 0, `${outcome.written} samples written`)
-    }
-    closeSync(fd)
-    renameSync(temporary, request.path)
-    return outcome
+      },
+      { replace: request.overwrite ?? false }
+    )
   } catch (error) {
-    try {
-      closeSync(fd)
-    } catch {
-      // Already closed before the rename failed.
-    }
-    if (existsSync(temporary)) rmSync(temporary)
-    throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    throw new Error(`datasets.export: ${path} was created while exporting; pass overwrite to replace it`)
   }
+  return outcome
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,13 @@ function cookieValue(header: string | undefined, name: string): string | null {
   if (!header) return null
   for (const part of header.split(';')) {
     const [key, ...rest] = part.trim().split('=')
-    if (key === name) return decodeURIComponent(rest.join('='))
+    if (key !== name) continue
+    try {
+      return decodeURIComponent(rest.join('='))
+    } catch {
+      // Not a cookie we set (ours is plain base64url): it carries no token.
+      return null
+    }
   }
   return null
 }
@@ -35,20 +41,6 @@ export function tokenMatches(presented: string | null, expected: string): boolea
   const b = Buffer.from(expected)
   // Constant time, so the token cannot be guessed byte by byte from response timings.
   return a.length === b.length && timingSafeEqual(a, b)
-}
-
-/**
- * A page on another site may open a WebSocket to us, and the browser would send our cookie with it;
- * only our own origin (or a non-browser client that sends none) may connect.
- */
-export function originAllowed(req: IncomingMessage): boolean {
-  const origin = req.headers.origin
-  if (!origin) return true
-  try {
-    return new URL(origin).host === req.headers.host
-  } catch {
-    return false
-  }
 }
 
 export function isLoopback(host: string): boolean {

@@ -2,15 +2,21 @@
  * The headless door: the built renderer and the API over HTTP + WebSocket, for a GPU box without a
  * screen and for our browser tests. Every request and socket must carry the token printed at start.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
 import { createApiContext, type ApiContext } from '../api/context'
-import { dispatch, type CallResult } from '../api/dispatch'
 import type { RequestContext } from '../api/handlers'
-import { isLoopback, newToken, originAllowed, presentedToken, TOKEN_COOKIE, tokenMatches } from './auth'
+import { datasetImportJob } from '../datasets/jobs'
+import { isLoopback, newToken, presentedToken, TOKEN_COOKIE, tokenMatches } from './auth'
+import { answerHttpCall, CALL_PREFIX } from './call'
+import { hostNamesFor, requireOwnHost, requireSameOrigin } from './guard'
+import { HttpError, sendFailure } from './respond'
+import { attachSocket, MAX_FRAME_BYTES } from './socket'
 import { serveAsset } from './static'
-import { receiveUpload } from './upload'
+import { answerUpload, DEFAULT_UPLOAD_LIMITS, UPLOAD_PATH, UploadFolder, type UploadLimits } from './upload'
 
 export interface ServerOptions {
   storeDir: string
@@ -21,6 +27,8 @@ export interface ServerOptions {
   host?: string
   token?: string
   log?: (line: string) => void
+  /** Limits on uploads; those left out are DEFAULT_UPLOAD_LIMITS'. */
+  uploads?: Partial<UploadLimits>
 }
 
 export interface RunningServer {
@@ -32,94 +40,50 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-const MAX_BODY_BYTES = 16 << 20
+const SOCKET_PATH = '/api/ws'
 
 const UNAUTHORIZED =
   '401 Unauthorized: open the URL that `finetune-studio serve` printed; it carries the access token.'
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-  res.end(JSON.stringify(body))
-}
-
-function statusFor(result: CallResult): number {
-  if (result.ok) return 200
-  const byCode: Record<string, number> = {
-    invalid_input: 400,
-    not_found: 404,
-    unknown_call: 404,
-    conflict: 409
-  }
-  return byCode[result.error.code] ?? 500
-}
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) throw new Error(`request body is larger than ${MAX_BODY_BYTES} bytes`)
-    chunks.push(chunk as Buffer)
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
-  return text === '' ? {} : JSON.parse(text)
-}
-
-async function handleHttpCall(req: IncomingMessage, res: ServerResponse, name: string, ctx: RequestContext) {
-  if (req.method !== 'POST')
-    return sendJson(res, 405, { ok: false, error: { code: 'invalid_input', message: 'use POST' } })
-  let input: unknown
+/**
+ * The request's path and query. The target is appended to a fixed origin rather than resolved
+ * against it, since `//x` would be read as a host; anything but a path is refused, not thrown.
+ */
+function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/'
   try {
-    input = await readBody(req)
-  } catch (err) {
-    const message = `${name}: request body is not valid JSON (${err instanceof Error ? err.message : err})`
-    return sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message } })
+    if (target.startsWith('/')) return new URL(`http://server${target}`)
+  } catch {
+    // Refused below, as a target that is not a path.
   }
-  const result = await dispatch(name, input, ctx)
-  sendJson(res, statusFor(result), result)
+  throw new HttpError(
+    400,
+    'invalid_input',
+    `${JSON.stringify(target.slice(0, 200))} is not a path on this server`
+  )
 }
 
-/** A browser cannot hand the server a path on the user's machine: the UI uploads the file instead. */
-async function handleUpload(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  storeDir: string
-): Promise<void> {
-  if (req.method !== 'POST')
-    return sendJson(res, 405, { ok: false, error: { code: 'invalid_input', message: 'use POST' } })
-  const name = url.searchParams.get('name') ?? 'upload'
-  try {
-    const path = await receiveUpload(req, storeDir, name)
-    sendJson(res, 200, { ok: true, value: { path } })
-  } catch (err) {
-    sendJson(res, 400, { ok: false, error: { code: 'invalid_input', message: (err as Error).message } })
-  }
+/** Answers a refused upgrade or CONNECT on the raw socket: there is no response object for them. */
+function refuseOnSocket(socket: Duplex, err: unknown, log: (line: string) => void): void {
+  const refusal =
+    err instanceof HttpError
+      ? err
+      : new HttpError(500, 'internal', `websocket upgrade: ${(err as Error).message}`)
+  if (refusal.status >= 500) log(`error: ${refusal.message}`)
+  const body = Buffer.from(refusal.message)
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nConnection: close\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+  )
 }
 
-function attachSocket(socket: WebSocket, api: ApiContext): void {
-  const ctx: RequestContext = { ...api, transport: 'websocket' }
-  const unsubscribe = api.events.subscribe((event, payload) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ event, payload }))
-  })
-  socket.on('close', unsubscribe)
-  socket.on('message', async (data) => {
-    let message: { id?: unknown; call?: unknown; input?: unknown }
-    try {
-      message = JSON.parse(String(data))
-    } catch {
-      socket.send(
-        JSON.stringify({
-          id: null,
-          ok: false,
-          error: { code: 'invalid_input', message: 'frame is not JSON' }
-        })
-      )
-      return
-    }
-    const result = await dispatch(message.call, message.input, ctx)
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ id: message.id ?? null, ...result }))
-  })
+/** An import may be reading an upload: the import job's input names the file, which we cannot see. */
+function importRunning(api: ApiContext): boolean {
+  return api.jobs
+    .list()
+    .some(
+      (job) => job.kind === datasetImportJob.kind && (job.status === 'queued' || job.status === 'running')
+    )
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -128,15 +92,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? (() => {})
   const api = createApiContext(options.storeDir, { pruneCacheOnOpen: true })
   const httpCtx: RequestContext = { ...api, transport: 'http' }
+  const hostNames = hostNamesFor(host)
+  const uploads = new UploadFolder(
+    join(options.storeDir, 'uploads'),
+    { ...DEFAULT_UPLOAD_LIMITS, ...options.uploads },
+    () => importRunning(api),
+    log
+  )
+  const stopCleaning = uploads.keepClean()
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES })
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const presented = presentedToken(req, url)
-    if (!tokenMatches(presented, token)) {
-      res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' })
-      res.end(UNAUTHORIZED)
-      return
-    }
+  /** Every request and socket: addressed to us by a name nobody else controls, with our token. */
+  function admit(req: IncomingMessage, url: URL): void {
+    requireOwnHost(req, hostNames)
+    if (!tokenMatches(presentedToken(req, url), token))
+      throw new HttpError(401, 'unauthorized', UNAUTHORIZED, { 'www-authenticate': 'Bearer' })
+  }
+
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = requestUrl(req)
+    admit(req, url)
     if (url.searchParams.has('token')) {
       // Assets and the page's socket carry the cookie from here on, so the token need not be in every URL.
       res.setHeader(
@@ -144,34 +119,53 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`
       )
     }
-    if (url.pathname === '/api/upload') {
-      void handleUpload(req, res, url, options.storeDir)
-      return
+    if (url.pathname === UPLOAD_PATH) return answerUpload(req, res, url, uploads)
+    if (url.pathname.startsWith(CALL_PREFIX)) return answerHttpCall(req, res, url.pathname, httpCtx)
+    return serveAsset(res, options.rendererDir, url.pathname)
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = requestUrl(req)
+    admit(req, url)
+    if (url.pathname !== SOCKET_PATH)
+      throw new HttpError(404, 'not_found', `${url.pathname}: the API's WebSocket is ${SOCKET_PATH}`)
+    requireSameOrigin(req, SOCKET_PATH)
+    sockets.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, api, log))
+  }
+
+  const server = createServer((req, res) => {
+    answer(req, res).catch((err: unknown) => sendFailure(req, res, err, log))
+  })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands over an upgraded socket with no error listener: a client resetting it while we
+    // answer would otherwise end the process.
+    socket.on('error', () => socket.destroy())
+    try {
+      upgrade(req, socket, head)
+    } catch (err) {
+      refuseOnSocket(socket, err, log)
     }
-    if (url.pathname.startsWith('/api/call/')) {
-      void handleHttpCall(req, res, decodeURIComponent(url.pathname.slice('/api/call/'.length)), httpCtx)
-      return
-    }
-    serveAsset(res, options.rendererDir, url.pathname)
+  })
+  // Node drops a CONNECT nobody listens for without a word; say that this is no proxy.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy())
+    refuseOnSocket(
+      socket,
+      new HttpError(405, 'invalid_input', `CONNECT ${req.url}: this server is no proxy`),
+      log
+    )
   })
 
-  const sockets = new WebSocketServer({ noServer: true })
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const authorised = tokenMatches(presentedToken(req, url), token)
-    if (url.pathname !== '/api/ws' || !authorised || !originAllowed(req)) {
-      const status =
-        url.pathname !== '/api/ws' ? '404 Not Found' : authorised ? '403 Forbidden' : '401 Unauthorized'
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-      return
-    }
-    sockets.handleUpgrade(req, socket, head, (ws) => attachSocket(ws, api))
-  })
-
-  await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen)
-    server.listen(options.port ?? 0, host, () => resolveListen())
-  })
+  try {
+    await new Promise<void>((resolveListen, rejectListen) => {
+      server.once('error', rejectListen)
+      server.listen(options.port ?? 0, host, () => resolveListen())
+    })
+  } catch (err) {
+    stopCleaning()
+    await api.dispose()
+    throw err
+  }
   const port = (server.address() as AddressInfo).port
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   if (!isLoopback(host)) {
@@ -186,6 +180,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     port,
     async close() {
+      stopCleaning()
       for (const client of sockets.clients) client.terminate()
       sockets.close()
       server.closeAllConnections()

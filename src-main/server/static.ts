@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
+import { pipeline } from 'node:stream/promises'
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -35,7 +36,8 @@ export function resolveAsset(rendererDir: string, pathname: string): string | nu
   return file
 }
 
-export function serveAsset(res: ServerResponse, rendererDir: string, pathname: string): void {
+/** A file that cannot be read after its headers went out ends the response early: the caller sees a rejection. */
+export async function serveAsset(res: ServerResponse, rendererDir: string, pathname: string): Promise<void> {
   const file = resolveAsset(rendererDir, pathname)
   if (!file || !existsSync(file) || !statSync(file).isFile()) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
@@ -48,5 +50,5 @@ export function serveAsset(res: ServerResponse, rendererDir: string, pathname: s
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-cache'
   })
-  createReadStream(file).pipe(res)
+  await pipeline(createReadStream(file), res)
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type Database from 'better-sqlite3'
+import Database from 'better-sqlite3'
+import { removeAbandonedImports } from './abandoned-imports'
 import { openDatabase } from './db'
 import { DATABASE_FILE } from './location'
 import { createDatasetsRepo, type DatasetsRepo } from './repos/datasets'
@@ -25,13 +26,16 @@ export interface Store {
 }
 
 /**
- * Opens the store in `dir` (created if missing), migrating its database to the latest schema.
- * Each process (main, job worker) opens its own; WAL lets them share the file.
+ * Opens the store in `dir` (created if missing), migrating its database to the latest schema, and
+ * removes what killed imports left in it (see abandoned-imports.ts). Each process (main, job
+ * worker) opens its own; WAL lets them share the file.
  */
 export function openStore(dir: string): Store {
   mkdirSync(dir, { recursive: true })
-  const db = openDatabase(join(dir, DATABASE_FILE))
+  const file = join(dir, DATABASE_FILE)
+  const db = openDatabase(file)
   try {
+    removeKilledImports(db, file)
     return {
       dir,
       db,
@@ -46,6 +50,19 @@ export function openStore(dir: string): Store {
   } catch (error) {
     db.close()
     throw error
+  }
+}
+
+/**
+ * Upkeep must not keep a store from opening: on a full disk or a read-only copy the rows stay, and
+ * the next open tries again.
+ */
+function removeKilledImports(db: Database.Database, file: string): void {
+  try {
+    removeAbandonedImports(db)
+  } catch (error) {
+    if (!(error instanceof Database.SqliteError)) throw error
+    console.warn(`openStore: ${file}: the rows of killed imports stay for now: ${error.message}`)
   }
 }
 

@@ -8,18 +8,10 @@
  * an owner frozen for that long). Process ids are only meaningful on this machine: a store shared
  * between machines is not supported.
  */
+import { processExists } from '../processes'
+
 export const HEARTBEAT_INTERVAL_MS = 500
 export const HEARTBEAT_STALE_MS = 15_000
-
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 export function ownerAlive(pid: number, heartbeatAt: string | null, now = Date.now()): boolean {
   if (!processExists(pid)) return false

@@ -266,11 +266,15 @@ export function createSocketClient(url: string): StudioApi {
 
 let client: StudioApi | null = null
 
-/** Electron when the preload bridge is there, otherwise the server that served this page. */
-/** Sends a picked file to the server (authorised by the page's cookie) and returns where it stored it. */
+/**
+ * Sends a picked file to the server (authorised by the page's cookie) and returns where it stored it.
+ * The custom header is what the server takes as proof that its own page sends the file: a page on
+ * another site cannot set it.
+ */
 async function uploadFile(file: File): Promise<string> {
   const response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
     method: 'POST',
+    headers: { 'X-Finetune-Studio': 'upload' },
     body: file
   })
   const body = (await response.json().catch(() => null)) as
@@ -280,6 +284,7 @@ async function uploadFile(file: File): Promise<string> {
   return body.value.path
 }
 
+/** Electron when the preload bridge is there, otherwise the server that served this page. */
 export function useApi(): StudioApi {
   if (!client) {
     client = window.finetuneStudio

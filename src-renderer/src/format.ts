@@ -1,3 +1,16 @@
+/**
+ * A number as the app shows it everywhere: whole numbers in full with thousands separators
+ * (7,473), others to 4 significant digits without trailing zeros (3.998), tiny ones in exponent
+ * form, as learning rates are written (0.00019953 → "1.995e-4").
+ */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value)
+  if (Number.isInteger(value)) return value.toLocaleString('en-US')
+  const rounded = Number(value.toPrecision(4))
+  if (rounded !== 0 && Math.abs(rounded) < 1e-3) return rounded.toExponential()
+  return rounded.toLocaleString('en-US', { maximumFractionDigits: 20 })
+}
+
 /** 260_000 → "260K", 1_100_000_000 → "1.1B": how model sizes are spoken of. */
 export function formatParameterCount(count: number): string {
   const units: [number, string][] = [

@@ -107,10 +107,30 @@ describe('datasets.* API (jobs in workers)', () => {
       invoke('datasets.samples', { id: datasetId, filter: { regex: '(' } }, ctx)
     ).rejects.toMatchObject({
       code: 'invalid_input',
-      message: expect.stringMatching(/^datasets\.samples: filter\.regex: Invalid regular expression/)
+      message: 'datasets.samples: filter.regex: invalid regular expression: missing ): ('
     })
     await expect(invoke('datasets.sample', { sampleId: 9999 }, ctx)).rejects.toMatchObject({
       code: 'not_found'
+    })
+  })
+
+  it('runs a regex filter in linear time: (a+)+$ answers, lookahead is refused in words', async () => {
+    const { id } = await invoke('datasets.create', { name: 'regex' }, ctx)
+    const long = await invoke(
+      'datasets.addSample',
+      { id, conversation: chat('Spell it.', `${'a'.repeat(50_000)}b`) },
+      ctx
+    )
+    const fruit = await invoke('datasets.addSample', { id, conversation: chat('A fruit?', 'BANANA') }, ctx)
+    const page = await invoke('datasets.samples', { id, filter: { regex: '(a+)+$', regexFlags: 'i' } }, ctx)
+    expect(page.rows.map((row) => row.id)).toEqual([fruit.id])
+    expect(page.rows.map((row) => row.id)).not.toContain(long.id)
+    await expect(
+      invoke('datasets.sampleIds', { id, filter: { regex: 'fruit(?=\\?)' } }, ctx)
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      message:
+        'datasets.sampleIds: filter.regex: (?=…) lookahead is not supported (patterns run in linear time)'
     })
   })
 
@@ -150,6 +170,19 @@ describe('datasets.* API (jobs in workers)', () => {
       counts: { too_long: 2, no_trainable_tokens: 1, empty: 0, template_error: 0 }
     })
     expect(report.problems.map((p) => p.kind).sort()).toEqual(['no_trainable_tokens', 'too_long', 'too_long'])
+  })
+
+  it("pre-flight checks against the model's context unless told a shorter length, and names both", async () => {
+    // stories260K has 512 positions: 2048 would pass samples that no run of it can train on.
+    const report = await invoke('datasets.preflight', { id: datasetId }, ctx)
+    expect(report).toMatchObject({ maxLength: 512, contextLength: 512, model: 'stories260K (default)' })
+    await expect(invoke('datasets.preflight', { id: datasetId, maxLength: 2048 }, ctx)).rejects.toMatchObject(
+      {
+        code: 'invalid_input',
+        message:
+          'datasets.preflight: stories260K (default) trains on at most 512 tokens (its context), not 2048'
+      }
+    )
   })
 
   it('splits with a seed, cuts a version and exports it in a job', async () => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readModelConfig } from '../../src-main/engine/checkpoint/hf-config'
 import { encodePrompt, Generator } from '../../src-main/engine/infer/generation'
 import { INFERENCE_DIR } from '../../src-main/engine/train/checkpoint-weights'
 import { loadTokenizer } from '../../src-main/engine/tokenizer/tokenizer'
@@ -89,6 +90,7 @@ describe('models.generate', () => {
     expect(listed).toEqual({
       runId: run.id,
       runName: run.name,
+      baseModelId,
       status: 'completed',
       checkpoints: detail.checkpoints
     })
@@ -125,6 +127,26 @@ describe('models.generate', () => {
     await expect(api.call('models.generate', { ...GREEDY, checkpointId: 4242 })).rejects.toMatchObject({
       code: 'not_found',
       message: expect.stringContaining('models.generate: checkpoint 4242')
+    })
+  })
+
+  it('says in words when the new tokens cannot fit in the context, before or after the prompt', async () => {
+    // stories260K reads 512 tokens at once, the prompt included; the model list says so.
+    expect((await api.call('models.list', {})).map((model) => model.contextLength)).toEqual([512])
+    await expect(
+      api.call('models.generate', { ...GREEDY, baseModelId, maxNewTokens: 512 })
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      message:
+        'models.generate: stories260K reads at most 512 tokens at once, the prompt included: ask for fewer than 512 new tokens, not 512'
+    })
+    const modelDir = defaultModelDir()
+    const prompt = encodePrompt(loadTokenizer(modelDir), readModelConfig(modelDir), GREEDY.prompt)
+    await expect(
+      api.call('models.generate', { ...GREEDY, baseModelId, maxNewTokens: 511 })
+    ).rejects.toMatchObject({
+      code: 'failed',
+      message: `models.generate: stories260K: Generator.generate: the prompt takes ${prompt.length} of the 512 tokens the model reads at once, so at most ${512 - prompt.length} new tokens fit, not 511`
     })
   })
 

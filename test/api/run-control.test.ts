@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { learningRateAt } from '../../src-main/engine/train/schedule'
-import { processExists } from '../../src-main/store/owner'
+import { processExists } from '../../src-main/processes'
 import { tempDir } from '../helpers/temp'
 import {
   lossesOf,

@@ -146,6 +146,23 @@ describe('run planning calls', () => {
     expect(measured.estimate.basis).toMatch(/^measured: \d+ tokens\/s \(median\) in run \d+/)
   })
 
+  it('compares settings once each: the recipe by its config key, without the re-planned schedule of a continue', async () => {
+    const recipeId = (name: string) =>
+      api.store.recipes.upsert({ name, version: 1, description: name, paramsSchema: {} }).id
+    const recorded = (recipe: string, replanSchedule: boolean) =>
+      api.store.runs.create({
+        name: `${recipe} run`,
+        recipeId: recipeId(recipe),
+        baseModelId: inputs.baseModelId,
+        datasetVersionId: inputs.datasetVersionId,
+        config: { recipe: { name: recipe, params: {} }, maxSteps: replanSchedule ? 60 : 40, replanSchedule }
+      })
+    const sft = recorded('sft', false)
+    const continuedDft = recorded('dft', true)
+    const comparison = await api.call('runs.compare', { ids: [sft.id, continuedDft.id] })
+    expect(comparison.configDiff.map((row) => row.key).sort()).toEqual(['maxSteps', 'recipe.name'])
+  })
+
   it('reports machine resources, and GPUs only where nvidia-smi exists', async () => {
     const resources = await api.call('system.resources', {})
     expect(resources.cpu.cores).toBeGreaterThan(0)

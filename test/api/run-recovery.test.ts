@@ -5,12 +5,12 @@
  * gone (dead pid, stale heartbeat) becomes interrupted at the next start or listing, never
  * completed; and a run that fails shows failed with the reason, in runs.get and `runs show`.
  */
-import { spawnSync } from 'node:child_process'
 import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../src-main/cli/index'
 import { defaultModelDir } from '../../src-main/resources'
+import { deadPid } from '../helpers/processes'
 import { tempDir } from '../helpers/temp'
 import {
   lossesOf,
@@ -22,12 +22,6 @@ import {
   statusIs,
   type TestApi
 } from './run-fixtures'
-
-/** The id of a process that has exited. */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
-  return Number(child.stdout.toString())
-}
 
 describe('run recovery and failure', () => {
   const temp = tempDir('fs-run-recovery-')

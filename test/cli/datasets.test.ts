@@ -139,6 +139,39 @@ describe('finetune-studio datasets …', () => {
     )
   })
 
+  it('fails an import whose every row is bad even with --skip-bad-rows, creating no dataset', async () => {
+    const file = join(dir.dir, 'all-bad.jsonl')
+    writeFileSync(file, '{"messages": []}\n{oops\n')
+    const imported = await cli('datasets', 'import', file, '--skip-bad-rows', ...store)
+    expect(imported.code).toBe(1)
+    expect(imported.err.split('\n')).toEqual([
+      'bad rows (every row is bad; nothing was imported):',
+      '  line 1: "messages" is empty',
+      expect.stringMatching(/^ {2}line 2: not valid JSON/),
+      'finetune-studio datasets import: datasets.import: all-bad.jsonl has no row to import: all 2 rows are bad ' +
+        '(the first, line 1: "messages" is empty); nothing was imported'
+    ])
+    expect((await cli('datasets', 'list', ...store)).out).not.toMatch(/all-bad/)
+  })
+
+  it('warns of text that was not UTF-8, with its lines', async () => {
+    const file = join(dir.dir, 'latin1.jsonl')
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('{"prompt": "caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('", "completion": "ok"}\n')
+      ])
+    )
+    const imported = await cli('datasets', 'import', file, ...store)
+    expect(imported.code).toBe(0)
+    expect(imported.err).toBe(
+      'warning: latin1.jsonl: 1 invalid UTF-8 sequence on line 1 was read as U+FFFD (\uFFFD); ' +
+        'to keep the original characters, save the file as UTF-8 and import it again'
+    )
+  })
+
   it('refuses a mapping without a format, and a file it cannot read, with one clear line', async () => {
     const noFormat = await cli('datasets', 'import', GSM8K_TRAIN, '--map', 'prompt=question', ...store)
     expect(noFormat.code).toBe(2)

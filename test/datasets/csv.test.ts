@@ -51,7 +51,22 @@ describe('CsvParser (RFC 4180)', () => {
     ])
     expect(parse('a\n"never closed\n')).toEqual([
       { line: 1, fields: ['a'] },
-      { line: 2, error: 'a quoted field is not closed before the end of the file' }
+      {
+        line: 2,
+        error:
+          'the quote opened at line 2, column 1 is never closed (the rest of the file would be one field)'
+      }
     ])
+  })
+
+  it('says where an unbalanced quote opened, past quoted line breaks and CRLF, however the text is cut', () => {
+    const text = 'q,a\r\n"two\r\nlines",ok\r\nfine,12 "x\r\nx,"ab, cd\r\n'
+    for (const size of [1, 2, 5, text.length]) {
+      expect(parse(text, size).at(-1)).toEqual({
+        line: 5,
+        error:
+          'the quote opened at line 5, column 3 is never closed (the rest of the file would be one field)'
+      })
+    }
   })
 })

@@ -2,10 +2,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  ABANDONED_IMPORT_SECONDS,
   DEFERRED_INDEXING_ROWS,
   importFile,
-  removeAbandonedImports,
   type ImportHooks,
   type ImportRequest
 } from '../../src-main/datasets/import'
@@ -13,6 +11,7 @@ import { normalisedBatches, readInThread, type ReadBatch } from '../../src-main/
 import { defaultMapping } from '../../src-main/datasets/normalise'
 import { indexSearchBacklog } from '../../src-main/datasets/search-index'
 import { openStore, type Store } from '../../src-main/store'
+import { ABANDONED_IMPORT_SECONDS, removeAbandonedImports } from '../../src-main/store/abandoned-imports'
 import { StoreNotFoundError } from '../../src-main/store/errors'
 import { tempDir } from '../helpers/temp'
 import { importRequest, sampleCount } from './import-helpers'
@@ -301,10 +300,10 @@ describe('removeAbandonedImports', () => {
     const visible = store.datasets.create({ name: 'visible' })
     const stale = hiddenDataset(store, 'stale', ABANDONED_IMPORT_SECONDS + 60)
     const fresh = hiddenDataset(store, 'fresh', 5)
-    expect(removeAbandonedImports(store)).toBe(1)
+    expect(removeAbandonedImports(store.db)).toBe(1)
     expect(store.db.prepare('SELECT id FROM datasets ORDER BY id').pluck().all()).toEqual([visible.id, fresh])
     expect(store.db.prepare('SELECT count(*) FROM samples WHERE dataset_id = ?').pluck().get(stale)).toBe(0)
-    expect(removeAbandonedImports(store)).toBe(0)
+    expect(removeAbandonedImports(store.db)).toBe(0)
   })
 
   it('runs when a new dataset import starts', async () => {

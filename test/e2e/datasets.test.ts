@@ -5,7 +5,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp, callApi, finishedJob, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
@@ -71,6 +71,32 @@ describe('dataset curation in the browser', () => {
 
   function rowOf(sampleId: number) {
     return page.locator(`[data-testid="sample-row"][data-sample-id="${sampleId}"]`)
+  }
+
+  /** A JSONL file of `count` short chats at `relativePath` under the data folder. */
+  function chatFile(relativePath: string, count: number): string {
+    const path = join(dataDir, relativePath)
+    mkdirSync(dirname(path), { recursive: true })
+    const lines = Array.from({ length: count }, (_, i) =>
+      chat(`${relativePath} question ${i}?`, `Answer ${i}.`)
+    )
+    writeFileSync(path, `${lines.join('\n')}\n`)
+    return path
+  }
+
+  async function previewFile(path: string): Promise<void> {
+    await page.getByTestId('import-path-input').fill(path)
+    await page.getByTestId('import-preview-button').click()
+    await page.getByTestId('import-detected').waitFor()
+  }
+
+  async function importPanelTitle(): Promise<string> {
+    return ((await page.getByTestId('import-title').textContent()) ?? '').replace(/\s+/g, ' ').trim()
+  }
+
+  async function samplesByDataset(): Promise<Record<string, number>> {
+    const datasets = await api('datasets.list', {})
+    return Object.fromEntries(datasets.map((dataset) => [dataset.name, dataset.sampleCount]))
   }
 
   beforeAll(async () => {
@@ -246,11 +272,27 @@ describe('dataset curation in the browser', () => {
     ]
     expect(await page.getByTestId('dataset-stats').textContent()).toContain('5 samples')
     expect(await page.getByTestId('chart-roles').locator('canvas').count()).toBe(1)
+    // Left empty, the length is the registered model's context: 512 tokens, not a guess of 2048.
+    expect(await page.getByTestId('preflight-model').inputValue()).toBe(String(model.id))
+    await page.getByTestId('preflight-run').click()
+    const basis = page.getByTestId('preflight-basis')
+    await basis.waitFor({ timeout: 60_000 })
+    expect((await basis.textContent())?.replace(/\s+/g, ' ').trim()).toBe(
+      `Checked with ${model.name} against 512 tokens (its context).`
+    )
+    expect(await page.getByTestId('preflight-count-too_long').textContent()).toBe('0 too long')
     // The stories are far longer than 100 tokens, the other samples shorter.
     await page.getByTestId('preflight-max-length').fill('100')
     await page.getByTestId('preflight-run').click()
-    await page.getByTestId('preflight-counts').waitFor({ timeout: 60_000 })
-    expect(await page.getByTestId('preflight-count-too_long').textContent()).toBe('2 too long')
+    await expect
+      .poll(() => page.getByTestId('preflight-count-too_long').textContent(), { timeout: 60_000 })
+      .toBe('2 too long')
+    expect((await basis.textContent())?.replace(/\s+/g, ' ')).toContain(
+      'against 100 tokens (its context is 512)'
+    )
+    await page
+      .getByTestId('preflight-panel')
+      .screenshot({ path: join(screenshotDir, 'datasets-preflight.png') })
     const problems = page.getByTestId('preflight-problem')
     expect(await problems.count()).toBe(2)
     expect((await problems.allTextContents()).join(' ')).toContain(`#${foxes[0]}`)
@@ -304,6 +346,73 @@ describe('dataset curation in the browser', () => {
       { from: 'gpt', value: 'Paris is the capital of France.' }
     ])
     await page.getByTestId('versions-tab').screenshot({ path: join(screenshotDir, 'datasets-versions.png') })
+  })
+
+  it('imports into a new dataset after "← All datasets" with the import panel open, named after its folder', async () => {
+    await page.getByTestId('datasets-back').click()
+    await page.getByTestId('datasets-table').waitFor()
+    await page.getByTestId('datasets-import-open').click()
+    await previewFile(chatFile('gsm8k/train.jsonl', 3))
+    await page.getByTestId('import-dataset-name').fill('gsm8k')
+    await page.getByTestId('import-start').click()
+    await page.getByTestId('import-result').waitFor()
+    // The outcome stays in view above the new dataset, which is now the panel's target.
+    await expect.poll(() => page.getByTestId('dataset-name').textContent()).toBe('gsm8k')
+    expect(await importPanelTitle()).toBe('Import data into “gsm8k”')
+
+    await page.getByTestId('datasets-back').click()
+    await page.getByTestId('datasets-table').waitFor()
+    expect(await importPanelTitle()).toBe('Import data')
+    // A file named for its split is named after its folder.
+    await previewFile(chatFile('stories/validation.jsonl', 2))
+    expect(await page.getByTestId('import-dataset-name').inputValue()).toBe('stories')
+    await page.getByTestId('import-panel').screenshot({ path: join(screenshotDir, 'datasets-import.png') })
+    await page.getByTestId('import-start').click()
+    await page.getByTestId('import-result').waitFor()
+    expect(await page.getByTestId('import-summary').textContent()).toBe('Imported 2 samples into “stories”.')
+    expect(await samplesByDataset()).toEqual({ 'e2e chats': 5, gsm8k: 3, stories: 2 })
+  })
+
+  it('starts the next new import on the train split, whatever split an "Import more" chose', async () => {
+    await page.getByTestId('import-close').click()
+    await page.getByTestId('dataset-import-more').click()
+    expect(await importPanelTitle()).toBe('Import data into “stories”')
+    await previewFile(chatFile('held-out/stories-test.jsonl', 2))
+    await page.getByTestId('import-split').selectOption('test')
+    await page.getByTestId('import-start').click()
+    await page.getByTestId('import-result').waitFor()
+    await expect.poll(() => page.getByTestId('dataset-split-test').textContent()).toBe('test 2')
+
+    await page.getByTestId('import-close').click()
+    await page.getByTestId('datasets-back').click()
+    await page.getByTestId('datasets-import-open').click()
+    await previewFile(chatFile('recipes.jsonl', 2))
+    expect(await page.getByTestId('import-split').inputValue()).toBe('train')
+    await page.getByTestId('import-start').click()
+    await page.getByTestId('import-result').waitFor()
+    await expect.poll(() => page.getByTestId('dataset-name').textContent()).toBe('recipes')
+    await expect.poll(() => page.getByTestId('dataset-split-train').textContent()).toBe('train 2')
+    expect(await page.getByTestId('dataset-split-test').textContent()).toBe('test 0')
+    await page.getByTestId('import-close').click()
+  })
+
+  it('asks before deleting samples in bulk, saying how many', async () => {
+    await page.getByTestId('sample-select-all').click()
+    await expect.poll(() => page.getByTestId('bulk-selected-count').textContent()).toBe('2 selected')
+    await page.getByTestId('bulk-delete').click()
+    const prompt = page.getByTestId('bulk-delete-prompt')
+    expect(await prompt.textContent()).toContain(
+      'Delete 2 samples? They stay restorable until the next version is cut.'
+    )
+    await page.getByTestId('bulk-bar').screenshot({ path: join(screenshotDir, 'datasets-bulk-delete.png') })
+    await page.getByTestId('bulk-delete-abort').click()
+    await prompt.waitFor({ state: 'detached' })
+    expect(await page.getByTestId('dataset-sample-count').textContent()).toBe('2')
+
+    await page.getByTestId('bulk-delete').click()
+    await page.getByTestId('bulk-delete-confirm').click()
+    await expect.poll(() => page.getByTestId('dataset-sample-count').textContent()).toBe('0')
+    expect((await samplesByDataset()).recipes).toBe(0)
   })
 
   it('logged no browser errors along the way', () => {

@@ -1,7 +1,7 @@
 /**
- * The Playground through the headless door: the embedded model is registered, a prompt is
- * generated greedily from the page, and the text the page shows is the text the API generates for
- * the same settings.
+ * The Playground through the headless door: the embedded model is registered, more new tokens
+ * than its context holds are refused on the page, a prompt is generated greedily from the page,
+ * and the text the page shows is the text the API generates for the same settings.
  */
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -60,7 +60,19 @@ describe('the Playground, driven by Chromium', () => {
 
     await page.getByTestId('playground-prompt').fill('Once upon a time')
     await page.getByTestId('playground-chat').uncheck()
-    await page.getByTestId('playground-max-tokens').fill('24')
+    // stories260K reads 512 tokens, the prompt included: more is refused here, in words.
+    const maxTokens = page.getByTestId('playground-max-tokens')
+    expect(await maxTokens.getAttribute('max')).toBe('511')
+    await maxTokens.fill('600')
+    expect(await page.getByTestId('playground-max-tokens-problem').textContent()).toContain(
+      'stories260K reads 512 tokens at once, the prompt included: ask for at most 511 new tokens'
+    )
+    expect(await page.getByTestId('playground-generate').isDisabled()).toBe(true)
+    await page
+      .locator('.playground-form')
+      .screenshot({ path: join(screenshotDir, 'playground-too-many-tokens.png') })
+    await maxTokens.fill('24')
+    expect(await page.getByTestId('playground-max-tokens-problem').count()).toBe(0)
     await page.getByTestId('playground-temperature').fill('0')
     await page.getByTestId('playground-generate').click()
 

@@ -1,7 +1,8 @@
 /**
  * The run workspace through the headless door, as a person would use it: recipes, a run created with
  * the new-run form (pre-flight first), its loss chart filling live, pause (no new points), resume,
- * stop, continue with more steps, a second run waiting in the queue, and the two runs compared.
+ * stop, continue with more steps (the settings follow), a second run of another recipe waiting in the
+ * queue, and the two runs compared (validation loss first; training losses said not comparable).
  * The tiny stories260K model trains about twenty steps a second on one core, so the first run is
  * planned long (batch size 1, thousands of steps) and is ended by the test, not by its plan.
  */
@@ -20,6 +21,10 @@ const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 const SLOW_MS = 120_000
 /** How long a paused run must add no point to the chart. */
 const PAUSE_OBSERVED_MS = 3000
+
+/** Two names that share a long beginning, as names of runs on the same data often do. */
+const FIRST_RUN_NAME = 'stories260K LoRA on story requests v1, batch 1, evaluated every 20 steps: long sft'
+const SECOND_RUN_NAME = 'stories260K LoRA on story requests v1, batch 2, evaluated every 5 steps: short dft'
 
 const ANIMALS = ['cat', 'dog', 'bird', 'fox', 'frog', 'bear', 'duck', 'fish']
 const NAMES = ['Tom', 'Lily', 'Max', 'Sue', 'Ben']
@@ -99,9 +104,14 @@ describe('the run workspace, driven by Chromium', () => {
   /** The step the progress bar shows (from run.progress events, not the chart). */
   async function progressStep(): Promise<number> {
     const text = (await detail().getByTestId('run-progress-steps').textContent()) ?? ''
-    const match = /step (\d+)/.exec(text)
+    const match = /step ([\d,]+)/.exec(text)
     if (!match) throw new Error(`no step in the progress bar: ${JSON.stringify(text)}`)
-    return Number(match[1])
+    return Number(match[1].replaceAll(',', ''))
+  }
+
+  /** The value the open run's Settings table shows for a configuration key. */
+  async function setting(key: string): Promise<string | null> {
+    return detail().locator(`[data-testid="run-setting"][data-key="${key}"] td`).textContent()
   }
 
   async function fillNumber(locator: Locator, value: number): Promise<void> {
@@ -186,14 +196,14 @@ describe('the run workspace, driven by Chromium', () => {
     await fillNumber(form.getByTestId('new-run-batch-size'), 1)
     await fillNumber(form.getByTestId('new-run-eval-every'), 20)
     await fillNumber(form.getByTestId('new-run-save-every'), 25)
-    await form.getByTestId('new-run-name').fill('long sft')
+    await form.getByTestId('new-run-name').fill(FIRST_RUN_NAME)
     expect(await form.getByTestId('new-run-start').isDisabled()).toBe(true)
 
     await form.getByTestId('new-run-preflight').click()
     const report = form.getByTestId('preflight-report')
     await report.waitFor({ timeout: SLOW_MS })
     expect(await report.getAttribute('data-ok')).toBe('true')
-    expect(await report.getByTestId('preflight-total-steps').textContent()).toBe('3000')
+    expect(await report.getByTestId('preflight-total-steps').textContent()).toBe('3,000')
     expect(await report.getByTestId('preflight-tokens').textContent()).toMatch(/32 train · 8 validation/)
     expect(await report.getByTestId('template-preview').textContent()).toContain('Tell me a story about')
     // The assistant's answer is what is trained: it is the highlighted part of the preview.
@@ -222,7 +232,7 @@ describe('the run workspace, driven by Chromium', () => {
     await expect.poll(async () => (await lossPoints()).count, { timeout: SLOW_MS }).toBeGreaterThanOrEqual(5)
     await expect
       .poll(() => detail().getByTestId('run-progress-steps').textContent())
-      .toMatch(/step \d+ \/ 3000/)
+      .toMatch(/step [\d,]+ \/ 3,000/)
     await detail().getByTestId('run-eta').waitFor()
     await detail().getByTestId('run-log-line').first().waitFor()
     await detail().getByTestId('resources-cpu').waitFor()
@@ -238,8 +248,11 @@ describe('the run workspace, driven by Chromium', () => {
   })
 
   it('pauses: the chart receives no new point while the run is paused', async () => {
+    await expect.poll(() => page.getByTestId('status-jobs').textContent()).toBe('1 job running')
     await detail().getByTestId('run-pause').click()
     await waitForStatus('paused')
+    // A paused run is not a running job.
+    await expect.poll(() => page.getByTestId('status-jobs').textContent()).toBe('1 run paused')
     // The chart redraws a moment after the last step it was told of; let it catch up first.
     const lastReported = await progressStep()
     await expect.poll(async () => (await lossPoints()).lastStep).toBe(lastReported)
@@ -265,6 +278,8 @@ describe('the run workspace, driven by Chromium', () => {
   let stoppedAt = 0
 
   it('stops with a checkpoint, then continues with more steps from it', async () => {
+    await detail().getByTestId('run-settings-toggle').click()
+    expect(await setting('maxSteps')).toBe('3,000')
     await detail().getByTestId('run-stop').click()
     await waitForStatus('stopped')
     stoppedAt = (await lossPoints()).lastStep
@@ -280,10 +295,19 @@ describe('the run workspace, driven by Chromium', () => {
       .poll(async () => (await lossPoints()).lastStep, { timeout: SLOW_MS })
       .toBeGreaterThan(stoppedAt + 3)
     // The plan grew by the 50 steps asked for.
-    await expect.poll(() => detail().getByTestId('run-progress-steps').textContent()).toMatch(/\/ 3050/)
+    await expect.poll(() => detail().getByTestId('run-progress-steps').textContent()).toMatch(/\/ 3,050/)
+    // The settings are what the run trains with now, not what it was started with.
+    await expect.poll(() => setting('maxSteps')).toBe('3,050')
+    expect(await setting('batchSize')).toBe('1')
+    const labels = await detail().locator('[data-testid="run-setting"] th').allTextContents()
+    expect(labels).toContain('Learning rate')
+    expect(labels.join()).not.toMatch(/replanSchedule|resumeFrom|outDir/)
+    await detail()
+      .getByTestId('run-settings')
+      .screenshot({ path: join(screenshotDir, 'runs-settings.png') })
   })
 
-  it('queues a second run while the first trains, and runs it once the first stops', async () => {
+  it('queues a second run of another recipe while the first trains, and runs it once the first stops', async () => {
     await page.getByTestId('new-run-button').click()
     const form = page.getByTestId('new-run-form')
     // The form keeps the last settings; this run is short and learns faster.
@@ -292,7 +316,8 @@ describe('the run workspace, driven by Chromium', () => {
     await fillNumber(form.getByTestId('new-run-batch-size'), 2)
     await fillNumber(form.getByTestId('new-run-lr'), 0.001)
     await fillNumber(form.getByTestId('new-run-eval-every'), 5)
-    await form.getByTestId('new-run-name').fill('short sft')
+    await form.getByTestId('new-run-recipe').selectOption('dft')
+    await form.getByTestId('new-run-name').fill(SECOND_RUN_NAME)
     await form.getByTestId('new-run-preflight').click()
     await form.getByTestId('preflight-report').waitFor({ timeout: SLOW_MS })
     await form.getByTestId('new-run-start').click()
@@ -315,28 +340,53 @@ describe('the run workspace, driven by Chromium', () => {
     await expect.poll(async () => (await lossPoints()).count).toBe(20)
   })
 
-  it('compares the two runs: overlaid curves and the settings that differ', async () => {
+  it('compares the two runs: validation loss first, training losses said not comparable, the settings that differ', async () => {
     await page.getByTestId('nav-compare').click()
+    // Every name is whole, to tell runs apart that differ only at the end of their names.
+    const names = page.getByTestId('compare-run-name')
+    await expect
+      .poll(() => names.allTextContents())
+      .toEqual([`#${secondRunId} ${SECOND_RUN_NAME}`, `#${firstRunId} ${FIRST_RUN_NAME}`])
+    for (const name of await names.all()) {
+      expect(await name.evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true)
+      expect(await name.getAttribute('title')).toBe(await name.textContent())
+    }
     await page.getByTestId(`compare-run-${firstRunId}`).check()
     await page.getByTestId(`compare-run-${secondRunId}`).check()
     const chart = page.getByTestId('compare-chart')
+    // Both runs measured validation loss, the one loss every recipe measures the same way.
+    await expect.poll(() => chart.getAttribute('data-line-count')).toBe('2')
+    expect(await page.getByTestId('compare-metric').inputValue()).toBe('eval_loss')
+    expect(await page.getByTestId('compare-loss-warning').count()).toBe(0)
+
+    await page.getByTestId('compare-metric').selectOption('loss')
     await expect.poll(() => chart.getAttribute('data-line-count')).toBe('2')
     expect(Number(await chart.getAttribute('data-point-count'))).toBeGreaterThan(stoppedAt + 20)
+    expect(await page.getByTestId('compare-loss-warning').textContent()).toContain(
+      'These runs train with different recipes (sft, dft)'
+    )
 
     const diff = page.getByTestId('config-diff')
     await diff.waitFor()
     const keys = await diff
       .getByTestId('config-diff-row')
       .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-key')))
-    expect(keys).toContain('batchSize')
-    expect(keys).toContain('lr')
-    // Only differences: the recipe and the model are the same for both runs.
+    expect(keys).toEqual(expect.arrayContaining(['recipe.name', 'batchSize', 'lr']))
+    // Only differences, each once, under the names the new-run form uses.
     expect(keys).not.toContain('recipeName')
+    expect(keys).not.toContain('replanSchedule')
     expect(keys).not.toContain('modelDir')
+    const labels = await diff.getByTestId('config-diff-label').allTextContents()
+    expect(labels).toEqual(expect.arrayContaining(['Recipe', 'Batch size', 'Learning rate']))
+    // Run names as typed, not in the capitals of the column headings.
+    const heading = diff.getByTestId('config-diff-run').first()
+    expect(
+      await heading.evaluate(
+        (element) => element.ownerDocument.defaultView!.getComputedStyle(element).textTransform
+      )
+    ).toBe('none')
+    expect(await heading.textContent()).toContain(FIRST_RUN_NAME)
 
-    await page.getByTestId('compare-metric').selectOption('eval_loss')
-    await expect.poll(() => chart.getAttribute('data-line-count')).toBe('2')
-    await page.getByTestId('compare-metric').selectOption('loss')
     await screenshotWhole('runs-compare.png')
     // The pairwise-vote section is still there below.
     await page.getByTestId('comparisons-empty').waitFor()

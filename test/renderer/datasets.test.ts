@@ -3,15 +3,16 @@
  * the template preview and the import form, and the stores talking to a scripted preload bridge.
  */
 import { createPinia, setActivePinia } from 'pinia'
-import { beforeEach, describe, expect, it } from 'vitest'
-import type { SampleDetail, SampleRow } from '../../src-preload/contract'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { ModelListing, SampleDetail, SampleRow } from '../../src-preload/contract'
 import { MAX_SCROLL_HEIGHT_PX, visibleWindow } from '../../src-renderer/src/composables/useVirtualRows'
 import {
   datasetNameFromPath,
   remapForFormat,
+  suggestedDatasetName,
   useDatasetImportStore
 } from '../../src-renderer/src/stores/datasetImport'
-import { segmentTemplateText } from '../../src-renderer/src/stores/datasetQuality'
+import { segmentTemplateText, useDatasetQualityStore } from '../../src-renderer/src/stores/datasetQuality'
 import { useDatasetsStore } from '../../src-renderer/src/stores/datasets'
 import {
   nextRole,
@@ -178,6 +179,21 @@ describe('pure helpers', () => {
   it('names a dataset after its file', () => {
     expect(datasetNameFromPath('/data/gsm8k/train.v2.jsonl')).toBe('train.v2')
     expect(datasetNameFromPath('C:\\data\\chats.parquet')).toBe('chats')
+  })
+
+  it('names a dataset after its folder when the file is named for a split or just "data"', () => {
+    expect(datasetNameFromPath('/home/me/gsm8k/train.jsonl')).toBe('gsm8k')
+    expect(datasetNameFromPath('/home/me/gsm8k/Validation.csv')).toBe('gsm8k')
+    expect(datasetNameFromPath('/hub/alpaca/data/train-00000-of-00002.parquet')).toBe('alpaca')
+    expect(datasetNameFromPath('C:\\data.json')).toBe('data')
+  })
+
+  it('names an uploaded file by the name it was picked by, not the name the server stored it under', () => {
+    const uploaded = '/store/uploads/2d47c7ef-alpaca_en_demo.json'
+    expect(suggestedDatasetName(uploaded, 'alpaca_en_demo.json')).toBe('alpaca_en_demo')
+    // In the desktop app the picked file is read where it is, with its folder.
+    expect(suggestedDatasetName('/home/me/gsm8k/train.jsonl', 'train.jsonl')).toBe('gsm8k')
+    expect(suggestedDatasetName('/home/me/chats.jsonl', null)).toBe('chats')
   })
 
   it('compares conversations without the keys an editor leaves empty, and alternates roles', () => {
@@ -407,20 +423,80 @@ describe('useSampleEditorStore', () => {
   })
 })
 
+describe('useDatasetQualityStore pre-flight', () => {
+  const model = (id: number, name: string): ModelListing => ({
+    id,
+    name,
+    path: `/models/${name}`,
+    architecture: 'LlamaForCausalLM',
+    parameterCount: 260_000,
+    dtype: 'float32',
+    contentHash: name,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    contextLength: 512
+  })
+  const registered = [model(4, 'stories260K'), model(5, 'stories15M')]
+
+  afterEach(() => {
+    vi.unstubAllGlobals()
+  })
+
+  async function preflightInputs(): Promise<unknown[]> {
+    bridge.handle('datasets.list', () => ok([]))
+    bridge.handle('datasets.get', (input) => ok({ id: input.id }))
+    bridge.handle('datasets.versions', () => ok([]))
+    bridge.handle('datasets.preflight', () => ok({ jobId: 'j', checked: 0, problems: [] }))
+    const quality = useDatasetQualityStore()
+    await useDatasetsStore().openDataset(1)
+    quality.defaultModel(registered)
+    await quality.runPreflight()
+    quality.maxLength = 100
+    await quality.runPreflight()
+    return bridge.callsOf('datasets.preflight')
+  }
+
+  it('checks with the first registered model against its own context unless given a length', async () => {
+    expect(await preflightInputs()).toEqual([
+      { id: 1, baseModelId: 4 },
+      { id: 1, baseModelId: 4, maxLength: 100 }
+    ])
+  })
+
+  it('starts from the model picked last time, in any session', async () => {
+    const saved = new Map<string, string>()
+    vi.stubGlobal('localStorage', {
+      getItem: (key: string) => saved.get(key) ?? null,
+      setItem: (key: string, value: string) => saved.set(key, value)
+    })
+    useDatasetQualityStore().selectModel(5)
+    setActivePinia(createPinia())
+    expect((await preflightInputs())[0]).toEqual({ id: 1, baseModelId: 5 })
+    // The embedded model, once picked, is remembered too; a user's pick is never overridden.
+    useDatasetQualityStore().selectModel(undefined)
+    useDatasetQualityStore().defaultModel(registered)
+    expect(useDatasetQualityStore().previewModelId).toBeUndefined()
+    setActivePinia(createPinia())
+    useDatasetQualityStore().defaultModel(registered)
+    expect(useDatasetQualityStore().previewModelId).toBeUndefined()
+  })
+})
+
 describe('useDatasetImportStore', () => {
+  /** A preview of a JSONL file in the messages format, detected. */
+  const messagesPreview = (input: { path: string }): Reply =>
+    ok({
+      path: input.path,
+      fileType: 'jsonl',
+      columns: ['messages'],
+      detected: { format: 'messages', columns: { messages: 'messages' } },
+      mapping: { format: 'messages', columns: { messages: 'messages' } },
+      notes: [],
+      rows: []
+    })
+
   it('shows the bad rows of an aborted import without a toast, then imports with them skipped', async () => {
     const badRows = [{ file: '/data/chats.jsonl', line: 4, reason: 'not JSON' }]
-    bridge.handle('datasets.previewImport', () =>
-      ok({
-        path: '/data/chats.jsonl',
-        fileType: 'jsonl',
-        columns: ['messages'],
-        detected: { format: 'messages', columns: { messages: 'messages' } },
-        mapping: { format: 'messages', columns: { messages: 'messages' } },
-        notes: [],
-        rows: []
-      })
-    )
+    bridge.handle('datasets.previewImport', messagesPreview)
     bridge.handle('datasets.import', (input) =>
       input.onBadRows === 'abort'
         ? {
@@ -451,6 +527,99 @@ describe('useDatasetImportStore', () => {
       format: 'messages',
       columns: { messages: 'messages' }
     })
+  })
+
+  /** Answers the calls of an import into a new dataset (id 3) or an existing one. */
+  function scriptImports(): void {
+    bridge.handle('datasets.previewImport', messagesPreview)
+    bridge.handle('datasets.import', (input) =>
+      ok({
+        jobId: 'j',
+        dataset: { id: input.datasetId ?? 3, name: input.datasetName ?? 'existing' },
+        imported: 2,
+        badRows: [],
+        badRowCount: 0,
+        version: null
+      })
+    )
+    bridge.handle('datasets.list', () => ok([]))
+    bridge.handle('datasets.get', (input) => ok({ id: input.id }))
+    bridge.handle('datasets.versions', () => ok([]))
+  }
+
+  it('imports into the dataset that is open, and into a new one once the user is back at the list', async () => {
+    scriptImports()
+    const datasets = useDatasetsStore()
+    const store = useDatasetImportStore()
+    // "Import data" on the list: a new dataset; the view then opens it, the outcome still shown.
+    store.reset()
+    store.setPath('/data/chats.jsonl')
+    await store.runPreview()
+    expect(await store.startImport()).not.toBeNull()
+    await datasets.openDataset(3)
+    expect(store.result?.dataset.id).toBe(3)
+    expect(store.targetDatasetId).toBe(3)
+
+    // "← All datasets" with the panel still open: the next import makes a new dataset again.
+    await datasets.openDataset(null)
+    expect(store.targetDatasetId).toBeNull()
+    expect(store.result).toBeNull()
+    store.setPath('/data/gsm8k/train.jsonl')
+    await store.runPreview()
+    expect(store.datasetName).toBe('gsm8k')
+    await store.startImport()
+    const [, second] = bridge.callsOf('datasets.import')
+    expect(second.datasetId).toBeUndefined()
+    expect(second.datasetName).toBe('gsm8k')
+  })
+
+  it('starts every import with the train split, whatever the last "Import more" chose', async () => {
+    scriptImports()
+    const datasets = useDatasetsStore()
+    const store = useDatasetImportStore()
+    await datasets.openDataset(7)
+    store.reset()
+    expect(store.targetDatasetId).toBe(7)
+    store.setPath('/data/held-out.jsonl')
+    await store.runPreview()
+    store.split = 'test'
+    store.tagsText = 'held out'
+    await store.startImport()
+    expect(bridge.callsOf('datasets.import')[0]).toMatchObject({ datasetId: 7, split: 'test' })
+
+    // Another file into the same dataset is another import.
+    store.setPath('/data/more.jsonl')
+    expect(store.split).toBe('train')
+    store.split = 'validation'
+
+    // Back at the list, with the panel open or opened anew: a new dataset's rows go to train.
+    await datasets.openDataset(null)
+    expect([store.split, store.tagsText]).toEqual(['train', ''])
+    store.split = 'test'
+    store.reset()
+    store.setPath('/data/chats.jsonl')
+    await store.runPreview()
+    await store.startImport()
+    expect(bridge.callsOf('datasets.import')[1]).toMatchObject({
+      datasetName: 'chats',
+      split: 'train',
+      tags: []
+    })
+  })
+
+  it('suggests the name of the next file unless the user typed one', async () => {
+    scriptImports()
+    const store = useDatasetImportStore()
+    store.setPath('/data/chats.jsonl')
+    await store.runPreview()
+    expect(store.datasetName).toBe('chats')
+    store.setPath('/data/stories.jsonl')
+    await store.runPreview()
+    expect(store.datasetName).toBe('stories')
+    store.datasetName = 'my stories'
+    store.setPath('/data/tales.jsonl')
+    await store.runPreview()
+    expect(store.datasetName).toBe('my stories')
   })
 
   it('will not import while a required column is unmapped', async () => {

@@ -18,7 +18,8 @@ const MODEL = {
   parameterCount: 260_000,
   dtype: 'F32',
   contentHash: 'abc',
-  createdAt: '2025-01-01T00:00:00Z'
+  createdAt: '2025-01-01T00:00:00Z',
+  contextLength: 512
 }
 
 /** A runs.checkpoints entry. */
@@ -26,6 +27,7 @@ function run(id: number, checkpointSteps: number[]) {
   return {
     runId: id,
     runName: `run-${id}`,
+    baseModelId: 3,
     status: 'completed',
     checkpoints: checkpointSteps.map((step) => ({
       id: id * 100 + step,
@@ -53,6 +55,7 @@ describe('the Playground store', () => {
       {
         runId: 1,
         runName: 'run-1',
+        baseModelId: 3,
         status: 'completed',
         checkpoints: [
           expect.objectContaining({ id: 110, step: 10 }),
@@ -132,6 +135,32 @@ describe('the Playground store', () => {
     await store.generate()
     expect(bridge.callsOf('models.generate')[0]).toMatchObject({ topP: 0.9, topK: 40, stop: ['.'] })
     expect(store.output).toBe(' upon')
+  })
+
+  it("caps the new tokens at the model's context, says so in words, and sends nothing beyond it", async () => {
+    bridge.handle('models.generate', () =>
+      ok({ jobId: 'job-1', text: '', finishReason: 'length', tokenCount: 1 })
+    )
+    const store = usePlaygroundStore()
+    await store.load()
+    // A checkpoint reads what the base model of its run reads.
+    for (const target of ['base:3', 'checkpoint:120'] as const) {
+      store.target = target
+      expect(store.maxNewTokensLimit).toBe(511)
+      store.settings.maxNewTokens = 600
+      expect(store.maxNewTokensProblem).toBe(
+        'stories260K reads 512 tokens at once, the prompt included: ask for at most 511 new tokens, fewer for a long prompt.'
+      )
+      expect(store.canGenerate).toBe(false)
+      await store.generate()
+      expect(bridge.callsOf('models.generate')).toEqual([])
+    }
+    store.settings.maxNewTokens = ''
+    expect(store.maxNewTokensProblem).toBe('Ask for 1 new token or more.')
+    store.settings.maxNewTokens = 511
+    expect(store.maxNewTokensProblem).toBeNull()
+    await store.generate()
+    expect(bridge.callsOf('models.generate')).toHaveLength(1)
   })
 
   it('shows a refused generation as a toast and is ready again', async () => {

@@ -5,23 +5,39 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Events, MetricPoint, RunDetail, RunStatus, RunSummary } from '../../src-preload/contract'
+import type {
+  Events,
+  MetricPoint,
+  RunComparison,
+  RunDetail,
+  RunStatus,
+  RunSummary
+} from '../../src-preload/contract'
 import { MetricLines } from '../../src-renderer/src/components/runs/metricSeries'
+import { activityParts } from '../../src-renderer/src/components/statusActivity'
 import {
   formatBytes,
   formatDuration,
-  formatMetric,
+  formatSetting,
   formatStepTime
 } from '../../src-renderer/src/components/runs/runFormat'
+import { labelledDiff, runSettingRows, settingText } from '../../src-renderer/src/components/runs/runSettings'
 import { availableRunActions, queuePositions } from '../../src-renderer/src/components/runs/runStatus'
 import { emaSmooth } from '../../src-renderer/src/components/runs/smoothing'
 import { splitTrainedSpans } from '../../src-renderer/src/components/runs/trainedSpans'
+import { formatNumber } from '../../src-renderer/src/format'
+import type { JobState } from '../../src-renderer/src/stores/jobs'
 import { buildRunSettings, defaultRunDraft } from '../../src-renderer/src/stores/runDraft'
 import {
   CATCH_UP_DELAY_MS,
   REDRAW_INTERVAL_MS,
   useRunMonitorStore
 } from '../../src-renderer/src/stores/runMonitor'
+import {
+  defaultCompareMetric,
+  differingLossDefinitions,
+  useRunCompareStore
+} from '../../src-renderer/src/stores/runCompare'
 import { useRunsStore } from '../../src-renderer/src/stores/runs'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
 import { installScriptedBridge, ok, type Reply } from './scripted-bridge'
@@ -193,10 +209,50 @@ describe('run formatting', () => {
       '1.5 KiB',
       '6.61 MiB'
     ])
-    expect([formatMetric(1.234567), formatMetric(0.00019953), formatMetric(0.0002), formatMetric(0)]).toEqual(
-      ['1.235', '1.995e-4', '2e-4', '0']
-    )
     expect([formatStepTime(0.0082), formatStepTime(1.5)]).toEqual(['8.2 ms/step', '1.5 s/step'])
+  })
+
+  it('formats every number one way: whole ones in full, others to 4 significant digits', () => {
+    expect(
+      [1.234567, 0.00019953, 0.0002, 0, 3.9983098591549298, 12345.678, 7473, 1_100_000, -0.5].map(
+        formatNumber
+      )
+    ).toEqual(['1.235', '1.995e-4', '2e-4', '0', '3.998', '12,350', '7,473', '1,100,000', '-0.5'])
+    // Settings tables use it for their numbers.
+    expect(
+      [3.9983098591549298, null, 'cosine', ['q_proj', 'v_proj'], [0.9, 0.999]].map((value) =>
+        formatSetting(value)
+      )
+    ).toEqual(['3.998', '—', 'cosine', 'q_proj, v_proj', '0.9, 0.999'])
+  })
+})
+
+describe('activityParts', () => {
+  const job = (id: string, kind: string, status: JobState['status']): JobState => ({
+    id,
+    kind,
+    status,
+    error: null,
+    progress: null
+  })
+
+  it('counts a paused run as paused, not as a running job', () => {
+    // A paused run's training job is still running: it holds the model in memory.
+    const jobs = [job('t', 'engine.train', 'running')]
+    expect(activityParts(jobs, [summary(1, 'paused')])).toEqual(['1 run paused'])
+    expect(activityParts(jobs, [summary(1, 'running')])).toEqual(['1 job running'])
+  })
+
+  it('counts running jobs and training runs, and leaves out queued and finished ones', () => {
+    const jobs = [
+      job('a', 'dataset.import', 'running'),
+      job('b', 'engine.generate', 'queued'),
+      job('c', 'dataset.preflight', 'completed'),
+      job('t', 'engine.train', 'running')
+    ]
+    const runs = [summary(1, 'running'), summary(2, 'paused'), summary(3, 'queued'), summary(4, 'paused')]
+    expect(activityParts(jobs, runs)).toEqual(['2 jobs running', '2 runs paused'])
+    expect(activityParts([], [summary(1, 'completed')])).toEqual([])
   })
 })
 
@@ -377,5 +433,136 @@ describe('useRunMonitorStore', () => {
     bridge.emit('run.log', { id: 2, runId: 31, at: 'now', level: 'warn', message: 'slow step' })
     bridge.emit('run.log', { id: 3, runId: 32, at: 'now', level: 'info', message: 'another run' })
     expect(monitor.log.map((line) => line.message)).toEqual(['queued on cpu', 'slow step'])
+  })
+})
+
+describe('run settings as people read them', () => {
+  /** A run's resolved configuration as runs.get gives it, after `runs.continue` added 50 steps. */
+  const continued = {
+    modelDir: '/models/stories260K',
+    dataFile: '/store/runs/1/data/train.jsonl',
+    outDir: '/store/runs/1',
+    cacheDir: '/store/graph-cache',
+    resumeFrom: '/store/runs/1/checkpoints/step-100',
+    adapter: { kind: 'lora', r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj'] },
+    recipe: { name: 'asft', params: { kl_weight: 0.1 } },
+    optimizer: { kind: 'adamw', betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 },
+    lr: 0.0002,
+    maxSteps: 150,
+    epochs: null,
+    batchSize: 4,
+    replanSchedule: true,
+    request: { maxSteps: 100, batchSize: 4 },
+    segments: [{ kind: 'continue', fromStep: 100, totalSteps: 150, at: 'now' }]
+  }
+
+  it('lists what the run trains with now, under labels, without paths and internal keys', () => {
+    const rows = runSettingRows(continued)
+    expect(rows.find((row) => row.key === 'maxSteps')).toEqual({
+      key: 'maxSteps',
+      label: 'Steps',
+      text: '150'
+    })
+    expect(rows.slice(0, 2).map((row) => [row.label, row.text])).toEqual([
+      ['Recipe', 'asft'],
+      ['Recipe: kl_weight', '0.1']
+    ])
+    expect(rows.find((row) => row.key === 'lr')?.text).toBe('2e-4')
+    const keys = rows.map((row) => row.key)
+    for (const internal of [
+      'replanSchedule',
+      'resumeFrom',
+      'outDir',
+      'dataFile',
+      'cacheDir',
+      'modelDir',
+      'epochs'
+    ])
+      expect(keys).not.toContain(internal)
+    expect(keys.some((key) => key.startsWith('request') || key.startsWith('segments'))).toBe(false)
+  })
+
+  it('labels the settings that differ, in the form order, leaving out keys that are not settings', () => {
+    const rows = labelledDiff([
+      { key: 'lr', values: { 1: 0.01, 2: 0.02 } },
+      { key: 'replanSchedule', values: { 1: true, 2: false } },
+      { key: 'recipe.name', values: { 1: 'sft', 2: 'dft' } },
+      { key: 'baseModelId', values: { 1: 1, 2: 2 } }
+    ])
+    expect(rows.map((row) => [row.label, row.key])).toEqual([
+      ['Recipe', 'recipe.name'],
+      ['Base model', 'baseModelId'],
+      ['Learning rate', 'lr']
+    ])
+    expect(settingText('baseModelId', 2)).toBe('#2')
+  })
+
+  it('shows the new total in the monitor once a continue is answered', async () => {
+    let config: Record<string, unknown> = { ...continued, maxSteps: 100, replanSchedule: false }
+    bridge.handle('runs.get', () =>
+      ok({ ...summary(1, 'stopped'), config, checkpoints: [], segments: [], outDir: null, owner: null })
+    )
+    bridge.handle('runs.log', () => ok([]))
+    bridge.handle('runs.metrics', () => ok([]))
+    const monitor = useRunMonitorStore()
+    monitor.select(1)
+    await settle()
+    const steps = () => runSettingRows(monitor.detail!.config).find((row) => row.key === 'maxSteps')?.text
+    expect(steps()).toBe('100')
+    config = continued
+    bridge.emit('run.status', { runId: 1, status: 'queued', error: null })
+    await settle()
+    expect(steps()).toBe('150')
+  })
+})
+
+describe('useRunCompareStore', () => {
+  const series = (runId: number, name: string, steps: number[]) => ({
+    runId,
+    name,
+    points: steps.map((step) => ({ step, value: 1 }))
+  })
+  const comparison = (extra: Partial<RunComparison>): RunComparison => ({
+    runs: [summary(1, 'completed', { recipe: 'dft' }), summary(2, 'completed')],
+    series: [series(1, 'loss', [1, 2]), series(2, 'loss', [1, 2])],
+    configDiff: [{ key: 'recipe.name', values: { 1: 'dft', 2: 'sft' } }],
+    ...extra
+  })
+
+  it('shows validation loss first where every run measured it, training loss otherwise', () => {
+    expect(defaultCompareMetric(comparison({}))).toBe('loss')
+    const validated = comparison({
+      series: [series(1, 'loss', [1]), series(1, 'eval_loss', [0, 2]), series(2, 'eval_loss', [0, 2])]
+    })
+    expect(defaultCompareMetric(validated)).toBe('eval_loss')
+    const half = comparison({ series: [series(1, 'eval_loss', [0]), series(2, 'eval_loss', [])] })
+    expect(defaultCompareMetric(half)).toBe('loss')
+  })
+
+  it('says when training losses are not comparable: other recipes, or other recipe settings', () => {
+    expect(differingLossDefinitions(comparison({}))).toEqual(['dft', 'sft'])
+    const asft = comparison({
+      runs: [summary(1, 'completed', { recipe: 'asft' }), summary(2, 'completed', { recipe: 'asft' })],
+      configDiff: [{ key: 'recipe.params.kl_weight', values: { 1: 0.1, 2: 1 } }]
+    })
+    expect(differingLossDefinitions(asft)).toEqual(['asft'])
+    expect(
+      differingLossDefinitions(comparison({ configDiff: [{ key: 'lr', values: { 1: 1, 2: 2 } }] }))
+    ).toBeNull()
+  })
+
+  it('keeps the metric the user picked across refreshes', async () => {
+    let answer = comparison({ series: [series(1, 'eval_loss', [0]), series(2, 'eval_loss', [0])] })
+    bridge.handle('runs.compare', () => ok(answer))
+    const store = useRunCompareStore()
+    store.toggle(1)
+    store.toggle(2)
+    await settle()
+    expect(store.metric).toBe('eval_loss')
+    expect(store.lossDefinitions).toEqual(['dft', 'sft'])
+    store.metric = 'lr'
+    answer = comparison({})
+    await store.refresh()
+    expect(store.metric).toBe('lr')
   })
 })

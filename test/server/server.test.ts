@@ -1,37 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { startServer, type RunningServer } from '../../src-main/server'
 import { resolveAsset } from '../../src-main/server/static'
 import { STORIES_260K, tempDir } from '../helpers/temp'
-
-function openSocket(
-  url: string,
-  headers: Record<string, string> = {}
-): Promise<{ ws: WebSocket } | { status: number }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers })
-    ws.once('open', () => resolve({ ws }))
-    ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }))
-  })
-}
-
-function nextMessage(
-  ws: WebSocket,
-  predicate: (m: Record<string, unknown>) => boolean
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData) => {
-      const message = JSON.parse(String(data)) as Record<string, unknown>
-      if (predicate(message)) {
-        ws.off('message', onMessage)
-        resolve(message)
-      }
-    }
-    ws.on('message', onMessage)
-  })
-}
+import { nextMessage, openSocket } from './helpers'
 
 describe('headless server', () => {
   const store = tempDir()
@@ -93,7 +66,7 @@ describe('headless server', () => {
     const res = await fetch(`${server.origin}/api/upload?name=../../evil name.jsonl`, {
       method: 'POST',
       body,
-      headers: { authorization: `Bearer ${server.token}` }
+      headers: { authorization: `Bearer ${server.token}`, 'x-finetune-studio': 'upload' }
     })
     const { value } = (await res.json()) as { value: { path: string } }
     expect(value.path.startsWith(join(store.dir, 'uploads') + '/')).toBe(true)

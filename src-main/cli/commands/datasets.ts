@@ -196,7 +196,8 @@ export const datasetsImportCommand: Command = {
   details:
     'Formats: OpenAI messages, ShareGPT, Alpaca, prompt/completion and preference pairs, detected from\n' +
     'the columns unless --format says. Bad rows are listed with their line; by default they abort the\n' +
-    'import (nothing is imported), --skip-bad-rows imports the rest. Example (GSM8K):\n' +
+    'import (nothing is imported), --skip-bad-rows imports the rest; a file without a good row\n' +
+    'imports nothing either way. Example (GSM8K):\n' +
     '  finetune-studio datasets import train.jsonl --name gsm8k --format prompt-completion \\\n' +
     '    --map prompt=question --map completion=answer',
   positionals: [{ name: 'file', description: 'a JSONL, JSON, CSV or Parquet file' }],
@@ -261,6 +262,7 @@ export const datasetsImportCommand: Command = {
             io.err(`skipped ${result.badRowCount} bad rows:`)
             printBadRows(io, result.badRows, result.badRowCount)
           }
+          for (const warning of result.warnings) io.err(`warning: ${warning}`)
           if (result.version)
             io.out(`cut version ${result.version.version} (${result.version.contentHash.slice(0, 12)})`)
         }
@@ -269,12 +271,17 @@ export const datasetsImportCommand: Command = {
     } catch (error) {
       const details =
         error instanceof ApiError ? (error.details as { badRows?: unknown } | undefined) : undefined
-      if (details && Array.isArray(details.badRows)) {
-        const { badRows, badRowCount } = details as {
+      if (details && Array.isArray(details.badRows) && details.badRows.length > 0) {
+        const { badRows, badRowCount, goodRowCount } = details as {
           badRows: { file: string; line: number; reason: string }[]
           badRowCount: number
+          goodRowCount: number
         }
-        io.err(`bad rows (nothing was imported; --skip-bad-rows imports the rest):`)
+        io.err(
+          goodRowCount === 0
+            ? 'bad rows (every row is bad; nothing was imported):'
+            : 'bad rows (nothing was imported; --skip-bad-rows imports the rest):'
+        )
         printBadRows(io, badRows, badRowCount)
       }
       throw error
@@ -482,8 +489,7 @@ export const datasetsPreflightCommand: Command = {
     'max-length': {
       type: 'string',
       valueName: 'N',
-      description: 'maximum tokens per sample',
-      default: '2048'
+      description: "maximum tokens per sample (default: the model's context)"
     },
     json: JSON_OPTION
   },
@@ -491,14 +497,20 @@ export const datasetsPreflightCommand: Command = {
     const input = {
       id: datasetIdArg(args.positionals[0]),
       baseModelId: args.values.model === undefined ? undefined : positiveInt('model', args.values.model),
-      maxLength: positiveInt('max-length', args.values['max-length'])
+      maxLength:
+        args.values['max-length'] === undefined
+          ? undefined
+          : positiveInt('max-length', args.values['max-length'])
     }
     const report = await withSession(args, (s) => s.call('datasets.preflight', input))
     if (args.values.json) return io.out(JSON.stringify(report, null, 2))
     const counts = Object.entries(report.counts)
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ')
-    io.out(`checked ${report.checked} samples at max length ${report.maxLength}: ${counts}`)
+    io.out(
+      `checked ${report.checked} samples with ${report.model} at max length ${report.maxLength} ` +
+        `(context ${report.contextLength}): ${counts}`
+    )
     for (const problem of report.problems.slice(0, 50))
       io.out(`  sample ${problem.sampleId}: ${problem.kind}: ${problem.detail}`)
   }

@@ -1,6 +1,8 @@
 import { writeTextFileAtomically } from '../../engine/checkpoint/atomic-write'
 import type { EngineScoreInput, EngineScoreOutput } from '../../jobs/kinds/engine-score'
+import { checkOutputFile } from '../../api/write-paths'
 import { UsageError, type Command } from '../command'
+import { storeDirFor } from '../session'
 import { ENGINE_OPTIONS, engineJobInput, optionalNumber, runEngineJob } from './engine-job'
 
 export const scoreCommand: Command = {
@@ -16,6 +18,7 @@ export const scoreCommand: Command = {
     ...ENGINE_OPTIONS,
     data: { type: 'string', valueName: 'FILE', description: 'the rows to score (JSON Lines)' },
     out: { type: 'string', valueName: 'FILE', description: 'write the scores here instead of stdout' },
+    overwrite: { type: 'boolean', description: 'replace OUT if it exists' },
     'batch-tokens': {
       type: 'string',
       valueName: 'N',
@@ -25,6 +28,14 @@ export const scoreCommand: Command = {
   async run(args, io) {
     const data = args.values.data
     if (typeof data !== 'string' || data === '') throw new UsageError('--data FILE is required')
+    // Checked before scoring, so a refused path costs nothing.
+    const out =
+      typeof args.values.out === 'string' && args.values.out !== ''
+        ? checkOutputFile('score', storeDirFor(args), args.values.out, {
+            overwrite: args.values.overwrite === true,
+            overwriteFlag: '--overwrite'
+          })
+        : null
     const input: EngineScoreInput = {
       ...engineJobInput(args),
       dataPath: data,
@@ -32,9 +43,9 @@ export const scoreCommand: Command = {
     }
     const { rows } = await runEngineJob<EngineScoreOutput>('engine.score', input)
     const lines = rows.map((row) => JSON.stringify({ logprob: row.logprob, tokens: row.tokens }))
-    const out = args.values.out
-    if (typeof out === 'string' && out !== '')
-      writeTextFileAtomically(out, lines.map((line) => `${line}\n`).join(''))
-    else for (const line of lines) io.out(line)
+    if (out !== null) {
+      const text = lines.map((line) => `${line}\n`).join('')
+      writeTextFileAtomically(out, text, { replace: args.values.overwrite === true })
+    } else for (const line of lines) io.out(line)
   }
 }

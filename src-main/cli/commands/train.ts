@@ -35,6 +35,7 @@ import {
 } from '../command'
 import { storeDirFor, withSession } from '../session'
 import { startFileRun } from '../../api/run-launcher'
+import { checkOutputFile, checkOutputFolder } from '../../api/write-paths'
 import { trainHere } from './runs'
 import { optionalNumber } from './engine-job'
 import { graphCacheDir } from '../../store/location'
@@ -93,6 +94,9 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   'eval-every': string('N', 'held-out loss every N steps (0 = start and end only)', { default: '0' }),
   resume: string('DIR', 'continue exactly from a checkpoint folder (OUT/checkpoints/step-N)'),
   merge: flag('LoRA: also write the merged model to OUT/merged'),
+  overwrite: flag(
+    'train into an OUT that holds files (those of the same names are replaced); replace --metrics-jsonl'
+  ),
   'metrics-jsonl': string('FILE', 'one line per step: {"step","loss","lr","grad_norm","tokens_per_s"}'),
   device: string('cpu|cuda', 'where to train', { default: 'cpu' }),
   json: JSON_OPTION
@@ -133,6 +137,7 @@ export const trainCommand: Command = {
     } catch (error) {
       throw new UsageError((error as Error).message.replace(/^train: /, ''))
     }
+    checkOutputs(args, config)
     if (recordsInStore(args)) {
       const { runId, result } = await trainRecorded(args, config, io)
       if (args.values.json) return io.out(JSON.stringify({ runId, ...summaryOf(result) }, null, 2))
@@ -162,6 +167,21 @@ export const trainCommand: Command = {
     }
     if (args.values.json) return io.out(JSON.stringify(summaryOf(result), null, 2))
     io.out(describeResult(result))
+  }
+}
+
+/** --out and --metrics-jsonl: outside the store, and replacing what is there only if asked (or resuming). */
+function checkOutputs(args: ParsedArgs, config: TrainConfig): void {
+  const storeDir = storeDirFor(args)
+  const options = { overwrite: args.values.overwrite === true, overwriteFlag: '--overwrite' }
+  const continuing = config.resumeFrom !== null
+  checkOutputFolder('train', storeDir, config.outDir, { ...options, continuing })
+  if (config.metricsJsonl) {
+    checkOutputFile('train', storeDir, config.metricsJsonl, {
+      ...options,
+      overwrite: options.overwrite || continuing,
+      createsFolder: true
+    })
   }
 }
 

@@ -4,9 +4,8 @@
  * architectures the engine implements are accepted; everything else fails here, by name, before
  * any graph is built.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { elementCount } from './safetensors'
 
 export const SUPPORTED_ARCHITECTURES = [
   'LlamaForCausalLM',
@@ -79,6 +78,45 @@ const DEFAULTS: Record<Architecture, ArchitectureDefaults> = {
   Qwen3ForCausalLM: { modelType: 'qwen3', rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 32768 }
 }
 
+/**
+ * The largest value config.json may give each size. Every limit is far above all released models
+ * of the supported architectures (the largest, Llama 3.1 405B: hidden 16384, intermediate 53248,
+ * 126 layers, 128 heads, 131072 positions; the largest vocabulary, Gemma's, 262144 tokens), and
+ * low enough that whatever is derived from a config before its weights are compared with it
+ * (parameter counts, tensor lists, RoPE tables) stays small: a config beyond them is broken or
+ * hostile, and is refused before anything is built from it.
+ */
+export const CONFIG_LIMITS = {
+  /** 4× the widest released model. */
+  hidden_size: 65_536,
+  /** 4× hidden_size's limit: MLPs are at most a few times as wide as the model. */
+  intermediate_size: 262_144,
+  /** 8× the deepest released model; per-layer structures (tensor lists, graphs) scale with it. */
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  /** Released models use 64–256. */
+  head_dim: 1024,
+  /** 16× the largest released vocabulary. */
+  vocab_size: 1 << 22,
+  /** 16× Llama 3.1's context; RoPE tables and masks grow with it. */
+  max_position_embeddings: 1 << 21,
+  sliding_window: 1 << 21,
+  'rope_scaling.original_max_position_embeddings': 1 << 21,
+  /** Released models use 1e4–1e7; a larger base makes every rotation a no-op. */
+  rope_theta: 1e12,
+  /** Llama 3.1 uses 8; the factor divides positions, so a huge one makes them all alike. */
+  'rope_scaling.factor': 1024,
+  'rope_scaling.low_freq_factor': 1024,
+  'rope_scaling.high_freq_factor': 1024,
+  /** Released models use 1e-6–1e-5; a larger epsilon swamps the activations it normalises. */
+  rms_norm_eps: 1
+} as const
+type LimitedKey = keyof typeof CONFIG_LIMITS
+
+/** Real config.json files are a few kilobytes; a larger one is not read into memory. */
+export const MAX_CONFIG_BYTES = 1 << 20
+
 function isArchitecture(name: unknown): name is Architecture {
   return typeof name === 'string' && (SUPPORTED_ARCHITECTURES as readonly string[]).includes(name)
 }
@@ -88,6 +126,10 @@ export function readModelConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json')
   let text: string
   try {
+    const bytes = statSync(path).size
+    if (bytes > MAX_CONFIG_BYTES) {
+      throw new Error(`the file is ${bytes} bytes, more than the ${MAX_CONFIG_BYTES} a model config may have`)
+    }
     text = readFileSync(path, 'utf8')
   } catch (error) {
     throw new Error(`readModelConfig: cannot read ${path}: ${(error as Error).message}`)
@@ -122,20 +164,10 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   const arch = architecture as Architecture
   const defaults = DEFAULTS[arch]
 
-  const positiveInteger = (key: string, fallback?: number): number => {
-    const value = config[key] ?? fallback
-    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-      fail(`"${key}" must be a positive integer, got ${JSON.stringify(config[key])}`)
-    }
-    return value as number
-  }
-  const positiveNumber = (key: string, fallback: number): number => {
-    const value = config[key] ?? fallback
-    if (typeof value !== 'number' || !(value > 0)) {
-      fail(`"${key}" must be a positive number, got ${JSON.stringify(value)}`)
-    }
-    return value as number
-  }
+  const positiveInteger = (key: LimitedKey, fallback?: number): number =>
+    checkPositiveInteger(key, config[key] ?? fallback, fail)
+  const positiveNumber = (key: LimitedKey, fallback: number): number =>
+    checkPositiveNumber(key, config[key] ?? fallback, fail)
   const flag = (key: string, fallback: boolean): boolean => {
     const value = config[key] ?? fallback
     if (typeof value !== 'boolean') fail(`"${key}" must be true or false, got ${JSON.stringify(value)}`)
@@ -214,6 +246,39 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
   }
 }
 
+/**
+ * A config value as a message shows it: numbers as JavaScript holds them (JSON.parse reads 1e400
+ * as Infinity, which JSON.stringify would show as null), anything else as JSON.
+ */
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  return typeof value === 'number' ? String(value) : JSON.stringify(value)
+}
+
+/** `value` as a size no larger than the key's limit. */
+function checkPositiveInteger(key: LimitedKey, value: unknown, fail: (message: string) => never): number {
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+    fail(`"${key}" must be a positive integer, got ${shown(value)}`)
+  }
+  return withinLimit(key, value as number, fail)
+}
+
+/** `value` as a finite number no larger than the key's limit. */
+function checkPositiveNumber(key: LimitedKey, value: unknown, fail: (message: string) => never): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
+    fail(`"${key}" must be a positive number, got ${shown(value)}`)
+  }
+  return withinLimit(key, value as number, fail)
+}
+
+function withinLimit(key: LimitedKey, value: number, fail: (message: string) => never): number {
+  const limit = CONFIG_LIMITS[key]
+  if (value > limit) {
+    fail(`"${key}" is ${value}, beyond the limit of ${limit} (no supported model comes near it)`)
+  }
+  return value
+}
+
 function eosTokenIds(value: unknown, fail: (message: string) => never): number[] {
   if (value === undefined || value === null) return []
   const ids = Array.isArray(value) ? value : [value]
@@ -234,39 +299,46 @@ function ropeSettings(
 ): { theta: number; scaling: Llama3RopeScaling | null } {
   const parameters = config.rope_parameters as Record<string, unknown> | null | undefined
   const scaling = (parameters ?? config.rope_scaling) as Record<string, unknown> | null | undefined
-  const theta = parameters?.rope_theta ?? config.rope_theta ?? defaultTheta
-  if (typeof theta !== 'number' || !(theta > 0)) {
-    fail(`"rope_theta" must be a positive number, got ${JSON.stringify(theta)}`)
+  if (
+    parameters !== undefined &&
+    parameters !== null &&
+    (typeof parameters !== 'object' || Array.isArray(parameters))
+  ) {
+    fail(`"rope_parameters" must be an object or null, got ${JSON.stringify(parameters)}`)
   }
-  if (scaling === undefined || scaling === null) return { theta: theta as number, scaling: null }
-  if (typeof scaling !== 'object') {
+  const theta = checkPositiveNumber(
+    'rope_theta',
+    parameters?.rope_theta ?? config.rope_theta ?? defaultTheta,
+    fail
+  )
+  if (scaling === undefined || scaling === null) return { theta, scaling: null }
+  if (typeof scaling !== 'object' || Array.isArray(scaling)) {
     fail(`"rope_scaling" must be an object or null, got ${JSON.stringify(scaling)}`)
   }
   const type = scaling.rope_type ?? scaling.type ?? 'default'
-  if (type === 'default') return { theta: theta as number, scaling: null }
+  if (type === 'default') return { theta, scaling: null }
   if (type !== 'llama3') {
     fail(`rope_scaling type ${JSON.stringify(type)} is not supported; supported: llama3 (or none)`)
   }
-  const number = (key: string): number => {
-    const value = scaling[key]
-    if (typeof value !== 'number' || !(value > 0)) {
-      fail(`rope_scaling.${key} must be a positive number for llama3 scaling, got ${JSON.stringify(value)}`)
-    }
-    return value as number
-  }
+  const number = (key: 'factor' | 'low_freq_factor' | 'high_freq_factor'): number =>
+    checkPositiveNumber(`rope_scaling.${key}`, scaling[key], fail)
   const result: Llama3RopeScaling = {
     type: 'llama3',
     factor: number('factor'),
     lowFreqFactor: number('low_freq_factor'),
     highFreqFactor: number('high_freq_factor'),
-    originalMaxPositionEmbeddings: number('original_max_position_embeddings')
+    originalMaxPositionEmbeddings: checkPositiveInteger(
+      'rope_scaling.original_max_position_embeddings',
+      scaling.original_max_position_embeddings,
+      fail
+    )
   }
   if (!(result.highFreqFactor > result.lowFreqFactor)) {
     fail(
       `rope_scaling.high_freq_factor (${result.highFreqFactor}) must exceed low_freq_factor (${result.lowFreqFactor})`
     )
   }
-  return { theta: theta as number, scaling: result }
+  return { theta, scaling: result }
 }
 
 /**
@@ -356,9 +428,42 @@ export function expectedTensors(config: ModelConfig): ExpectedTensor[] {
   return tensors
 }
 
-/** Parameters of the model; tied embeddings count once. */
+/**
+ * Parameters of the model, tied embeddings counted once: the sum of expectedTensors' sizes,
+ * computed arithmetically so that no per-layer structure is built to know it.
+ */
 export function parameterCount(config: ModelConfig): number {
-  return expectedTensors(config).reduce((sum, tensor) => sum + elementCount(tensor.shape), 0)
+  const { hiddenSize: hidden, intermediateSize: inner, headDim, vocabSize: vocab } = config
+  const qSize = config.numHeads * headDim
+  const kvSize = config.numKvHeads * headDim
+  const attention =
+    (qSize + 2 * kvSize) * hidden + // q, k, v weights
+    (config.attentionBias ? qSize + 2 * kvSize : 0) +
+    hidden * qSize + // o weight
+    (config.attentionOutputBias ? hidden : 0) +
+    (config.qkNorm ? 2 * headDim : 0)
+  const mlp = 3 * inner * hidden + (config.mlpBias ? 2 * inner + hidden : 0)
+  const perLayer = 2 * hidden + attention + mlp // + input and post-attention norms
+  const embeddings = vocab * hidden * (config.tieWordEmbeddings ? 1 : 2)
+  return embeddings + config.numLayers * perLayer + hidden // + final norm
+}
+
+/**
+ * Refuses a config that implies more parameters than its weights have bytes: no dtype stores a
+ * parameter in less than one byte, so such a config cannot describe these weights, and building
+ * its tensor list (or anything larger) would only spend memory. Arithmetic only, so it is safe to
+ * run before anything else is derived from the config. `weightBytes` is the sum of the tensors'
+ * byte sizes, which the safetensors reader has checked against the file sizes.
+ */
+export function assertWeightsCanHoldConfig(config: ModelConfig, weightBytes: number, source: string): void {
+  const implied = parameterCount(config)
+  if (implied > weightBytes) {
+    throw new Error(
+      `model config ${source}: implies ${implied} parameters (${config.numLayers} layers, hidden size ` +
+        `${config.hiddenSize}, intermediate size ${config.intermediateSize}, vocabulary ${config.vocabSize}), ` +
+        `but the weights hold only ${weightBytes} bytes: this config does not describe these weights`
+    )
+  }
 }
 
 export interface CheckpointReport {

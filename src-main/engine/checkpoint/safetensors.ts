@@ -6,7 +6,16 @@
  * Reading keeps only the header in memory: a tensor's bytes are read on demand with one positioned
  * read of exactly its range, so opening a 16 GB checkpoint to take three tensors costs three reads.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync
+} from 'node:fs'
 import { dirname, isAbsolute, join, normalize } from 'node:path'
 import { replaceFileAtomically } from './atomic-write'
 import {
@@ -32,6 +41,13 @@ export type SafetensorsDtype = keyof typeof DTYPE_BYTES
 
 /** The spec caps the header at 100 MB; a larger length means a corrupt or foreign file. */
 const MAX_HEADER_BYTES = 100_000_000
+/**
+ * A shard index lists one line per tensor, as a header does; one larger than a header may be is
+ * not read into memory.
+ */
+const MAX_SHARD_INDEX_BYTES = MAX_HEADER_BYTES
+/** Model tensors have at most 4 dimensions; a longer shape is a corrupt or hostile header. */
+const MAX_TENSOR_RANK = 8
 /** readSync/writeSync take at most 2 GiB per call; stay well below. */
 const IO_CHUNK_BYTES = 1 << 30
 const METADATA_KEY = '__metadata__'
@@ -251,6 +267,11 @@ function parseEntry(
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`)
   }
+  if ((shape as number[]).length > MAX_TENSOR_RANK) {
+    fail(
+      `${where}: shape has ${(shape as number[]).length} dimensions, more than the ${MAX_TENSOR_RANK} allowed`
+    )
+  }
   if (
     !Array.isArray(offsets) ||
     offsets.length !== 2 ||
@@ -362,6 +383,10 @@ export function openShardedCheckpoint(indexPath: string): Checkpoint {
   }
   let index: unknown
   try {
+    const bytes = statSync(indexPath).size
+    if (bytes > MAX_SHARD_INDEX_BYTES) {
+      throw new Error(`the file is ${bytes} bytes, more than the ${MAX_SHARD_INDEX_BYTES} an index may have`)
+    }
     index = JSON.parse(readFileSync(indexPath, 'utf8'))
   } catch (error) {
     fail(`cannot read the shard index: ${(error as Error).message}`)

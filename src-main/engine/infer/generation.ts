@@ -173,7 +173,8 @@ export class Generator {
     const limit = contextLimit(this.model.config)
     if (promptIds.length + maxNewTokens > limit) {
       throw new Error(
-        `Generator.generate: ${promptIds.length} prompt tokens + ${maxNewTokens} new tokens exceed the model's ${limit} positions`
+        `Generator.generate: the prompt takes ${promptIds.length} of the ${limit} tokens the model reads at once, ` +
+          `so at most ${Math.max(0, limit - promptIds.length)} new tokens fit, not ${maxNewTokens}`
       )
     }
     const random = seededRandom(options.seed ?? 0)

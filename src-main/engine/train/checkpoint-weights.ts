@@ -6,9 +6,9 @@
  * place, so a complete one is reused as it is by later calls (its unchanged files keep the graph
  * cache's converted weights valid), and it goes with its checkpoint when retention removes that.
  */
-import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { temporaryPathBeside } from '../checkpoint/atomic-write'
 import { readModelConfig } from '../checkpoint/hf-config'
 import type { WeightsSource } from '../models/weights'
 import { readTrainedTensors, TRAIN_CONFIG_FILE } from './checkpoints'
@@ -42,7 +42,7 @@ function exportCheckpoint(
 ): void {
   const model = readModelConfig(modelDir)
   const params = readTrainedTensors(checkpointDir)
-  const temporary = `${dir}.tmp-${randomBytes(4).toString('hex')}`
+  const temporary = temporaryPathBeside(dir)
   try {
     if (adapter.kind === 'full') exportFullModel(temporary, modelDir, model, params)
     else exportLoraAdapter(temporary, params, exportedLoraConfig(adapter, modelDir), model)

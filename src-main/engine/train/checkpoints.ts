@@ -9,25 +9,21 @@
  *     train_config.json       the resolved configuration of the run that wrote it
  *
  * Atomicity: the folder is filled under a hidden temporary name beside its destination, every file
- * flushed, then renamed into place, so `step-<N>/` either exists complete or not at all. A failure
- * while writing removes the temporary folder.
+ * flushed, then renamed into place (writeFolderAtomically), so `step-<N>/` either exists complete
+ * or not at all. A failure while writing removes the temporary folder; one a killed process left is
+ * removed when training starts in that folder again, or when the store opens (see
+ * removeStaleRunTemporaries).
  *
  * Values are stored as float32, the dtype the step graph trains in, so a resumed run reads back
  * exactly the bits the saved run held; nothing is rounded on the way.
  */
-import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  closeSync,
-  readFileSync,
-  renameSync,
-  rmSync
-} from 'node:fs'
-import { basename, dirname, join } from 'node:path'
-import { writeTextFileAtomically } from '../checkpoint/atomic-write'
+  removeStaleTemporaries,
+  writeFolderAtomically,
+  writeTextFileAtomically
+} from '../checkpoint/atomic-write'
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors'
 import type { DataCursor } from './batches'
 import type { RngState } from '../rng'
@@ -124,22 +120,27 @@ export function writeCheckpoint(
         'a checkpoint with non-finite values is never written'
     )
   }
-  const parent = dirname(dir)
-  mkdirSync(parent, { recursive: true })
-  const temporary = join(parent, `.${basename(dir)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  mkdirSync(temporary)
-  try {
+  writeFolderAtomically(dir, (temporary) => {
     writeSafetensors(join(temporary, TRAINABLE_FILE), tensorsToWrite(tensors.params), { format: 'pt' })
     writeSafetensors(join(temporary, OPTIMIZER_FILE), tensorsToWrite(tensors.optimizer), { format: 'pt' })
     writeTextFileAtomically(join(temporary, TRAIN_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n')
     writeTextFileAtomically(join(temporary, TRAINER_STATE_FILE), JSON.stringify(state, null, 2) + '\n')
-    syncDirectory(temporary)
-    replaceDirectory(temporary, dir)
-    syncDirectory(parent)
-  } catch (error) {
-    rmSync(temporary, { recursive: true, force: true })
-    throw error
-  }
+  })
+}
+
+/**
+ * Removes what writers killed mid-write left in a run's folder `outDir`: temporary checkpoint
+ * folders, the final export's staging folder, and inference exports of checkpoints. Only
+ * temporaries of processes that are gone are touched. Returns the paths removed.
+ */
+export function removeStaleRunTemporaries(outDir: string): string[] {
+  const checkpoints = join(outDir, CHECKPOINTS_DIR)
+  const steps = existsSync(checkpoints)
+    ? readdirSync(checkpoints)
+        .filter((name) => /^step-\d+$/.test(name))
+        .map((name) => join(checkpoints, name))
+    : []
+  return [outDir, checkpoints, ...steps].flatMap((dir) => removeStaleTemporaries(dir))
 }
 
 /** A saved checkpoint, read back. */
@@ -199,39 +200,5 @@ function readTensors(path: string): TrainableState['params'] {
     return tensors
   } finally {
     file.close()
-  }
-}
-
-/** Renames `from` to `to`; an existing `to` is moved aside first and removed after. */
-function replaceDirectory(from: string, to: string): void {
-  if (!existsSync(to)) {
-    renameSync(from, to)
-    return
-  }
-  const aside = `${from}.old`
-  renameSync(to, aside)
-  try {
-    renameSync(from, to)
-  } catch (error) {
-    renameSync(aside, to)
-    throw error
-  }
-  rmSync(aside, { recursive: true, force: true })
-}
-
-/** Flushes a folder's entries (the renames inside it) to disk; a no-op where folders cannot be opened. */
-function syncDirectory(dir: string): void {
-  let fd: number
-  try {
-    fd = openSync(dir, 'r')
-  } catch {
-    return
-  }
-  try {
-    fsyncSync(fd)
-  } catch {
-    // Some platforms (Windows) refuse fsync on folders; the files themselves were flushed.
-  } finally {
-    closeSync(fd)
   }
 }

@@ -8,10 +8,18 @@
  *                 model's frozen ones), and the base model's tokenizer files.
  *
  * Model folders are written in float32, the dtype training ran in, and config.json says so.
+ *
+ * A run's export is written whole before any of it is in place (writeExportFiles), so a kill while
+ * exporting never leaves a folder with some files new and some missing.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeTextFileAtomically } from '../checkpoint/atomic-write'
+import {
+  syncDirectoryEntries,
+  syncFolder,
+  temporaryPathBeside,
+  writeTextFileAtomically
+} from '../checkpoint/atomic-write'
 import { expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
 import {
   loraModules,
@@ -41,6 +49,32 @@ export const TOKENIZER_FILES = [
   'chat_template.json',
   'generation_config.json'
 ] as const
+
+/**
+ * Puts the files `write` exports into `outDir`, which also holds the run's checkpoints (so the
+ * export cannot be one folder renamed into place): `write` fills a temporary folder inside it, its
+ * files are flushed, then renamed into place one by one, the weights last. A kill while writing
+ * leaves only the temporary folder, which the next training in `outDir` removes; a kill among the
+ * renames leaves the weights of the previous export, or none, beside configuration files that are
+ * the same for every export of a run. Returns the files written.
+ */
+export function writeExportFiles(outDir: string, write: (dir: string) => string[]): string[] {
+  mkdirSync(outDir, { recursive: true })
+  const staging = temporaryPathBeside(join(outDir, 'export'))
+  mkdirSync(staging)
+  try {
+    const files = write(staging)
+    syncFolder(staging)
+    const weightsLast = [...files].sort(
+      (a, b) => Number(a.endsWith('.safetensors')) - Number(b.endsWith('.safetensors'))
+    )
+    for (const file of weightsLast) renameSync(join(staging, file), join(outDir, file))
+    syncDirectoryEntries(outDir)
+    return files
+  } finally {
+    rmSync(staging, { recursive: true, force: true })
+  }
+}
 
 /**
  * The adapter's PEFT config: r, alpha and targets of `--init-adapter` when the run started from

@@ -23,16 +23,9 @@
  * the CLI's process alike.
  */
 import { createHash } from 'node:crypto'
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { errorNamingPath, writeFolderAtomically, writeTextFileAtomically } from '../checkpoint/atomic-write'
 import { readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, LORA_TARGET_MODULES } from '../checkpoint/peft'
 import { defaultGraphCacheDir } from '../infer/model-session'
@@ -44,6 +37,7 @@ import {
   checkpointDir,
   findNonFinite,
   readCheckpoint,
+  removeStaleRunTemporaries,
   writeCheckpoint,
   CHECKPOINT_FORMAT,
   type EvalRecord,
@@ -52,7 +46,13 @@ import {
 } from './checkpoints'
 import { createStepProgram } from './compile-step'
 import { readTrainingData, type DroppedRow, type TrainingExample } from './data'
-import { exportFullModel, exportLoraAdapter, exportMergedModel, exportedLoraConfig } from './export'
+import {
+  exportFullModel,
+  exportLoraAdapter,
+  exportMergedModel,
+  exportedLoraConfig,
+  writeExportFiles
+} from './export'
 import { OPTIMIZER_KINDS, type OptimizerConfig } from './optimizers'
 import { Rng } from '../rng'
 import { learningRateAt, LR_SCHEDULER_KINDS, type LrSchedule, type LrSchedulerKind } from './schedule'
@@ -529,6 +529,7 @@ function fileHash(path: string): string {
 /** Trains as `config` says; see the module comment. */
 export async function train(config: TrainConfig, options: TrainerOptions = {}): Promise<TrainResult> {
   checkTrainConfig(config)
+  removeStaleRunTemporaries(config.outDir)
   const emit = async (event: TrainEvent) => {
     await options.onEvent?.(event)
   }
@@ -557,7 +558,8 @@ export async function train(config: TrainConfig, options: TrainerOptions = {}): 
   if (resumed) {
     checkResumeKey(resumed.state.resumeKey, key, resumed.dir, config.replanSchedule ? ['totalSteps'] : [])
   }
-  if (resumed && resumed.state.step >= totalSteps) {
+  // At exactly the last step, the run was saved and then ended before its export: it only exports.
+  if (resumed && resumed.state.step > totalSteps) {
     throw new Error(
       `train: ${resumed.dir} is at step ${resumed.state.step}, the run has ${totalSteps} steps: nothing left to train`
     )
@@ -836,19 +838,25 @@ function exportTrained(
   program: StepProgram
 ): Pick<TrainResult, 'exported' | 'merged'> {
   const state = program.exportState()
+  const { outDir, modelDir } = config
   if (config.adapter.kind === 'full') {
-    const files = exportFullModel(config.outDir, config.modelDir, model, state.params)
-    return { exported: { kind: 'full', dir: config.outDir, files }, merged: null }
+    const files = writeExportFiles(outDir, (dir) => exportFullModel(dir, modelDir, model, state.params))
+    return { exported: { kind: 'full', dir: outDir, files }, merged: null }
   }
   const lora = program.loraConfig
-    ? { ...program.loraConfig, baseModelNameOrPath: config.modelDir }
-    : exportedLoraConfig(config.adapter, config.modelDir)
-  const files = exportLoraAdapter(config.outDir, state.params, lora, model)
-  const mergedDir = join(config.outDir, 'merged')
+    ? { ...program.loraConfig, baseModelNameOrPath: modelDir }
+    : exportedLoraConfig(config.adapter, modelDir)
+  const mergedDir = join(outDir, 'merged')
   const merged = config.mergeLora
-    ? { dir: mergedDir, files: exportMergedModel(mergedDir, config.modelDir, model, lora, state.params) }
+    ? {
+        dir: mergedDir,
+        files: writeFolderAtomically(mergedDir, (dir) =>
+          exportMergedModel(dir, modelDir, model, lora, state.params)
+        )
+      }
     : null
-  return { exported: { kind: 'lora', dir: config.outDir, files }, merged }
+  const files = writeExportFiles(outDir, (dir) => exportLoraAdapter(dir, state.params, lora, model))
+  return { exported: { kind: 'lora', dir: outDir, files }, merged }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -869,9 +877,13 @@ export function metricsLine(record: StepRecord): string {
 /** Starts the file afresh; a resumed run first rewrites the steps its checkpoint logged. */
 function startMetricsFile(path: string, history: readonly StepRecord[]): void {
   mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(path, history.map((record) => metricsLine(record) + '\n').join(''))
+  writeTextFileAtomically(path, history.map((record) => metricsLine(record) + '\n').join(''))
 }
 
 function appendMetricsLine(path: string, record: StepRecord): void {
-  appendFileSync(path, metricsLine(record) + '\n')
+  try {
+    appendFileSync(path, metricsLine(record) + '\n')
+  } catch (error) {
+    throw errorNamingPath(error, path)
+  }
 }

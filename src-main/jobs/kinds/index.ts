@@ -6,6 +6,7 @@ import { engineScoreJob } from './engine-score'
 import { engineTrainJob } from './engine-train'
 import { evalBenchmarkJob } from './eval-benchmark'
 import { modelInspectJob } from './model-inspect'
+import { modelValidateJob } from './model-validate'
 import { trainPreflightJob } from './train-preflight'
 
 /** Every kind of job a worker can run. Registering a kind twice is a programming error. */
@@ -17,6 +18,7 @@ function register(job: JobKind<never, unknown>): void {
 }
 
 register(modelInspectJob as JobKind<never, unknown>)
+register(modelValidateJob as JobKind<never, unknown>)
 register(engineScoreJob as JobKind<never, unknown>)
 register(engineGenerateJob as JobKind<never, unknown>)
 register(engineTrainJob as JobKind<never, unknown>)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { openCheckpoint } from '../../engine/checkpoint/safetensors'
-import { readModelConfig } from '../../engine/checkpoint/hf-config'
+import { assertWeightsCanHoldConfig, readModelConfig } from '../../engine/checkpoint/hf-config'
 import type { JobContext, JobKind } from '../protocol'
 
 export interface ModelInspectInput {
@@ -61,16 +61,19 @@ export async function inspectModel(path: string, ctx: InspectContext): Promise<M
   const config = readModelConfig(path)
   const checkpoint = openCheckpoint(path)
   let parameterCount = 0
+  let weightBytes = 0
   const dtypes = new Set<string>()
   try {
     for (const name of checkpoint.names()) {
       const info = checkpoint.info(name)
       parameterCount += info.shape.reduce((a, b) => a * b, 1)
+      weightBytes += info.byteLength
       dtypes.add(info.dtype)
     }
   } finally {
     checkpoint.close()
   }
+  assertWeightsCanHoldConfig(config, weightBytes, join(path, 'config.json'))
   ctx.log('info', `${config.architecture}: ${parameterCount} parameters (${[...dtypes].join(', ')})`)
   const contentHash = await hashFiles(weightFiles(path), ctx)
   return {

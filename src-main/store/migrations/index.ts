@@ -5,6 +5,7 @@ import * as evaluations from './0003-evaluations'
 import * as datasetCuration from './0004-dataset-curation'
 import * as runControl from './0005-run-control'
 import * as searchBacklog from './0006-search-backlog'
+import * as importOwner from './0007-import-owner'
 
 export interface Migration {
   version: number
@@ -23,5 +24,6 @@ export const MIGRATIONS: readonly Migration[] = [
     up: datasetCuration.updateToSchemaVersion4
   },
   { version: runControl.version, name: '0005-run-control', up: runControl.updateToSchemaVersion5 },
-  { version: searchBacklog.version, name: '0006-search-backlog', up: searchBacklog.updateToSchemaVersion6 }
+  { version: searchBacklog.version, name: '0006-search-backlog', up: searchBacklog.updateToSchemaVersion6 },
+  { version: importOwner.version, name: '0007-import-owner', up: importOwner.updateToSchemaVersion7 }
 ]

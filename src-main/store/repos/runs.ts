@@ -255,6 +255,7 @@ function prepareStatements(db: Database.Database) {
       'SELECT * FROM run_logs WHERE run_id = @runId AND id > @afterId ORDER BY id LIMIT @limit'
     ),
     setOutDir: db.prepare<[string, number]>('UPDATE runs SET out_dir = ? WHERE id = ?'),
+    outDirs: db.prepare<[], string>('SELECT out_dir FROM runs WHERE out_dir IS NOT NULL ORDER BY id').pluck(),
     setConfig: db.prepare<[string, number]>('UPDATE runs SET config = ? WHERE id = ?'),
     delete: db.prepare<[number]>('DELETE FROM runs WHERE id = ?'),
 
@@ -282,9 +283,9 @@ function prepareStatements(db: Database.Database) {
     checkpoint: db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?'),
     runsWithCheckpoints: db.prepare<
       { limit: number; offset: number },
-      Pick<RunRow, 'id' | 'name' | 'status'>
+      Pick<RunRow, 'id' | 'name' | 'status' | 'base_model_id'>
     >(
-      `SELECT r.id, r.name, r.status FROM runs r
+      `SELECT r.id, r.name, r.status, r.base_model_id FROM runs r
        WHERE EXISTS (SELECT 1 FROM checkpoints c WHERE c.run_id = r.id)
        ORDER BY r.id DESC LIMIT @limit OFFSET @offset`
     ),
@@ -393,6 +394,11 @@ export function createRunsRepo(db: Database.Database) {
   function setOutDir(id: number, outDir: string): void {
     requireRow('runs.setOutDir', id)
     sql.setOutDir.run(outDir, id)
+  }
+
+  /** The folder of every run that has one. */
+  function outDirs(): string[] {
+    return sql.outDirs.all()
   }
 
   /** The resolved configuration, known only once the run has an id (its folder is named after it). */
@@ -528,6 +534,7 @@ export function createRunsRepo(db: Database.Database) {
     list,
     setStatus,
     setOutDir,
+    outDirs,
     setConfig,
     claim,
     heartbeat,
@@ -556,6 +563,7 @@ export function createRunsRepo(db: Database.Database) {
       return sql.runsWithCheckpoints.all(pageParams(page, 50)).map((run) => ({
         runId: run.id,
         runName: run.name,
+        baseModelId: run.base_model_id,
         status: run.status,
         checkpoints: sql.checkpoints.all(run.id).map(toCheckpoint)
       }))

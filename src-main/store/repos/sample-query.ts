@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3'
 import type { ConversationRole, SampleFilter, SampleSortColumn } from '../../../src-preload/contract'
 import { StoreConflictError } from '../errors'
+import { compileUserRegex, type UserRegex } from '../user-regex'
 
 export type QueryParams = Record<string, string | number | null>
 
@@ -197,20 +198,16 @@ function turnTexts(conversationJson: string): string[] {
 }
 
 /**
- * Registers the SQL function behind the regex filter on a connection. Compiled patterns are kept,
- * since SQLite calls the function once per row with the same pattern.
+ * Registers the SQL function behind the regex filter on a connection. The pattern runs in RE2
+ * (user-regex.ts), so no pattern can hold the connection's thread for long. Compiled patterns are
+ * kept, since SQLite calls the function once per row with the same pattern.
  */
 export function registerSampleFunctions(db: Database.Database): void {
-  let cached: { key: string; regex: RegExp } | null = null
+  let cached: { key: string; regex: UserRegex } | null = null
   db.function('fs_sample_matches', { deterministic: true }, (pattern, flags, conversation) => {
     const key = `${String(flags)}/${String(pattern)}`
-    if (cached?.key !== key) cached = { key, regex: new RegExp(String(pattern), String(flags)) }
+    if (cached?.key !== key) cached = { key, regex: compileUserRegex(String(pattern), String(flags)) }
     const regex = cached.regex
-    return turnTexts(String(conversation)).some((text) => {
-      regex.lastIndex = 0
-      return regex.test(text)
-    })
-      ? 1
-      : 0
+    return turnTexts(String(conversation)).some((text) => regex.test(text)) ? 1 : 0
   })
 }

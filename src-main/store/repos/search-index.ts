@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3'
 // migration to change each; one that changes them again must be imported here instead).
 import { metaText } from '../migrations/0004-dataset-curation'
 import { bodyText } from '../migrations/0006-search-backlog'
+import { inTransaction } from './sql'
 
 export interface SearchIndexRepo {
   /** The id the next inserted sample gets (AUTOINCREMENT: above every id ever used). */
@@ -59,7 +60,9 @@ export function createSearchIndexRepo(db: Database.Database): SearchIndexRepo {
       .pluck()
   }
 
-  const indexNext = db.transaction((limit: number): number => {
+  // Immediate (as every inTransaction): the batch reads the backlog and writes the index as one
+  // writer, so two indexers (the app and a CLI on the same store) never index the same ids twice.
+  const indexNext = inTransaction(db, (limit: number): number => {
     const range = sql.firstRange.get()
     if (!range) return 0
     const last = Math.min(range.last_id, range.first_id + limit - 1)
@@ -75,9 +78,7 @@ export function createSearchIndexRepo(db: Database.Database): SearchIndexRepo {
       if (last < first) return
       if (sql.extend.run({ first, last }).changes === 0) sql.add.run({ first, last })
     },
-    // Immediate: the batch reads the backlog and writes the index as one writer, so two indexers
-    // (the app and a CLI on the same store) never index the same ids twice.
-    indexNext: (limit) => indexNext.immediate(limit),
+    indexNext,
     backlogSize: () => sql.size.get()!,
     unindexedSamples: (datasetId) => sql.unindexed.get(datasetId)!
   }

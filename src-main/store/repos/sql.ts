@@ -14,13 +14,19 @@ export function pageParams(page: Page | undefined, defaultLimit: number): { limi
 }
 
 /**
- * `fn` wrapped in a transaction (nested calls become savepoints), typed as a plain function so repository
- * types do not leak better-sqlite3's Transaction type.
+ * `fn` wrapped in an IMMEDIATE transaction (nested calls become savepoints), typed as a plain
+ * function so repository types do not leak better-sqlite3's Transaction type.
+ *
+ * Immediate, because a transaction that reads before it writes must hold the write lock from its
+ * start: a deferred one takes it only at its first write, and if another connection holds it then,
+ * SQLite answers SQLITE_BUSY at once instead of waiting out busy_timeout (its read snapshot could
+ * be stale by the time the lock is free). Every store write that needs more than one statement goes
+ * through here.
  */
 export function inTransaction<A extends unknown[], R>(
   db: Database.Database,
   fn: (...args: A) => R
 ): (...args: A) => R {
   const transaction = db.transaction(fn)
-  return (...args: A) => transaction(...args) as R
+  return (...args: A) => transaction.immediate(...args) as R
 }

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, watch } from 'vue'
 import type {
   ImportColumnField,
   ImportFileType,
@@ -75,18 +75,65 @@ export function remapForFormat(format: ImportFormat, previous: ImportMapping | n
   return mapping
 }
 
-/** A dataset name from a file path: `data/train.v2.jsonl` → `train.v2`. */
+const DATA_FILE_EXTENSION = /\.(jsonl|json|csv|parquet|ndjson)$/i
+/** `train-00000-of-00003`: one shard of a split, as the Hugging Face hub stores them. */
+const SHARD_SUFFIX = /-\d{5}-of-\d{5}$/
+/** Names that say which part of a dataset a file or folder holds, not which dataset it is. */
+const GENERIC_NAMES = new Set([
+  'train',
+  'test',
+  'validation',
+  'valid',
+  'val',
+  'dev',
+  'eval',
+  'data',
+  'dataset'
+])
+
+/**
+ * A dataset name from a file path: `data/chats.v2.jsonl` → `chats.v2`; a file named for its split
+ * or just "data" is named after the nearest folder that is not: `gsm8k/train.jsonl` → `gsm8k`.
+ */
 export function datasetNameFromPath(path: string): string {
-  const file = path.split(/[/\\]/).pop() ?? ''
-  return file.replace(/\.(jsonl|json|csv|parquet|ndjson)$/i, '') || 'imported'
+  const parts = path.split(/[/\\]/).filter((part) => part !== '')
+  const stem = (parts.pop() ?? '').replace(DATA_FILE_EXTENSION, '')
+  const isGeneric = (name: string) => GENERIC_NAMES.has(name.replace(SHARD_SUFFIX, '').toLowerCase())
+  if (!isGeneric(stem)) return stem || 'imported'
+  while (parts.length > 0) {
+    const folder = parts.pop()!
+    if (!isGeneric(folder) && !/^[A-Za-z]:$/.test(folder)) return folder
+  }
+  return stem
 }
 
-/** Bad rows from an import that aborted on them (error details {badRows, badRowCount}). */
-function badRowsOf(error: unknown): { badRows: BadRow[]; badRowCount: number } | null {
+/**
+ * The name to suggest for a file stored at `location`. A file the user picked keeps its own path in
+ * the desktop app; uploaded to a server, it is stored under another name, and only the name it was
+ * picked by means something to the user.
+ */
+export function suggestedDatasetName(location: string, pickedName: string | null): string {
+  const keptItsName = pickedName === null || location.split(/[/\\]/).pop() === pickedName
+  return datasetNameFromPath(keptItsName ? location : pickedName)
+}
+
+/** An import that stopped on bad rows; goodRowCount 0: every row is bad, skipping them leaves nothing. */
+interface AbortedImport {
+  badRows: BadRow[]
+  badRowCount: number
+  goodRowCount?: number
+}
+
+/** Bad rows from an import that aborted on them (error details {badRows, badRowCount, goodRowCount}). */
+function badRowsOf(error: unknown): AbortedImport | null {
   if (!(error instanceof ApiError) || error.code !== 'invalid_input') return null
-  const details = error.details as { badRows?: BadRow[]; badRowCount?: number } | undefined
+  const details = error.details as Partial<AbortedImport> | undefined
   if (!details || !Array.isArray(details.badRows) || details.badRows.length === 0) return null
-  return { badRows: details.badRows, badRowCount: details.badRowCount ?? details.badRows.length }
+  return {
+    badRows: details.badRows,
+    badRowCount: details.badRowCount ?? details.badRows.length,
+    goodRowCount: details.goodRowCount
+  }
 }
 
 /**
@@ -99,15 +146,22 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
   const datasetsStore = useDatasetsStore()
 
   const path = ref('')
+  /** The name of the file the user picked or dropped, when the app stores it under another. */
+  const pickedName = ref<string | null>(null)
   const fileType = ref<'auto' | ImportFileType>('auto')
   /** The user's own mapping; null follows auto-detection. */
   const mapping = ref<ImportMapping | null>(null)
   const preview = ref<ImportPreview | null>(null)
   const previewing = ref(false)
 
-  /** Into a new dataset of this name, or into an existing one. */
-  const targetDatasetId = ref<number | null>(null)
+  /**
+   * Rows go into the dataset open in the workspace, or into a new one from the dataset list: the
+   * target is where the user is, never a dataset they have left.
+   */
+  const targetDatasetId = computed(() => datasetsStore.openId)
   const datasetName = ref('')
+  /** The name last suggested for the file, to tell it from one the user typed. */
+  let suggestedName = ''
   const split = ref<Split>('train')
   const tagsText = ref('')
   const onBadRows = ref<'abort' | 'skip'>('abort')
@@ -116,7 +170,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
   const importing = ref(false)
   const result = ref<ImportResult | null>(null)
   /** The import stopped on these rows; nothing was imported. */
-  const aborted = ref<{ badRows: BadRow[]; badRowCount: number } | null>(null)
+  const aborted = ref<AbortedImport | null>(null)
 
   const effectiveMapping = computed(() => mapping.value ?? preview.value?.mapping ?? null)
   const missingFields = computed(() => {
@@ -134,19 +188,32 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
       (!preview.value || (effectiveMapping.value !== null && missingFields.value.length === 0))
   )
 
-  function reset(forDatasetId: number | null = null): void {
+  /** A fresh form: nothing of an earlier import (its split, tags or name) carries over. */
+  function reset(): void {
     path.value = ''
+    pickedName.value = null
     fileType.value = 'auto'
     mapping.value = null
     preview.value = null
-    targetDatasetId.value = forDatasetId
     datasetName.value = ''
+    suggestedName = ''
+    split.value = 'train'
     tagsText.value = ''
     onBadRows.value = 'abort'
     cutVersion.value = false
     result.value = null
     aborted.value = null
   }
+
+  // Leaving the dataset (or opening another) starts over; opening the dataset an import just
+  // created keeps that import's outcome in view.
+  watch(
+    () => datasetsStore.openId,
+    (openId) => {
+      if (result.value === null || result.value.dataset.id !== openId) reset()
+    },
+    { flush: 'sync' }
+  )
 
   function source() {
     return {
@@ -163,8 +230,10 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     aborted.value = null
     try {
       preview.value = await api.call('datasets.previewImport', { ...source(), limit: 20 })
-      if (targetDatasetId.value === null && datasetName.value.trim() === '')
-        datasetName.value = datasetNameFromPath(path.value.trim())
+      // A name the user typed stays; one suggested for an earlier file follows the new one.
+      const untouched = datasetName.value.trim() === '' || datasetName.value === suggestedName
+      suggestedName = suggestedDatasetName(path.value.trim(), pickedName.value)
+      if (targetDatasetId.value === null && untouched) datasetName.value = suggestedName
     } catch (error) {
       preview.value = null
       toasts.showError(error)
@@ -173,13 +242,18 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     }
   }
 
-  /** A new path invalidates the preview and any mapping made for the old file. */
-  function setPath(next: string): void {
+  /**
+   * A new path invalidates the preview and any mapping made for the old file; after a finished
+   * import it starts the next one afresh. `picked` is the name of the file the user picked or
+   * dropped, which the app may have stored at `next` under another.
+   */
+  function setPath(next: string, picked: string | null = null): void {
+    if (result.value !== null) reset()
+    pickedName.value = picked
     if (next === path.value) return
     path.value = next
     mapping.value = null
     preview.value = null
-    result.value = null
     aborted.value = null
   }
 
@@ -226,6 +300,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
 
   return {
     path,
+    pickedName,
     fileType,
     mapping,
     preview,

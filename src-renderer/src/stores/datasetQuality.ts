@@ -5,6 +5,7 @@ import type {
   DuplicateGroup,
   DuplicateKind,
   DuplicateReport,
+  ModelSummary,
   PreflightReport,
   TemplatePreview
 } from '../../../src-preload/contract'
@@ -48,6 +49,9 @@ export function segmentTemplateText(text: string, spans: TemplatePreview['spans'
   return segments
 }
 
+/** The base model last picked for the dataset tools, remembered across sessions ('' = the embedded one). */
+const MODEL_STORAGE_KEY = 'finetuneStudio.datasetModel'
+
 /** Duplicates, statistics, template preview and pre-flight check of the open dataset. */
 export const useDatasetQualityStore = defineStore('datasetQuality', () => {
   const api = useApi()
@@ -65,14 +69,17 @@ export const useDatasetQualityStore = defineStore('datasetQuality', () => {
   const statsTokenizer = ref<string | null>(null)
   const countingTokens = ref(false)
 
-  /** Undefined: the embedded default model. */
+  /** The base model whose tokenizer and template the tab uses; undefined: the embedded default model. */
   const previewModelId = ref<number | undefined>(undefined)
+  /** Until the user picks a model, defaultModel() may choose one. */
+  let modelPicked = false
   const previewSampleId = ref<number | null>(null)
   const previewSide = ref<'chosen' | 'rejected'>('chosen')
   const preview = ref<TemplatePreview | null>(null)
   const rendering = ref(false)
 
-  const maxLength = ref(2048)
+  /** '' checks against the model's context. */
+  const maxLength = ref<number | string>('')
   const preflight = ref<PreflightReport | null>(null)
   const checking = ref(false)
 
@@ -84,6 +91,23 @@ export const useDatasetQualityStore = defineStore('datasetQuality', () => {
     preview.value = null
     previewSampleId.value = null
     preflight.value = null
+  }
+
+  /**
+   * Before the user picks a model: the one they picked last time (in any session), else the first
+   * registered one, whose context and template are what a run will see, not the embedded model's.
+   */
+  function defaultModel(models: readonly ModelSummary[]): void {
+    if (modelPicked) return
+    const remembered = globalThis.localStorage?.getItem(MODEL_STORAGE_KEY) ?? null
+    if (remembered === '') previewModelId.value = undefined
+    else previewModelId.value = (models.find((model) => String(model.id) === remembered) ?? models[0])?.id
+  }
+
+  function selectModel(id: number | undefined): void {
+    modelPicked = true
+    previewModelId.value = id
+    globalThis.localStorage?.setItem(MODEL_STORAGE_KEY, id === undefined ? '' : String(id))
   }
 
   function groupKey(group: DuplicateGroup): string {
@@ -201,7 +225,7 @@ export const useDatasetQualityStore = defineStore('datasetQuality', () => {
     try {
       preflight.value = await api.call('datasets.preflight', {
         id,
-        maxLength: maxLength.value,
+        ...(typeof maxLength.value === 'number' ? { maxLength: maxLength.value } : {}),
         ...(previewModelId.value !== undefined ? { baseModelId: previewModelId.value } : {})
       })
     } catch (error) {
@@ -227,6 +251,8 @@ export const useDatasetQualityStore = defineStore('datasetQuality', () => {
     preflight,
     checking,
     reset,
+    defaultModel,
+    selectModel,
     loadDuplicates,
     findNearDuplicates,
     resolveGroup,

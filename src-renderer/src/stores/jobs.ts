@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { ref } from 'vue'
 import type { JobStatus } from '../../../src-preload/contract'
 import { useApi } from '../api'
 import { useToastStore } from './toasts'
@@ -21,8 +21,6 @@ export const useJobsStore = defineStore('jobs', () => {
   const api = useApi()
   const toasts = useToastStore()
   const byId = ref<Record<string, JobState>>({})
-
-  const active = computed(() => Object.values(byId.value).filter((job) => !isJobFinished(job.status)))
 
   async function load(): Promise<void> {
     try {
@@ -59,5 +57,5 @@ export const useJobsStore = defineStore('jobs', () => {
     }
   })
 
-  return { byId, active, load }
+  return { byId, load }
 })

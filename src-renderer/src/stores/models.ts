@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref, watch } from 'vue'
-import type { ModelSummary } from '../../../src-preload/contract'
+import type { ModelListing } from '../../../src-preload/contract'
 import { ApiError, useApi } from '../api'
 import { isJobFinished, useJobsStore } from './jobs'
 import { useToastStore } from './toasts'
@@ -9,7 +9,7 @@ export const useModelsStore = defineStore('models', () => {
   const api = useApi()
   const toasts = useToastStore()
   const jobs = useJobsStore()
-  const models = ref<ModelSummary[]>([])
+  const models = ref<ModelListing[]>([])
   const loaded = ref(false)
   /** Registration jobs started from this window that have not finished yet. */
   const registrations = ref<{ jobId: string; path: string }[]>([])

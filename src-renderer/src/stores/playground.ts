@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
-import type { GenerateOutput, ModelSummary, RunCheckpoints } from '../../../src-preload/contract'
+import type { GenerateOutput, ModelListing, RunCheckpoints } from '../../../src-preload/contract'
 import { useApi } from '../api'
 import { useToastStore } from './toasts'
 
@@ -14,6 +14,9 @@ export function targetInput(key: TargetKey): { baseModelId: number } | { checkpo
   const id = Number(match[2])
   return match[1] === 'base' ? { baseModelId: id } : { checkpointId: id }
 }
+
+/** models.generate's own bound on new tokens, whatever the model. */
+export const MAX_NEW_TOKENS = 4096
 
 /** Runs whose checkpoints the picker lists (newest first); older ones are out of the picker's reach. */
 const RUNS_LISTED = 50
@@ -37,7 +40,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const api = useApi()
   const toasts = useToastStore()
 
-  const models = ref<ModelSummary[]>([])
+  const models = ref<ModelListing[]>([])
   const runs = ref<RunCheckpoints[]>([])
   const loaded = ref(false)
 
@@ -63,7 +66,40 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const stopping = ref(false)
   let currentRequest: string | null = null
 
-  const canGenerate = computed(() => !generating.value && targetInput(target.value) !== null)
+  /** The base model whose context bounds a generation: the one chosen, or the one a chosen checkpoint's run trains. */
+  const targetModel = computed(() => {
+    const chosen = targetInput(target.value)
+    if (!chosen) return null
+    const baseModelId =
+      'baseModelId' in chosen
+        ? chosen.baseModelId
+        : runs.value.find((run) => run.checkpoints.some((c) => c.id === chosen.checkpointId))?.baseModelId
+    return models.value.find((model) => model.id === baseModelId) ?? null
+  })
+  /** The most new tokens the field accepts: the context less at least one prompt token. */
+  const maxNewTokensLimit = computed(() => {
+    const context = targetModel.value?.contextLength
+    return context ? Math.min(MAX_NEW_TOKENS, context - 1) : MAX_NEW_TOKENS
+  })
+  /** Why the new tokens asked for cannot be generated, in words; null when they can. */
+  const maxNewTokensProblem = computed(() => {
+    const asked = settings.maxNewTokens
+    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1)
+      return 'Ask for 1 new token or more.'
+    if (asked <= maxNewTokensLimit.value) return null
+    const model = targetModel.value
+    if (model?.contextLength && model.contextLength <= MAX_NEW_TOKENS) {
+      return (
+        `${model.name} reads ${model.contextLength} tokens at once, the prompt included: ` +
+        `ask for at most ${maxNewTokensLimit.value} new tokens, fewer for a long prompt.`
+      )
+    }
+    return `At most ${MAX_NEW_TOKENS} new tokens at a time.`
+  })
+
+  const canGenerate = computed(
+    () => !generating.value && targetInput(target.value) !== null && maxNewTokensProblem.value === null
+  )
 
   api.on('job.output', (piece) => {
     if (currentRequest === null || piece.requestId !== currentRequest) return
@@ -89,7 +125,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
   /** Runs one generation; its text fills `output` as it streams. Errors are toasts. */
   async function generate(): Promise<void> {
     const chosen = targetInput(target.value)
-    if (!chosen || generating.value) return
+    if (!chosen || !canGenerate.value) return
     const requestId = newRequestId()
     currentRequest = requestId
     generating.value = true
@@ -144,6 +180,9 @@ export const usePlaygroundStore = defineStore('playground', () => {
     generating,
     jobId,
     stopping,
+    targetModel,
+    maxNewTokensLimit,
+    maxNewTokensProblem,
     canGenerate,
     load,
     generate,

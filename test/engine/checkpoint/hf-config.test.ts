@@ -1,15 +1,21 @@
+import { truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   assertCheckpointMatchesConfig,
+  assertWeightsCanHoldConfig,
   checkCheckpointTensors,
+  CONFIG_LIMITS,
   expectedTensors,
+  MAX_CONFIG_BYTES,
   parameterCount,
   parseModelConfig,
   readModelConfig,
   ropeInverseFrequencies,
   type ModelConfig
 } from '../../../src-main/engine/checkpoint/hf-config'
-import { openCheckpoint } from '../../../src-main/engine/checkpoint/safetensors'
+import { elementCount, openCheckpoint } from '../../../src-main/engine/checkpoint/safetensors'
+import { tempDir } from '../../helpers/temp'
 
 const STORIES = '/work/shared/models/stories260K'
 
@@ -235,6 +241,139 @@ describe('parseModelConfig', () => {
     expect(() => readModelConfig('/nonexistent/model')).toThrow(
       'readModelConfig: cannot read /nonexistent/model/config.json'
     )
+  })
+})
+
+/** LLAMA_31_8B (MISTRAL_7B for its sliding window) with one bounded key, nested ones included, set to `value`. */
+function withField(key: keyof typeof CONFIG_LIMITS, value: unknown): Record<string, unknown> {
+  if (key === 'sliding_window') return { ...MISTRAL_7B, sliding_window: value }
+  if (key.startsWith('rope_scaling.')) {
+    const nested = key.slice('rope_scaling.'.length)
+    return { ...LLAMA_31_8B, rope_scaling: { ...LLAMA_31_8B.rope_scaling, [nested]: value } }
+  }
+  return { ...LLAMA_31_8B, [key]: value }
+}
+
+const INTEGER_KEYS = Object.keys(CONFIG_LIMITS).filter(
+  (key) => !['rope_theta', 'rms_norm_eps'].includes(key) && !/_factor$|\.factor$/.test(key)
+) as (keyof typeof CONFIG_LIMITS)[]
+const NUMBER_KEYS = (Object.keys(CONFIG_LIMITS) as (keyof typeof CONFIG_LIMITS)[]).filter(
+  (key) => !INTEGER_KEYS.includes(key)
+)
+
+describe('size limits', () => {
+  it('refuses 3,000,000 and 1,000,000 layers by file, key and value', () => {
+    const model = tempDir()
+    try {
+      for (const layers of [3_000_000, 1e6]) {
+        writeFileSync(
+          join(model.dir, 'config.json'),
+          JSON.stringify({ ...LLAMA_31_8B, num_hidden_layers: layers })
+        )
+        expect(() => readModelConfig(model.dir)).toThrow(
+          `model config ${join(model.dir, 'config.json')}: "num_hidden_layers" is ${layers}, beyond the limit of 1024`
+        )
+      }
+    } finally {
+      model.cleanup()
+    }
+  })
+
+  it.each(Object.entries(CONFIG_LIMITS))('accepts %s at its limit and refuses it above', (key, limit) => {
+    const field = key as keyof typeof CONFIG_LIMITS
+    // At the limit the config may fail other checks (heads vs kv heads, …) but never this key's limit.
+    expect(() => parseModelConfig(withField(field, limit))).not.toThrow(`"${key}" is ${limit}`)
+    const above = INTEGER_KEYS.includes(field) ? limit + 1 : limit * 2
+    expect(() => parseModelConfig(withField(field, above), 'm/config.json')).toThrow(
+      `model config m/config.json: "${key}" is ${above}, beyond the limit of ${limit}`
+    )
+  })
+
+  it.each(
+    INTEGER_KEYS.flatMap((key) => [-1, 0, 1.5, NaN, 1e400, '64', true, [64]].map((value) => [key, value]))
+  )('refuses %s = %s as not a positive integer', (key, value) => {
+    expect(() => parseModelConfig(withField(key as keyof typeof CONFIG_LIMITS, value))).toThrow(
+      `"${key}" must be a positive integer`
+    )
+  })
+
+  it.each(NUMBER_KEYS.flatMap((key) => [-1, 0, NaN, 1e400, '8', [8]].map((value) => [key, value])))(
+    'refuses %s = %s as not a positive number',
+    (key, value) => {
+      expect(() => parseModelConfig(withField(key as keyof typeof CONFIG_LIMITS, value))).toThrow(
+        `"${key}" must be a positive number`
+      )
+    }
+  )
+
+  it('shows NaN, Infinity and a missing key as they are', () => {
+    expect(() => parseModelConfig({ ...LLAMA_31_8B, hidden_size: NaN })).toThrow(
+      '"hidden_size" must be a positive integer, got NaN'
+    )
+    expect(() => parseModelConfig({ ...LLAMA_31_8B, vocab_size: Infinity })).toThrow(
+      '"vocab_size" must be a positive integer, got Infinity'
+    )
+    const { num_hidden_layers: _layers, ...noLayers } = LLAMA_31_8B
+    expect(() => parseModelConfig(noLayers)).toThrow(
+      '"num_hidden_layers" must be a positive integer, got nothing'
+    )
+  })
+
+  it('says Infinity for a number too large for a double, as JSON.parse reads 1e400', () => {
+    const model = tempDir()
+    try {
+      writeFileSync(join(model.dir, 'config.json'), JSON.stringify(LLAMA_31_8B).replace('500000', '1e400'))
+      expect(() => readModelConfig(model.dir)).toThrow('"rope_theta" must be a positive number, got Infinity')
+    } finally {
+      model.cleanup()
+    }
+  })
+
+  it('refuses a config.json larger than a megabyte without reading it', () => {
+    const model = tempDir()
+    try {
+      const path = join(model.dir, 'config.json')
+      writeFileSync(path, '{')
+      truncateSync(path, MAX_CONFIG_BYTES + 1)
+      expect(() => readModelConfig(model.dir)).toThrow(
+        `readModelConfig: cannot read ${path}: the file is ${MAX_CONFIG_BYTES + 1} bytes, more than the ` +
+          `${MAX_CONFIG_BYTES} a model config may have`
+      )
+    } finally {
+      model.cleanup()
+    }
+  })
+
+  it('refuses rope_parameters that are not an object', () => {
+    expect(() => parseModelConfig({ ...LLAMA_31_8B, rope_parameters: 7 })).toThrow(
+      '"rope_parameters" must be an object or null, got 7'
+    )
+  })
+})
+
+describe('parameterCount', () => {
+  it('is the sum of the expected tensors for every layout, without building them', () => {
+    const layouts = [
+      small(LLAMA_31_8B),
+      small(LLAMA_31_8B, { attention_bias: true, mlp_bias: true, tie_word_embeddings: true }),
+      small(QWEN2_05B),
+      small(QWEN3_06B, { head_dim: 6 }),
+      small(MISTRAL_7B)
+    ]
+    for (const config of layouts) {
+      const summed = expectedTensors(config).reduce((sum, t) => sum + elementCount(t.shape), 0)
+      expect(parameterCount(config)).toBe(summed)
+    }
+  })
+
+  it('refuses weights with fewer bytes than the config implies parameters, naming the config', () => {
+    const config = parseModelConfig(LLAMA_31_8B)
+    expect(() => assertWeightsCanHoldConfig(config, 1_040_128, 'm/config.json')).toThrow(
+      'model config m/config.json: implies 8030261248 parameters (32 layers, hidden size 4096, intermediate ' +
+        'size 14336, vocabulary 128256), but the weights hold only 1040128 bytes: this config does not ' +
+        'describe these weights'
+    )
+    expect(() => assertWeightsCanHoldConfig(config, 2 * 8_030_261_248, 'm/config.json')).not.toThrow()
   })
 })
 

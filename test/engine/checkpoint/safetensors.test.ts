@@ -210,6 +210,32 @@ describe('malformed files', () => {
       'bad shape',
       (p) => handmadeFile(p, { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }, Buffer.alloc(0)),
       'tensor "a": shape must be an array of non-negative integers'
+    ],
+    [
+      'absurd shape',
+      (p) =>
+        handmadeFile(p, { a: { dtype: 'F32', shape: [1e15, 1e15], data_offsets: [0, 8] } }, Buffer.alloc(8)),
+      'tensor "a": F32 × [1000000000000000, 1000000000000000] needs 4e+30 bytes, data_offsets give 8'
+    ],
+    [
+      'a shape of a thousand dimensions',
+      (p) =>
+        handmadeFile(
+          p,
+          { a: { dtype: 'F32', shape: new Array(1000).fill(0), data_offsets: [0, 0] } },
+          Buffer.alloc(0)
+        ),
+      'tensor "a": shape has 1000 dimensions, more than the 8 allowed'
+    ],
+    [
+      'offsets far past the file',
+      (p) =>
+        handmadeFile(
+          p,
+          { a: { dtype: 'U8', shape: [2 ** 50], data_offsets: [0, 2 ** 50] } },
+          Buffer.alloc(8)
+        ),
+      `tensor "a": data_offsets [0, ${2 ** 50}] run past the 8-byte data section`
     ]
   ]
 
@@ -352,6 +378,16 @@ describe('checkpoints', () => {
     )
     writeFileSync(index, JSON.stringify({ weight_map: { x: '../a.safetensors' } }))
     expect(() => openCheckpoint(dir)).toThrow('not a file inside')
+  })
+
+  it('refuses a shard index larger than a header may be, without reading it', () => {
+    const index = join(dir, 'model.safetensors.index.json')
+    writeFileSync(index, '{"weight_map": {')
+    fs.truncateSync(index, 100_000_001)
+    expect(() => openCheckpoint(dir)).toThrow(
+      `safetensors: ${index}: cannot read the shard index: the file is 100000001 bytes, more than the ` +
+        '100000000 an index may have'
+    )
   })
 
   it('says what is missing in a folder without weights', () => {

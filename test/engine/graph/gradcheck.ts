@@ -24,6 +24,9 @@ import {
   type Tensor
 } from '../../../src-main/engine/graph/index'
 import { createSession, hostTensor, type HostTensor } from '../../../src-main/engine/runtime/session'
+import { seededRandom } from '../../helpers/random'
+
+export { seededRandom }
 
 export interface InputSpec {
   name: string
@@ -58,18 +61,6 @@ export interface GradCase {
 
 export const FLOAT64_TOLERANCE = { rtol: 1e-6, atol: 1e-8, h: 1e-6 }
 export const FLOAT32_TOLERANCE = { rtol: 1e-2, atol: 1e-3, h: 1e-3 }
-
-/** mulberry32: a tiny seeded PRNG so every run checks the same points. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The fixed weighting tensor R, shaped like `out`. */
 function weightsLike(out: Tensor): Tensor {

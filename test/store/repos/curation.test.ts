@@ -80,6 +80,20 @@ describe('curation: browsing', () => {
     expect(repo.querySamples(datasetId, { filter }).total).toBe(expected.length)
   })
 
+  it('answers the regex (a+)+$ over a long run of "a" followed by "b", which a backtracking engine never finishes', () => {
+    const store = openTempStore()
+    const { id: datasetId } = store.datasets.create({ name: 'redos' })
+    const ids = store.datasets.addSamples(
+      datasetId,
+      [
+        { conversation: chat('Spell it.', `${'a'.repeat(50_000)}b`) },
+        { conversation: chat('A fruit?', 'banana') }
+      ],
+      { author: 'seed' }
+    )
+    expect(store.datasets.sampleIds(datasetId, { regex: '(a+)+$' })).toEqual([ids[1]])
+  })
+
   it('sorts by whitelisted columns, nulls last, ties by id', () => {
     const { repo, datasetId, ids } = seeded()
     const order = (column: 'prompt' | 'messageCount' | 'rating', direction: 'asc' | 'desc') =>

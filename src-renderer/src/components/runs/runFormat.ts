@@ -1,3 +1,5 @@
+import { formatNumber } from '../../format'
+
 /** 75 → "1m 15s", 3720 → "1h 2m": how long a run took or has left. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '—'
@@ -22,22 +24,12 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : Number(value.toPrecision(3))} ${units[unit]}`
 }
 
-/**
- * A metric value at a readable precision: 4 significant digits without trailing zeros, in exponent
- * form for tiny values (learning rates): 0.00019953 → "1.995e-4", 0.0002 → "2e-4".
- */
-export function formatMetric(value: number): string {
-  if (!Number.isFinite(value)) return String(value)
-  const rounded = Number(value.toPrecision(4))
-  if (rounded !== 0 && Math.abs(rounded) < 1e-3) return rounded.toExponential()
-  return String(rounded)
-}
-
-/** A config value in a table cell: strings as they are, everything else as JSON. */
+/** A config value in a table cell: strings as they are, numbers formatted, lists comma-separated, the rest as JSON. */
 export function formatSetting(value: unknown): string {
   if (value === null || value === undefined) return '—'
   if (typeof value === 'string') return value
-  if (typeof value === 'number') return formatMetric(value)
+  if (typeof value === 'number') return formatNumber(value)
+  if (Array.isArray(value)) return value.map(formatSetting).join(', ')
   return JSON.stringify(value)
 }
 

@@ -10,7 +10,9 @@ export const RUN_STATUS_HINTS: Record<RunStatus, string> = {
   completed: 'Trained to the planned number of steps.',
   failed: 'Ended by an error.',
   cancelled: 'Ended by you without a checkpoint.',
-  interrupted: 'Its process died or the app quit; resume it from its last checkpoint.'
+  interrupted:
+    'Its process died, the app quit, or a cause that can pass (a full disk, a lost GPU) ended it; ' +
+    'resume it from its last checkpoint.'
 }
 
 /** Statuses in which the run holds (or waits for) its device; such runs cannot be deleted. */
