@@ -284,6 +284,30 @@ export class JobRunner {
   }
 
   private relay(job: JobRecord, message: Exclude<WorkerToRunner, { type: 'result' | 'error' }>): void {
+    this.guarded(job, message.type, () => this.deliver(job, message))
+  }
+
+  /**
+   * Runs a submitter's listener. These run on the event loop that serves every request, so one
+   * that throws (a store write on a full disk, say) is reported as the job's error log line and
+   * otherwise ignored: it must not end the process, and the job goes on.
+   */
+  private guarded(job: JobRecord, what: string, listener: () => void): void {
+    try {
+      listener()
+    } catch (error) {
+      const message = `${job.summary.kind} ${job.summary.id}: the ${what} listener failed: ${(error as Error).message}`
+      console.error(message)
+      this.events.emit('job.log', {
+        jobId: job.summary.id,
+        level: 'error',
+        message,
+        at: new Date().toISOString()
+      })
+    }
+  }
+
+  private deliver(job: JobRecord, message: Exclude<WorkerToRunner, { type: 'result' | 'error' }>): void {
     if (message.type === 'progress') {
       job.summary.progress = { done: message.done, total: message.total, message: message.message }
       this.events.emit('job.progress', {
@@ -301,7 +325,7 @@ export class JobRunner {
   }
 
   private log(job: JobRecord, level: LogLevel, message: string): void {
-    job.options.onLog?.(level, message)
+    this.guarded(job, 'log', () => job.options.onLog?.(level, message))
     this.events.emit('job.log', { jobId: job.summary.id, level, message, at: new Date().toISOString() })
   }
 

@@ -103,6 +103,29 @@ describe('job runner', () => {
     broken.cleanup()
   })
 
+  it('reports a listener that throws as an error log line, and the job still completes', async () => {
+    const bus = new EventBus()
+    const seen = recordEvents(bus)
+    const runner = new JobRunner(bus)
+    const job = runner.submit(
+      'model.inspect',
+      { path: STORIES_260K },
+      {
+        onLog: () => {
+          throw new Error('SQLITE_FULL: database or disk is full')
+        }
+      }
+    )
+    expect((await runner.wait(job.id)).status).toBe('completed')
+    const errors = seen.filter(
+      (e) => e.event === 'job.log' && (e.payload as Events['job.log']).level === 'error'
+    )
+    expect(errors.map((e) => (e.payload as Events['job.log']).message)).toEqual([
+      expect.stringContaining('the log listener failed: SQLITE_FULL: database or disk is full')
+    ])
+    await runner.close()
+  })
+
   it('runs a job in a process of its own, which terminate() kills with SIGKILL', async () => {
     const bus = new EventBus()
     const runner = new JobRunner(bus)
