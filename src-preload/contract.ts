@@ -542,7 +542,7 @@ export interface RunCheckpoints {
 }
 
 export interface RunDetail extends RunSummary {
-  /** The fully resolved training configuration, plus request, baseModelHash, data hashes and segments. */
+  /** The fully resolved training configuration, plus request, baseModelHash, data hashes, benchmarks and segments. */
   config: Record<string, unknown>
   checkpoints: RunCheckpoint[]
   segments: RunSegment[]
@@ -677,34 +677,209 @@ export interface MetricPoint {
   value: number
 }
 
+// ---------------------------------------------------------------------------------------------
+// Evaluation: tasks in the lm-evaluation-harness convention, the checkpoint × task matrix, the arena
+// ---------------------------------------------------------------------------------------------
+
+/** What an evaluation measures: a registered base model, or a checkpoint a run saved. */
+export type EvalTargetRef = { baseModelId: number } | { checkpointId: number }
+
+/** A PEFT adapter folder made outside the store's runs, over the registered base model it adapts. */
+export interface EvalAdapterRef {
+  baseModelId: number
+  adapterDir: string
+}
+
+export type EvalOutputType = 'multiple_choice' | 'generate_until' | 'loglikelihood' | 'loglikelihood_rolling'
+
+export interface EvalTaskInfo {
+  /** A built-in's name (gsm8k, mmlu, …) or the task file's `task` / `group`. */
+  name: string
+  title: string
+  /** The task file (a built-in's lies in resources/benchmarks/). */
+  file: string
+  builtin: boolean
+  kind: 'task' | 'group'
+  /** The output type of the task, or of a group's members (all share one in the built-ins). */
+  outputType: EvalOutputType
+  /** Documents evaluated (a group's: all its members'). */
+  size: number
+  /** A group's member tasks; empty for a task. */
+  tasks: string[]
+  numFewshot: number
+  /** Metric keys as lm-eval's results name them (`acc,none`, `exact_match,strict-match`); the first is the headline. */
+  metrics: string[]
+}
+
+/** A task file as read, with the first documents rendered as the model will see them. */
+export interface EvalTaskPreview extends EvalTaskInfo {
+  /** sha256 of the task file, the files it includes and its data. */
+  hash: string
+  examples: { index: number; task: string; prompt: string; choices: string[] | null; target: string }[]
+}
+
+export interface EvalSettings {
+  /** Only the first N documents of each task (null: all). */
+  limit: number | null
+  /** Overrides the task's num_fewshot (null: the task's). */
+  numFewshot: number | null
+  /** Render each prompt with the model's chat template (lm-eval's --apply_chat_template). */
+  applyChatTemplate: boolean
+  systemInstruction: string | null
+  /** Seed of the few-shot sampler (lm-eval's default 1234) and of sampled generation. */
+  seed: number
+  /** Items scored per engine run (null: as many as fit the engine's token budget). */
+  batchSize: number | null
+  /** generate_until only: ask the model to review its answer, then score both answers. */
+  selfCorrection: { reviewPrompt: string } | null
+  device: 'cpu' | 'cuda'
+}
+
+export interface MetricScore {
+  value: number
+  /** Standard error as lm-eval reports it (null where it has none). */
+  stderr: number | null
+  higherIsBetter: boolean
+}
+
+export type EvaluationStatus = 'queued' | 'running' | 'completed' | 'failed' | 'interrupted'
+
 export interface EvaluationSummary {
   id: number
   name: string
-  benchmark: string
+  /** The task's name (`benchmark` for the evaluations before tasks existed). */
+  task: string
+  kind: 'task' | 'self_correction' | 'benchmark'
   runId: number | null
   checkpointId: number | null
   baseModelId: number | null
-  metrics: Record<string, number>
+  /** The checkpoint's step, or null for a base model. */
+  step: number | null
+  /** What was evaluated: `base:<id>`, `checkpoint:<id>` or `adapter:<base id>:<hash>` (one key per weights). */
+  targetKey: string
+  /** The model, or `<run name> @ step N`. */
+  targetLabel: string
+  status: EvaluationStatus
+  error: string | null
+  /** Every metric by its key, with its standard error. */
+  scores: Record<string, MetricScore>
+  /** The key of the task's headline metric (the matrix shows it). */
+  primaryMetric: string | null
+  itemCount: number
   createdAt: string
+  finishedAt: string | null
 }
 
-export interface EvaluationResultRow {
-  sampleKey: string
+export interface EvaluationDetail extends EvaluationSummary {
+  taskFile: string | null
+  taskHash: string | null
+  settings: EvalSettings | null
+}
+
+/** What a model answered for one document, once (EvalItem.answer) or again after review (EvalItem.review). */
+export interface EvalAnswer {
+  /** The generated text (generate_until); null for log-likelihood tasks. */
+  output: string | null
+  /** The chosen choice's index (multiple choice) or the filtered answer (generation). */
+  prediction: string | number | null
+  correct: boolean | null
+}
+
+export interface EvalItem {
+  /** The document's index, prefixed by its member task in a group (`mmlu_anatomy/12`). */
+  key: string
+  task: string
+  index: number
+  /** The rendered prompt (few-shot examples included). */
   prompt: string
-  output: string
-  expected: string | null
-  score: number | null
+  choices: string[] | null
+  /** Summed log-probability of each choice's continuation (multiple choice). */
+  logprobs: number[] | null
+  target: string
+  answer: EvalAnswer
+  /** Per-document metric values by key. */
+  metrics: Record<string, number>
+  /** Self-correction: the answer after the review prompt. */
+  review: EvalAnswer | null
 }
 
-export interface ComparisonSummary {
+export interface EvalItemPage {
+  total: number
+  items: EvalItem[]
+}
+
+export type EvalItemChange = 'improved' | 'regressed' | 'both_correct' | 'both_wrong'
+
+/** One document as two evaluations of the same task answered it. */
+export interface EvalItemPair {
+  key: string
+  task: string
+  index: number
+  prompt: string
+  choices: string[] | null
+  target: string
+  a: EvalAnswer
+  b: EvalAnswer
+  change: EvalItemChange
+}
+
+export interface EvaluationDiff {
+  a: EvaluationSummary
+  b: EvaluationSummary
+  counts: Record<EvalItemChange, number>
+  /** Items of the asked change kinds, in document order. */
+  total: number
+  items: EvalItemPair[]
+}
+
+/** Targets × tasks: each cell the headline metric of the newest completed evaluation. */
+export interface EvalMatrix {
+  tasks: { task: string; metric: string; higherIsBetter: boolean }[]
+  rows: {
+    key: string
+    label: string
+    baseModelId: number | null
+    checkpointId: number | null
+    runId: number | null
+    step: number | null
+  }[]
+  cells: { row: string; task: string; evaluationId: number; value: number; stderr: number | null }[]
+  /** With runId: each task's headline metric over the run's checkpoints, by step. */
+  series: {
+    task: string
+    metric: string
+    points: { step: number; value: number; stderr: number | null; evaluationId: number }[]
+  }[]
+}
+
+export type ArenaVote = 'left' | 'right' | 'tie' | 'both_bad'
+
+/** Two answers to one prompt, shown in random order; who wrote which is revealed after the vote. */
+export interface ArenaBattle {
   id: number
   prompt: string
-  evaluationAId: number | null
-  evaluationBId: number | null
-  outputA: string
-  outputB: string
-  vote: 'a' | 'b' | 'tie' | null
+  left: { output: string; label: string | null }
+  right: { output: string; label: string | null }
+  vote: ArenaVote | null
   createdAt: string
+  votedAt: string | null
+}
+
+export interface ArenaStanding {
+  /** `base:<id>` or `checkpoint:<id>`. */
+  key: string
+  label: string
+  battles: number
+  wins: number
+  losses: number
+  ties: number
+  bothBad: number
+  /** (wins + draws / 2) / battles, where ties and "both bad" are draws. */
+  winRate: number
+  /** Bradley–Terry rating on the Elo scale (1000 = the mean), with a 95 % bootstrap interval. */
+  rating: number
+  ratingLow: number
+  ratingHigh: number
 }
 
 /** Why a generation ended: its token budget, an end-of-sequence token, a stop string, or a cancel. */
@@ -891,6 +1066,63 @@ const exportSource = {
 // --- Run schemas -------------------------------------------------------------------------------
 
 const device = z.enum(['cpu', 'cuda'])
+
+/** A built-in task's name, or the path of a task file (YAML or JSON, lm-evaluation-harness convention). */
+const evalTaskRef = z.string().trim().min(1).max(4096)
+
+export const evalTargetRef = z.union([
+  z.object({ baseModelId: id }).strict(),
+  z.object({ checkpointId: id }).strict()
+])
+
+/** Evaluations also take an adapter folder; the arena and generation do not (they load stored weights only). */
+const evalAdapterRef = z.object({ baseModelId: id, adapterDir: z.string().trim().min(1).max(4096) }).strict()
+
+export const evalSettingsSchema = z
+  .object({
+    limit: z.number().int().min(1).max(1_000_000).nullable().default(null),
+    numFewshot: z.number().int().min(0).max(64).nullable().default(null),
+    applyChatTemplate: z.boolean().default(false),
+    systemInstruction: z.string().max(20_000).nullable().default(null),
+    seed: z.number().int().min(0).default(1234),
+    batchSize: z.number().int().min(1).max(4096).nullable().default(null),
+    selfCorrection: z
+      .object({
+        reviewPrompt: z
+          .string()
+          .trim()
+          .min(1)
+          .max(5000)
+          .default('Review your previous answer and correct it if needed.')
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    device: device.default('cpu')
+  })
+  .strict()
+  .default({
+    limit: null,
+    numFewshot: null,
+    applyChatTemplate: false,
+    systemInstruction: null,
+    seed: 1234,
+    batchSize: null,
+    selfCorrection: null,
+    device: 'cpu'
+  })
+
+export const DEFAULT_BENCHMARK_LIMIT = 50
+
+/** Benchmarks during training: every `every` steps (0: only at the end) and at the end, on `limit` documents. */
+export const benchmarkPlanSchema = z
+  .object({
+    tasks: z.array(evalTaskRef).min(1).max(8),
+    every: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(100_000).nullable().default(DEFAULT_BENCHMARK_LIMIT)
+  })
+  .strict()
+
 /** Everything that decides a run: base model, dataset version, recipe and settings (runs.start, runs.preflight). */
 export const runSettingsSchema = z
   .object({
@@ -924,6 +1156,7 @@ export const runSettingsSchema = z
     seed: z.number().int().min(0).default(0),
     saveEvery: z.number().int().min(0).default(0),
     evalEvery: z.number().int().min(0).default(0),
+    benchmarks: benchmarkPlanSchema.optional(),
     packing: z.boolean().default(false),
     device: device.default('cpu')
   })
@@ -1215,7 +1448,8 @@ export const calls = {
   ),
   'runs.start': call<RunSummary>()(
     'Create a run (base model + dataset version + recipe + settings) and queue its training: one run ' +
-      'trains at a time per device, others wait as queued.',
+      'trains at a time per device, others wait as queued. With benchmarks, their tasks are read first (a ' +
+      'bad task refuses the run) and the checkpoints of the benchmark steps are evaluated as they are saved.',
     runSettingsSchema
   ),
   'runs.preflight': call<RunPreflight>()(
@@ -1226,7 +1460,8 @@ export const calls = {
   'runs.get': call<RunDetail>()('One run with its config, checkpoints, segments and owner.', runId),
   'runs.metrics': call<MetricPoint[]>()(
     'Metric points of a run, optionally one metric and only steps after a given one (for live charts). ' +
-      'Names: loss, lr, grad_norm, tokens_per_s, eval_loss, and recipe metrics as recipe/<name>.',
+      'Names: loss, lr, grad_norm, tokens_per_s, eval_loss, recipe metrics as recipe/<name>, and the headline ' +
+      'metric of each benchmark evaluated during training as eval/<task>/<metric key> at its checkpoint step.',
     z.object({ id, name: z.string().optional(), afterStep: z.number().int().default(-1) }).strict()
   ),
   'runs.log': call<RunLogLine[]>()(
@@ -1293,37 +1528,109 @@ export const calls = {
     noInput
   ),
 
-  'evaluations.list': call<EvaluationSummary[]>()('Evaluations, newest first.', z.object(page).strict()),
-  'evaluations.run': call<{ evaluation: EvaluationSummary; jobId: string }>()(
-    'Evaluate a base model, or the result of a run, on a built-in benchmark (in a job).',
+  'evaluations.tasks': call<EvalTaskInfo[]>()(
+    'The built-in evaluation tasks (resources/benchmarks): GSM8K, ARC, MMLU, MATH-500, story-requests.',
+    noInput
+  ),
+  'evaluations.inspectTask': call<EvalTaskPreview>()(
+    'Read a task (a built-in name or the path of a task file in the lm-evaluation-harness format) and ' +
+      'render its first three documents as the model will see them.',
     z
       .object({
-        benchmark: z.string().min(1).default('story-requests'),
-        baseModelId: id.optional(),
-        runId: id.optional(),
-        name: z.string().trim().min(1).max(200).optional(),
-        device: z.enum(['cpu', 'cuda']).default('cpu')
+        task: evalTaskRef,
+        numFewshot: z.number().int().min(0).max(64).optional(),
+        applyChatTemplate: z.boolean().default(false),
+        baseModelId: id.optional()
       })
       .strict()
-      .refine((v) => (v.baseModelId === undefined) !== (v.runId === undefined), {
-        message: 'give exactly one of baseModelId and runId'
+  ),
+  'evaluations.start': call<{ evaluations: EvaluationSummary[]; reused: number[]; jobId: string | null }>()(
+    'Evaluate every target (base models, checkpoints, a base model with an adapter folder) on every task, in ' +
+      'one job with progress. A target × task × settings already evaluated is reused (its id is in `reused`) ' +
+      'unless `rerun` is set.',
+    z
+      .object({
+        targets: z
+          .array(z.union([evalTargetRef, evalAdapterRef]))
+          .min(1)
+          .max(32),
+        tasks: z.array(evalTaskRef).min(1).max(32),
+        settings: evalSettingsSchema,
+        rerun: z.boolean().default(false)
+      })
+      .strict()
+  ),
+  'evaluations.list': call<EvaluationSummary[]>()(
+    'Evaluations, newest first; optionally of one run (its checkpoints) or one task.',
+    z.object({ runId: id.optional(), task: z.string().min(1).optional(), ...page }).strict()
+  ),
+  'evaluations.get': call<EvaluationDetail>()(
+    'One evaluation with its task file, hash and settings.',
+    z.object({ id }).strict()
+  ),
+  'evaluations.items': call<EvalItemPage>()(
+    "An evaluation's documents in order: prompt, choices with log-probs, output, answer, target, correct.",
+    z.object({ id, only: z.enum(['all', 'correct', 'wrong']).default('all'), ...page }).strict()
+  ),
+  'evaluations.diff': call<EvaluationDiff>()(
+    'Two evaluations of the same task side by side, document by document; by default only the documents ' +
+      'whose answer flipped between right and wrong.',
+    z
+      .object({
+        a: id,
+        b: id,
+        only: z
+          .array(z.enum(['improved', 'regressed', 'both_correct', 'both_wrong']))
+          .min(1)
+          .default(['improved', 'regressed']),
+        ...page
+      })
+      .strict()
+  ),
+  'evaluations.matrix': call<EvalMatrix>()(
+    "Targets × tasks with the headline metric ± stderr of each cell; with runId, that run's checkpoints " +
+      'and its metric series over steps.',
+    z.object({ runId: id.optional() }).strict()
+  ),
+  'evaluations.delete': call<{ deleted: boolean }>()(
+    'Delete an evaluation with its items; refused while it runs.',
+    z.object({ id }).strict()
+  ),
+
+  'arena.start': call<ArenaBattle>()(
+    'Two models or checkpoints answer the same prompt (typed, or drawn from a dataset version); the ' +
+      'answers come back as left and right in random order, their authors hidden until the vote.',
+    z
+      .object({
+        a: evalTargetRef,
+        b: evalTargetRef,
+        prompt: z.string().min(1).max(20_000).optional(),
+        datasetVersionId: id.optional(),
+        chat: z.boolean().default(true),
+        maxNewTokens: z.number().int().min(1).max(4096).default(128),
+        temperature: z.number().min(0).max(5).default(0.7),
+        seed: z.number().int().min(0).optional(),
+        device: device.default('cpu')
+      })
+      .strict()
+      .refine((v) => (v.prompt === undefined) !== (v.datasetVersionId === undefined), {
+        message: 'give exactly one of prompt and datasetVersionId'
       })
   ),
-  'evaluations.results': call<EvaluationResultRow[]>()(
-    'Per-sample results of an evaluation.',
-    z.object({ id, ...page }).strict()
+  'arena.vote': call<ArenaBattle>()(
+    'Vote on a battle: the left answer, the right one, a tie, or both bad. Reveals who wrote which.',
+    z.object({ id, vote: z.enum(['left', 'right', 'tie', 'both_bad']) }).strict()
   ),
-  'comparisons.list': call<ComparisonSummary[]>()(
-    'Pairwise comparisons, newest first.',
-    z.object(page).strict()
+  'arena.battles': call<ArenaBattle[]>()('Arena battles, newest first.', z.object(page).strict()),
+  'arena.leaderboard': call<ArenaStanding[]>()(
+    'Every model or checkpoint that took part in a voted battle: win rate and Bradley–Terry rating with ' +
+      'a 95 % bootstrap interval (ties and "both bad" count as draws).',
+    noInput
   ),
-  'comparisons.create': call<ComparisonSummary>()(
-    'Put two evaluations side by side on one benchmark item, for a person to vote on.',
-    z.object({ evaluationAId: id, evaluationBId: id, sampleKey: z.string().min(1) }).strict()
-  ),
-  'comparisons.vote': call<ComparisonSummary>()(
-    'Record a vote on a pairwise comparison.',
-    z.object({ id, vote: z.enum(['a', 'b', 'tie']) }).strict()
+  'arena.export': call<{ datasetId: number; versionId: number; pairs: number; skipped: number }>()(
+    'Turn the votes with a winner into a preference dataset (prompt, chosen, rejected) and cut a version ' +
+      'of it, ready for DPO; ties and "both bad" are skipped.',
+    z.object({ name: z.string().trim().min(1).max(200) }).strict()
   ),
 
   'jobs.list': call<JobSummary[]>()('Jobs of this session: queued, running and finished.', noInput),
@@ -1372,6 +1679,8 @@ export interface Events {
   'run.status': { runId: number; status: RunStatus; error: string | null }
   /** A line added to a run's log (see runs.log). */
   'run.log': RunLogLine
+  /** An evaluation started, finished or failed (its scores are in evaluations.get). */
+  'evaluation.status': { evaluationId: number; status: EvaluationStatus; error: string | null }
 }
 export type EventName = keyof Events
 export const eventNames: EventName[] = [
@@ -1381,7 +1690,8 @@ export const eventNames: EventName[] = [
   'job.output',
   'run.progress',
   'run.status',
-  'run.log'
+  'run.log',
+  'evaluation.status'
 ]
 
 // ---------------------------------------------------------------------------------------------

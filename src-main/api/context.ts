@@ -4,6 +4,7 @@ import { graphCacheDir } from '../store/location'
 import { CACHE_PRUNE_JOB, type CachePruneInput } from '../jobs/kinds/cache-prune'
 import { JobRunner } from '../jobs/runner'
 import { EventBus } from './events'
+import { processExists } from '../processes'
 import { RunManager } from './run-manager'
 import { SearchIndexing } from './search-indexing'
 
@@ -44,8 +45,9 @@ export function createApiContext(
   const store = openStore(storeDir)
   const events = new EventBus()
   const jobs = new JobRunner(events)
-  const runs = new RunManager(store, jobs, events)
   const searchIndex = new SearchIndexing(store, jobs)
+  const runs = new RunManager({ store, jobs, events, searchIndex })
+  store.evaluations.interruptOrphans(processExists)
   if (options.indexSearchOnOpen ?? true) searchIndex.ensure()
   const cacheDir = graphCacheDir(store.dir)
   // No cache yet, nothing to prune: no worker started for it.

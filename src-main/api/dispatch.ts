@@ -8,6 +8,7 @@ import {
 } from '../../src-preload/contract'
 import { ApiError, toErrorShape } from './errors'
 import type { Handler, Handlers, RequestContext } from './handlers'
+import { arenaHandlers } from './arena'
 import { datasetHandlers } from './datasets'
 import { evaluationHandlers } from './evaluations'
 import { jobHandlers } from './jobs'
@@ -24,6 +25,7 @@ export const handlers: Handlers = {
   ...runHandlers,
   ...recipeHandlers,
   ...evaluationHandlers,
+  ...arenaHandlers,
   ...jobHandlers
 }
 

@@ -5,6 +5,9 @@
  *
  * Runs started from the command line on a data file (`finetune-studio train --store`) go through
  * `startFileRun`: the same recording, with the file and its hash in place of a dataset version.
+ *
+ * A run with benchmarks has its tasks read first (a bad task file refuses it before anything is
+ * recorded); the plan, with task files as absolute paths, is kept in the run's configuration.
  */
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -18,6 +21,7 @@ import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
 import { graphCacheDir } from '../store/location'
+import { resolveBenchmarkPlan, type BenchmarkPlan } from './run-benchmarks'
 
 export type RunSettings = ParsedInput<'runs.start'>
 
@@ -101,6 +105,7 @@ export function trainConfigFor(
     maxSeqLen: input.maxSeqLen,
     seed: input.seed,
     saveEvery: input.saveEvery,
+    benchmarkEvery: input.benchmarks?.every ?? 0,
     packing: input.packing,
     device: input.device,
     cacheDir
@@ -111,12 +116,15 @@ function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex')
 }
 
-export function startRun(ctx: RequestContext, input: RunSettings): RunSummary {
+export async function startRun(ctx: RequestContext, input: RunSettings): Promise<RunSummary> {
   checkRecipe(input.recipe)
   const model = ctx.store.models.get(input.baseModelId)
   if (!model) throw notFound('base model', input.baseModelId)
   const version = ctx.store.datasets.getVersion(input.datasetVersionId)
   if (!version) throw notFound('dataset version', input.datasetVersionId)
+  const benchmarks = input.benchmarks
+    ? await resolveBenchmarkPlan(ctx, 'runs.start: benchmarks', input.benchmarks)
+    : null
 
   const run = ctx.store.runs.create({
     name: input.name ?? `${input.recipe}-${input.adapter} on ${model.name}`,
@@ -145,6 +153,7 @@ export function startRun(ctx: RequestContext, input: RunSettings): RunSummary {
     baseModelHash: model.contentHash,
     datasetVersionHash: version.contentHash,
     dataHash: sha256File(data.trainFile),
+    benchmarks,
     segments: []
   })
   ctx.store.runs.claim(run.id, ctx.runs.owner)
@@ -175,13 +184,17 @@ export async function ensureModelRegistered(ctx: RequestContext, path: string): 
 /**
  * Records and queues a run trained from files (`finetune-studio train --store`): the base model is
  * registered if needed, the data file is named with its hash, and the run's folder is the config's
- * outDir (the user's --out).
+ * outDir (the user's --out). Its checkpoints are saved at the benchmark steps too.
  */
 export async function startFileRun(
   ctx: RequestContext,
-  config: TrainConfig,
-  options: { name?: string; request?: Record<string, unknown> } = {}
+  trainConfig: TrainConfig,
+  options: { name?: string; request?: Record<string, unknown>; benchmarks?: BenchmarkPlan } = {}
 ): Promise<RunSummary> {
+  const benchmarks = options.benchmarks
+    ? await resolveBenchmarkPlan(ctx, '--eval-tasks', options.benchmarks)
+    : null
+  const config: TrainConfig = { ...trainConfig, benchmarkEvery: benchmarks?.every ?? 0 }
   const model = await ensureModelRegistered(ctx, config.modelDir)
   const run = ctx.store.runs.create({
     name: options.name ?? `${config.recipe.name}-${config.adapter.kind} on ${basename(config.dataFile)}`,
@@ -195,6 +208,7 @@ export async function startFileRun(
       baseModelHash: model.contentHash,
       dataHash: sha256File(config.dataFile),
       evalDataHash: config.evalDataFile ? sha256File(config.evalDataFile) : null,
+      benchmarks,
       segments: []
     },
     device: config.device,

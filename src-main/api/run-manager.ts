@@ -24,6 +24,11 @@
  *
  * Files. What a training process killed mid-write leaves in a run's folder (a temporary checkpoint
  * or export folder) is removed when a manager starts, for every run, and when a run trains again.
+ *
+ * Benchmarks. A run that names benchmark tasks has the checkpoints at its benchmark steps (and the
+ * one a stop saves) evaluated as they are recorded (run-benchmarks.ts); a resumed run has those up
+ * to where it goes on evaluated again, which reuses what was finished and redoes what an
+ * interruption cut short.
  */
 import { randomUUID } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
@@ -49,10 +54,12 @@ import {
 import type { JobRunner } from '../jobs/runner'
 import type { Store } from '../store'
 import { HEARTBEAT_INTERVAL_MS, ownerAlive } from '../store/owner'
-import { ACTIVE_STATUSES, FINISHED_STATUSES, type RunOwner } from '../store/repos/runs'
+import { ACTIVE_STATUSES, FINISHED_STATUSES, type Checkpoint, type RunOwner } from '../store/repos/runs'
 import { inTransaction } from '../store/repos/sql'
+import type { ApiContext } from './context'
 import { ApiError, notFound } from './errors'
 import type { EventBus } from './events'
+import { benchmarkPlanOf, isBenchmarkStep, RunBenchmarks, type BenchmarkPlan } from './run-benchmarks'
 
 /** Why a training job was (re)started; recorded as the kind of the segment it opens. */
 export type SegmentKind = RunSegment['kind']
@@ -75,6 +82,9 @@ interface TrainingRun {
   progressDirty: boolean
   /** What the user asked for that decides the final status. */
   requested: 'stop' | 'cancel' | null
+  /** The steps this training job trains to (from its start event). */
+  totalSteps: number | null
+  benchmarks: BenchmarkPlan | null
 }
 
 /** Signals that mean someone ended the process, not that training went wrong. */
@@ -155,14 +165,21 @@ export class RunManager {
   private readonly results = new Map<number, TrainResult>()
   private readonly timer: NodeJS.Timeout
   private disposed = false
+  private readonly store: Store
+  private readonly jobs: JobRunner
+  private readonly events: EventBus
+  private readonly benchmarks: RunBenchmarks
 
-  constructor(
-    private readonly store: Store,
-    private readonly jobs: JobRunner,
-    private readonly events: EventBus
-  ) {
+  /** `services`: the rest of its API context (benchmarks start evaluations as any caller does). */
+  constructor(services: Omit<ApiContext, 'runs'>) {
+    this.store = services.store
+    this.jobs = services.jobs
+    this.events = services.events
+    this.benchmarks = new RunBenchmarks({ ...services, runs: this, transport: 'direct' }, (...line) =>
+      this.log(...line)
+    )
     this.recoverOrphans()
-    removeStaleRunFiles(store)
+    removeStaleRunFiles(this.store)
     // Runs other processes train are watched from now on: their later changes become events here.
     this.relayOtherProcesses()
     this.timer = setInterval(() => this.tick(), HEARTBEAT_INTERVAL_MS)
@@ -186,6 +203,11 @@ export class RunManager {
     if (!run) return Promise.reject(notFound('run', runId))
     if (isFinished(run.status)) return Promise.resolve(run)
     return new Promise((resolve) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]))
+  }
+
+  /** Resolves once the benchmark evaluations started so far for the run are over. */
+  benchmarksSettled(runId: number): Promise<void> {
+    return this.benchmarks.settled(runId)
   }
 
   /** The process that trains the run, when this manager trains it. */
@@ -260,7 +282,9 @@ export class RunManager {
       metrics,
       progress: null,
       progressDirty: false,
-      requested: null
+      requested: null,
+      totalSteps: null,
+      benchmarks: benchmarkPlanOf(this.store.runs.getRecord(runId)!.config)
     }
     this.training.set(runId, run)
     void this.jobs.wait(job.id).then(() => this.onJobEnd(run))
@@ -430,7 +454,9 @@ export class RunManager {
   private onTrainEvent(run: TrainingRun, event: TrainEvent): void {
     const { runId } = run
     if (event.type === 'start') {
+      run.totalSteps = event.totalSteps
       this.addSegment(runId, { kind: run.segment, fromStep: event.startStep, totalSteps: event.totalSteps })
+      this.benchmarkUpTo(run, event.startStep)
     } else if (event.type === 'step') {
       run.metrics.add([
         { step: event.step, name: 'loss', value: event.loss },
@@ -460,8 +486,27 @@ export class RunManager {
       run.metrics.add([{ step: event.step, name: 'eval_loss', value: event.loss }])
     } else {
       run.metrics.flush()
-      recordCheckpoint(this.store, runId, event.step, event.dir)
+      const checkpoint = recordCheckpoint(this.store, runId, event.step, event.dir)
+      const plan = run.benchmarks
+      if (plan && (run.requested === 'stop' || isBenchmarkStep(plan, event.step, run.totalSteps))) {
+        this.benchmarks.evaluate(runId, [checkpoint], plan, run.device)
+      }
     }
+  }
+
+  /**
+   * A resumed run's checkpoints at benchmark steps up to where it goes on: evaluations an
+   * interruption cut short are made now; finished ones are reused.
+   */
+  private benchmarkUpTo(run: TrainingRun, startStep: number): void {
+    const plan = run.benchmarks
+    if (!plan || startStep === 0) return
+    const due = this.store.runs
+      .checkpoints(run.runId)
+      .filter(
+        (checkpoint) => checkpoint.step <= startStep && isBenchmarkStep(plan, checkpoint.step, run.totalSteps)
+      )
+    if (due.length > 0) this.benchmarks.evaluate(run.runId, due, plan, run.device)
   }
 
   private addSegment(runId: number, segment: Omit<RunSegment, 'at'>): void {
@@ -606,6 +651,7 @@ export class RunManager {
   dispose(): void {
     if (this.disposed) return
     clearInterval(this.timer)
+    this.benchmarks.dispose()
     const owned = [...this.queue.map((q) => q.runId), ...this.training.keys()]
     for (const runId of owned) {
       const run = this.training.get(runId)
@@ -667,10 +713,12 @@ export class RunManager {
 // Checkpoints on disk
 // ---------------------------------------------------------------------------------------------
 
-/** Records a checkpoint row unless the run has one for that step already (a resumed run may save it again). */
-function recordCheckpoint(store: Store, runId: number, step: number, path: string): void {
-  if (store.runs.checkpoints(runId).some((c) => c.step === step)) return
-  store.runs.addCheckpoint(runId, { step, path, metrics: {} })
+/** The run's checkpoint row for that step, recorded unless it has one already (a resumed run may save it again). */
+function recordCheckpoint(store: Store, runId: number, step: number, path: string): Checkpoint {
+  return (
+    store.runs.checkpoints(runId).find((c) => c.step === step) ??
+    store.runs.addCheckpoint(runId, { step, path, metrics: {} })
+  )
 }
 
 /**

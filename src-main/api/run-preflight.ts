@@ -37,6 +37,7 @@ import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
 import { validateModel } from './model-validation'
+import { resolveBenchmarkPlan } from './run-benchmarks'
 import { checkRecipe, trainConfigFor, writeVersionData, type RunSettings } from './run-launcher'
 import { graphCacheDir } from '../store/location'
 
@@ -186,6 +187,13 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
   if (input.device === 'cuda' && !cudaProviderInstalled()) {
     errors.push('device cuda: the CUDA execution provider is not installed (npm run setup:cuda)')
   }
+  if (input.benchmarks) {
+    try {
+      await resolveBenchmarkPlan(ctx, 'benchmarks', input.benchmarks)
+    } catch (error) {
+      errors.push((error as Error).message)
+    }
+  }
 
   const dir = join(ctx.store.dir, 'tmp', `preflight-${randomUUID()}`)
   try {
@@ -213,6 +221,12 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
     if (stats.truncated > 0) {
       warnings.push(
         `${stats.truncated} train samples are longer than ${config.maxSeqLen} tokens and will be cut`
+      )
+    }
+    const benchmarkEvery = input.benchmarks?.every ?? 0
+    if (benchmarkEvery > stats.plan.totalSteps) {
+      warnings.push(
+        `benchmarks every ${benchmarkEvery} steps: the run has ${stats.plan.totalSteps}, so only its last checkpoint is evaluated`
       )
     }
     if (data.validationCount === 0) {

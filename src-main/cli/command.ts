@@ -47,6 +47,19 @@ export class UsageError extends Error {
 
 export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'print JSON instead of text' }
 
+/** A string option, for option tables written one option a line. */
+export function stringOption(
+  valueName: string,
+  description: string,
+  extra: Partial<OptionSpec> = {}
+): OptionSpec {
+  return { type: 'string', valueName, description, ...extra }
+}
+
+export function flagOption(description: string): OptionSpec {
+  return { type: 'boolean', description }
+}
+
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   store: {
     type: 'string',

@@ -27,3 +27,40 @@ export function formatCount(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`
   return String(n)
 }
+
+export interface MarkdownColumn {
+  header: string
+  align: 'left' | 'right'
+}
+
+/**
+ * A Markdown table laid out as lm-evaluation-harness prints its results (so its readers find
+ * theirs): headers centred, cells padded to the widest, numeric columns right-aligned.
+ */
+export function formatMarkdownTable(columns: MarkdownColumn[], rows: string[][]): string {
+  const widths = columns.map((c, i) => Math.max(3, c.header.length, ...rows.map((r) => r[i].length)))
+  const centred = (text: string, width: number) => {
+    const left = Math.floor((width - text.length) / 2)
+    return ' '.repeat(left) + text.padEnd(width - left)
+  }
+  const line = (cells: string[]) => `|${cells.join('|')}|`
+  return [
+    line(columns.map((c, i) => centred(c.header, widths[i]))),
+    line(
+      columns.map((c, i) => (c.align === 'right' ? `${'-'.repeat(widths[i] - 1)}:` : '-'.repeat(widths[i])))
+    ),
+    ...rows.map((row) =>
+      line(
+        row.map((cell, i) =>
+          columns[i].align === 'right' ? cell.padStart(widths[i]) : cell.padEnd(widths[i])
+        )
+      )
+    )
+  ].join('\n')
+}
+
+/** `[#####.........]`: the share done of a task, `width` characters wide. */
+export function progressBar(done: number, total: number, width = 30): string {
+  const filled = Math.min(width, Math.round((width * done) / Math.max(1, total)))
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
+}

@@ -3,7 +3,8 @@ import { commandHelp, findCommand, parseCommandArgs, UsageError, type CliIO, typ
 import { cacheCommands } from './commands/cache'
 import { datasetCommands } from './commands/datasets'
 import { demoCommand } from './commands/demo'
-import { evaluationsListCommand } from './commands/evaluations'
+import { evalCommand } from './commands/eval'
+import { evalCommands } from './commands/eval-browse'
 import { generateCommand } from './commands/generate'
 import { infoCommand } from './commands/info'
 import { modelsListCommand, modelsRegisterCommand } from './commands/models'
@@ -38,7 +39,8 @@ export const commands: Command[] = [
   runsCancelCommand,
   runsContinueCommand,
   runsDeleteCommand,
-  evaluationsListCommand,
+  evalCommand,
+  ...evalCommands,
   scoreCommand,
   generateCommand,
   trainCommand,

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import { removeAbandonedImports } from './abandoned-imports'
 import { openDatabase } from './db'
 import { DATABASE_FILE } from './location'
+import { createArenaRepo, type ArenaRepo } from './repos/arena'
 import { createDatasetsRepo, type DatasetsRepo } from './repos/datasets'
 import { createEvaluationsRepo, type EvaluationsRepo } from './repos/evaluations'
 import { createModelsRepo, type ModelsRepo } from './repos/models'
@@ -20,6 +21,7 @@ export interface Store {
   recipes: RecipesRepo
   runs: RunsRepo
   evaluations: EvaluationsRepo
+  arena: ArenaRepo
   /** The full-text index's backlog of samples imported but not yet searchable. */
   searchIndex: SearchIndexRepo
   close(): void
@@ -44,6 +46,7 @@ export function openStore(dir: string): Store {
       recipes: createRecipesRepo(db),
       runs: createRunsRepo(db),
       evaluations: createEvaluationsRepo(db),
+      arena: createArenaRepo(db),
       searchIndex: createSearchIndexRepo(db),
       close: () => db.close()
     }

@@ -10,7 +10,18 @@ export const sections = [
   },
   { path: '/recipes', name: 'recipes', title: 'Recipes', component: () => import('./views/RecipesView.vue') },
   { path: '/runs', name: 'runs', title: 'Runs', component: () => import('./views/RunsView.vue') },
-  { path: '/compare', name: 'compare', title: 'Compare', component: () => import('./views/CompareView.vue') },
+  {
+    path: '/compare',
+    name: 'compare',
+    title: 'Compare runs',
+    component: () => import('./views/CompareView.vue')
+  },
+  {
+    path: '/evaluate',
+    name: 'evaluate',
+    title: 'Evaluate',
+    component: () => import('./views/EvaluateView.vue')
+  },
   {
     path: '/playground',
     name: 'playground',

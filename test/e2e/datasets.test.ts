@@ -8,12 +8,19 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, callApi, finishedJob, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
+import {
+  buildApp,
+  callApi,
+  launchChromium,
+  openPage,
+  registerEmbeddedModel,
+  repoRoot,
+  screenshotDir
+} from './harness'
 import type { CallInput, CallName, ModelSummary } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
 const rendererDir = join(repoRoot, 'out/renderer')
-const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 
 // Two long answers that differ in one word: far above the default near-duplicate threshold.
 const STORY =
@@ -109,10 +116,7 @@ describe('dataset curation in the browser', () => {
     mkdirSync(screenshotDir, { recursive: true })
 
     // The template preview needs a base model; registration hashes the weights in a job.
-    const { jobId } = await api('models.register', { path: embeddedModelDir })
-    const registration = await finishedJob(server, jobId)
-    if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
-    ;[model] = await api('models.list', {})
+    model = await registerEmbeddedModel(server)
 
     browser = await launchChromium()
     page = await openPage(browser, { width: 1400, height: 900 }, browserErrors)

@@ -3,11 +3,13 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import type { CallInput, CallName, CallOutput, JobSummary } from '../../src-preload/contract'
+import type { CallInput, CallName, CallOutput, JobSummary, ModelListing } from '../../src-preload/contract'
 import type { RunningServer } from '../../src-main/server'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const screenshotDir = join(repoRoot, 'test-results')
+/** The tiny Llama the app embeds: quick enough to register, train and evaluate in a browser test. */
+export const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 
 /** Chromium as root, offline: without the background-networking flags it keeps dialling out. */
 const CHROMIUM_ARGS = [
@@ -40,6 +42,33 @@ export async function openPage(
   })
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`))
   return page
+}
+
+/** A page of the served UI, once its socket to the server is connected. */
+export async function openStudioPage(
+  browser: Browser,
+  server: RunningServer,
+  viewport: { width: number; height: number },
+  errors: string[]
+): Promise<Page> {
+  const page = await openPage(browser, viewport, errors)
+  await page.goto(server.url)
+  await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+  return page
+}
+
+/**
+ * A screenshot of the whole view into test-results/, not only the window: the content area scrolls
+ * inside the page, so a full-page screenshot would stop at the window's height.
+ */
+export async function screenshotWhole(page: Page, name: string): Promise<void> {
+  const viewport = page.viewportSize()!
+  const contentHeight = await page.locator('.app-content').evaluate((element) => element.scrollHeight)
+  const statusBarHeight = (await page.locator('.app-status').boundingBox())?.height ?? 0
+  const height = contentHeight + statusBarHeight
+  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, Math.ceil(height)) })
+  await page.screenshot({ path: join(screenshotDir, name) })
+  await page.setViewportSize(viewport)
 }
 
 /** Builds the app (into `outDir`, default out/) and returns the built renderer's folder. */
@@ -75,4 +104,13 @@ export async function finishedJob(server: RunningServer, jobId: string): Promise
     if (job && ['completed', 'failed', 'cancelled'].includes(job.status)) return job
     await new Promise((resolveLater) => setTimeout(resolveLater, 200))
   }
+}
+
+/** Registers the embedded model through the API; it is listed once its registration job has ended. */
+export async function registerEmbeddedModel(server: RunningServer): Promise<ModelListing> {
+  const { jobId } = await callApi(server, 'models.register', { path: embeddedModelDir, name: 'stories260K' })
+  const registration = await finishedJob(server, jobId)
+  if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
+  const [model] = await callApi(server, 'models.list', {})
+  return model
 }

@@ -10,9 +10,15 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CallInput, CallName } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
-import { buildApp, callApi, finishedJob, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
+import {
+  buildApp,
+  callApi,
+  launchChromium,
+  openStudioPage,
+  registerEmbeddedModel,
+  screenshotDir
+} from './harness'
 
-const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 /** Long enough to register a model or compile a generation graph on a busy machine. */
 const SLOW_MS = 120_000
 
@@ -34,15 +40,10 @@ describe('the Playground, driven by Chromium', () => {
     server = await startServer({ storeDir, rendererDir, port: 0, log: () => {} })
     mkdirSync(screenshotDir, { recursive: true })
 
-    const { jobId } = await api('models.register', { path: embeddedModelDir, name: 'stories260K' })
-    const registration = await finishedJob(server, jobId)
-    if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
-    ;[{ id: baseModelId }] = await api('models.list', {})
+    ;({ id: baseModelId } = await registerEmbeddedModel(server))
 
     browser = await launchChromium()
-    page = await openPage(browser, { width: 1280, height: 900 }, browserErrors)
-    await page.goto(server.url)
-    await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+    page = await openStudioPage(browser, server, { width: 1280, height: 900 }, browserErrors)
   }, SLOW_MS * 2)
 
   afterAll(async () => {

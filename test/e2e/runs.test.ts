@@ -11,11 +11,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, callApi, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
+import {
+  buildApp,
+  callApi,
+  embeddedModelDir,
+  launchChromium,
+  openStudioPage,
+  screenshotDir,
+  screenshotWhole
+} from './harness'
 import type { CallInput, CallName, RunStatus } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
-
-const embeddedModelDir = join(repoRoot, 'resources/models/stories260K')
 
 /** Long enough to register a model, compile a step graph or wait for a run on a busy machine. */
 const SLOW_MS = 120_000
@@ -84,23 +90,6 @@ describe('the run workspace, driven by Chromium', () => {
     }
   }
 
-  /**
-   * The whole view, not only the window: the content area scrolls inside the page, so a full-page
-   * screenshot would stop at the window's height.
-   */
-  async function screenshotWhole(name: string): Promise<void> {
-    const viewport = page.viewportSize()!
-    const contentHeight = await page.locator('.app-content').evaluate((element) => element.scrollHeight)
-    const statusBarHeight = (await page.locator('.app-status').boundingBox())?.height ?? 0
-    const height = contentHeight + statusBarHeight
-    await page.setViewportSize({
-      width: viewport.width,
-      height: Math.max(viewport.height, Math.ceil(height))
-    })
-    await page.screenshot({ path: join(screenshotDir, name) })
-    await page.setViewportSize(viewport)
-  }
-
   /** The step the progress bar shows (from run.progress events, not the chart). */
   async function progressStep(): Promise<number> {
     const text = (await detail().getByTestId('run-progress-steps').textContent()) ?? ''
@@ -136,9 +125,7 @@ describe('the run workspace, driven by Chromium', () => {
     })
 
     browser = await launchChromium()
-    page = await openPage(browser, { width: 1280, height: 900 }, browserErrors)
-    await page.goto(server.url)
-    await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
+    page = await openStudioPage(browser, server, { width: 1280, height: 900 }, browserErrors)
   })
 
   afterAll(async () => {
@@ -161,7 +148,7 @@ describe('the run workspace, driven by Chromium', () => {
     expect(params).toContain('kl_weight')
     expect(params).toContain('0.1')
     expect(await asft.textContent()).toContain('uses the base model')
-    await screenshotWhole('recipes.png')
+    await screenshotWhole(page, 'recipes.png')
   })
 
   it('validates a model folder with a clear error, then registers the embedded model folder from the form', async () => {
@@ -211,7 +198,7 @@ describe('the run workspace, driven by Chromium', () => {
       'Once upon a time'
     )
     await report.getByTestId('preflight-estimate').waitFor()
-    await screenshotWhole('runs-new.png')
+    await screenshotWhole(page, 'runs-new.png')
 
     // Any edit makes the check stale: the run cannot start on settings nobody checked.
     await fillNumber(form.getByTestId('new-run-seed'), 1)
@@ -244,7 +231,7 @@ describe('the run workspace, driven by Chromium', () => {
         }
       )
       .toBeGreaterThanOrEqual(2)
-    await screenshotWhole('runs-live.png')
+    await screenshotWhole(page, 'runs-live.png')
   })
 
   it('pauses: the chart receives no new point while the run is paused', async () => {
@@ -387,9 +374,7 @@ describe('the run workspace, driven by Chromium', () => {
     ).toBe('none')
     expect(await heading.textContent()).toContain(FIRST_RUN_NAME)
 
-    await screenshotWhole('runs-compare.png')
-    // The pairwise-vote section is still there below.
-    await page.getByTestId('comparisons-empty').waitFor()
+    await screenshotWhole(page, 'runs-compare.png')
   })
 
   it('deletes a finished run after a confirmation, and it leaves the list', async () => {

@@ -91,7 +91,18 @@ describe('finetune-studio serve, driven by Chromium', () => {
     // Recipes are declared by the engine, so even a fresh store lists them.
     { view: 'recipes', heading: 'Recipes', empty: 'recipe-sft', says: 'Supervised fine-tuning' },
     { view: 'runs', heading: 'Runs', empty: 'runs-empty', says: 'loss curve' },
-    { view: 'compare', heading: 'Compare', empty: 'comparisons-empty', says: 'vote for the better answer' },
+    {
+      view: 'compare',
+      heading: 'Compare runs',
+      empty: 'runs-compare-empty',
+      says: 'Two runs or more are needed'
+    },
+    {
+      view: 'evaluate',
+      heading: 'Evaluate',
+      empty: 'evaluations-empty',
+      says: 'Choose models or checkpoints and tasks above'
+    },
     { view: 'models', heading: 'Models', empty: 'models-empty', says: 'Register a Hugging Face model folder' }
   ]
 

@@ -4,7 +4,8 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { targetInput, usePlaygroundStore } from '../../src-renderer/src/stores/playground'
+import { usePlaygroundStore } from '../../src-renderer/src/stores/playground'
+import { targetInput } from '../../src-renderer/src/stores/targets'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
 import { installScriptedBridge, ok, settle, type Reply } from './scripted-bridge'
 

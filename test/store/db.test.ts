@@ -21,7 +21,7 @@ describe('openDatabase', () => {
       expect(existsSync(file)).toBe(true)
       expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION)
       expect(tableNames(db)).toEqual(
-        expect.arrayContaining(['datasets', 'runs', 'evaluations', 'comparisons'])
+        expect.arrayContaining(['datasets', 'runs', 'evaluations', 'arena_battles'])
       )
     } finally {
       db.close()

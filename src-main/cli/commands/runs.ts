@@ -74,7 +74,7 @@ function describeRun(run: RunDetail, io: CliIO): void {
     io.out(`segment:  ${s.kind} from step ${s.fromStep} of ${s.totalSteps} (${s.at})`)
   io.out(`folder:   ${run.outDir ?? '-'}`)
   io.out(`config:   ${JSON.stringify(run.config)}`)
-  for (const c of run.checkpoints) io.out(`checkpoint step ${c.step}: ${c.path}`)
+  for (const c of run.checkpoints) io.out(`checkpoint ${c.id} (step ${c.step}): ${c.path}`)
 }
 
 export const runsShowCommand: Command = {
@@ -150,7 +150,10 @@ export async function trainHere(session: CliSession, run: RunSummary, io: CliIO)
   }
   process.on('SIGINT', onInterrupt)
   try {
-    return await ctx.runs.waitForRun(run.id)
+    const ended = await ctx.runs.waitForRun(run.id)
+    // This process evaluates the run's last checkpoints: closing the session now would cut them short.
+    await ctx.runs.benchmarksSettled(run.id)
+    return ended
   } finally {
     process.off('SIGINT', onInterrupt)
     unsubscribe()

@@ -7,10 +7,20 @@
  * in the app (base model registered, data file hashed, metrics, checkpoints, log) and trained in a
  * process of its own by this command's run manager: it shows up in the app and `runs list`, and
  * `runs pause|stop …` from another terminal control it. Without one, nothing is recorded.
+ *
+ * --eval-tasks evaluates checkpoints on benchmarks while training (every --eval-every steps and at
+ * the end) and waits for the last of them before it reports. Its results are evaluations in the
+ * store, so it needs one: without, it is refused up front rather than trained without them.
  */
 import type { JobStart, RunnerToWorker, WorkerToRunner } from '../../jobs/protocol'
 import { startJobWorker } from '../../jobs/worker-entry'
 import type { EngineTrainInput } from '../../jobs/kinds/engine-train'
+import {
+  benchmarkPlanSchema,
+  DEFAULT_BENCHMARK_LIMIT,
+  type EvaluationSummary
+} from '../../../src-preload/contract'
+import type { BenchmarkPlan } from '../../api/run-benchmarks'
 import { LORA_TARGET_MODULES } from '../../engine/checkpoint/peft'
 import { OPTIMIZER_KINDS } from '../../engine/train/optimizers'
 import { LR_SCHEDULER_KINDS } from '../../engine/train/schedule'
@@ -26,7 +36,9 @@ import {
 } from '../../engine/train/trainer'
 import { listRecipes, recipeNames } from '../../recipes/index'
 import {
+  flagOption as flag,
   JSON_OPTION,
+  stringOption as string,
   UsageError,
   type CliIO,
   type Command,
@@ -39,14 +51,6 @@ import { checkOutputFile, checkOutputFolder } from '../../api/write-paths'
 import { trainHere } from './runs'
 import { optionalNumber } from './engine-job'
 import { graphCacheDir } from '../../store/location'
-
-const string = (valueName: string, description: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({
-  type: 'string',
-  valueName,
-  description,
-  ...extra
-})
-const flag = (description: string): OptionSpec => ({ type: 'boolean', description })
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: string('DIR', 'HF base model folder (config.json, safetensors, tokenizer.json)'),
@@ -91,7 +95,18 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   seed: string('N', 'seed of data order, LoRA init and dropout', { default: '42' }),
   'save-every': string('N', 'save a checkpoint every N steps (0 = only at the end)', { default: '0' }),
   'eval-data': string('FILE', 'held-out rows: loss before training, every --eval-every steps and at the end'),
-  'eval-every': string('N', 'held-out loss every N steps (0 = start and end only)', { default: '0' }),
+  'eval-every': string(
+    'N',
+    'held-out loss and --eval-tasks every N steps (0: the loss at the start and end, the tasks at the end)',
+    { default: '0' }
+  ),
+  'eval-tasks': string(
+    'a,b,…',
+    'benchmark the checkpoints on these tasks (built-in names or task files) while training; needs --store'
+  ),
+  'eval-limit': string('N|all', 'documents of each --eval-tasks task', {
+    default: String(DEFAULT_BENCHMARK_LIMIT)
+  }),
   resume: string('DIR', 'continue exactly from a checkpoint folder (OUT/checkpoints/step-N)'),
   merge: flag('LoRA: also write the merged model to OUT/merged'),
   overwrite: flag(
@@ -126,6 +141,11 @@ export const trainCommand: Command = {
     'Data rows (JSONL), one of: {"messages": [...]}, {"prompt", "completion"},',
     '{"instruction", "input", "output"}, or pre-tokenized {"input_ids", "labels"} (labels not shifted, -100 = untrained).',
     '',
+    'Benchmarks during training: --eval-tasks arc_easy,gsm8k --eval-every 20 --eval-limit 50 evaluates the',
+    'checkpoints of every 20th step and the last one (`finetune-studio eval tasks` lists the built-ins).',
+    'The results are stored per checkpoint, so this needs a store (--store DIR or FINETUNE_STUDIO_HOME);',
+    'without one, evaluate what it wrote afterwards: `finetune-studio eval --model DIR --adapter OUT --task NAME`.',
+    '',
     recipesHelp()
   ].join('\n'),
   options: TRAIN_OPTIONS,
@@ -138,10 +158,22 @@ export const trainCommand: Command = {
       throw new UsageError((error as Error).message.replace(/^train: /, ''))
     }
     checkOutputs(args, config)
+    const benchmarks = benchmarkPlanFromArgs(args)
+    if (benchmarks && !recordsInStore(args)) {
+      throw new UsageError(
+        '--eval-tasks stores its results per checkpoint in a store: give --store DIR (or set FINETUNE_STUDIO_HOME), ' +
+          'or evaluate what it wrote afterwards with `finetune-studio eval --model DIR --adapter OUT`'
+      )
+    }
     if (recordsInStore(args)) {
-      const { runId, result } = await trainRecorded(args, config, io)
-      if (args.values.json) return io.out(JSON.stringify({ runId, ...summaryOf(result) }, null, 2))
+      const { runId, result, evaluations } = await trainRecorded(args, config, benchmarks, io)
+      const scores = evaluations.map(benchmarkScore)
+      if (args.values.json) {
+        const summary = { runId, ...summaryOf(result), ...(benchmarks ? { benchmarks: scores } : {}) }
+        return io.out(JSON.stringify(summary, null, 2))
+      }
       io.out(describeResult(result))
+      if (benchmarks) io.out(describeBenchmarks(scores))
       io.out(`recorded as run ${runId} in ${storeDirFor(args)}`)
       return
     }
@@ -190,15 +222,22 @@ function recordsInStore(args: ParsedArgs): boolean {
   return typeof args.values.store === 'string' || (home !== undefined && home.trim() !== '')
 }
 
-/** Records the run in the store and trains it in the foreground; the trainer's result at the end. */
+/**
+ * Records the run in the store and trains it in the foreground; the trainer's result at the end,
+ * with the benchmark evaluations of its checkpoints once the last of them is over.
+ */
 async function trainRecorded(
   args: ParsedArgs,
   config: TrainConfig,
+  benchmarks: BenchmarkPlan | null,
   io: CliIO
-): Promise<{ runId: number; result: TrainResult }> {
+): Promise<{ runId: number; result: TrainResult; evaluations: EvaluationSummary[] }> {
   return withSession(args, async (session) => {
     const { help: _help, json: _json, store: _store, ...options } = args.values
-    const run = await startFileRun(session.ctx, config, { request: { command: 'train', options } })
+    const run = await startFileRun(session.ctx, config, {
+      request: { command: 'train', options },
+      ...(benchmarks ? { benchmarks } : {})
+    })
     if (run.status === 'queued')
       io.err(`run ${run.id} is queued: another run is training on ${config.device}`)
     const finished = await trainHere(session, run, io)
@@ -206,8 +245,68 @@ async function trainRecorded(
     if (!result || (finished.status !== 'completed' && finished.status !== 'stopped')) {
       throw new Error(finished.error ?? `run ${run.id} ended as ${finished.status}`)
     }
-    return { runId: run.id, result }
+    if (benchmarks) io.err('waiting for the benchmarks of the last checkpoints…')
+    // Evaluations still running when this command exits would be cut short.
+    await session.ctx.runs.benchmarksSettled(run.id)
+    const evaluations = session.ctx.store.evaluations.list({ runId: run.id })
+    evaluations.sort((a, b) => (a.step ?? 0) - (b.step ?? 0) || a.id - b.id)
+    return { runId: run.id, result, evaluations }
   })
+}
+
+/** --eval-tasks, --eval-every and --eval-limit as a run's benchmark plan; null without --eval-tasks. */
+function benchmarkPlanFromArgs(args: ParsedArgs): BenchmarkPlan | null {
+  const tasks = listOf(typeof args.values['eval-tasks'] === 'string' ? args.values['eval-tasks'] : '')
+  if (tasks.length === 0) return null
+  const limit = args.values['eval-limit']
+  const parsed = benchmarkPlanSchema.safeParse({
+    tasks,
+    every: optionalNumber(args, 'eval-every', { integer: true, min: 0 }),
+    limit: limit === 'all' ? null : optionalNumber(args, 'eval-limit', { integer: true, min: 1 })
+  })
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new UsageError(`--eval-${String(issue.path[0])}: ${issue.message}`)
+  }
+  return parsed.data
+}
+
+interface BenchmarkScore {
+  step: number | null
+  task: string
+  status: EvaluationSummary['status']
+  metric: string | null
+  value: number | null
+  stderr: number | null
+  evaluationId: number
+}
+
+function benchmarkScore(evaluation: EvaluationSummary): BenchmarkScore {
+  const metric = evaluation.primaryMetric
+  const score = metric === null ? undefined : evaluation.scores[metric]
+  return {
+    step: evaluation.step,
+    task: evaluation.task,
+    status: evaluation.status,
+    metric,
+    value: score?.value ?? null,
+    stderr: score?.stderr ?? null,
+    evaluationId: evaluation.id
+  }
+}
+
+function describeBenchmarks(scores: BenchmarkScore[]): string {
+  const lines = ['benchmarks (headline metric ± standard error):']
+  for (const score of scores) {
+    const result =
+      score.value === null
+        ? score.status
+        : `${score.metric} ${score.value.toFixed(4)}${score.stderr === null ? '' : ` ± ${score.stderr.toFixed(4)}`}`
+    lines.push(
+      `  step ${String(score.step).padStart(6)}  ${score.task}  ${result}  (evaluation ${score.evaluationId})`
+    )
+  }
+  return lines.join('\n')
 }
 
 /** The trainer input the flags describe; value errors name the flag and the value. */

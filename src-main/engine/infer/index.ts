@@ -1,4 +1,7 @@
-/** Scoring (per-token log-probabilities) and generation (KV cache, sampling) on compiled graphs. */
+/**
+ * Scoring (per-token log-probabilities, multiple choice) and generation (KV cache, sampling) on
+ * compiled graphs.
+ */
 export {
   buildScoringGraph,
   defaultBatchTokens,
@@ -7,6 +10,13 @@ export {
   type ScoreAllOptions,
   type ScoreRow
 } from './scoring'
+export {
+  buildChoiceScoringGraph,
+  ChoiceScorer,
+  type ChoiceItem,
+  type ContinuationScore,
+  type ScoreChoicesOptions
+} from './choice-scoring'
 export { readScoreRows, scoreRowFromJson, type ScoreRowLimits } from './score-rows'
 export {
   buildGenerationGraph,

@@ -23,10 +23,17 @@ import {
   squeeze,
   unsqueeze,
   SLICE_TO_END,
-  type GraphBuilder
+  type GraphBuilder,
+  type Tensor
 } from '../graph/index'
 import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
-import { decoderForward, lmHead, paddedCausalBias, type ParamProvider } from '../models/llama'
+import {
+  decoderForward,
+  lmHead,
+  paddedCausalBias,
+  type DecoderWeights,
+  type ParamProvider
+} from '../models/llama'
 import { hostTensor, type EngineSession } from '../runtime/session'
 import type { WeightsSource } from '../models/weights'
 import {
@@ -100,9 +107,27 @@ export function buildScoringGraph(
   const predicting = reshape(slice(hidden, [0], [-1], [1]), [-1, E]) // (B·(S−1), E)
   const targets = reshape(slice(labels, [1], [SLICE_TO_END], [1]), [-1]) // (B·(S−1))
   const scored = reshape(nonZero(not(equal(targets, IGNORE_INDEX))), [-1]) // (N) row-major
-  const logits = lmHead(config, weights, gather(predicting, scored)) // (N, V)
-  const picked = gatherElements(logSoftmax(logits, -1), unsqueeze(gather(targets, scored), [1]), 1) // (N, 1)
-  g.output(squeeze(picked, [1]), 'label_logprobs')
+  const { logprobs } = targetLogprobs(config, weights, gather(predicting, scored), gather(targets, scored))
+  g.output(logprobs, 'label_logprobs')
+}
+
+/**
+ * log p(target) from the final hidden states that predict each target, [N, E] and [N]: the
+ * language-model head runs only on these N positions. Also returns their logits [N, V].
+ */
+export function targetLogprobs(
+  config: ModelConfig,
+  weights: DecoderWeights,
+  predicting: Tensor,
+  targets: Tensor
+): { logprobs: Tensor; logits: Tensor } {
+  const logits = lmHead(config, weights, predicting) // (N, V)
+  const picked = gatherElements(logSoftmax(logits, -1), unsqueeze(targets, [1]), 1) // (N, 1)
+  return { logprobs: squeeze(picked, [1]), logits }
+}
+
+export function isTokenId(id: number, vocabSize: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id < vocabSize
 }
 
 /** Throws unless the row fits the model's context and vocabulary (onnxruntime's own error names no row). */
@@ -116,14 +141,13 @@ function checkRow(row: ScoreRow, index: number, config: ModelConfig): void {
   if (row.labels.length !== row.inputIds.length) {
     throw new Error(`${where} has ${row.inputIds.length} input ids but ${row.labels.length} labels`)
   }
-  const isToken = (id: number): boolean => Number.isInteger(id) && id >= 0 && id < vocabSize
-  const badId = row.inputIds.findIndex((id) => !isToken(id))
+  const badId = row.inputIds.findIndex((id) => !isTokenId(id, vocabSize))
   if (badId >= 0) {
     throw new Error(
       `${where}: input id ${row.inputIds[badId]} at position ${badId} is not a token id (vocab ${vocabSize})`
     )
   }
-  const badLabel = row.labels.findIndex((id) => id !== IGNORE_INDEX && !isToken(id))
+  const badLabel = row.labels.findIndex((id) => id !== IGNORE_INDEX && !isTokenId(id, vocabSize))
   if (badLabel >= 0) {
     throw new Error(
       `${where}: label ${row.labels[badLabel]} at position ${badLabel} is not a token id (vocab ${vocabSize})`
@@ -194,23 +218,48 @@ export class Scorer {
    */
   async scoreAll(rows: readonly ScoreRow[], options: ScoreAllOptions = {}): Promise<RowScore[]> {
     const budget = options.batchTokens ?? defaultBatchTokens(this.model.config.vocabSize)
-    const order = rows.map((_, i) => i).sort((a, b) => rows[b].inputIds.length - rows[a].inputIds.length)
-    const results = new Array<RowScore>(rows.length)
-    let done = 0
-    while (done < order.length) {
-      if (options.signal?.aborted) throw new Error('Scorer.scoreAll: cancelled')
-      const longest = rows[order[done]].inputIds.length // sorted: the first row of a batch is its longest
-      const size = Math.max(1, Math.min(order.length - done, Math.floor(budget / longest)))
-      const batch = order.slice(done, done + size)
-      const scores = await this.score(batch.map((i) => rows[i]))
-      batch.forEach((rowIndex, k) => (results[rowIndex] = scores[k]))
-      done += size
-      options.onProgress?.(done, rows.length)
-    }
-    return results
+    return runInLengthBatches(
+      rows,
+      (row) => row.inputIds.length,
+      budget,
+      (batch) => this.score(batch),
+      {
+        ...options,
+        operation: 'Scorer.scoreAll'
+      }
+    )
   }
 
   async release(): Promise<void> {
     await this.session.release()
   }
+}
+
+/**
+ * Runs `run` over `entries` in batches of similar length (less padding), longest first, each of
+ * at most `budget` padded tokens (entries × the longest one's length, and at least one entry);
+ * results come back in the entries' order. Checks `signal` before each batch.
+ */
+export async function runInLengthBatches<T, R>(
+  entries: readonly T[],
+  lengthOf: (entry: T) => number,
+  budget: number,
+  run: (batch: T[]) => Promise<R[]>,
+  options: Omit<ScoreAllOptions, 'batchTokens'> & { operation: string }
+): Promise<R[]> {
+  const lengths = entries.map(lengthOf)
+  const order = entries.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a])
+  const results = new Array<R>(entries.length)
+  let done = 0
+  while (done < order.length) {
+    if (options.signal?.aborted) throw new Error(`${options.operation}: cancelled`)
+    const longest = lengths[order[done]] // sorted: the first entry of a batch is its longest
+    const size = Math.max(1, Math.min(order.length - done, Math.floor(budget / longest)))
+    const batch = order.slice(done, done + size)
+    const batchResults = await run(batch.map((i) => entries[i]))
+    batch.forEach((entryIndex, k) => (results[entryIndex] = batchResults[k]))
+    done += size
+    options.onProgress?.(done, entries.length)
+  }
+  return results
 }

@@ -142,6 +142,25 @@ export function segmentCausalBias(segmentIds: Tensor): Tensor {
 }
 
 /**
+ * The additive mask for rows that hold a shared prefix followed by several continuations end to
+ * end (int64 segment ids [B, S]: 0 the prefix, 1, 2, … one per continuation, −1 padding): query i
+ * may attend key j ≤ i when j is in the prefix or in i's own segment, so every continuation sees
+ * the prefix and its own earlier tokens, as if it ran alone after the prefix. Shape
+ * [B, 1, 1, S, S]. Pair it with positions [B, S] that restart after the prefix for every
+ * continuation.
+ */
+export function sharedPrefixCausalBias(segmentIds: Tensor): Tensor {
+  const g = segmentIds.graph
+  const length = shape(segmentIds, 1, 2) // [S]
+  const causal = causalBias(g.int64s([0]), length, length) // (S, S)
+  const sameSegment = equal(unsqueeze(segmentIds, [2]), unsqueeze(segmentIds, [1])) // (B, S, S)
+  const prefixKey = unsqueeze(equal(segmentIds, 0), [1]) // (B, 1, S)
+  const otherSegment = where(prefixKey, g.scalar(0, 'float32'), MASKED) // (B, 1, S)
+  const apart = where(sameSegment, g.scalar(0, 'float32'), otherSegment) // (B, S, S)
+  return unsqueeze(add(apart, causal), [1, 2]) // (B, 1, 1, S, S)
+}
+
+/**
  * Causal mask for S new positions after P cached ones, [S, T] with T = P + S: query i sees keys
  * j ≤ P + i. `past`, `newLength` and `total` are 1-D int64 tensors of one element.
  */

@@ -89,6 +89,11 @@ export interface TrainConfig {
   seed: number
   /** Save a checkpoint every N steps; 0 = only at the end (and on a stop). */
   saveEvery: number
+  /**
+   * Also save a checkpoint every N steps (0 = none): the steps whose checkpoints are benchmarked
+   * while the run trains (RunSettings.benchmarks). Apart from saveEvery so that both schedules hold.
+   */
+  benchmarkEvery: number
   /** Pack several examples per row (attention never crosses samples). */
   packing: boolean
   device: Device
@@ -235,6 +240,7 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     shuffle: input.shuffle ?? true,
     seed: input.seed ?? 42,
     saveEvery: input.saveEvery ?? 0,
+    benchmarkEvery: input.benchmarkEvery ?? 0,
     packing: input.packing ?? false,
     device: input.device ?? 'cpu',
     evalDataFile: input.evalDataFile ? resolve(input.evalDataFile) : null,
@@ -367,6 +373,7 @@ function checkTrainConfig(c: TrainConfig): void {
     fail('--max-seq-len', 'an integer ≥ 2', c.maxSeqLen)
   nonNegativeInteger('--seed', c.seed)
   nonNegativeInteger('--save-every', c.saveEvery)
+  nonNegativeInteger('--eval-every', c.benchmarkEvery)
   nonNegativeInteger('--eval-every', c.evalEvery)
   if (c.device !== 'cpu' && c.device !== 'cuda') fail('--device', 'cpu or cuda', c.device)
   if (c.mergeLora && c.adapter.kind !== 'lora') fail('--merge', 'used with --adapter lora only', true)
@@ -665,9 +672,10 @@ class TrainingLoop {
         return 'stopped'
       }
       await this.trainOneStep()
-      const { saveEvery, evalEvery } = this.config
+      const { saveEvery, benchmarkEvery, evalEvery } = this.config
       if (evaluating && evalEvery > 0 && this.step % evalEvery === 0) await this.evaluate()
-      if (saveEvery > 0 && this.step % saveEvery === 0 && this.step < totalSteps) await this.save()
+      const onSchedule = (every: number) => every > 0 && this.step % every === 0
+      if ((onSchedule(saveEvery) || onSchedule(benchmarkEvery)) && this.step < totalSteps) await this.save()
     }
     if (evaluating && this.evalHistory.at(-1)?.step !== this.step) await this.evaluate()
     await this.save()

@@ -4,7 +4,8 @@ import { cachePruneJob } from './cache-prune'
 import { engineGenerateJob } from './engine-generate'
 import { engineScoreJob } from './engine-score'
 import { engineTrainJob } from './engine-train'
-import { evalBenchmarkJob } from './eval-benchmark'
+import { evalInspectJob } from './eval-inspect'
+import { evalTasksJob } from './eval-tasks'
 import { modelInspectJob } from './model-inspect'
 import { modelValidateJob } from './model-validate'
 import { trainPreflightJob } from './train-preflight'
@@ -22,7 +23,8 @@ register(modelValidateJob as JobKind<never, unknown>)
 register(engineScoreJob as JobKind<never, unknown>)
 register(engineGenerateJob as JobKind<never, unknown>)
 register(engineTrainJob as JobKind<never, unknown>)
-register(evalBenchmarkJob as JobKind<never, unknown>)
+register(evalTasksJob as JobKind<never, unknown>)
+register(evalInspectJob as JobKind<never, unknown>)
 register(trainPreflightJob as JobKind<never, unknown>)
 register(cachePruneJob as JobKind<never, unknown>)
 for (const job of datasetJobs) register(job)

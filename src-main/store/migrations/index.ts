@@ -6,6 +6,7 @@ import * as datasetCuration from './0004-dataset-curation'
 import * as runControl from './0005-run-control'
 import * as searchBacklog from './0006-search-backlog'
 import * as importOwner from './0007-import-owner'
+import * as evaluationTasks from './0008-evaluation-tasks'
 
 export interface Migration {
   version: number
@@ -25,5 +26,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: runControl.version, name: '0005-run-control', up: runControl.updateToSchemaVersion5 },
   { version: searchBacklog.version, name: '0006-search-backlog', up: searchBacklog.updateToSchemaVersion6 },
-  { version: importOwner.version, name: '0007-import-owner', up: importOwner.updateToSchemaVersion7 }
+  { version: importOwner.version, name: '0007-import-owner', up: importOwner.updateToSchemaVersion7 },
+  {
+    version: evaluationTasks.version,
+    name: '0008-evaluation-tasks',
+    up: evaluationTasks.updateToSchemaVersion8
+  }
 ]

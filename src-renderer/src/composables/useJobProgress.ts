@@ -10,6 +10,12 @@ export interface JobProgressView {
   message: string
 }
 
+/** How far a job has come, as a progress bar shows it. */
+export function jobProgressView(job: JobState): JobProgressView {
+  const { done = 0, total = 0, message = job.status } = job.progress ?? {}
+  return { job, fraction: total > 0 ? Math.min(1, done / total) : null, message }
+}
+
 /**
  * The running job of one kind (e.g. 'dataset.import') while `active` is true. Long dataset calls
  * answer only when their job ends, so the jobId comes from the job events, not from the reply.
@@ -22,9 +28,7 @@ export function useJobProgress(kind: string, active: Ref<boolean>) {
   const progress = computed<JobProgressView | null>(() => {
     if (!active.value) return null
     const job = Object.values(jobs.byId).find((j) => j.kind === kind && !isJobFinished(j.status))
-    if (!job) return null
-    const { done = 0, total = 0, message = job.status } = job.progress ?? {}
-    return { job, fraction: total > 0 ? Math.min(1, done / total) : null, message }
+    return job ? jobProgressView(job) : null
   })
 
   async function cancel(): Promise<void> {

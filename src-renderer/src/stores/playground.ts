@@ -1,25 +1,12 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
-import type { GenerateOutput, ModelListing, RunCheckpoints } from '../../../src-preload/contract'
+import type { GenerateOutput } from '../../../src-preload/contract'
 import { useApi } from '../api'
+import { targetInput, useTargetsStore, type TargetKey } from './targets'
 import { useToastStore } from './toasts'
-
-/** What the model picker's value says: `base:<model id>` or `checkpoint:<checkpoint id>`. */
-export type TargetKey = `base:${number}` | `checkpoint:${number}` | ''
-
-/** The models.generate input fields a target key stands for; null for '' or a malformed key. */
-export function targetInput(key: TargetKey): { baseModelId: number } | { checkpointId: number } | null {
-  const match = /^(base|checkpoint):(\d+)$/.exec(key)
-  if (!match) return null
-  const id = Number(match[2])
-  return match[1] === 'base' ? { baseModelId: id } : { checkpointId: id }
-}
 
 /** models.generate's own bound on new tokens, whatever the model. */
 export const MAX_NEW_TOKENS = 4096
-
-/** Runs whose checkpoints the picker lists (newest first); older ones are out of the picker's reach. */
-const RUNS_LISTED = 50
 
 let requestCounter = 0
 /** Unique enough among the clients of one server: a time, a random part, and this window's count. */
@@ -40,9 +27,10 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const api = useApi()
   const toasts = useToastStore()
 
-  const models = ref<ModelListing[]>([])
-  const runs = ref<RunCheckpoints[]>([])
-  const loaded = ref(false)
+  const targets = useTargetsStore()
+  const models = computed(() => targets.models)
+  const runs = computed(() => targets.runs)
+  const loaded = computed(() => targets.loaded)
 
   const target = ref<TargetKey>('')
   const settings = reactive({
@@ -68,12 +56,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
 
   /** The base model whose context bounds a generation: the one chosen, or the one a chosen checkpoint's run trains. */
   const targetModel = computed(() => {
-    const chosen = targetInput(target.value)
-    if (!chosen) return null
-    const baseModelId =
-      'baseModelId' in chosen
-        ? chosen.baseModelId
-        : runs.value.find((run) => run.checkpoints.some((c) => c.id === chosen.checkpointId))?.baseModelId
+    const baseModelId = targets.baseModelIdOf(target.value)
     return models.value.find((model) => model.id === baseModelId) ?? null
   })
   /** The most new tokens the field accepts: the context less at least one prompt token. */
@@ -108,18 +91,8 @@ export const usePlaygroundStore = defineStore('playground', () => {
   })
 
   async function load(): Promise<void> {
-    try {
-      const [registered, withCheckpoints] = await Promise.all([
-        api.call('models.list', {}),
-        api.call('runs.checkpoints', { limit: RUNS_LISTED })
-      ])
-      models.value = registered
-      runs.value = withCheckpoints
-      if (target.value === '' && registered.length > 0) target.value = `base:${registered[0].id}`
-      loaded.value = true
-    } catch (error) {
-      toasts.showError(error)
-    }
+    await targets.load()
+    if (target.value === '' && models.value.length > 0) target.value = `base:${models.value[0].id}`
   }
 
   /** Runs one generation; its text fills `output` as it streams. Errors are toasts. */

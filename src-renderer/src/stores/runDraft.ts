@@ -4,6 +4,7 @@ import type {
   CallInput,
   DatasetVersionSummary,
   Device,
+  EvalTaskInfo,
   ModelValidation,
   RecipeInfo,
   RunPreflight,
@@ -65,6 +66,8 @@ export interface RunDraft {
   seed: number | ''
   saveEvery: number | ''
   evalEvery: number | ''
+  /** Built-in tasks the checkpoints are evaluated on while the run trains (none: no benchmarks). */
+  benchmarks: { tasks: string[]; every: number | ''; limit: number | '' }
   packing: boolean
   device: Device
 }
@@ -95,6 +98,7 @@ export function defaultRunDraft(): RunDraft {
     seed: 0,
     saveEvery: 100,
     evalEvery: 50,
+    benchmarks: { tasks: [], every: 100, limit: 50 },
     packing: false,
     device: 'cpu'
   }
@@ -162,6 +166,14 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
   else settings.maxSteps = number('Steps', draft.maxSteps)
   const maxSeqLen = optional(draft.maxSeqLen)
   if (maxSeqLen !== undefined) settings.maxSeqLen = maxSeqLen
+  const { benchmarks } = draft
+  if (benchmarks.tasks.length > 0) {
+    settings.benchmarks = {
+      tasks: [...benchmarks.tasks],
+      every: number('Benchmark every', benchmarks.every),
+      limit: optional(benchmarks.limit) ?? null
+    }
+  }
 
   return { settings: problems.length === 0 ? settings : null, problems }
 }
@@ -197,6 +209,28 @@ export const useRunDraftStore = defineStore('runDraft', () => {
   const canStart = computed(() => preflightCurrent.value && preflight.value!.ok && !starting.value)
 
   const recipe = computed(() => recipes.byName.get(draft.recipe) ?? null)
+
+  // --- Benchmarks during training: built-in tasks ----------------------------------------------
+
+  const benchmarkTasks = ref<EvalTaskInfo[]>([])
+
+  async function loadBenchmarkTasks(): Promise<void> {
+    try {
+      benchmarkTasks.value = await api.call('evaluations.tasks', {})
+    } catch (error) {
+      toasts.showError(error)
+    }
+  }
+
+  /** Keeps the list's order, so that equal choices give equal settings (and one pre-flight). */
+  function toggleBenchmarkTask(name: string, on: boolean): void {
+    const chosen = new Set(draft.benchmarks.tasks)
+    if (on) chosen.add(name)
+    else chosen.delete(name)
+    draft.benchmarks.tasks = benchmarkTasks.value
+      .map((task) => task.name)
+      .filter((known) => chosen.has(known))
+  }
 
   function chooseRecipe(name: string): void {
     draft.recipe = name
@@ -345,6 +379,9 @@ export const useRunDraftStore = defineStore('runDraft', () => {
     validating,
     awaitedModelPath,
     versions,
+    benchmarkTasks,
+    loadBenchmarkTasks,
+    toggleBenchmarkTask,
     chooseRecipe,
     chooseDataset,
     checkPreflight,

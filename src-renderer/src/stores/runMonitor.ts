@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { markRaw, ref } from 'vue'
 import type { RunDetail, RunLogLine } from '../../../src-preload/contract'
+import { benchmarkMetricName } from '../../../src-preload/metric-names'
 import { useApi } from '../api'
 import { MetricLines } from '../components/runs/metricSeries'
 import { useToastStore } from './toasts'
@@ -18,7 +19,8 @@ export const REDRAW_INTERVAL_MS = 200
 /**
  * The run open in the Runs view, watched live: its detail, metric lines and log. Progress events
  * append their point at once; stored points (validation loss, recipe metrics, steps relayed from
- * another process) are caught up from runs.metrics shortly after.
+ * another process) are caught up from runs.metrics shortly after. A benchmark of one of its
+ * checkpoints finishes later than the steps after it, so its point is fetched when it completes.
  */
 export const useRunMonitorStore = defineStore('runMonitor', () => {
   const api = useApi()
@@ -156,6 +158,25 @@ export const useRunMonitorStore = defineStore('runMonitor', () => {
   })
   api.on('run.log', (line) => {
     if (line.runId === runId.value) appendLog([line])
+  })
+
+  /** The headline metric of a completed evaluation of the open run's checkpoint, as the run recorded it. */
+  async function fetchBenchmarkPoint(evaluationId: number): Promise<void> {
+    const id = runId.value
+    if (id === null) return
+    const asked = selection
+    try {
+      const evaluation = await api.call('evaluations.get', { id: evaluationId })
+      if (asked !== selection || evaluation.runId !== id || evaluation.primaryMetric === null) return
+      const name = benchmarkMetricName(evaluation.task, evaluation.primaryMetric)
+      const points = await api.call('runs.metrics', { id, name })
+      if (asked === selection) addPoints(points)
+    } catch (error) {
+      toasts.showError(error)
+    }
+  }
+  api.on('evaluation.status', (event) => {
+    if (event.status === 'completed' && runId.value !== null) void fetchBenchmarkPoint(event.evaluationId)
   })
 
   return { runId, detail, log, metrics, metricsRevision, select, reload, refreshDetail }

@@ -227,6 +227,15 @@ describe('train with a fake step program', () => {
     }
   })
 
+  test('also checkpoints at the benchmark steps, keeping the saveEvery ones', async () => {
+    const { events, onEvent } = collect()
+    const c = config({ maxSteps: 9, saveEvery: 3, benchmarkEvery: 2 })
+    await train(c, { ...fakeFactory(), onEvent })
+    expect(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { step: number }).step)).toEqual([
+      2, 3, 4, 6, 8, 9
+    ])
+  })
+
   test('a checkpoint that fails while being written leaves no folder behind', async () => {
     const fake = fakeFactory({
       // From step 4 on, an optimizer tensor whose values do not fit its shape: the second file fails.

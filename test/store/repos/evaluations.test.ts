@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { evalSettingsSchema, type EvalItem, type EvalSettings } from '../../../src-preload/contract'
 import { StoreNotFoundError } from '../../../src-main/store/errors'
 import { openTempStore, seedRunInputs } from '../helpers'
+
+const SETTINGS: EvalSettings = evalSettingsSchema.parse({ limit: 4 })
 
 function storeWithCheckpoint() {
   const store = openTempStore()
@@ -10,127 +13,171 @@ function storeWithCheckpoint() {
   return { store, evaluations: store.evaluations, runId: run.id, checkpointId: checkpoint.id, ...inputs }
 }
 
+function item(index: number, correct: boolean | null, extra: Partial<EvalItem> = {}): EvalItem {
+  return {
+    key: String(index),
+    task: 'arc_easy',
+    index,
+    prompt: `Question ${index}?\nAnswer:`,
+    choices: ['yes', 'no'],
+    logprobs: [-1.5, -0.5],
+    target: 'yes',
+    answer: { output: null, prediction: 1, correct },
+    metrics: { 'acc,none': correct ? 1 : 0 },
+    review: null,
+    ...extra
+  }
+}
+
+const SCORES = { 'acc,none': { value: 0.5, stderr: 0.25, higherIsBetter: true } }
+
 describe('evaluations repository', () => {
-  it('creates a queued evaluation; list returns EvaluationSummary objects newest first', () => {
-    const { evaluations, runId, checkpointId, baseModelId } = storeWithCheckpoint()
-    const first = evaluations.create({
-      name: 'ckpt',
-      benchmark: 'arith',
+  it('creates a queued evaluation of a checkpoint with its step, label, task file and settings', () => {
+    const { evaluations, runId, checkpointId } = storeWithCheckpoint()
+    const created = evaluations.create({
+      name: 'arc_easy: r @ step 10',
+      task: 'arc_easy',
+      kind: 'task',
+      targetKey: 'key:r @ step 10',
+      targetLabel: 'r @ step 10',
       runId,
       checkpointId,
-      config: { shots: 0 }
+      taskFile: '/tasks/arc_easy.yaml',
+      taskHash: 'abc',
+      reuseKey: 'key-1',
+      settings: SETTINGS,
+      ownerPid: process.pid
     })
-    const second = evaluations.create({ name: 'base', benchmark: 'arith', baseModelId })
-    expect(first).toMatchObject({
+    expect(created).toMatchObject({
+      task: 'arc_easy',
+      kind: 'task',
       status: 'queued',
-      error: null,
-      config: { shots: 0 },
-      metrics: {},
-      finishedAt: null
+      step: 10,
+      targetKey: 'key:r @ step 10',
+      targetLabel: 'r @ step 10',
+      taskFile: '/tasks/arc_easy.yaml',
+      taskHash: 'abc',
+      settings: SETTINGS,
+      scores: {},
+      primaryMetric: null,
+      itemCount: 0
     })
-    expect(evaluations.list()).toEqual([
-      {
-        id: second.id,
-        name: 'base',
-        benchmark: 'arith',
-        runId: null,
-        checkpointId: null,
-        baseModelId,
-        metrics: {},
-        createdAt: expect.stringMatching(/Z$/)
-      },
-      expect.objectContaining({ id: first.id, runId, checkpointId })
-    ])
-    expect(evaluations.list({ limit: 1, offset: 1 }).map((e) => e.id)).toEqual([first.id])
-    expect(evaluations.get(999)).toBeNull()
   })
 
-  it('records status, then metrics and the final status together', () => {
+  it('completes with items, scores and status at once; items keep their order and answers', () => {
     const { evaluations, baseModelId } = storeWithCheckpoint()
-    const evaluation = evaluations.create({ name: 'e', benchmark: 'arith', baseModelId })
-    expect(evaluations.setStatus(evaluation.id, 'running').status).toBe('running')
-    const done = evaluations.setResult(evaluation.id, { accuracy: 0.75 })
+    const { id } = evaluations.create({
+      name: 'e',
+      task: 'arc_easy',
+      kind: 'task',
+      targetKey: 'key:m',
+      targetLabel: 'm',
+      baseModelId
+    })
+    const generated = item(2, true, {
+      choices: null,
+      logprobs: null,
+      answer: { output: 'The answer is yes', prediction: 'yes', correct: true },
+      review: { output: 'Still yes', prediction: 'yes', correct: true }
+    })
+    const done = evaluations.complete(id, {
+      scores: SCORES,
+      primaryMetric: 'acc,none',
+      items: [item(0, true), item(1, false), generated]
+    })
     expect(done).toMatchObject({
       status: 'completed',
-      metrics: { accuracy: 0.75 },
-      finishedAt: expect.any(String)
+      scores: SCORES,
+      primaryMetric: 'acc,none',
+      itemCount: 3
     })
-    expect(evaluations.setStatus(evaluation.id, 'failed', 'out of memory').error).toBe('out of memory')
-    expect(() => evaluations.setResult(555, {})).toThrow(StoreNotFoundError)
+    expect(done.finishedAt).not.toBeNull()
+
+    const all = evaluations.items(id)
+    expect(all.total).toBe(3)
+    expect(all.items.map((i) => i.key)).toEqual(['0', '1', '2'])
+    expect(all.items[0]).toEqual(item(0, true))
+    expect(all.items[2]).toEqual(generated)
+    expect(evaluations.items(id, 'wrong')).toEqual({ total: 1, items: [item(1, false)] })
+    expect(evaluations.items(id, 'correct', { limit: 1, offset: 1 })).toEqual({
+      total: 2,
+      items: [generated]
+    })
   })
 
-  it('adds per-item results in batches; a repeated key replaces its result', () => {
+  it('finds the newest completed evaluation by reuse key, never one that is not completed', () => {
     const { evaluations, baseModelId } = storeWithCheckpoint()
-    const { id } = evaluations.create({ name: 'e', benchmark: 'arith', baseModelId })
-    expect(
-      evaluations.addResults(id, [
-        { sampleKey: 'q1', prompt: '1+1', output: '3', expected: '2', score: 0 },
-        { sampleKey: 'q2', prompt: '2+2', output: '4', expected: '4', score: 1, details: { logprob: -0.1 } }
-      ])
-    ).toBe(2)
-    evaluations.addResults(id, [{ sampleKey: 'q1', prompt: '1+1', output: '2', expected: '2', score: 1 }])
-    const results = evaluations.results(id)
-    expect(results.map((r) => [r.sampleKey, r.output, r.score])).toEqual([
-      ['q1', '2', 1],
-      ['q2', '4', 1]
-    ])
-    expect(results[1]).toMatchObject({ evaluationId: id, details: { logprob: -0.1 }, expected: '4' })
-    expect(evaluations.results(id, { limit: 1, offset: 1 }).map((r) => r.sampleKey)).toEqual(['q2'])
-    expect(() => evaluations.addResults(808, [])).toThrow(StoreNotFoundError)
+    const base = {
+      name: 'e',
+      task: 't',
+      kind: 'task' as const,
+      targetKey: 'key:m',
+      targetLabel: 'm',
+      baseModelId,
+      reuseKey: 'k'
+    }
+    const older = evaluations.create(base)
+    evaluations.complete(older.id, { scores: SCORES, primaryMetric: 'acc,none', items: [] })
+    const newer = evaluations.create(base)
+    evaluations.complete(newer.id, { scores: SCORES, primaryMetric: 'acc,none', items: [] })
+    evaluations.create(base) // queued
+    expect(evaluations.reusable('k')?.id).toBe(newer.id)
+    expect(evaluations.reusable('other')).toBeNull()
   })
 
-  it('marks running evaluations as interrupted at startup', () => {
+  it('interrupts unfinished evaluations of dead processes only', () => {
     const { evaluations, baseModelId } = storeWithCheckpoint()
-    const running = evaluations.create({ name: 'a', benchmark: 'b', baseModelId })
-    const done = evaluations.create({ name: 'c', benchmark: 'b', baseModelId })
+    const base = {
+      name: 'e',
+      task: 't',
+      kind: 'task' as const,
+      targetKey: 'key:m',
+      targetLabel: 'm',
+      baseModelId
+    }
+    const mine = evaluations.create({ ...base, ownerPid: 100 })
+    const dead = evaluations.create({ ...base, ownerPid: 200 })
+    const running = evaluations.create({ ...base, ownerPid: 200 })
     evaluations.setStatus(running.id, 'running')
-    evaluations.setResult(done.id, { accuracy: 1 })
-    expect(evaluations.markRunningAsInterrupted()).toEqual([running.id])
-    expect(evaluations.get(running.id)!.status).toBe('interrupted')
-    expect(evaluations.get(done.id)!.status).toBe('completed')
+    expect(evaluations.interruptOrphans((pid) => pid === 100)).toEqual([dead.id, running.id])
+    expect(evaluations.get(mine.id)?.status).toBe('queued')
+    expect(evaluations.get(dead.id)).toMatchObject({
+      status: 'interrupted',
+      error: 'the process evaluating it ended'
+    })
   })
 
-  it('deletes an evaluation with its run, and on its own', () => {
+  it('lists newest first, by run and by task; deleting a run deletes its evaluations', () => {
     const { store, evaluations, runId, checkpointId, baseModelId } = storeWithCheckpoint()
-    const ofRun = evaluations.create({ name: 'a', benchmark: 'b', runId, checkpointId })
-    const ofBase = evaluations.create({ name: 'c', benchmark: 'b', baseModelId })
-    store.runs.delete(runId)
-    expect(evaluations.get(ofRun.id)).toBeNull()
-    expect(evaluations.delete(ofBase.id)).toBe(true)
-    expect(evaluations.list()).toEqual([])
+    const a = evaluations.create({
+      name: 'a',
+      task: 'x',
+      kind: 'task',
+      targetKey: 'key:m',
+      targetLabel: 'm',
+      baseModelId
+    })
+    const b = evaluations.create({
+      name: 'b',
+      task: 'y',
+      kind: 'task',
+      targetKey: 'key:r',
+      targetLabel: 'r',
+      runId,
+      checkpointId
+    })
+    expect(evaluations.list().map((e) => e.id)).toEqual([b.id, a.id])
+    expect(evaluations.list({ runId }).map((e) => e.id)).toEqual([b.id])
+    expect(evaluations.list({ task: 'x' }).map((e) => e.id)).toEqual([a.id])
+    store.db.prepare('DELETE FROM runs WHERE id = ?').run(runId)
+    expect(evaluations.list().map((e) => e.id)).toEqual([a.id])
   })
-})
 
-describe('comparisons', () => {
-  it('creates, lists newest first, and records votes', () => {
-    const { evaluations, baseModelId, runId } = storeWithCheckpoint()
-    const a = evaluations.create({ name: 'a', benchmark: 'b', baseModelId })
-    const b = evaluations.create({ name: 'b', benchmark: 'b', runId })
-    const first = evaluations.createComparison({
-      prompt: 'Tell a story',
-      evaluationAId: a.id,
-      evaluationBId: b.id,
-      outputA: 'Once',
-      outputB: 'Long ago'
-    })
-    expect(first).toEqual({
-      id: first.id,
-      prompt: 'Tell a story',
-      evaluationAId: a.id,
-      evaluationBId: b.id,
-      outputA: 'Once',
-      outputB: 'Long ago',
-      vote: null,
-      createdAt: expect.stringMatching(/Z$/)
-    })
-    const second = evaluations.createComparison({ prompt: 'p', outputA: 'x', outputB: 'y' })
-    expect(evaluations.listComparisons().map((c) => c.id)).toEqual([second.id, first.id])
-    expect(evaluations.listComparisons({ limit: 1 }).map((c) => c.id)).toEqual([second.id])
-
-    expect(evaluations.vote(first.id, 'b')!.vote).toBe('b')
-    expect(evaluations.vote(first.id, 'tie')!.vote).toBe('tie')
-    expect(evaluations.getComparison(first.id)!.vote).toBe('tie')
-    expect(evaluations.vote(9999, 'a')).toBeNull()
-    expect(() => evaluations.vote(first.id, 'c' as never)).toThrow(/CHECK constraint failed/)
+  it('refuses to complete or page an evaluation that does not exist', () => {
+    const { evaluations } = storeWithCheckpoint()
+    expect(() => evaluations.complete(99, { scores: {}, primaryMetric: null, items: [] })).toThrow(
+      StoreNotFoundError
+    )
+    expect(() => evaluations.items(99)).toThrow(/no evaluation with id 99/)
   })
 })

@@ -1,4 +1,6 @@
 import type { MetricPoint } from '../../../../src-preload/contract'
+import { parseBenchmarkMetric } from '../../../../src-preload/metric-names'
+import { evalMetricLabel } from '../evaluate/evalFormat'
 
 /**
  * Metric points keyed by name, each line in step order with one value per step. Adding points for
@@ -42,7 +44,10 @@ export class MetricLines {
   }
 }
 
-/** Labels for the metric names runs record (recipe metrics appear as recipe/<name>). */
+/**
+ * Labels for the metric names runs record (recipe metrics appear as recipe/<name>, benchmarks as
+ * eval/<task>/<metric key>).
+ */
 export const METRIC_LABELS: Record<string, string> = {
   loss: 'Training loss',
   eval_loss: 'Validation loss',
@@ -52,5 +57,19 @@ export const METRIC_LABELS: Record<string, string> = {
 }
 
 export function metricLabel(name: string): string {
-  return METRIC_LABELS[name] ?? name
+  const benchmark = parseBenchmarkMetric(name)
+  return benchmark ? `${benchmark.task}: ${evalMetricLabel(benchmark.metric)}` : (METRIC_LABELS[name] ?? name)
+}
+
+/** The benchmark metrics among `names` (eval/<task>/<metric key>), in name order. */
+export function benchmarkMetricNames(names: readonly string[]): string[] {
+  return names.filter((name) => parseBenchmarkMetric(name) !== null).sort()
+}
+
+/**
+ * The whole [0, 1] range for a line of fractions (accuracies, exact-match rates), so that a change
+ * shows at its true size instead of filling the chart; undefined (fit to the data) otherwise.
+ */
+export function fractionRange(points: readonly [number, number][]): [number, number] | undefined {
+  return points.length > 0 && points.every(([, value]) => value >= 0 && value <= 1) ? [0, 1] : undefined
 }
