@@ -10,6 +10,9 @@ export default defineConfig({
           exclude: ['test/e2e/**'],
           environment: 'node',
           testTimeout: 60_000,
+          // Some suites train or convert a model once in beforeAll; under a loaded machine that
+          // outlasts vitest's 10 s hook default.
+          hookTimeout: 120_000,
           // Engine tests are CPU-heavy; two cores, so at most two test files at once.
           maxWorkers: 2
         }

@@ -7,8 +7,9 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeTextFileAtomically } from '../src-main/engine/checkpoint/atomic-write'
-import { expectedTensors, parseModelConfig } from '../src-main/engine/checkpoint/hf-config'
-import { writeSafetensors } from '../src-main/engine/checkpoint/safetensors'
+import { parseModelConfig } from '../src-main/engine/checkpoint/hf-config'
+import { expectedTensors } from '../src-main/engine/checkpoint/hf-layout'
+import { writeSafetensors } from '../src-main/engine/checkpoint/safetensors-write'
 import { Rng } from '../src-main/engine/rng'
 
 /** `quick` keeps 2 of the 30 layers, for a smoke run. */

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 import { importFile } from '../src-main/datasets/import'
 import { indexSearchBacklog } from '../src-main/datasets/search-index'
 import { openStore, type Store } from '../src-main/store'
-import { SEARCH_COUNT_CAP } from '../src-main/store/repos/curation'
+import { SEARCH_COUNT_CAP } from '../src-main/store/repos/sample-browse'
 import type { SampleFilter } from '../src-preload/contract'
 
 const { values: flags } = parseArgs({

@@ -22,6 +22,7 @@ import { createSession, hostTensor } from '../src-main/engine/runtime/session'
 import { collateRows } from '../src-main/engine/train/batches'
 import { createStepProgram } from '../src-main/engine/train/compile-step'
 import { Rng } from '../src-main/engine/rng'
+import { resolveRecipe } from '../src-main/recipes/index'
 
 const { values: flags } = parseArgs({
   options: {
@@ -84,7 +85,7 @@ async function benchMethod(method: Method): Promise<MethodReport> {
           }
         : { kind: 'full', freezeEmbeddings: false },
     optimizer: ADAMW,
-    recipe: { name: 'sft', params: {} },
+    recipe: resolveRecipe('sft'),
     device: 'cpu',
     cacheDir,
     seed: 4,

@@ -1,7 +1,7 @@
 /**
  * The names of every API call, as plain strings. The sandboxed preload script needs only these
  * (one named method per call) and must not bundle zod, so they live apart from the schemas in
- * contract.ts, which fails to compile if the two lists ever disagree.
+ * contract/, whose index fails to compile if the two lists ever disagree.
  */
 export const CALL_NAMES = [
   'system.info',

@@ -1,6 +1,6 @@
 /**
  * Run metric names that both sides build: the main process records benchmark results under them
- * and the renderer asks for them by name. Kept apart from contract.ts so the renderer does not
+ * and the renderer asks for them by name. Kept apart from contract/ so the renderer does not
  * bundle zod.
  */
 export const BENCHMARK_METRIC_PREFIX = 'eval/'

@@ -7,14 +7,16 @@ import { existsSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import type {
   Conversation,
-  DatasetVersionSummary,
   ImportFileType,
   ImportResult,
   ParsedInput,
   SampleFilter
 } from '../../src-preload/contract'
-import { abortMessage, previewImport, type ImportOutcome, type ImportRequest } from '../datasets/import'
-import { checkConversation, checkMapping, RowError } from '../datasets/normalise'
+import { abortMessage, type ImportOutcome, type ImportRequest } from '../datasets/import'
+import { previewImport } from '../datasets/import-preview'
+import { checkMapping } from '../datasets/import-mapping'
+import { checkConversation } from '../datasets/normalise'
+import { RowError } from '../datasets/raw-values'
 import { detectFileType, SourceFileError } from '../datasets/sources'
 import { cachedTokenizer, renderSample, trainedTokenCount } from '../datasets/template'
 import {
@@ -26,7 +28,6 @@ import {
 } from '../datasets/work'
 import { readModelConfig } from '../engine/checkpoint/hf-config'
 import { defaultModelDir } from '../resources'
-import type { DatasetVersion } from '../store/repos/datasets'
 import { inTransaction } from '../store/repos/sql'
 import { compileUserRegex, UserRegexError } from '../store/user-regex'
 import { ApiError, notFound } from './errors'
@@ -42,10 +43,6 @@ function checkFile(operation: string, path: string): string {
 
 function requireDataset(ctx: RequestContext, id: number): void {
   if (!ctx.store.datasets.exists(id)) throw notFound('dataset', id)
-}
-
-function toVersionSummary(version: DatasetVersion): DatasetVersionSummary {
-  return { ...version }
 }
 
 /** Runs a dataset job and waits for it; its failure becomes the call's error. */
@@ -177,7 +174,7 @@ async function importHandler(input: ImportInput, ctx: RequestContext): Promise<I
     badRows: value.badRows,
     badRowCount: value.badRowCount,
     warnings: value.warnings,
-    version: version ? toVersionSummary(version) : null
+    version
   }
 }
 
@@ -215,11 +212,11 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
   'datasets.import': importHandler,
   'datasets.cutVersion': (input, ctx) => {
     requireDataset(ctx, input.id)
-    return toVersionSummary(ctx.store.datasets.cutVersion(input.id, input.note))
+    return ctx.store.datasets.cutVersion(input.id, input.note)
   },
   'datasets.versions': (input, ctx) => {
     requireDataset(ctx, input.id)
-    return ctx.store.datasets.listVersions(input.id).map(toVersionSummary)
+    return ctx.store.datasets.listVersions(input.id)
   },
   'datasets.versionSamples': (input, ctx) => {
     const version = ctx.store.datasets.getVersion(input.versionId)

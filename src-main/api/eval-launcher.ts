@@ -15,8 +15,9 @@ import type {
 } from '../../src-preload/contract'
 import { ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, readLoraConfig } from '../engine/checkpoint/peft'
 import type { EvalInspectInput, EvalInspectOutput } from '../jobs/kinds/eval-inspect'
+import { jsonLinesReader } from '../jobs/json-lines'
 import type { EvalJobEntry, EvalStatusLine, EvalTasksInput } from '../jobs/kinds/eval-tasks'
-import { canonicalJson, sha256Hex } from '../store/hash'
+import { canonicalJson, sha256Hex } from '../shared/canonical-json'
 import { graphCacheDir } from '../store/location'
 import { ApiError } from './errors'
 import type { RequestContext } from './handlers'
@@ -187,16 +188,7 @@ export async function startEvaluations(
 
 /** Publishes each evaluation's status line as an evaluation.status event. */
 function statusRelay(ctx: RequestContext): (text: string) => void {
-  let buffer = ''
-  return (text) => {
-    buffer += text
-    let newline: number
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffer.slice(0, newline)) as EvalStatusLine
-      buffer = buffer.slice(newline + 1)
-      ctx.events.emit('evaluation.status', line)
-    }
-  }
+  return jsonLinesReader<EvalStatusLine>((line) => ctx.events.emit('evaluation.status', line))
 }
 
 function submitEvaluationJob(ctx: RequestContext, entries: EvalJobEntry[], settings: EvalSettings): string {

@@ -14,9 +14,9 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { ModelSummary, ParsedInput, RunSummary } from '../../src-preload/contract'
 import { writeTextFileAtomically } from '../engine/checkpoint/atomic-write'
-import { resolveTrainConfig, type TrainConfig } from '../engine/train/trainer'
+import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../engine/train/train-config'
 import { inspectModel } from '../jobs/kinds/model-inspect'
-import { getRecipe, recipeNames } from '../recipes'
+import { getRecipe, recipeNames, resolveRecipe } from '../recipes'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
@@ -82,7 +82,7 @@ export function trainConfigFor(
   data: { trainFile: string; evalFile: string | null },
   cacheDir: string
 ): TrainConfig {
-  return resolveTrainConfig({
+  const settings: TrainConfigInput = {
     modelDir,
     dataFile: data.trainFile,
     outDir,
@@ -109,7 +109,8 @@ export function trainConfigFor(
     packing: input.packing,
     device: input.device,
     cacheDir
-  })
+  }
+  return resolveTrainConfig(settings, resolveRecipe)
 }
 
 function sha256File(path: string): string {

@@ -14,16 +14,14 @@
  *
  * Training runs in a child process (JobRunner isolation 'process'): cancel kills it with SIGKILL and
  * a crash of the trainer cannot take the API process down. Its JSON-lines events become metrics
- * (written in batches), checkpoints, segments, progress and run.* events.
+ * (written in batches), checkpoints, segments, progress (run-training.ts) and run.* events. Runs
+ * other processes train are followed through the store and relayed as events here (run-watch.ts).
  *
- * Status mapping at the end of a training job: the trainer's result 'completed' or 'stopped'; a
- * cancel asked for here → cancelled; a process killed from outside (SIGKILL, SIGTERM, …) or a
- * failure whose cause can pass (a full disk, a lost GPU: PASSING_FAILURES) → interrupted
- * (resumable from the last checkpoint, with the error saying what to do); any other failure →
- * failed, with the trainer's error.
+ * The status a run ends with follows from how its training job ended (run-outcome.ts).
  *
  * Files. What a training process killed mid-write leaves in a run's folder (a temporary checkpoint
- * or export folder) is removed when a manager starts, for every run, and when a run trains again.
+ * or export folder) is removed when a manager starts, for every run, and when a run trains again
+ * (run-files.ts).
  *
  * Benchmarks. A run that names benchmark tasks has the checkpoints at its benchmark steps (and the
  * one a stop saves) evaluated as they are recorded (run-benchmarks.ts); a resumed run has those up
@@ -31,38 +29,31 @@
  * interruption cut short.
  */
 import { randomUUID } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import type {
   Device,
   Events,
-  MetricPoint,
   RunControl,
   RunLogLine,
-  RunProgress,
-  RunSegment,
   RunStatus,
   RunSummary
 } from '../../src-preload/contract'
-import { CHECKPOINTS_DIR, removeStaleRunTemporaries, TRAINER_STATE_FILE } from '../engine/train/checkpoints'
-import {
-  resolveTrainConfig,
-  type TrainConfig,
-  type TrainEvent,
-  type TrainResult
-} from '../engine/train/trainer'
+import { resolveTrainConfig, type TrainConfig } from '../engine/train/train-config'
+import type { TrainEvent, TrainResult } from '../engine/train/trainer'
+import { jsonLinesReader } from '../jobs/json-lines'
 import type { JobRunner } from '../jobs/runner'
+import { resolveRecipe } from '../recipes'
 import type { Store } from '../store'
-import { HEARTBEAT_INTERVAL_MS, ownerAlive } from '../store/owner'
-import { ACTIVE_STATUSES, FINISHED_STATUSES, type Checkpoint, type RunOwner } from '../store/repos/runs'
+import { HEARTBEAT_INTERVAL_MS } from '../store/owner'
+import type { RunOwner } from '../store/repos/runs'
 import { inTransaction } from '../store/repos/sql'
 import type { ApiContext } from './context'
 import { ApiError, notFound } from './errors'
 import type { EventBus } from './events'
-import { benchmarkPlanOf, isBenchmarkStep, RunBenchmarks, type BenchmarkPlan } from './run-benchmarks'
-
-/** Why a training job was (re)started; recorded as the kind of the segment it opens. */
-export type SegmentKind = RunSegment['kind']
+import { benchmarkPlanOf, isBenchmarkStep, RunBenchmarks } from './run-benchmarks'
+import { latestCheckpointOf, removeStaleRunFiles } from './run-files'
+import { runOutcome } from './run-outcome'
+import { TrainingRun, type SegmentKind } from './run-training'
+import { deviceTaken, isFinished, orphanedRuns, OtherProcessRuns, RunWaiters } from './run-watch'
 
 interface QueuedRun {
   runId: number
@@ -71,96 +62,13 @@ interface QueuedRun {
   segment: SegmentKind
 }
 
-/** A run this manager is training right now. */
-interface TrainingRun {
-  runId: number
-  jobId: string
-  device: Device
-  segment: SegmentKind
-  metrics: MetricsWriter
-  progress: RunProgress | null
-  progressDirty: boolean
-  /** What the user asked for that decides the final status. */
-  requested: 'stop' | 'cancel' | null
-  /** The steps this training job trains to (from its start event). */
-  totalSteps: number | null
-  benchmarks: BenchmarkPlan | null
-}
-
-/** Signals that mean someone ended the process, not that training went wrong. */
-const EXTERNAL_KILLS: readonly string[] = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP']
-
-/**
- * Failures whose cause can pass, recognised by the error's text (the errno code a failed write
- * names; the CUDA runtime's words for a device that is gone), with what the user should do.
- */
-const PASSING_FAILURES: readonly { cause: RegExp; advice: string }[] = [
-  {
-    cause: /\b(ENOSPC|EDQUOT)\b/,
-    advice: 'the disk is full: free space, then resume the run from its last checkpoint'
-  },
-  {
-    cause:
-      /CUDA failure (46|100|999)\b|no CUDA-capable device|busy or unavailable|fallen off the bus|cudaErrorDevicesUnavailable|cudaErrorNoDevice/,
-    advice: 'the GPU was lost: once it is back, resume the run from its last checkpoint'
-  }
-]
-
-/** What to do about a failure whose cause can pass; null for any other failure. */
-export function adviceForPassingFailure(error: string): string | null {
-  return PASSING_FAILURES.find(({ cause }) => cause.test(error))?.advice ?? null
-}
-
-/**
- * Removes what training processes killed mid-write left in the runs' folders. A folder that cannot
- * be cleaned (a user's --out made read-only) is left as it is: the next start tries again.
- */
-function removeStaleRunFiles(store: Store): void {
-  for (const outDir of store.runs.outDirs()) {
-    try {
-      removeStaleRunTemporaries(outDir)
-    } catch (error) {
-      console.warn(`run manager: cannot clean ${outDir}: ${(error as Error).message}`)
-    }
-  }
-}
-
-/** Metric points are written in batches: one transaction per second or per 64 points, not per step. */
-class MetricsWriter {
-  private pending: MetricPoint[] = []
-  private timer: NodeJS.Timeout | null = null
-
-  constructor(
-    private readonly store: Store,
-    private readonly runId: number
-  ) {}
-
-  add(points: MetricPoint[]): void {
-    this.pending.push(...points)
-    if (this.pending.length >= 64) this.flush()
-    else this.timer ??= setTimeout(() => this.flush(), 1000)
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-    if (this.pending.length === 0) return
-    this.store.runs.appendMetrics(this.runId, this.pending)
-    this.pending = []
-  }
-}
-
-function isFinished(status: RunStatus): boolean {
-  return FINISHED_STATUSES.includes(status)
-}
-
 export class RunManager {
   readonly owner: RunOwner = { id: randomUUID(), pid: process.pid }
   private readonly queue: QueuedRun[] = []
+  /** The runs this manager is training right now. */
   private readonly training = new Map<number, TrainingRun>()
-  /** Runs owned by other processes that this one relays events about: last status and step seen. */
-  private readonly watched = new Map<number, { status: RunStatus; step: number | null }>()
-  private readonly waiters = new Map<number, ((run: RunSummary) => void)[]>()
+  private readonly otherProcessRuns: OtherProcessRuns
+  private readonly waiters: RunWaiters
   /** The trainer's result of the last job of each run this manager trained (for the CLI's summary). */
   private readonly results = new Map<number, TrainResult>()
   private readonly timer: NodeJS.Timeout
@@ -175,6 +83,8 @@ export class RunManager {
     this.store = services.store
     this.jobs = services.jobs
     this.events = services.events
+    this.otherProcessRuns = new OtherProcessRuns(this.store, this.events, this.owner.id)
+    this.waiters = new RunWaiters(this.store)
     this.benchmarks = new RunBenchmarks({ ...services, runs: this, transport: 'direct' }, (...line) =>
       this.log(...line)
     )
@@ -199,10 +109,7 @@ export class RunManager {
 
   /** Resolves when the run has ended (any finished status), whichever process trains it. */
   waitForRun(runId: number): Promise<RunSummary> {
-    const run = this.store.runs.getSummary(runId)
-    if (!run) return Promise.reject(notFound('run', runId))
-    if (isFinished(run.status)) return Promise.resolve(run)
-    return new Promise((resolve) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]))
+    return this.waiters.wait(runId)
   }
 
   /** Resolves once the benchmark evaluations started so far for the run are over. */
@@ -246,16 +153,7 @@ export class RunManager {
   /** Sets the run running if no other run is active on its device in any live process; atomically. */
   private claimDevice(queued: QueuedRun): boolean {
     const claimed = inTransaction(this.store.db, () => {
-      const busy = this.store.runs
-        .claimed()
-        .some(
-          (other) =>
-            other.id !== queued.runId &&
-            other.device === queued.device &&
-            ACTIVE_STATUSES.includes(other.status) &&
-            (other.ownerId === this.owner.id ||
-              (other.ownerPid !== null && ownerAlive(other.ownerPid, other.heartbeatAt)))
-        )
+      const busy = deviceTaken(this.store, this.owner.id, queued.runId, queued.device)
       if (!busy) this.store.runs.setStatus(queued.runId, 'running')
       return !busy
     })()
@@ -265,7 +163,6 @@ export class RunManager {
 
   private launch(queued: QueuedRun): void {
     const { runId, config } = queued
-    const metrics = new MetricsWriter(this.store, runId)
     const job = this.jobs.submit('engine.train', config, {
       isolation: 'process',
       lane: `train:${config.device}`,
@@ -274,18 +171,13 @@ export class RunManager {
       onLog: (level, message) => this.log(runId, level, message),
       onPauseChange: (paused) => this.onPauseChange(runId, paused)
     })
-    const run: TrainingRun = {
+    const run = new TrainingRun(this.store, {
       runId,
       jobId: job.id,
       device: config.device,
       segment: queued.segment,
-      metrics,
-      progress: null,
-      progressDirty: false,
-      requested: null,
-      totalSteps: null,
       benchmarks: benchmarkPlanOf(this.store.runs.getRecord(runId)!.config)
-    }
+    })
     this.training.set(runId, run)
     void this.jobs.wait(job.id).then(() => this.onJobEnd(run))
   }
@@ -388,7 +280,7 @@ export class RunManager {
     let config: TrainConfig
     try {
       const stored = record.config as unknown as TrainConfig
-      config = resolveTrainConfig(plan({ ...stored, resumeFrom: checkpoint?.path ?? null }))
+      config = resolveTrainConfig(plan({ ...stored, resumeFrom: checkpoint?.path ?? null }), resolveRecipe)
     } catch (error) {
       throw new ApiError('conflict', `${operation}: run ${runId}: ${(error as Error).message}`)
     }
@@ -438,55 +330,23 @@ export class RunManager {
 
   /** Turns the training job's JSON-lines output into store rows and run.* events. */
   private trainEventSink(runId: number): (text: string) => void {
-    let buffer = ''
-    return (text) => {
-      buffer += text
-      let newline: number
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline)
-        buffer = buffer.slice(newline + 1)
-        const run = this.training.get(runId)
-        if (run && line.trim() !== '') this.onTrainEvent(run, JSON.parse(line) as TrainEvent)
-      }
-    }
+    return jsonLinesReader<TrainEvent>((event) => {
+      const run = this.training.get(runId)
+      if (run) this.onTrainEvent(run, event)
+    })
   }
 
   private onTrainEvent(run: TrainingRun, event: TrainEvent): void {
     const { runId } = run
     if (event.type === 'start') {
-      run.totalSteps = event.totalSteps
-      this.addSegment(runId, { kind: run.segment, fromStep: event.startStep, totalSteps: event.totalSteps })
+      run.started(event)
       this.benchmarkUpTo(run, event.startStep)
     } else if (event.type === 'step') {
-      run.metrics.add([
-        { step: event.step, name: 'loss', value: event.loss },
-        { step: event.step, name: 'lr', value: event.lr },
-        { step: event.step, name: 'grad_norm', value: event.gradNorm },
-        { step: event.step, name: 'tokens_per_s', value: event.tokensPerSecond },
-        ...Object.entries(event.metrics).map(([name, value]) => ({
-          step: event.step,
-          name: `recipe/${name}`,
-          value
-        }))
-      ])
-      run.progress = {
-        step: event.step,
-        totalSteps: event.totalSteps,
-        epoch: event.epoch,
-        loss: event.loss,
-        lr: event.lr,
-        gradNorm: event.gradNorm,
-        tokensPerSecond: event.tokensPerSecond,
-        elapsedSeconds: event.elapsedSeconds,
-        etaSeconds: event.etaSeconds
-      }
-      run.progressDirty = true
-      this.events.emit('run.progress', { runId, ...run.progress })
+      this.events.emit('run.progress', { runId, ...run.stepped(event) })
     } else if (event.type === 'eval') {
-      run.metrics.add([{ step: event.step, name: 'eval_loss', value: event.loss }])
+      run.evaluated(event)
     } else {
-      run.metrics.flush()
-      const checkpoint = recordCheckpoint(this.store, runId, event.step, event.dir)
+      const checkpoint = run.checkpointed(event)
       const plan = run.benchmarks
       if (plan && (run.requested === 'stop' || isBenchmarkStep(plan, event.step, run.totalSteps))) {
         this.benchmarks.evaluate(runId, [checkpoint], plan, run.device)
@@ -509,18 +369,10 @@ export class RunManager {
     if (due.length > 0) this.benchmarks.evaluate(run.runId, due, plan, run.device)
   }
 
-  private addSegment(runId: number, segment: Omit<RunSegment, 'at'>): void {
-    const config = this.store.runs.getRecord(runId)!.config
-    const segments = [...(Array.isArray(config.segments) ? (config.segments as RunSegment[]) : [])]
-    segments.push({ ...segment, at: new Date().toISOString() })
-    this.store.runs.setConfig(runId, { ...config, segments })
-  }
-
   private onPauseChange(runId: number, paused: boolean): void {
     const run = this.training.get(runId)
     if (!run || run.requested) return
-    run.metrics.flush()
-    this.writeProgress(run)
+    run.save()
     const step = run.progress?.step ?? 0
     this.setStatus(runId, paused ? 'paused' : 'running')
     this.log(runId, 'info', paused ? `paused after step ${step}` : `resumed after step ${step}`)
@@ -530,36 +382,15 @@ export class RunManager {
     const { runId } = run
     this.training.delete(runId)
     if (this.disposed) return
-    run.metrics.flush()
-    this.writeProgress(run)
+    run.save()
     const job = this.jobs.get(run.jobId)!
-    const exit = this.jobs.exitOf(run.jobId)
     const result = job.result as TrainResult | undefined
     if (result) this.results.set(runId, result)
-    let status: RunStatus
-    let error: string | null = null
-    if (run.requested === 'cancel') {
-      status = 'cancelled'
-    } else if (result && (job.status === 'completed' || job.status === 'cancelled')) {
-      status = result.status
-    } else if (exit?.signal && EXTERNAL_KILLS.includes(exit.signal)) {
-      status = 'interrupted'
-      error = `the training process was killed (${exit.signal}); resume the run from its last checkpoint`
-    } else {
-      error = job.error ?? `the training job ended as ${job.status}`
-      const advice = adviceForPassingFailure(error)
-      status = advice ? 'interrupted' : 'failed'
-      if (advice) error = `${error} — ${advice}`
-    }
+    const exit = this.jobs.exitOf(run.jobId)
+    const { status, error } = runOutcome({ requested: run.requested, job, result, exit })
     this.log(runId, status === 'failed' ? 'error' : 'info', error ? `${status}: ${error}` : status)
     this.finish(runId, status, error)
     this.pump()
-  }
-
-  private writeProgress(run: TrainingRun): void {
-    if (!run.progress || !run.progressDirty) return
-    this.store.runs.setProgress(run.runId, run.progress)
-    run.progressDirty = false
   }
 
   // -------------------------------------------------------------------------------------------
@@ -572,10 +403,10 @@ export class RunManager {
       this.store.runs.heartbeat(this.owner.id)
       for (const { id, control } of this.store.runs.takeControls(this.owner.id))
         this.applyControl(id, control)
-      for (const run of this.training.values()) this.writeProgress(run)
+      for (const run of this.training.values()) run.saveProgress()
       this.recoverOrphans()
       this.relayOtherProcesses()
-      this.settleWaiters()
+      this.waiters.settle()
       this.pump()
     } catch (error) {
       // A busy or closing database must not kill the timer; the next tick tries again.
@@ -589,59 +420,13 @@ export class RunManager {
    * stale). Returns their ids.
    */
   recoverOrphans(): number[] {
-    const recovered: number[] = []
-    for (const run of this.store.runs.claimed()) {
-      if (run.ownerId === this.owner.id) continue
-      if (run.ownerPid !== null && ownerAlive(run.ownerPid, run.heartbeatAt)) continue
-      const who = run.ownerPid === null ? 'no process owns it' : `its process (pid ${run.ownerPid}) is gone`
-      const error = `${who}; it was ${run.status}: resume it from its last checkpoint`
-      if (!this.store.runs.interruptIfOwnedBy(run.id, run.ownerId, error)) continue
-      recovered.push(run.id)
-      this.log(run.id, 'warn', `interrupted: ${error}`)
-      this.emitStatus(run.id)
-    }
-    return recovered
+    return orphanedRuns(this.store, this.owner.id)
+      .filter((run) => this.interrupt(run.id, run.ownerId, run.error))
+      .map((run) => run.id)
   }
 
-  /** Emits run.status / run.progress for runs other processes train, as their rows change. */
   private relayOtherProcesses(): void {
-    for (const run of this.store.runs.claimed()) {
-      if (run.ownerId !== this.owner.id && !this.watched.has(run.id)) {
-        this.watched.set(run.id, {
-          status: run.status,
-          step: this.store.runs.getSummary(run.id)?.progress?.step ?? null
-        })
-      }
-    }
-    for (const [runId, seen] of this.watched) {
-      const run = this.store.runs.getSummary(runId)
-      if (!run) {
-        this.watched.delete(runId)
-        continue
-      }
-      if (run.progress && run.progress.step !== seen.step) {
-        seen.step = run.progress.step
-        this.events.emit('run.progress', { runId, ...run.progress })
-      }
-      if (run.status !== seen.status) {
-        seen.status = run.status
-        this.events.emit('run.status', { runId, status: run.status, error: run.error })
-      }
-      if (isFinished(run.status) || this.training.has(runId)) this.watched.delete(runId)
-    }
-  }
-
-  private settleWaiters(): void {
-    for (const runId of this.waiters.keys()) {
-      const run = this.store.runs.getSummary(runId)
-      if (!run || isFinished(run.status)) this.resolveWaiters(runId, run)
-    }
-  }
-
-  private resolveWaiters(runId: number, run: RunSummary | null): void {
-    const waiting = this.waiters.get(runId)
-    this.waiters.delete(runId)
-    if (run) for (const resolve of waiting ?? []) resolve(run)
+    this.otherProcessRuns.relay((runId) => this.training.has(runId))
   }
 
   /**
@@ -654,16 +439,11 @@ export class RunManager {
     this.benchmarks.dispose()
     const owned = [...this.queue.map((q) => q.runId), ...this.training.keys()]
     for (const runId of owned) {
-      const run = this.training.get(runId)
-      run?.metrics.flush()
-      if (run) this.writeProgress(run)
+      this.training.get(runId)?.save()
       const error =
         'the process that trained it closed while it was active: resume it from its last checkpoint'
-      if (this.store.runs.interruptIfOwnedBy(runId, this.owner.id, error)) {
-        this.log(runId, 'warn', `interrupted: ${error}`)
-        this.emitStatus(runId)
-      }
-      this.resolveWaiters(runId, this.store.runs.getSummary(runId))
+      this.interrupt(runId, this.owner.id, error)
+      this.waiters.resolve(runId, this.store.runs.getSummary(runId))
     }
     this.queue.length = 0
     this.disposed = true
@@ -693,9 +473,17 @@ export class RunManager {
     this.emitStatus(runId)
   }
 
+  /** Marks the run interrupted with `error` if `ownerId` still holds it (no other process took it). */
+  private interrupt(runId: number, ownerId: string | null, error: string): boolean {
+    if (!this.store.runs.interruptIfOwnedBy(runId, ownerId, error)) return false
+    this.log(runId, 'warn', `interrupted: ${error}`)
+    this.emitStatus(runId)
+    return true
+  }
+
   private finish(runId: number, status: RunStatus, error: string | null): void {
     this.setStatus(runId, status, error)
-    this.resolveWaiters(runId, this.summary(runId))
+    this.waiters.resolve(runId, this.summary(runId))
   }
 
   private emitStatus(runId: number): void {
@@ -707,39 +495,4 @@ export class RunManager {
     const line = this.store.runs.appendLog(runId, level, message)
     this.events.emit('run.log', line satisfies Events['run.log'])
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Checkpoints on disk
-// ---------------------------------------------------------------------------------------------
-
-/** The run's checkpoint row for that step, recorded unless it has one already (a resumed run may save it again). */
-function recordCheckpoint(store: Store, runId: number, step: number, path: string): Checkpoint {
-  return (
-    store.runs.checkpoints(runId).find((c) => c.step === step) ??
-    store.runs.addCheckpoint(runId, { step, path, metrics: {} })
-  )
-}
-
-/**
- * The run's newest complete checkpoint. The folder is the truth: checkpoints are renamed into place
- * whole, and one may have been written just before its process died, before its row was. A
- * checkpoint found on disk only is recorded.
- */
-export function latestCheckpointOf(store: Store, runId: number): { step: number; path: string } | null {
-  const record = store.runs.getRecord(runId)
-  if (!record?.outDir) return null
-  const dir = join(record.outDir, CHECKPOINTS_DIR)
-  const steps = existsSync(dir)
-    ? readdirSync(dir)
-        .map((name) => /^step-(\d+)$/.exec(name))
-        .filter((match) => match !== null)
-        .map((match) => Number(match[1]))
-        .filter((step) => existsSync(join(dir, `step-${step}`, TRAINER_STATE_FILE)))
-    : []
-  if (steps.length === 0) return null
-  const step = Math.max(...steps)
-  const path = join(dir, `step-${step}`)
-  recordCheckpoint(store, runId, step, path)
-  return { step, path }
 }

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { relative, isAbsolute } from 'node:path'
 import type { ParsedInput, RunSummary } from '../../src-preload/contract'
-import type { TrainConfig } from '../engine/train/trainer'
+import type { TrainConfig } from '../engine/train/train-config'
 import { ApiError, notFound } from './errors'
 import type { Handlers, RequestContext } from './handlers'
 import { compareRuns } from './run-compare'

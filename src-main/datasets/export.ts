@@ -24,7 +24,9 @@
  * instead, which the importer keeps as metadata.metadata — nested once, never lost or misread.
  */
 import type { Conversation, ConversationMessage, ExportFormat } from '../../src-preload/contract'
-import { columnsRead, completionStart, detectMapping, messageKeysConsumed } from './normalise'
+import { columnsRead, detectMapping } from './import-mapping'
+import { completionStart } from './normalise'
+import { messageKeysConsumed } from './normalise-message'
 
 /** A sample this format cannot express, with why. */
 export class ExportSkip extends Error {

@@ -1,14 +1,15 @@
 /**
  * The reading half of an import: the file's records normalised, serialised and hashed, batch by
  * batch, ready to stage. It runs in a thread of its own (readInThread) so that parsing the next
- * batches overlaps with SQLite writing the last ones; import.ts only writes.
+ * batches overlaps with SQLite writing the last ones; import-writer.ts only writes.
  */
 import { basename } from 'node:path'
 import type { MessagePort } from 'node:worker_threads'
 import type { Conversation, ImportFileType, ImportMapping } from '../../src-preload/contract'
 import { startThread } from '../jobs/worker-entry'
-import { canonicalJson, sha256Hex } from '../store/hash'
-import { normaliseRow, RowError } from './normalise'
+import { canonicalJson, sha256Hex } from '../shared/canonical-json'
+import { normaliseRow } from './normalise'
+import { RowError } from './raw-values'
 import { readRecords, SourceFileError, type ReadProgress } from './sources'
 import type { InvalidUtf8 } from './utf8'
 

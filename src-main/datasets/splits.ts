@@ -14,7 +14,7 @@ export interface SplitRatios {
   test: number
 }
 
-const SPLITS: readonly Split[] = ['train', 'validation', 'test']
+export const SPLITS: readonly Split[] = ['train', 'validation', 'test']
 
 /** How many of n items each split gets: floor of the share, the remainder to the largest fractions. */
 export function splitCounts(n: number, ratios: SplitRatios): Record<Split, number> {

@@ -61,7 +61,7 @@ export const DEFAULT_CACHE_MAX_AGE_DAYS = 30
 /**
  * An entry used this recently is never removed: a run or an inference job may be using it right
  * now (it may still open graphs in the folder or compile new ones there). A training program marks
- * its folder at every step (compile-step.ts), so a long run stays inside this window.
+ * its folder at every step (graph-step-program.ts), so a long run stays inside this window.
  */
 export const RECENT_USE_MS = 60 * 60 * 1000
 

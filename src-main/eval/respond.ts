@@ -28,6 +28,13 @@ export interface RespondOptions {
 
 type Typed<T extends EvalRequest['type']> = EvalDocRequest & { request: Extract<EvalRequest, { type: T }> }
 
+/** The engine's answers to `docs`, in their order. */
+type Answerer<Doc extends EvalDocRequest> = (
+  engine: TargetEngine,
+  docs: readonly Doc[],
+  options: RespondOptions
+) => Promise<EvalResponse[]>
+
 function where(doc: EvalDocRequest): string {
   return `document ${doc.index}`
 }
@@ -52,11 +59,7 @@ function batchTokens(batchSize: number | null, rowLengths: readonly number[]): n
   return batchSize === null ? undefined : batchSize * Math.max(1, ...rowLengths)
 }
 
-async function answerChoices(
-  engine: TargetEngine,
-  docs: readonly EvalDocRequest[],
-  options: RespondOptions
-): Promise<EvalResponse[]> {
+const answerChoices: Answerer<EvalDocRequest> = async (engine, docs, options) => {
   const items = docs.map((doc) => {
     const request = doc.request as Extract<EvalRequest, { type: 'multiple_choice' | 'loglikelihood' }>
     const continuations = request.type === 'multiple_choice' ? request.continuations : [request.continuation]
@@ -108,11 +111,7 @@ export function rollingRows(tokens: readonly number[], prefix: number, limit: nu
   return rows
 }
 
-async function answerRolling(
-  engine: TargetEngine,
-  docs: readonly Typed<'loglikelihood_rolling'>[],
-  options: RespondOptions
-): Promise<EvalResponse[]> {
+const answerRolling: Answerer<Typed<'loglikelihood_rolling'>> = async (engine, docs, options) => {
   const prefix = engine.prefixToken()
   const windows = docs.map((doc) =>
     rollingRows(
@@ -161,11 +160,7 @@ export async function generateText(
   return text
 }
 
-async function answerGeneration(
-  engine: TargetEngine,
-  docs: readonly Typed<'generate_until'>[],
-  options: RespondOptions
-): Promise<EvalResponse[]> {
+const answerGeneration: Answerer<Typed<'generate_until'>> = async (engine, docs, options) => {
   const responses: EvalResponse[] = []
   for (const doc of docs) {
     if (options.signal?.aborted) throw new Error('evaluation cancelled')

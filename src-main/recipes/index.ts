@@ -1,11 +1,13 @@
 /**
  * The recipe registry: every recipe the app knows, declared once (types.ts) and read by the UI,
- * the CLI's help and validation, and the step-graph compiler.
+ * the CLI's help and validation, and — through `resolveRecipe`, which callers hand the trainer —
+ * the step-graph compiler.
  */
+import type { ParamValue, RecipeParams, RecipeResolver } from '../engine/train/loss-hook'
 import { asft } from './asft'
 import { dft } from './dft'
 import { sft } from './sft'
-import type { ParamValue, Recipe, RecipeParam, RecipeParams } from './types'
+import type { Recipe, RecipeParam } from './types'
 
 export type * from './types'
 
@@ -66,6 +68,12 @@ export function resolveRecipeParams(
   }
   return resolved
 }
+
+/** The registry as the trainer takes it (engine/train/loss-hook.ts). */
+export const resolveRecipe: RecipeResolver = (name, given = {}) => ({
+  hook: getRecipe(name),
+  params: resolveRecipeParams(name, given)
+})
 
 /** The recipe's `--help` text: title, summary, citation and parameters. */
 export function recipeHelp(recipe: Recipe): string {

@@ -1,4 +1,4 @@
-/** Loss terms shared by recipes, over the hook's tensors (recipes/types.ts). */
+/** Loss terms shared by recipes, over the hook's tensors (engine/train/loss-hook.ts). */
 import {
   div,
   exp,
@@ -12,7 +12,7 @@ import {
   where,
   type Tensor
 } from '../engine/graph/index'
-import type { LossContext } from './types'
+import type { LossContext } from '../engine/train/loss-hook'
 
 /**
  * Σ sampleWeight·tokenWeight·value / tokenTotal over the batch: the weighted mean of a per-token

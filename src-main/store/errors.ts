@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 
 /**
  * Errors the repositories throw for conditions a user can cause. `code` matches
- * ApiErrorShape['code'] in src-preload/contract.ts, so the api layer can pass them through as they are.
+ * ApiErrorShape["code"] in src-preload/contract/index.ts, so the api layer can pass them through as they are.
  */
 export class StoreNotFoundError extends Error {
   readonly code = 'not_found' as const

@@ -5,6 +5,7 @@ import { createApiContext } from '../../src-main/api/context'
 import { invoke } from '../../src-main/api/dispatch'
 import type { RequestContext } from '../../src-main/api/handlers'
 import { tempDir } from '../helpers/temp'
+import { liveSamples } from '../store/helpers'
 
 const DEMO_TRAIN = join(
   import.meta.dirname,
@@ -60,7 +61,7 @@ describe('datasets.import (messages JSONL)', () => {
     )
     expect(result).toMatchObject({ imported: 320, badRows: [], version: { version: 1, sampleCount: 320 } })
     expect(result.version!.contentHash).toMatch(/^[0-9a-f]{64}$/)
-    const samples = ctx.store.datasets.listSamples(result.dataset.id, { limit: 1, offset: 0 })
+    const samples = liveSamples(ctx.store, result.dataset.id, { limit: 1 })
     expect(samples[0]).toMatchObject({ split: 'train', sourceFile: DEMO_TRAIN, sourceLine: 1 })
   })
 

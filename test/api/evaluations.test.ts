@@ -4,46 +4,41 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { EvaluationStatus, Events } from '../../src-preload/contract'
 import { tempDir } from '../helpers/temp'
-import { openApi, quickRun, seedTrainingInputs, until, type TestApi } from './run-fixtures'
+import { quickRun, until, useTrainingStore } from './run-fixtures'
 
 describe('evaluations API', () => {
-  const store = tempDir()
-  let api: TestApi
+  const fixture = useTrainingStore()
   let baseModelId: number
   let checkpointId: number
   const statuses: Events['evaluation.status'][] = []
 
   async function evaluate(input: object) {
-    const started = await api.call('evaluations.start', input)
-    if (started.jobId) await api.jobs.wait(started.jobId)
+    const started = await fixture.api.call('evaluations.start', input)
+    if (started.jobId) await fixture.api.jobs.wait(started.jobId)
     return {
       ...started,
-      evaluations: started.evaluations.map((e) => api.store.evaluations.get(e.id)!)
+      evaluations: started.evaluations.map((e) => fixture.api.store.evaluations.get(e.id)!)
     }
   }
 
   beforeAll(async () => {
-    api = openApi(store.dir)
-    api.events.subscribe((event, payload) => {
+    fixture.api.events.subscribe((event, payload) => {
       if (event === 'evaluation.status') statuses.push(payload as Events['evaluation.status'])
     })
-    const inputs = seedTrainingInputs(api)
-    baseModelId = inputs.baseModelId
-    const run = await api.call('runs.start', quickRun(inputs, { maxSteps: 10, saveEvery: 10 }))
-    expect((await api.runs.waitForRun(run.id)).status).toBe('completed')
-    checkpointId = api.store.runs.get(run.id)!.checkpoints.at(-1)!.id
+    baseModelId = fixture.inputs.baseModelId
+    const run = await fixture.api.call(
+      'runs.start',
+      quickRun(fixture.inputs, { maxSteps: 10, saveEvery: 10 })
+    )
+    expect((await fixture.api.runs.waitForRun(run.id)).status).toBe('completed')
+    checkpointId = fixture.api.store.runs.get(run.id)!.checkpoints.at(-1)!.id
   }, 120_000)
 
-  afterAll(async () => {
-    await api.dispose()
-    store.cleanup()
-  })
-
   it('lists the built-in suite', async () => {
-    const tasks = await api.call('evaluations.tasks', {})
+    const tasks = await fixture.api.call('evaluations.tasks', {})
     expect(tasks.map((t) => t.name)).toEqual(
       expect.arrayContaining(['arc_easy', 'arc_challenge', 'gsm8k', 'math500', 'mmlu', 'story-requests'])
     )
@@ -53,7 +48,7 @@ describe('evaluations API', () => {
   })
 
   it('renders the first three documents of a task before it runs', async () => {
-    const preview = await api.call('evaluations.inspectTask', { task: 'arc_easy' })
+    const preview = await fixture.api.call('evaluations.inspectTask', { task: 'arc_easy' })
     expect(preview.examples).toHaveLength(3)
     expect(preview.examples[0].prompt).toMatch(/^Question: .*\nAnswer:$/s)
     expect(preview.examples[0].choices!.length).toBeGreaterThanOrEqual(3)
@@ -83,7 +78,7 @@ describe('evaluations API', () => {
       statuses.filter((s) => s.evaluationId === id).map((s) => s.status)
     expect(seen(arc.id)).toEqual(['running', 'completed'])
 
-    const items = await api.call('evaluations.items', { id: arc.id })
+    const items = await fixture.api.call('evaluations.items', { id: arc.id })
     expect(items.total).toBe(4)
     for (const item of items.items) {
       expect(item.logprobs).toHaveLength(item.choices!.length)
@@ -91,7 +86,7 @@ describe('evaluations API', () => {
       expect(item.answer.prediction).toBe(argmax)
       expect(item.answer.correct).toBe(item.choices![argmax] === item.target)
     }
-    const story = await api.call('evaluations.items', { id: first.evaluations[1].id, limit: 1 })
+    const story = await fixture.api.call('evaluations.items', { id: first.evaluations[1].id, limit: 1 })
     expect(story.items[0].answer.output).toEqual(expect.any(String))
     expect(story.items[0].prompt).toContain('Tell me a story') // rendered with the chat template
 
@@ -113,17 +108,17 @@ describe('evaluations API', () => {
   }, 180_000)
 
   it('draws the matrix of targets × tasks and diffs two evaluations of one task', async () => {
-    const matrix = await api.call('evaluations.matrix', {})
+    const matrix = await fixture.api.call('evaluations.matrix', {})
     expect(matrix.tasks.map((t) => t.task)).toEqual(['arc_easy', 'story-requests'])
     expect(matrix.rows.map((r) => r.key)).toEqual([`base:${baseModelId}`, `checkpoint:${checkpointId}`])
     expect(matrix.cells).toHaveLength(4)
 
-    const story = api.store.evaluations.list({ task: 'story-requests' })
+    const story = fixture.api.store.evaluations.list({ task: 'story-requests' })
     const [tuned, base] = [
       story.find((e) => e.checkpointId !== null)!,
       story.find((e) => e.baseModelId !== null)!
     ]
-    const diff = await api.call('evaluations.diff', {
+    const diff = await fixture.api.call('evaluations.diff', {
       a: base.id,
       b: tuned.id,
       only: ['improved', 'regressed', 'both_correct', 'both_wrong']
@@ -132,8 +127,8 @@ describe('evaluations API', () => {
     expect(Object.values(diff.counts).reduce((a, b) => a + b, 0)).toBe(4)
     expect(diff.items[0].a.output).not.toBeNull()
 
-    const arc = api.store.evaluations.list({ task: 'arc_easy' })[0]
-    await expect(api.call('evaluations.diff', { a: base.id, b: arc.id })).rejects.toThrow(
+    const arc = fixture.api.store.evaluations.list({ task: 'arc_easy' })[0]
+    await expect(fixture.api.call('evaluations.diff', { a: base.id, b: arc.id })).rejects.toThrow(
       /not of the same task/
     )
   })
@@ -150,11 +145,11 @@ describe('evaluations API', () => {
     const keys = Object.keys(evaluation.scores)
     expect(keys).toEqual(expect.arrayContaining(['mentions_all,none', 'acc_before', 'acc_after']))
     expect(keys.some((k) => k === 'confidence' || k === 'critique')).toBe(true)
-    const { items } = await api.call('evaluations.items', { id: evaluation.id })
+    const { items } = await fixture.api.call('evaluations.items', { id: evaluation.id })
     expect(items[0].review).toMatchObject({ output: expect.any(String) })
     expect(items[0].review!.output).not.toBe(items[0].answer.output)
     await expect(
-      api.call('evaluations.start', {
+      fixture.api.call('evaluations.start', {
         targets: [{ baseModelId }],
         tasks: ['arc_easy'],
         settings: { selfCorrection: {} }
@@ -198,7 +193,7 @@ describe('evaluations API', () => {
   }, 60_000)
 
   it('marks an evaluation interrupted when its job is cancelled, keeping what finished before', async () => {
-    const started = await api.call('evaluations.start', {
+    const started = await fixture.api.call('evaluations.start', {
       targets: [{ baseModelId }],
       tasks: ['story-requests', 'mmlu'], // mmlu: 57 subjects, long enough to be cancelled while it runs
       settings: { limit: 2 },
@@ -206,26 +201,29 @@ describe('evaluations API', () => {
     })
     const [story, mmlu] = started.evaluations
     await until(
-      () => api.store.evaluations.get(story.id)!.status,
+      () => fixture.api.store.evaluations.get(story.id)!.status,
       (status) => status === 'completed',
       'the first evaluation to complete'
     )
-    api.jobs.cancel(started.jobId!)
-    await api.jobs.wait(started.jobId!)
-    expect(api.store.evaluations.get(story.id)!.status).toBe('completed')
-    expect(api.store.evaluations.get(mmlu.id)).toMatchObject({ status: 'interrupted', error: 'cancelled' })
+    fixture.api.jobs.cancel(started.jobId!)
+    await fixture.api.jobs.wait(started.jobId!)
+    expect(fixture.api.store.evaluations.get(story.id)!.status).toBe('completed')
+    expect(fixture.api.store.evaluations.get(mmlu.id)).toMatchObject({
+      status: 'interrupted',
+      error: 'cancelled'
+    })
   }, 60_000)
 
   it('refuses an unknown task, naming it, and creates nothing', async () => {
-    const before = api.store.evaluations.list().length
+    const before = fixture.api.store.evaluations.list().length
     await expect(
-      api.call('evaluations.start', { targets: [{ baseModelId }], tasks: ['no-such-task'] })
+      fixture.api.call('evaluations.start', { targets: [{ baseModelId }], tasks: ['no-such-task'] })
     ).rejects.toThrow(/"no-such-task" is neither a built-in task nor an existing file/)
-    expect(api.store.evaluations.list()).toHaveLength(before)
+    expect(fixture.api.store.evaluations.list()).toHaveLength(before)
   })
 
   it('holds blind battles in the arena, rates them and exports the decided ones for DPO', async () => {
-    const battle = await api.call('arena.start', {
+    const battle = await fixture.api.call('arena.start', {
       a: { baseModelId },
       b: { checkpointId },
       prompt: 'Tell me a story about Lily the fish.',
@@ -234,28 +232,28 @@ describe('evaluations API', () => {
     })
     expect(battle.left.label).toBeNull()
     expect(battle.right.label).toBeNull()
-    const voted = await api.call('arena.vote', { id: battle.id, vote: 'right' })
+    const voted = await fixture.api.call('arena.vote', { id: battle.id, vote: 'right' })
     expect([voted.left.label, voted.right.label].sort()).toEqual(
-      [api.store.models.get(baseModelId)!.name, expect.stringMatching(/@ step 10$/)].sort()
+      [fixture.api.store.models.get(baseModelId)!.name, expect.stringMatching(/@ step 10$/)].sort()
     )
-    const tie = await api.call('arena.start', {
+    const tie = await fixture.api.call('arena.start', {
       a: { baseModelId },
       b: { checkpointId },
       prompt: 'Tell me a story about Tom the fox.',
       maxNewTokens: 8
     })
-    await api.call('arena.vote', { id: tie.id, vote: 'tie' })
+    await fixture.api.call('arena.vote', { id: tie.id, vote: 'tie' })
 
-    const board = await api.call('arena.leaderboard', {})
+    const board = await fixture.api.call('arena.leaderboard', {})
     expect(board).toHaveLength(2)
     const winner = board[0]
     expect(winner.label).toBe(voted.right.label)
     expect(winner).toMatchObject({ battles: 2, wins: 1, ties: 1, winRate: 0.75 })
     expect(winner.rating).toBeGreaterThan(board[1].rating)
 
-    const exported = await api.call('arena.export', { name: 'arena votes' })
+    const exported = await fixture.api.call('arena.export', { name: 'arena votes' })
     expect(exported).toMatchObject({ pairs: 1, skipped: 1 })
-    const [sample] = api.store.datasets.versionSamples(exported.versionId)
+    const [sample] = fixture.api.store.datasets.versionSamples(exported.versionId)
     expect(sample.conversation.messages[0]).toEqual({
       role: 'user',
       content: 'Tell me a story about Lily the fish.'

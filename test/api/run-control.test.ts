@@ -8,10 +8,9 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { learningRateAt } from '../../src-main/engine/train/schedule'
 import { processExists } from '../../src-main/processes'
-import { tempDir } from '../helpers/temp'
 import {
   lossesOf,
   nextEvent,
@@ -19,110 +18,102 @@ import {
   ownerTicks,
   quickRun,
   sameBits,
-  seedTrainingInputs,
   statusIs,
-  type TestApi
+  useTrainingStore
 } from './run-fixtures'
 
 describe('run control', () => {
-  const temp = tempDir('fs-run-control-')
-  let api: TestApi
-  let inputs: ReturnType<typeof seedTrainingInputs>
-  beforeAll(() => {
-    api = openApi(join(temp.dir, 'store'))
-    inputs = seedTrainingInputs(api)
-  })
-  afterAll(async () => {
-    await api.dispose()
-    temp.cleanup()
-  })
+  const fixture = useTrainingStore('fs-run-control-')
 
   it('pauses (no new points), resumes, stops with a checkpoint, continues bit-identically', async () => {
-    const settings = quickRun(inputs, { lrScheduler: 'constant', maxSteps: 60, saveEvery: 0 })
-    const run = await api.call('runs.start', settings)
-    await nextEvent(api, 'run.progress', (p) => p.runId === run.id && p.step >= 3)
+    const settings = quickRun(fixture.inputs, { lrScheduler: 'constant', maxSteps: 60, saveEvery: 0 })
+    const run = await fixture.api.call('runs.start', settings)
+    await nextEvent(fixture.api, 'run.progress', (p) => p.runId === run.id && p.step >= 3)
 
-    const paused = statusIs(api, run.id, 'paused')
-    await api.call('runs.pause', { id: run.id })
+    const paused = statusIs(fixture.api, run.id, 'paused')
+    await fixture.api.call('runs.pause', { id: run.id })
     await paused
-    const pausedStep = api.store.runs.getSummary(run.id)!.progress!.step
-    const atPause = api.store.runs.metrics(run.id)
+    const pausedStep = fixture.api.store.runs.getSummary(run.id)!.progress!.step
+    const atPause = fixture.api.store.runs.metrics(run.id)
     expect(atPause.filter((p) => p.name === 'loss').at(-1)!.step).toBe(pausedStep)
-    await ownerTicks(api, run.id, 4)
-    expect(api.store.runs.metrics(run.id)).toEqual(atPause)
-    expect(api.store.runs.getSummary(run.id)!.status).toBe('paused')
+    await ownerTicks(fixture.api, run.id, 4)
+    expect(fixture.api.store.runs.metrics(run.id)).toEqual(atPause)
+    expect(fixture.api.store.runs.getSummary(run.id)!.status).toBe('paused')
 
-    const resumedStep = nextEvent(api, 'run.progress', (p) => p.runId === run.id)
-    await api.call('runs.resume', { id: run.id })
+    const resumedStep = nextEvent(fixture.api, 'run.progress', (p) => p.runId === run.id)
+    await fixture.api.call('runs.resume', { id: run.id })
     expect((await resumedStep).step).toBe(pausedStep + 1)
 
-    const stopped = statusIs(api, run.id, 'stopped')
-    const stopping = await api.call('runs.stop', { id: run.id })
+    const stopped = statusIs(fixture.api, run.id, 'stopped')
+    const stopping = await fixture.api.call('runs.stop', { id: run.id })
     expect(stopping.status).toBe('stopping')
     await stopped
-    const afterStop = await api.call('runs.get', { id: run.id })
+    const afterStop = await fixture.api.call('runs.get', { id: run.id })
     const stopStep = afterStop.progress!.step
     expect(stopStep).toBeLessThan(60)
     expect(afterStop.checkpoints.at(-1)!.step).toBe(stopStep)
     expect(existsSync(join(afterStop.checkpoints.at(-1)!.path, 'optimizer.safetensors'))).toBe(true)
     expect(afterStop.owner).toBeNull()
 
-    await api.call('runs.continue', { id: run.id, addSteps: 10 })
-    const continued = await api.runs.waitForRun(run.id)
+    await fixture.api.call('runs.continue', { id: run.id, addSteps: 10 })
+    const continued = await fixture.api.runs.waitForRun(run.id)
     expect(continued).toMatchObject({ status: 'completed', progress: { step: 70, totalSteps: 70 } })
-    const detail = await api.call('runs.get', { id: run.id })
+    const detail = await fixture.api.call('runs.get', { id: run.id })
     expect(detail.segments.map(({ kind, fromStep, totalSteps }) => ({ kind, fromStep, totalSteps }))).toEqual(
       [
         { kind: 'start', fromStep: 0, totalSteps: 60 },
         { kind: 'continue', fromStep: stopStep, totalSteps: 70 }
       ]
     )
-    expect(api.store.runs.metrics(run.id, { name: 'loss' }).map((p) => p.step)).toEqual(
+    expect(fixture.api.store.runs.metrics(run.id, { name: 'loss' }).map((p) => p.step)).toEqual(
       Array.from({ length: 70 }, (_, i) => i + 1)
     )
 
     // A constant schedule is unchanged by the continuation, so the run must equal one planned for 70.
-    const reference = await api.call('runs.start', { ...settings, maxSteps: 70 })
-    expect((await api.runs.waitForRun(reference.id)).status).toBe('completed')
-    expect(sameBits(lossesOf(api, run.id), lossesOf(api, reference.id))).toBe(true)
+    const reference = await fixture.api.call('runs.start', { ...settings, maxSteps: 70 })
+    expect((await fixture.api.runs.waitForRun(reference.id)).status).toBe('completed')
+    expect(sameBits(lossesOf(fixture.api, run.id), lossesOf(fixture.api, reference.id))).toBe(true)
   })
 
   it('cancels a run at once (no checkpoint, process gone) and deletes it with its files', async () => {
-    const run = await api.call('runs.start', quickRun(inputs, { maxSteps: 5000, saveEvery: 0 }))
-    await nextEvent(api, 'run.progress', (p) => p.runId === run.id && p.step >= 1)
-    const pid = api.runs.trainingPid(run.id)!
+    const run = await fixture.api.call(
+      'runs.start',
+      quickRun(fixture.inputs, { maxSteps: 5000, saveEvery: 0 })
+    )
+    await nextEvent(fixture.api, 'run.progress', (p) => p.runId === run.id && p.step >= 1)
+    const pid = fixture.api.runs.trainingPid(run.id)!
     expect(pid).not.toBe(process.pid)
-    await expect(api.call('runs.delete', { id: run.id })).rejects.toMatchObject({ code: 'conflict' })
+    await expect(fixture.api.call('runs.delete', { id: run.id })).rejects.toMatchObject({ code: 'conflict' })
 
-    const cancelled = statusIs(api, run.id, 'cancelled')
-    await api.call('runs.cancel', { id: run.id })
+    const cancelled = statusIs(fixture.api, run.id, 'cancelled')
+    await fixture.api.call('runs.cancel', { id: run.id })
     await cancelled
-    const detail = await api.call('runs.get', { id: run.id })
+    const detail = await fixture.api.call('runs.get', { id: run.id })
     expect(detail.checkpoints).toEqual([])
     expect(detail.error).toBeNull()
     expect(processExists(pid)).toBe(false)
 
     expect(existsSync(detail.outDir!)).toBe(true)
-    expect(await api.call('runs.delete', { id: run.id })).toEqual({ deleted: true })
+    expect(await fixture.api.call('runs.delete', { id: run.id })).toEqual({ deleted: true })
     expect(existsSync(detail.outDir!)).toBe(false)
-    await expect(api.call('runs.get', { id: run.id })).rejects.toMatchObject({ code: 'not_found' })
-    expect(api.store.runs.logs(run.id)).toEqual([])
+    await expect(fixture.api.call('runs.get', { id: run.id })).rejects.toMatchObject({ code: 'not_found' })
+    expect(fixture.api.store.runs.logs(run.id)).toEqual([])
   })
 
   it('trains one run per device at a time, in order; continuing re-plans a linear schedule', async () => {
     const statuses: string[] = []
-    const stop = api.events.subscribe((event, payload) => {
+    const stop = fixture.api.events.subscribe((event, payload) => {
       if (event === 'run.status') {
         const { runId, status } = payload as { runId: number; status: string }
         statuses.push(`${runId}:${status}`)
       }
     })
-    const settings = quickRun(inputs, { maxSteps: 3, saveEvery: 0, lrScheduler: 'linear' })
-    const a = await api.call('runs.start', settings)
-    const b = await api.call('runs.start', settings)
-    const c = await api.call('runs.start', settings)
+    const settings = quickRun(fixture.inputs, { maxSteps: 3, saveEvery: 0, lrScheduler: 'linear' })
+    const a = await fixture.api.call('runs.start', settings)
+    const b = await fixture.api.call('runs.start', settings)
+    const c = await fixture.api.call('runs.start', settings)
     expect([a.status, b.status, c.status]).toEqual(['running', 'queued', 'queued'])
-    for (const run of [a, b, c]) expect((await api.runs.waitForRun(run.id)).status).toBe('completed')
+    for (const run of [a, b, c]) expect((await fixture.api.runs.waitForRun(run.id)).status).toBe('completed')
     stop()
     const order = statuses.filter((s) => /:(running|completed)$/.test(s))
     expect(order).toEqual([
@@ -134,30 +125,36 @@ describe('run control', () => {
       `${c.id}:completed`
     ])
 
-    await api.call('runs.continue', { id: a.id, addSteps: 5 })
-    expect((await api.runs.waitForRun(a.id)).status).toBe('completed')
-    const lrs = api.store.runs.metrics(a.id, { name: 'lr' })
+    await fixture.api.call('runs.continue', { id: a.id, addSteps: 5 })
+    expect((await fixture.api.runs.waitForRun(a.id)).status).toBe('completed')
+    const lrs = fixture.api.store.runs.metrics(a.id, { name: 'lr' })
     const planned = (total: number, step: number) =>
       learningRateAt({ kind: 'linear', baseLr: 0.01, warmupSteps: 0, totalSteps: total }, step - 1)
     expect(lrs.map((p) => p.value)).toEqual([
       ...[1, 2, 3].map((step) => planned(3, step)),
       ...[4, 5, 6, 7, 8].map((step) => planned(8, step))
     ])
-    await expect(api.call('runs.continue', { id: a.id, addEpochs: 1 })).rejects.toThrow(
+    await expect(fixture.api.call('runs.continue', { id: a.id, addEpochs: 1 })).rejects.toThrow(
       /planned in steps \(8\); continue it with addSteps/
     )
   })
 
   it('obeys pause, resume and stop asked by another process through the store', async () => {
-    const run = await api.call('runs.start', quickRun(inputs, { maxSteps: 5000, saveEvery: 0 }))
-    await nextEvent(api, 'run.progress', (p) => p.runId === run.id && p.step >= 2)
-    const other = openApi(join(temp.dir, 'store'))
+    const run = await fixture.api.call(
+      'runs.start',
+      quickRun(fixture.inputs, { maxSteps: 5000, saveEvery: 0 })
+    )
+    await nextEvent(fixture.api, 'run.progress', (p) => p.runId === run.id && p.step >= 2)
+    const other = openApi(fixture.storeDir)
     try {
       const pausedSeenByOther = statusIs(other, run.id, 'paused')
       const asked = await other.call('runs.pause', { id: run.id })
       expect(asked).toMatchObject({ status: 'running', pendingControl: 'pause' })
       await pausedSeenByOther
-      expect(api.store.runs.getSummary(run.id)).toMatchObject({ status: 'paused', pendingControl: null })
+      expect(fixture.api.store.runs.getSummary(run.id)).toMatchObject({
+        status: 'paused',
+        pendingControl: null
+      })
 
       const runningSeenByOther = statusIs(other, run.id, 'running')
       await other.call('runs.resume', { id: run.id })

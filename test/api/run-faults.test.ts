@@ -7,12 +7,11 @@
  */
 import { readdirSync } from 'node:fs'
 import { join, sep } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adviceForPassingFailure } from '../../src-main/api/run-manager'
+import { describe, expect, it } from 'vitest'
+import { adviceForPassingFailure } from '../../src-main/api/run-outcome'
 import { INJECTED_FAULT_ENV } from '../../src-main/engine/checkpoint/injected-faults'
 import type { RunSummary } from '../../src-preload/contract'
-import { tempDir } from '../helpers/temp'
-import { openApi, quickRun, seedTrainingInputs, type TestApi } from './run-fixtures'
+import { openApi, quickRun, useTrainingStore } from './run-fixtures'
 
 /** Temporaries of atomic writes (`.<name>.<pid>.<hex>.tmp`) in `dir`. */
 function temporariesIn(dir: string): string[] {
@@ -20,25 +19,14 @@ function temporariesIn(dir: string): string[] {
 }
 
 describe('run faults', () => {
-  const temp = tempDir('fs-run-faults-')
-  const store = join(temp.dir, 'store')
-  let api: TestApi
-  let inputs: ReturnType<typeof seedTrainingInputs>
-  beforeAll(() => {
-    api = openApi(store)
-    inputs = seedTrainingInputs(api)
-  })
-  afterAll(async () => {
-    await api.dispose()
-    temp.cleanup()
-  })
+  const fixture = useTrainingStore('fs-run-faults-')
 
   /** Trains a run whose training process meets `fault`; resolves when the run has ended. */
   async function runWithFault(fault: string, overrides: object): Promise<RunSummary> {
     process.env[INJECTED_FAULT_ENV] = fault
     try {
-      const run = await api.call('runs.start', quickRun(inputs, overrides))
-      return await api.runs.waitForRun(run.id)
+      const run = await fixture.api.call('runs.start', quickRun(fixture.inputs, overrides))
+      return await fixture.api.runs.waitForRun(run.id)
     } finally {
       delete process.env[INJECTED_FAULT_ENV]
     }
@@ -46,16 +34,16 @@ describe('run faults', () => {
 
   /** The next door to open the store (another process would do the same). */
   async function openAndClose(): Promise<void> {
-    await openApi(store).dispose()
+    await openApi(fixture.storeDir).dispose()
   }
 
   async function resumeToEnd(runId: number): Promise<RunSummary> {
-    await api.call('runs.resume', { id: runId })
-    return api.runs.waitForRun(runId)
+    await fixture.api.call('runs.resume', { id: runId })
+    return fixture.api.runs.waitForRun(runId)
   }
 
   function outDirOf(runId: number): string {
-    return join(store, 'runs', String(runId))
+    return join(fixture.storeDir, 'runs', String(runId))
   }
 
   it('SIGKILL while a checkpoint is written: its temporary folder goes at the next open; resume completes', async () => {
@@ -68,7 +56,7 @@ describe('run faults', () => {
     await openAndClose()
     expect(temporariesIn(checkpoints)).toEqual([])
     expect(await resumeToEnd(ended.id)).toMatchObject({ status: 'completed', error: null })
-    expect((await api.call('runs.get', { id: ended.id })).segments.at(-1)).toMatchObject({
+    expect((await fixture.api.call('runs.get', { id: ended.id })).segments.at(-1)).toMatchObject({
       kind: 'resume',
       fromStep: 10
     })
@@ -84,7 +72,7 @@ describe('run faults', () => {
     await openAndClose()
     expect(temporariesIn(outDir)).toEqual([])
     expect(await resumeToEnd(ended.id)).toMatchObject({ status: 'completed', error: null })
-    const detail = await api.call('runs.get', { id: ended.id })
+    const detail = await fixture.api.call('runs.get', { id: ended.id })
     expect(detail.segments.at(-1)).toMatchObject({ kind: 'resume', fromStep: 20, totalSteps: 20 })
     expect(readdirSync(outDir)).toEqual(
       expect.arrayContaining(['adapter_config.json', 'adapter_model.safetensors'])

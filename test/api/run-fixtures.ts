@@ -3,11 +3,14 @@
  * and 4 validation conversations about a dragon), for run tests: every step takes a few
  * milliseconds on a CPU.
  */
+import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 import { createApiContext } from '../../src-main/api/context'
 import { invoke } from '../../src-main/api/dispatch'
 import type { RequestContext } from '../../src-main/api/handlers'
 import { defaultModelDir } from '../../src-main/resources'
 import type { CallName, CallOutput, Events, EventName, RunStatus } from '../../src-preload/contract'
+import { tempDir } from '../helpers/temp'
 
 export type TestApi = RequestContext & {
   dispose(): Promise<void>
@@ -35,8 +38,13 @@ function story(i: number): { messages: { role: 'user' | 'assistant'; content: st
   }
 }
 
+export interface TrainingInputs {
+  baseModelId: number
+  datasetVersionId: number
+}
+
 /** Registers the embedded model and cuts a dataset version; returns their ids. */
-export function seedTrainingInputs(api: TestApi): { baseModelId: number; datasetVersionId: number } {
+export function seedTrainingInputs(api: TestApi): TrainingInputs {
   const model = api.store.models.register({
     name: 'stories260K',
     path: defaultModelDir(),
@@ -55,8 +63,36 @@ export function seedTrainingInputs(api: TestApi): { baseModelId: number; dataset
   return { baseModelId: model.id, datasetVersionId: version.id }
 }
 
+/** A test file's store: `api` and `inputs` are set once the file's beforeAll has run. */
+export interface TrainingStore {
+  /** A fresh temporary folder, removed after the file's tests: the store and the tests' own files. */
+  readonly folder: string
+  /** The store's folder, inside `folder`: a second openApi on it plays another process. */
+  readonly storeDir: string
+  api: TestApi
+  inputs: TrainingInputs
+}
+
+/**
+ * A store in a fresh temporary folder for the tests of one file: opened with seedTrainingInputs
+ * before them, disposed and removed after them.
+ */
+export function useTrainingStore(prefix?: string): TrainingStore {
+  const temp = tempDir(prefix)
+  const store = { folder: temp.dir, storeDir: join(temp.dir, 'store') } as TrainingStore
+  beforeAll(() => {
+    store.api = openApi(store.storeDir)
+    store.inputs = seedTrainingInputs(store.api)
+  })
+  afterAll(async () => {
+    await store.api.dispose()
+    temp.cleanup()
+  })
+  return store
+}
+
 /** Settings for a quick LoRA run; `overrides` wins. */
-export function quickRun(inputs: { baseModelId: number; datasetVersionId: number }, overrides: object = {}) {
+export function quickRun(inputs: TrainingInputs, overrides: object = {}) {
   return {
     ...inputs,
     lr: 0.01,

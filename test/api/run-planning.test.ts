@@ -6,27 +6,16 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parseNvidiaSmi, queryGpus } from '../../src-main/api/system-resources'
 import { defaultModelDir } from '../../src-main/resources'
-import { tempDir } from '../helpers/temp'
-import { openApi, quickRun, seedTrainingInputs, type TestApi } from './run-fixtures'
+import { quickRun, useTrainingStore } from './run-fixtures'
 
 describe('run planning calls', () => {
-  const temp = tempDir('fs-run-planning-')
-  let api: TestApi
-  let inputs: ReturnType<typeof seedTrainingInputs>
-  beforeAll(() => {
-    api = openApi(join(temp.dir, 'store'))
-    inputs = seedTrainingInputs(api)
-  })
-  afterAll(async () => {
-    await api.dispose()
-    temp.cleanup()
-  })
+  const fixture = useTrainingStore('fs-run-planning-')
 
   it('lists every declared recipe with its paper and parameters', async () => {
-    const recipes = await api.call('recipes.list', {})
+    const recipes = await fixture.api.call('recipes.list', {})
     expect(recipes.map((r) => r.name)).toEqual(['sft', 'dft', 'asft'])
     const asft = recipes.find((r) => r.name === 'asft')!
     expect(asft).toMatchObject({
@@ -43,7 +32,7 @@ describe('run planning calls', () => {
   })
 
   it('validates model folders, naming what is wrong', async () => {
-    const embedded = await api.call('models.validate', { path: defaultModelDir() })
+    const embedded = await fixture.api.call('models.validate', { path: defaultModelDir() })
     expect(embedded).toMatchObject({
       ok: true,
       architecture: 'LlamaForCausalLM',
@@ -55,37 +44,40 @@ describe('run planning calls', () => {
     expect(embedded.parameterCount).toBeGreaterThan(200_000)
     expect(embedded.warnings[0]).toMatch(/no chat_template/)
 
-    const empty = join(temp.dir, 'empty-model')
+    const empty = join(fixture.folder, 'empty-model')
     mkdirSync(empty)
-    expect((await api.call('models.validate', { path: empty })).errors).toEqual([
+    expect((await fixture.api.call('models.validate', { path: empty })).errors).toEqual([
       `${empty} has no config.json (expected a Hugging Face model folder)`,
       `${empty} has no tokenizer.json: text samples cannot be tokenized`
     ])
-    const gpt2 = join(temp.dir, 'gpt2')
+    const gpt2 = join(fixture.folder, 'gpt2')
     mkdirSync(gpt2)
     writeFileSync(join(gpt2, 'config.json'), JSON.stringify({ architectures: ['GPT2LMHeadModel'] }))
-    const refused = await api.call('models.validate', { path: gpt2 })
+    const refused = await fixture.api.call('models.validate', { path: gpt2 })
     expect(refused.ok).toBe(false)
     expect(refused.errors[0]).toContain('GPT2LMHeadModel')
   })
 
   it('preflights a run: counts, drops with reasons, template preview, plan and estimates', async () => {
-    const dataset = api.store.datasets.create({ name: 'with a bad sample', description: '' })
+    const dataset = fixture.api.store.datasets.create({ name: 'with a bad sample', description: '' })
     const good = {
       messages: [
         { role: 'user' as const, content: 'Hi' },
         { role: 'assistant' as const, content: 'Hello there.' }
       ]
     }
-    const [kept, , noAnswer] = api.store.datasets.addSamples(dataset.id, [
+    const [kept, , noAnswer] = fixture.api.store.datasets.addSamples(dataset.id, [
       { conversation: good, split: 'train' },
       { conversation: good, split: 'train' },
       { conversation: { messages: [{ role: 'user', content: 'Nobody answers.' }] }, split: 'train' }
     ])
-    const version = api.store.datasets.cutVersion(dataset.id, '')
-    const report = await api.call(
+    const version = fixture.api.store.datasets.cutVersion(dataset.id, '')
+    const report = await fixture.api.call(
       'runs.preflight',
-      quickRun({ ...inputs, datasetVersionId: version.id }, { maxSteps: undefined, epochs: 2, batchSize: 1 })
+      quickRun(
+        { ...fixture.inputs, datasetVersionId: version.id },
+        { maxSteps: undefined, epochs: 2, batchSize: 1 }
+      )
     )
     expect(report.ok).toBe(true)
     expect(report.data).toMatchObject({
@@ -113,16 +105,19 @@ describe('run planning calls', () => {
     expect(report.estimate.totalSeconds).toBeCloseTo(4 * report.estimate.secondsPerStep)
     expect(report.estimate.basis).toMatch(/^heuristic/)
 
-    const tooLong = await api.call('runs.preflight', quickRun(inputs, { lora: { targets: ['qq_proj'] } }))
+    const tooLong = await fixture.api.call(
+      'runs.preflight',
+      quickRun(fixture.inputs, { lora: { targets: ['qq_proj'] } })
+    )
     expect(tooLong.ok).toBe(false)
     expect(tooLong.errors[0]).toContain('--lora-targets must be a list of')
   })
 
   it('compares runs: their series and only the settings that differ; later estimates are measured', async () => {
-    const a = await api.call('runs.start', quickRun(inputs, { maxSteps: 6, lr: 0.01 }))
-    const b = await api.call('runs.start', quickRun(inputs, { maxSteps: 6, lr: 0.02 }))
-    for (const run of [a, b]) expect((await api.runs.waitForRun(run.id)).status).toBe('completed')
-    const comparison = await api.call('runs.compare', { ids: [a.id, b.id] })
+    const a = await fixture.api.call('runs.start', quickRun(fixture.inputs, { maxSteps: 6, lr: 0.01 }))
+    const b = await fixture.api.call('runs.start', quickRun(fixture.inputs, { maxSteps: 6, lr: 0.02 }))
+    for (const run of [a, b]) expect((await fixture.api.runs.waitForRun(run.id)).status).toBe('completed')
+    const comparison = await fixture.api.call('runs.compare', { ids: [a.id, b.id] })
     expect(comparison.runs.map((r) => r.id)).toEqual([a.id, b.id])
     expect(comparison.configDiff).toContainEqual({ key: 'lr', values: { [a.id]: 0.01, [b.id]: 0.02 } })
     const keys = comparison.configDiff.map((d) => d.key)
@@ -140,39 +135,44 @@ describe('run planning calls', () => {
       [0, 6],
       [0, 6]
     ])
-    await expect(api.call('runs.compare', { ids: [a.id] })).rejects.toMatchObject({ code: 'invalid_input' })
+    await expect(fixture.api.call('runs.compare', { ids: [a.id] })).rejects.toMatchObject({
+      code: 'invalid_input'
+    })
 
-    const measured = await api.call('runs.preflight', quickRun(inputs))
+    const measured = await fixture.api.call('runs.preflight', quickRun(fixture.inputs))
     expect(measured.estimate.basis).toMatch(/^measured: \d+ tokens\/s \(median\) in run \d+/)
   })
 
   it('compares settings once each: the recipe by its config key, without the re-planned schedule of a continue', async () => {
     const recipeId = (name: string) =>
-      api.store.recipes.upsert({ name, version: 1, description: name, paramsSchema: {} }).id
+      fixture.api.store.recipes.upsert({ name, version: 1, description: name, paramsSchema: {} }).id
     const recorded = (recipe: string, replanSchedule: boolean) =>
-      api.store.runs.create({
+      fixture.api.store.runs.create({
         name: `${recipe} run`,
         recipeId: recipeId(recipe),
-        baseModelId: inputs.baseModelId,
-        datasetVersionId: inputs.datasetVersionId,
+        baseModelId: fixture.inputs.baseModelId,
+        datasetVersionId: fixture.inputs.datasetVersionId,
         config: { recipe: { name: recipe, params: {} }, maxSteps: replanSchedule ? 60 : 40, replanSchedule }
       })
     const sft = recorded('sft', false)
     const continuedDft = recorded('dft', true)
-    const comparison = await api.call('runs.compare', { ids: [sft.id, continuedDft.id] })
+    const comparison = await fixture.api.call('runs.compare', { ids: [sft.id, continuedDft.id] })
     expect(comparison.configDiff.map((row) => row.key).sort()).toEqual(['maxSteps', 'recipe.name'])
   })
 
   it('reports machine resources, and GPUs only where nvidia-smi exists', async () => {
-    const resources = await api.call('system.resources', {})
+    const resources = await fixture.api.call('system.resources', {})
     expect(resources.cpu.cores).toBeGreaterThan(0)
     expect(resources.cpu.machinePercent).toBeGreaterThanOrEqual(0)
     expect(resources.cpu.machinePercent).toBeLessThanOrEqual(100)
     expect(resources.memory.machineUsedBytes).toBeLessThan(resources.memory.machineTotalBytes)
     expect(resources.memory.processRssBytes).toBeGreaterThan(0)
 
-    expect(await queryGpus(join(temp.dir, 'no-such-nvidia-smi'))).toEqual({ gpus: null, gpuError: null })
-    const fake = join(temp.dir, 'nvidia-smi')
+    expect(await queryGpus(join(fixture.folder, 'no-such-nvidia-smi'))).toEqual({
+      gpus: null,
+      gpuError: null
+    })
+    const fake = join(fixture.folder, 'nvidia-smi')
     writeFileSync(
       fake,
       '#!/bin/sh\necho "0, NVIDIA H200, 1024, 143771, 37"\necho "1, NVIDIA H200, 0, 143771, 0"\n'

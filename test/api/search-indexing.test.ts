@@ -5,7 +5,7 @@ import { createApiContext } from '../../src-main/api/context'
 import { invoke } from '../../src-main/api/dispatch'
 import { importFile } from '../../src-main/datasets/import'
 import { SEARCH_INDEX_JOB } from '../../src-main/datasets/jobs'
-import { defaultMapping } from '../../src-main/datasets/normalise'
+import { defaultMapping } from '../../src-main/datasets/import-mapping'
 import { openStore, type Store } from '../../src-main/store'
 import { tempDir } from '../helpers/temp'
 

@@ -11,7 +11,8 @@ import { loadTokenizer } from '../../src-main/engine/tokenizer/tokenizer'
 import { collateRows } from '../../src-main/engine/train/batches'
 import { createStepProgram } from '../../src-main/engine/train/compile-step'
 import { readTrainingData } from '../../src-main/engine/train/data'
-import { resolveTrainConfig } from '../../src-main/engine/train/trainer'
+import { resolveTrainConfig } from '../../src-main/engine/train/train-config'
+import { resolveRecipe } from '../../src-main/recipes/index'
 import {
   heldOutStories,
   INVENTED_NAME,
@@ -141,17 +142,26 @@ describe('finetune-studio train', () => {
       expect(lines[29].loss).toBeLessThan(lines[0].loss)
 
       // LoRA starts with B = 0, so before the first update the model is the base model.
-      const config = resolveTrainConfig({
-        modelDir: STORIES_260K,
-        dataFile: data,
-        outDir: out,
-        cacheDir: join(store, 'graph-cache')
-      })
+      const config = resolveTrainConfig(
+        {
+          modelDir: STORIES_260K,
+          dataFile: data,
+          outDir: out,
+          cacheDir: join(store, 'graph-cache')
+        },
+        resolveRecipe
+      )
       const examples = readTrainingData(data, {
         tokenizer: loadTokenizer(STORIES_260K),
         maxSeqLen: 512
       }).examples
-      const program = await createStepProgram({ ...config, seed: 0, packed: false, modelDir: STORIES_260K })
+      const program = await createStepProgram({
+        ...config,
+        recipe: resolveRecipe(config.recipe.name, config.recipe.params),
+        seed: 0,
+        packed: false,
+        modelDir: STORIES_260K
+      })
       try {
         const first = await program.evaluate(collateRows([[0], [1], [2], [3]], examples))
         const second = await program.evaluate(collateRows([[4], [5], [6], [7]], examples))
@@ -212,13 +222,16 @@ describe('finetune-studio train', () => {
 
   it('a cooperative stop of the worker saves a checkpoint and ends with status stopped', async () => {
     const stop = new AbortController()
-    const config = resolveTrainConfig({
-      modelDir: STORIES_260K,
-      dataFile: data,
-      outDir: join(temp.dir, 'stopped'),
-      cacheDir: join(store, 'graph-cache'),
-      maxSteps: 1000
-    })
+    const config = resolveTrainConfig(
+      {
+        modelDir: STORIES_260K,
+        dataFile: data,
+        outDir: join(temp.dir, 'stopped'),
+        cacheDir: join(store, 'graph-cache'),
+        maxSteps: 1000
+      },
+      resolveRecipe
+    )
     const progress: string[] = []
     const events: { type: string }[] = []
     const result = await trainInWorker(

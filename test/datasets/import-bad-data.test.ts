@@ -2,11 +2,12 @@ import { gzipSync } from 'node:zlib'
 import { statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { importFile, previewImport } from '../../src-main/datasets/import'
+import { importFile } from '../../src-main/datasets/import'
+import { previewImport } from '../../src-main/datasets/import-preview'
 import { MAX_DECODED_EXPANSION } from '../../src-main/datasets/parquet'
-import { defaultMapping } from '../../src-main/datasets/normalise'
+import { defaultMapping } from '../../src-main/datasets/import-mapping'
 import type { ImportMapping } from '../../src-preload/contract'
-import { makeTempDir, openTempStore } from '../store/helpers'
+import { liveSamples, makeTempDir, openTempStore } from '../store/helpers'
 import { importRequest, sampleCount } from './import-helpers'
 import { writeParquetRepeated, writeParquetStrings } from './parquet-fixture'
 
@@ -130,7 +131,7 @@ describe('nothing an import stores differs from the file without a word', () => 
         'the number -2.5E+999 in "meta".w[1] is too large to store (it would become -Infinity); write it as a string'
       ]
     ])
-    const [sample] = store.datasets.listSamples(1)
+    const [sample] = liveSamples(store, 1)
     expect(sample.conversation.metadata).toEqual({ score: 1e308 })
   })
 

@@ -1,14 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  DEFERRED_INDEXING_ROWS,
-  importFile,
-  type ImportHooks,
-  type ImportRequest
-} from '../../src-main/datasets/import'
+import { importFile, type ImportHooks, type ImportRequest } from '../../src-main/datasets/import'
+import { DEFERRED_INDEXING_ROWS } from '../../src-main/datasets/import-writer'
 import { normalisedBatches, readInThread, type ReadBatch } from '../../src-main/datasets/import-reader'
-import { defaultMapping } from '../../src-main/datasets/normalise'
+import { defaultMapping } from '../../src-main/datasets/import-mapping'
 import { indexSearchBacklog } from '../../src-main/datasets/search-index'
 import { openStore, type Store } from '../../src-main/store'
 import { ABANDONED_IMPORT_SECONDS, removeAbandonedImports } from '../../src-main/store/abandoned-imports'

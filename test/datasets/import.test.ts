@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { importFile, previewImport } from '../../src-main/datasets/import'
-import { defaultMapping } from '../../src-main/datasets/normalise'
+import { importFile } from '../../src-main/datasets/import'
+import { previewImport } from '../../src-main/datasets/import-preview'
+import { defaultMapping } from '../../src-main/datasets/import-mapping'
 import type { ImportMapping } from '../../src-preload/contract'
 import { SHARED_DIR } from '../helpers/temp'
-import { makeTempDir, openTempStore } from '../store/helpers'
+import { liveSamples, makeTempDir, openTempStore } from '../store/helpers'
 import { importRequest as request, sampleCount } from './import-helpers'
 import { writeParquetStrings } from './parquet-fixture'
 
@@ -30,7 +31,7 @@ describe('importFile', () => {
     const store = openTempStore()
     const outcome = await importFile(store, request(GSM8K_TRAIN, GSM8K_MAPPING, { tags: ['math'] }))
     expect(outcome).toMatchObject({ ok: true, imported: 7473, badRowCount: 0 })
-    const [first] = store.datasets.listSamples(1, { limit: 1 })
+    const [first] = liveSamples(store, 1, { limit: 1 })
     expect(first.conversation.messages[0]).toEqual({
       role: 'user',
       content: expect.stringMatching(/^Natalia sold clips to 48 of her friends/)
@@ -74,7 +75,7 @@ describe('importFile', () => {
     const store = openTempStore()
     const glaive = join(CHAT_DEMOS, 'glaive_toolcall_en_demo.json')
     await importFile(store, request(glaive, defaultMapping('sharegpt', ['conversations', 'tools'])))
-    const [first] = store.datasets.listSamples(1, { limit: 1 })
+    const [first] = liveSamples(store, 1, { limit: 1 })
     expect(first.conversation.tools?.[0]).toMatchObject({ name: 'search_recipes' })
     expect(first.conversation.messages.find((m) => m.tool_calls)?.tool_calls?.[0]).toEqual({
       type: 'function',
@@ -84,7 +85,7 @@ describe('importFile', () => {
 
     const v1 = join(CHAT_DEMOS, 'v1_sft_demo.jsonl')
     await importFile(store, request(v1, defaultMapping('messages', ['messages']), { datasetName: 'v1' }))
-    const [weighted] = store.datasets.listSamples(2, { limit: 1 })
+    const [weighted] = liveSamples(store, 2, { limit: 1 })
     expect(weighted.conversation.messages.map((m) => m.loss_weight)).toEqual([0, 1])
   })
 
@@ -127,7 +128,7 @@ describe('importFile', () => {
       request(file, defaultMapping('messages', ['messages']), { onBadRows: 'skip' })
     )
     expect(skipped).toMatchObject({ ok: true, imported: 3, badRowCount: 4 })
-    expect(store.datasets.listSamples(1).map((s) => s.sourceLine)).toEqual([1, 4, 8])
+    expect(liveSamples(store, 1).map((s) => s.sourceLine)).toEqual([1, 4, 8])
   })
 
   it('leaves no partial dataset when an import is cancelled half-way', async () => {
@@ -166,7 +167,7 @@ describe('importFile', () => {
       badRows: [{ line: 4, reason: 'has 1 fields, the header has 2' }]
     })
     expect(
-      store.datasets.listSamples(1).map((s) => [s.sourceLine, s.conversation.messages.map((m) => m.content)])
+      liveSamples(store, 1).map((s) => [s.sourceLine, s.conversation.messages.map((m) => m.content)])
     ).toEqual([
       [2, ['Two\nlines?', 'Yes, "two"']],
       [5, ['3+4?', '7']]
@@ -192,7 +193,7 @@ describe('importFile', () => {
     const store = openTempStore()
     const outcome = await importFile(store, request(file, preview.mapping!))
     expect(outcome).toMatchObject({ ok: true, imported: 25 })
-    const samples = store.datasets.listSamples(1, { limit: 100 })
+    const samples = liveSamples(store, 1)
     expect(samples.map((s) => s.sourceLine)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
     expect(samples[24].conversation.messages[1].content).toBe('answer 24')
   })

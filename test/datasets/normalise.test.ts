@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { defaultMapping, detectMapping, normaliseRow, RowError } from '../../src-main/datasets/normalise'
-import { canonicalJson, sha256Hex } from '../../src-main/store/hash'
+import { defaultMapping, detectMapping } from '../../src-main/datasets/import-mapping'
+import { normaliseRow } from '../../src-main/datasets/normalise'
+import { RowError } from '../../src-main/datasets/raw-values'
+import { canonicalJson, sha256Hex } from '../../src-main/shared/canonical-json'
 import type { ImportMapping } from '../../src-preload/contract'
 
 const MESSAGES: ImportMapping = { format: 'messages', columns: { messages: 'messages', tools: 'tools' } }

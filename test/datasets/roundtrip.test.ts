@@ -2,13 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exportRow, ExportSkip } from '../../src-main/datasets/export'
-import { importFile, previewImport } from '../../src-main/datasets/import'
+import { importFile } from '../../src-main/datasets/import'
+import { previewImport } from '../../src-main/datasets/import-preview'
 import { normaliseRow } from '../../src-main/datasets/normalise'
 import { exportSamples } from '../../src-main/datasets/work'
 import type { Store } from '../../src-main/store'
 import { conversationSchema, type Conversation, type ExportFormat } from '../../src-preload/contract'
 import { SHARED_DIR } from '../helpers/temp'
-import { makeTempDir, openTempStore } from '../store/helpers'
+import { liveSamples, makeTempDir, openTempStore } from '../store/helpers'
 
 const CHAT_DEMOS = join(SHARED_DIR, 'datasets', 'chat-demos')
 
@@ -30,7 +31,7 @@ async function importAuto(store: Store, file: string, datasetName: string): Prom
 }
 
 function conversations(store: Store, datasetId: number): Conversation[] {
-  return store.datasets.listSamples(datasetId, { limit: -1 }).map((s) => s.conversation)
+  return liveSamples(store, datasetId).map((s) => s.conversation)
 }
 
 describe('import → export → import', () => {
@@ -62,7 +63,7 @@ describe('import → export → import', () => {
     const original = await importAuto(store, join(CHAT_DEMOS, 'v1_sft_demo.jsonl'), 'v1')
     const version = store.datasets.cutVersion(original, 'v1')
     // Edits after the cut do not reach the version's export.
-    const [first] = store.datasets.listSamples(original, { limit: 1 })
+    const [first] = liveSamples(store, original, { limit: 1 })
     store.datasets.updateSample(first.id, {
       conversation: { messages: [{ role: 'assistant', content: 'changed' }] }
     })

@@ -6,21 +6,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  buildApp,
-  callApi,
-  launchChromium,
-  openPage,
-  registerEmbeddedModel,
-  repoRoot,
-  screenshotDir
-} from './harness'
-import type { CallInput, CallName, ModelSummary } from '../../src-preload/contract'
-import { startServer, type RunningServer } from '../../src-main/server'
-
-const rendererDir = join(repoRoot, 'out/renderer')
+import { openPage, registerEmbeddedModel, screenshotDir, StudioUnderTest } from './harness'
+import type { ModelSummary } from '../../src-preload/contract'
 
 // Two long answers that differ in one word: far above the default near-duplicate threshold.
 const STORY =
@@ -57,16 +46,13 @@ const JSONL_LINES = [
 const BROKEN_LINE = 4
 
 describe('dataset curation in the browser', () => {
-  let storeDir: string
+  const studio = new StudioUnderTest('datasets')
+  const { api } = studio
   let dataDir: string
   let dataFile: string
-  let server: RunningServer
-  let browser: Browser
   let page: Page
   let model: ModelSummary
   const browserErrors: string[] = []
-
-  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
 
   /** The sample id of the table row whose prompt contains `text`. */
   async function sampleIdOf(text: string): Promise<number> {
@@ -107,30 +93,24 @@ describe('dataset curation in the browser', () => {
   }
 
   beforeAll(async () => {
-    buildApp()
-    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-datasets-')))
+    await studio.start()
     dataDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-data-')))
     dataFile = join(dataDir, 'chats.jsonl')
     writeFileSync(dataFile, `${JSONL_LINES.join('\n')}\n`)
-    server = await startServer({ storeDir, rendererDir, port: 0 })
-    mkdirSync(screenshotDir, { recursive: true })
 
     // The template preview needs a base model; registration hashes the weights in a job.
-    model = await registerEmbeddedModel(server)
+    model = await registerEmbeddedModel(studio.server)
 
-    browser = await launchChromium()
-    page = await openPage(browser, { width: 1400, height: 900 }, browserErrors)
+    page = await openPage(studio.browser, { width: 1400, height: 900 }, browserErrors)
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
+    await studio.close()
     if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('previews a JSONL file, reports its broken line, and imports the rest once told to skip it', async () => {
-    await page.goto(server.url)
+    await page.goto(studio.server.url)
     await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
     await page.getByTestId('nav-datasets').click()
     await page.getByTestId('datasets-empty').waitFor()

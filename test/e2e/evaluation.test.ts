@@ -6,22 +6,11 @@
  * an item diff, a self-correction evaluation, blind arena votes, and the votes exported as a
  * preference dataset that Datasets opens.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CallInput, CallName } from '../../src-preload/contract'
-import { startServer, type RunningServer } from '../../src-main/server'
-import {
-  buildApp,
-  callApi,
-  launchChromium,
-  openStudioPage,
-  registerEmbeddedModel,
-  screenshotDir,
-  screenshotWhole
-} from './harness'
+import { registerEmbeddedModel, screenshotDir, screenshotWhole, StudioUnderTest } from './harness'
 
 /** Long enough to register a model, train ten steps or evaluate on a busy machine. */
 const SLOW_MS = 120_000
@@ -84,10 +73,8 @@ function writeQuizTask(dir: string): string[] {
 }
 
 describe('the evaluation room, driven by Chromium', () => {
-  let buildDir: string
-  let storeDir: string
-  let server: RunningServer
-  let browser: Browser
+  const studio = new StudioUnderTest('evaluation', { ownBuild: true })
+  const { api } = studio
   let page: Page
   const browserErrors: string[] = []
   let baseModelId = 0
@@ -95,8 +82,6 @@ describe('the evaluation room, driven by Chromium', () => {
   let runName = ''
   /** The run's checkpoints, by step. */
   const checkpoints = new Map<number, number>()
-
-  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
 
   /** Every row of a launch table has ended (a failure shows its error instead of a timeout). */
   async function waitForEvaluations(table: Locator, count: number): Promise<void> {
@@ -112,15 +97,10 @@ describe('the evaluation room, driven by Chromium', () => {
   }
 
   beforeAll(async () => {
-    buildDir = mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-evaluation-build-'))
-    const rendererDir = buildApp(buildDir)
-    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-evaluation-')))
-    server = await startServer({ storeDir, rendererDir, port: 0, log: () => {} })
-    mkdirSync(screenshotDir, { recursive: true })
-
-    ;({ id: baseModelId } = await registerEmbeddedModel(server))
+    await studio.start()
+    ;({ id: baseModelId } = await registerEmbeddedModel(studio.server))
     const imported = await api('datasets.import', {
-      path: writeStories(storeDir),
+      path: writeStories(studio.storeDir),
       datasetName: 'story requests',
       cutVersion: true
     })
@@ -147,16 +127,10 @@ describe('the evaluation room, driven by Chromium', () => {
     }
     expect([...checkpoints.keys()]).toEqual([5, 10])
 
-    browser = await launchChromium()
-    page = await openStudioPage(browser, server, { width: 1360, height: 900 }, browserErrors)
+    page = await studio.openStudioPage({ width: 1360, height: 900 }, browserErrors)
   }, SLOW_MS * 2)
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true })
-  })
+  afterAll(() => studio.close())
 
   it('shows the first prompts of each task chosen, with choices and targets', async () => {
     await page.getByTestId('nav-evaluate').click()
@@ -183,7 +157,7 @@ describe('the evaluation room, driven by Chromium', () => {
   })
 
   it('uploads a task file of ones own with its data file, and reads it back as the model will see it', async () => {
-    await page.getByTestId('eval-import-files').setInputFiles(writeQuizTask(storeDir))
+    await page.getByTestId('eval-import-files').setInputFiles(writeQuizTask(studio.storeDir))
     const preview = page.getByTestId('eval-preview')
     await expect.poll(() => preview.getAttribute('data-task'), SLOW).toBe('my_quiz')
     const first = preview.getByTestId('eval-preview-example').first()

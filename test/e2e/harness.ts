@@ -1,10 +1,12 @@
 /** What every browser end-to-end test needs: a build of the app and Debian's headless Chromium. */
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import type { CallInput, CallName, CallOutput, JobSummary, ModelListing } from '../../src-preload/contract'
-import type { RunningServer } from '../../src-main/server'
+import { startServer, type RunningServer } from '../../src-main/server'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const screenshotDir = join(repoRoot, 'test-results')
@@ -113,4 +115,79 @@ export async function registerEmbeddedModel(server: RunningServer): Promise<Mode
   if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
   const [model] = await callApi(server, 'models.list', {})
   return model
+}
+
+export interface StudioOptions {
+  /**
+   * Build into a temporary folder of this file's own instead of out/, so that files running at the
+   * same time do not rebuild out/ under each other's servers.
+   */
+  ownBuild?: boolean
+  /** Receives the server's log lines; default: dropped. */
+  log?: (line: string) => void
+}
+
+/**
+ * What a browser test file drives: the app built and served on a fresh store, and Chromium. `start`
+ * it in beforeAll and `close` it in afterAll, which undoes as much of `start` as had happened.
+ */
+export class StudioUnderTest {
+  private buildDir: string | undefined
+  private store: string | undefined
+  private running: RunningServer | undefined
+  private chromium: Browser | undefined
+
+  /** `name` names its temporary folders. */
+  constructor(
+    private readonly name: string,
+    private readonly options: StudioOptions = {}
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.options.ownBuild) {
+      this.buildDir = mkdtempSync(join(tmpdir(), `finetune-studio-e2e-${this.name}-build-`))
+    }
+    const rendererDir = buildApp(this.buildDir)
+    this.store = realpathSync(mkdtempSync(join(tmpdir(), `finetune-studio-e2e-${this.name}-`)))
+    this.running = await startServer({
+      storeDir: this.store,
+      rendererDir,
+      port: 0,
+      log: this.options.log ?? (() => {})
+    })
+    mkdirSync(screenshotDir, { recursive: true })
+    this.chromium = await launchChromium()
+  }
+
+  get server(): RunningServer {
+    return started(this.running, 'server')
+  }
+
+  get storeDir(): string {
+    return started(this.store, 'storeDir')
+  }
+
+  get browser(): Browser {
+    return started(this.chromium, 'browser')
+  }
+
+  /** openStudioPage on this studio. */
+  openStudioPage(viewport: { width: number; height: number }, errors: string[]): Promise<Page> {
+    return openStudioPage(this.browser, this.server, viewport, errors)
+  }
+
+  /** An API call for setup the UI is not under test for (callApi on this studio's server). */
+  readonly api = <K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> =>
+    callApi(this.server, name, input)
+
+  async close(): Promise<void> {
+    await this.chromium?.close()
+    await this.running?.close()
+    for (const dir of [this.store, this.buildDir]) if (dir) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function started<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`StudioUnderTest.${what}: the studio has not started`)
+  return value
 }

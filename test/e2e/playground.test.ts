@@ -3,55 +3,28 @@
  * than its context holds are refused on the page, a prompt is generated greedily from the page,
  * and the text the page shows is the text the API generates for the same settings.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CallInput, CallName } from '../../src-preload/contract'
-import { startServer, type RunningServer } from '../../src-main/server'
-import {
-  buildApp,
-  callApi,
-  launchChromium,
-  openStudioPage,
-  registerEmbeddedModel,
-  screenshotDir
-} from './harness'
+import { registerEmbeddedModel, screenshotDir, StudioUnderTest } from './harness'
 
 /** Long enough to register a model or compile a generation graph on a busy machine. */
 const SLOW_MS = 120_000
 
 describe('the Playground, driven by Chromium', () => {
-  let buildDir: string
-  let storeDir: string
-  let server: RunningServer
-  let browser: Browser
+  const studio = new StudioUnderTest('playground', { ownBuild: true })
+  const { api } = studio
   let page: Page
   let baseModelId: number
   const browserErrors: string[] = []
 
-  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
-
   beforeAll(async () => {
-    buildDir = mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-playground-build-'))
-    const rendererDir = buildApp(buildDir)
-    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-playground-')))
-    server = await startServer({ storeDir, rendererDir, port: 0, log: () => {} })
-    mkdirSync(screenshotDir, { recursive: true })
-
-    ;({ id: baseModelId } = await registerEmbeddedModel(server))
-
-    browser = await launchChromium()
-    page = await openStudioPage(browser, server, { width: 1280, height: 900 }, browserErrors)
+    await studio.start()
+    ;({ id: baseModelId } = await registerEmbeddedModel(studio.server))
+    page = await studio.openStudioPage({ width: 1280, height: 900 }, browserErrors)
   }, SLOW_MS * 2)
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true })
-  })
+  afterAll(() => studio.close())
 
   it('generates greedily from the registered model and shows the streamed text', async () => {
     await page.getByTestId('nav-playground').click()

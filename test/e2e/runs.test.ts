@@ -6,22 +6,12 @@
  * The tiny stories260K model trains about twenty steps a second on one core, so the first run is
  * planned long (batch size 1, thousands of steps) and is ended by the test, not by its plan.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  buildApp,
-  callApi,
-  embeddedModelDir,
-  launchChromium,
-  openStudioPage,
-  screenshotDir,
-  screenshotWhole
-} from './harness'
-import type { CallInput, CallName, RunStatus } from '../../src-preload/contract'
-import { startServer, type RunningServer } from '../../src-main/server'
+import { embeddedModelDir, screenshotDir, screenshotWhole, StudioUnderTest } from './harness'
+import type { RunStatus } from '../../src-preload/contract'
 
 /** Long enough to register a model, compile a step graph or wait for a run on a busy machine. */
 const SLOW_MS = 120_000
@@ -58,16 +48,12 @@ function writeStoryRequests(dir: string): { train: string; validation: string } 
 }
 
 describe('the run workspace, driven by Chromium', () => {
-  let buildDir: string
-  let storeDir: string
-  let server: RunningServer
-  let browser: Browser
+  const studio = new StudioUnderTest('runs', { ownBuild: true })
+  const { api } = studio
   let page: Page
   const browserErrors: string[] = []
   let firstRunId = 0
   let secondRunId = 0
-
-  const api = <K extends CallName>(name: K, input: CallInput<K>) => callApi(server, name, input)
 
   const detail = () => page.getByTestId('run-detail')
   const lossChart = () => detail().getByTestId('chart-loss')
@@ -108,13 +94,8 @@ describe('the run workspace, driven by Chromium', () => {
   }
 
   beforeAll(async () => {
-    buildDir = mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-runs-build-'))
-    const rendererDir = buildApp(buildDir)
-    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-runs-')))
-    server = await startServer({ storeDir, rendererDir, port: 0, log: () => {} })
-    mkdirSync(screenshotDir, { recursive: true })
-
-    const files = writeStoryRequests(storeDir)
+    await studio.start()
+    const files = writeStoryRequests(studio.storeDir)
     const imported = await api('datasets.import', { path: files.train, datasetName: 'story requests' })
     await api('datasets.import', {
       path: files.validation,
@@ -123,17 +104,10 @@ describe('the run workspace, driven by Chromium', () => {
       cutVersion: true,
       note: 'e2e'
     })
-
-    browser = await launchChromium()
-    page = await openStudioPage(browser, server, { width: 1280, height: 900 }, browserErrors)
+    page = await studio.openStudioPage({ width: 1280, height: 900 }, browserErrors)
   })
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true })
-  })
+  afterAll(() => studio.close())
 
   it('lists every recipe with its explanation, paper and parameters', async () => {
     await page.getByTestId('nav-recipes').click()
@@ -159,7 +133,7 @@ describe('the run workspace, driven by Chromium', () => {
     await form.waitFor()
 
     await form.getByTestId('new-run-model-folder-toggle').click()
-    const missing = join(storeDir, 'no-model-here')
+    const missing = join(studio.storeDir, 'no-model-here')
     await form.getByTestId('new-run-model-path').fill(missing)
     await form.getByTestId('new-run-model-validate').click()
     const error = form.getByTestId('new-run-model-error').first()

@@ -2,16 +2,12 @@
  * The whole product through its headless door: `electron-vite build`, the server started in-process
  * on a fresh store, and Debian's Chromium driving the built UI over the WebSocket API.
  */
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp, launchChromium, openPage, repoRoot, screenshotDir } from './harness'
+import { openPage, repoRoot, screenshotDir, StudioUnderTest } from './harness'
 import WebSocket from 'ws'
-import { startServer, type RunningServer } from '../../src-main/server'
-
-const rendererDir = join(repoRoot, 'out/renderer')
 // CI clones the repository with shared/ beside it.
 const tinyModelDir = resolve(repoRoot, '../shared/models/stories260K')
 
@@ -32,39 +28,29 @@ function refusedUpgradeStatus(url: string): Promise<number> {
 }
 
 describe('finetune-studio serve, driven by Chromium', () => {
-  let storeDir: string
-  let server: RunningServer
-  let browser: Browser
-  let page: Page
   const serverLog: string[] = []
+  const studio = new StudioUnderTest('serve', { log: (line) => serverLog.push(line) })
+  let page: Page
   const browserErrors: string[] = []
 
   beforeAll(async () => {
-    buildApp()
-    storeDir = realpathSync(mkdtempSync(join(tmpdir(), 'finetune-studio-e2e-')))
-    server = await startServer({ storeDir, rendererDir, port: 0, log: (line) => serverLog.push(line) })
-    mkdirSync(screenshotDir, { recursive: true })
-    browser = await launchChromium()
-    page = await openPage(browser, { width: 1280, height: 800 }, browserErrors)
+    await studio.start()
+    page = await openPage(studio.browser, { width: 1280, height: 800 }, browserErrors)
   })
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-    if (storeDir) rmSync(storeDir, { recursive: true, force: true })
-  })
+  afterAll(() => studio.close())
 
   it('refuses the page and the socket without the right token', async () => {
-    expect((await fetch(`${server.origin}/`)).status).toBe(401)
-    expect((await fetch(`${server.origin}/?token=not-the-token`)).status).toBe(401)
-    const wsOrigin = server.origin.replace(/^http/, 'ws')
+    expect((await fetch(`${studio.server.origin}/`)).status).toBe(401)
+    expect((await fetch(`${studio.server.origin}/?token=not-the-token`)).status).toBe(401)
+    const wsOrigin = studio.server.origin.replace(/^http/, 'ws')
     expect(await refusedUpgradeStatus(`${wsOrigin}/api/ws`)).toBe(401)
   })
 
   it('answers an API call over HTTP with the bearer token', async () => {
-    const response = await fetch(`${server.origin}/api/call/system.info`, {
+    const response = await fetch(`${studio.server.origin}/api/call/system.info`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${studio.server.token}`, 'content-type': 'application/json' },
       body: '{}'
     })
     expect(response.status).toBe(200)
@@ -72,14 +58,14 @@ describe('finetune-studio serve, driven by Chromium', () => {
     const body = await response.json()
     expect(body).toMatchObject({
       ok: true,
-      value: { product: 'Finetune Studio', storePath: storeDir, transport: 'http' }
+      value: { product: 'Finetune Studio', storePath: studio.storeDir, transport: 'http' }
     })
   })
 
   it('shows the store, the engine device and a live connection in the status bar', async () => {
-    await page.goto(server.url)
+    await page.goto(studio.server.url)
     await page.locator('[data-testid="status-connection"][data-state="connected"]').waitFor()
-    await expect.poll(() => page.getByTestId('status-store-path').textContent()).toBe(storeDir)
+    await expect.poll(() => page.getByTestId('status-store-path').textContent()).toBe(studio.storeDir)
     await expect.poll(() => page.getByTestId('status-device').textContent()).toBe('CPU')
     expect(await page.getByTestId('status-connection').textContent()).toContain('connected')
     // The access token is taken out of the address bar once the page has it.
@@ -137,7 +123,7 @@ describe('finetune-studio serve, driven by Chromium', () => {
   })
 
   it('shows the server error message in a toast when registering a folder that does not exist', async () => {
-    const missingDir = join(storeDir, 'no-such-model-folder')
+    const missingDir = join(studio.storeDir, 'no-such-model-folder')
     await page.getByTestId('model-path-input').fill(missingDir)
     await page.getByTestId('model-register-button').click()
     const toast = page.getByTestId('toast').filter({ hasText: missingDir })

@@ -8,6 +8,7 @@ import { Scorer } from '../../src-main/engine/infer/scoring'
 import { prepareWeights } from '../../src-main/engine/models/weights'
 import { createStepProgram } from '../../src-main/engine/train/compile-step'
 import type { StepProgramSpec } from '../../src-main/engine/train/step-program'
+import { resolveRecipe } from '../../src-main/recipes/index'
 import { DAY_MS, HOUR_MS, writeFakeWeights } from '../helpers/graph-cache'
 import { STORIES_260K, tempDir } from '../helpers/temp'
 import { goldenBatch } from './train/golden-batch'
@@ -227,7 +228,7 @@ describe('the engine records last use', () => {
     modelDir: STORIES_260K,
     adapter: { kind: 'lora', r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'] },
     optimizer: { kind: 'sgd', momentum: 0, weightDecay: 0 },
-    recipe: { name: 'sft', params: {} },
+    recipe: resolveRecipe('sft'),
     device: 'cpu',
     cacheDir,
     seed: 1,

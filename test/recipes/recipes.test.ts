@@ -7,8 +7,9 @@ import { describe, expect, test } from 'vitest'
 import { gradients, GraphBuilder, type Tensor } from '../../src-main/engine/graph/index'
 import { createSession, hostTensor, type HostTensor } from '../../src-main/engine/runtime/session'
 import { buildLossContext, type LossSources } from '../../src-main/engine/train/loss-context'
+import type { RecipeParams } from '../../src-main/engine/train/loss-hook'
 import { getRecipe, listRecipes, recipeHelp, resolveRecipeParams } from '../../src-main/recipes/index'
-import type { Recipe, RecipeParams } from '../../src-main/recipes/types'
+import type { Recipe } from '../../src-main/recipes/types'
 
 const B = 2
 const S = 4

@@ -4,7 +4,13 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { ModelListing, SampleDetail, SampleRow } from '../../src-preload/contract'
+import type {
+  ImportMapping,
+  ImportResult,
+  PreflightReport,
+  SampleDetail,
+  SampleRow
+} from '../../src-preload/contract'
 import { MAX_SCROLL_HEIGHT_PX, visibleWindow } from '../../src-renderer/src/composables/useVirtualRows'
 import {
   datasetNameFromPath,
@@ -21,7 +27,8 @@ import {
 } from '../../src-renderer/src/stores/sampleEditor'
 import { compactFilter, pagesToEvict, useSampleTableStore } from '../../src-renderer/src/stores/sampleTable'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
-import { installScriptedBridge, ok, settle, type Reply } from './scripted-bridge'
+import { datasetDetail, datasetSummary, modelListing } from './replies'
+import { installScriptedBridge, ok, settle, type Handler, type Reply } from './scripted-bridge'
 
 const bridge = installScriptedBridge()
 
@@ -64,16 +71,16 @@ function sampleDetail(id: number, revision = 1, answer = 'Paris.'): SampleDetail
   }
 }
 
-/** A samples handler over `total` rows, answering windows by offset. */
-function samplesOf(total: number) {
-  return (input: { offset: number; limit: number }) =>
+/** A samples handler over `total` rows, answering windows by offset (the page defaults as main's). */
+function samplesOf(total: number): Handler<'datasets.samples'> {
+  return ({ offset = 0, limit = 100 }) =>
     ok({
       total,
       totalExact: true,
       unindexed: 0,
-      offset: input.offset,
-      rows: Array.from({ length: Math.max(0, Math.min(input.limit, total - input.offset)) }, (_, i) =>
-        sampleRow(input.offset + i + 1)
+      offset,
+      rows: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) =>
+        sampleRow(offset + i + 1)
       )
     })
 }
@@ -233,7 +240,7 @@ describe('useSampleTableStore', () => {
     /** Answers the calls made so far, one by one, when the test says so. */
     const pending: (() => void)[] = []
     bridge.handle('datasets.samples', (input) => {
-      return new Promise<Reply>((resolve) => pending.push(() => resolve(samplesOf(100_000)(input))))
+      return new Promise((resolve) => pending.push(() => resolve(samplesOf(100_000)(input))))
     })
     const table = useSampleTableStore()
     table.openDataset(1)
@@ -251,8 +258,8 @@ describe('useSampleTableStore', () => {
   })
 
   it('drops a reply to a query the user has already replaced', async () => {
-    const pending: ((reply: Reply) => void)[] = []
-    bridge.handle('datasets.samples', () => new Promise<Reply>((resolve) => pending.push(resolve)))
+    const pending: ((reply: Reply<'datasets.samples'>) => void)[] = []
+    bridge.handle('datasets.samples', () => new Promise((resolve) => pending.push(resolve)))
     const table = useSampleTableStore()
     table.openDataset(1)
     await settle()
@@ -276,7 +283,7 @@ describe('useSampleTableStore', () => {
     table.openDataset(1)
     table.setFilter({ search: 'fox' })
     await settle()
-    const calls = bridge.callsOf('datasets.samples').filter((input) => input.filter.search === 'fox')
+    const calls = bridge.callsOf('datasets.samples').filter((input) => input.filter?.search === 'fox')
     expect(calls.map((input) => Boolean(input.exactTotal))).toEqual([false, true])
     expect(table.total).toBe(25_080)
     expect(table.totalExact).toBe(true)
@@ -286,7 +293,7 @@ describe('useSampleTableStore', () => {
   it('applies a bulk action to the selection and fetches the rows in view again', async () => {
     bridge.handle('datasets.samples', samplesOf(10))
     bridge.handle('datasets.bulk', (input) => ok({ changed: input.sampleIds.length }))
-    bridge.handle('datasets.get', () => ok({ id: 1 }))
+    bridge.handle('datasets.get', () => ok(datasetDetail(1)))
     bridge.handle('datasets.versions', () => ok([]))
     bridge.handle('datasets.list', () => ok([]))
     const datasets = useDatasetsStore()
@@ -316,7 +323,7 @@ describe('useSampleEditorStore', () => {
     bridge.handle('datasets.sample', () => ok(sampleDetail(4)))
     bridge.handle('datasets.sampleHistory', () => ok([]))
     bridge.handle('datasets.updateSample', (input) =>
-      ok(sampleDetail(4, 2, input.conversation.messages[1].content))
+      ok(sampleDetail(4, 2, input.conversation!.messages[1].content))
     )
     bridge.handle('datasets.undoSample', () => ok(sampleDetail(4, 3, 'Paris.')))
     bridge.handle('datasets.samples', samplesOf(0))
@@ -424,18 +431,20 @@ describe('useSampleEditorStore', () => {
 })
 
 describe('useDatasetQualityStore pre-flight', () => {
-  const model = (id: number, name: string): ModelListing => ({
-    id,
-    name,
-    path: `/models/${name}`,
-    architecture: 'LlamaForCausalLM',
-    parameterCount: 260_000,
-    dtype: 'float32',
-    contentHash: name,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    contextLength: 512
-  })
-  const registered = [model(4, 'stories260K'), model(5, 'stories15M')]
+  const registered = [
+    modelListing({ id: 4, name: 'stories260K' }),
+    modelListing({ id: 5, name: 'stories15M' })
+  ]
+  /** A pre-flight that found nothing wrong. */
+  const passed: PreflightReport = {
+    jobId: 'j',
+    checked: 0,
+    maxLength: 512,
+    model: 'stories260K',
+    contextLength: 512,
+    counts: { empty: 0, too_long: 0, no_trainable_tokens: 0, template_error: 0 },
+    problems: []
+  }
 
   afterEach(() => {
     vi.unstubAllGlobals()
@@ -443,9 +452,9 @@ describe('useDatasetQualityStore pre-flight', () => {
 
   async function preflightInputs(): Promise<unknown[]> {
     bridge.handle('datasets.list', () => ok([]))
-    bridge.handle('datasets.get', (input) => ok({ id: input.id }))
+    bridge.handle('datasets.get', (input) => ok(datasetDetail(input.id)))
     bridge.handle('datasets.versions', () => ok([]))
-    bridge.handle('datasets.preflight', () => ok({ jobId: 'j', checked: 0, problems: [] }))
+    bridge.handle('datasets.preflight', () => ok(passed))
     const quality = useDatasetQualityStore()
     await useDatasetsStore().openDataset(1)
     quality.defaultModel(registered)
@@ -482,17 +491,36 @@ describe('useDatasetQualityStore pre-flight', () => {
 })
 
 describe('useDatasetImportStore', () => {
+  const messagesMapping: ImportMapping = { format: 'messages', columns: { messages: 'messages' } }
+
   /** A preview of a JSONL file in the messages format, detected. */
-  const messagesPreview = (input: { path: string }): Reply =>
+  const messagesPreview: Handler<'datasets.previewImport'> = (input) =>
     ok({
       path: input.path,
       fileType: 'jsonl',
       columns: ['messages'],
-      detected: { format: 'messages', columns: { messages: 'messages' } },
-      mapping: { format: 'messages', columns: { messages: 'messages' } },
+      detected: messagesMapping,
+      mapping: messagesMapping,
       notes: [],
       rows: []
     })
+
+  /** What an import of `imported` rows of a messages file into the dataset answers. */
+  const importResult = (
+    dataset: ImportResult['dataset'],
+    imported: number,
+    badRows: ImportResult['badRows'] = []
+  ): ImportResult => ({
+    jobId: 'j',
+    dataset,
+    imported,
+    fileType: 'jsonl',
+    mapping: messagesMapping,
+    badRows,
+    badRowCount: badRows.length,
+    warnings: [],
+    version: null
+  })
 
   it('shows the bad rows of an aborted import without a toast, then imports with them skipped', async () => {
     const badRows = [{ file: '/data/chats.jsonl', line: 4, reason: 'not JSON' }]
@@ -503,7 +531,7 @@ describe('useDatasetImportStore', () => {
             ok: false,
             error: { code: 'invalid_input', message: '1 bad row', details: { badRows, badRowCount: 1 } }
           }
-        : ok({ jobId: 'j', dataset: { id: 3 }, imported: 5, badRows, badRowCount: 1, version: null })
+        : ok(importResult(datasetSummary(3), 5, badRows))
     )
     bridge.handle('datasets.list', () => ok([]))
     const store = useDatasetImportStore()
@@ -533,17 +561,10 @@ describe('useDatasetImportStore', () => {
   function scriptImports(): void {
     bridge.handle('datasets.previewImport', messagesPreview)
     bridge.handle('datasets.import', (input) =>
-      ok({
-        jobId: 'j',
-        dataset: { id: input.datasetId ?? 3, name: input.datasetName ?? 'existing' },
-        imported: 2,
-        badRows: [],
-        badRowCount: 0,
-        version: null
-      })
+      ok(importResult(datasetSummary(input.datasetId ?? 3, { name: input.datasetName ?? 'existing' }), 2))
     )
     bridge.handle('datasets.list', () => ok([]))
-    bridge.handle('datasets.get', (input) => ok({ id: input.id }))
+    bridge.handle('datasets.get', (input) => ok(datasetDetail(input.id)))
     bridge.handle('datasets.versions', () => ok([]))
   }
 
@@ -629,7 +650,8 @@ describe('useDatasetImportStore', () => {
         fileType: 'csv',
         columns: ['question', 'answer'],
         detected: null,
-        mapping: input.mapping ?? null,
+        // As main parses it: a mapping without columns maps none.
+        mapping: input.mapping ? { columns: {}, ...input.mapping } : null,
         notes: ['no format fits'],
         rows: []
       })

@@ -7,12 +7,12 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type {
   ArenaBattle,
+  ArenaStanding,
   EvalItemPage,
   EvalMatrix,
   EvalTaskInfo,
   EvalTaskPreview,
-  EvaluationDiff,
-  EvaluationSummary
+  EvaluationDiff
 } from '../../src-preload/contract'
 import {
   answerChange,
@@ -39,55 +39,31 @@ import { useEvaluationsStore } from '../../src-renderer/src/stores/evaluations'
 import { useTargetsStore } from '../../src-renderer/src/stores/targets'
 import { useJobsStore } from '../../src-renderer/src/stores/jobs'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
+import {
+  datasetSummary,
+  datasetVersion,
+  evalTaskInfo,
+  evaluationDetail,
+  evaluationSummary,
+  jobSummary,
+  modelListing,
+  runWithCheckpoints
+} from './replies'
 import { installScriptedBridge, ok, settle } from './scripted-bridge'
 
 const bridge = installScriptedBridge()
 
-const MODEL = {
-  id: 3,
-  name: 'stories260K',
-  path: '/models/stories260K',
-  architecture: 'LlamaForCausalLM',
-  parameterCount: 260_000,
-  dtype: 'F32',
-  contentHash: 'abc',
-  createdAt: '2026-01-01T00:00:00Z',
-  contextLength: 512
-}
+const RUN_CHECKPOINTS = runWithCheckpoints(
+  1,
+  [
+    { id: 11, step: 5 },
+    { id: 12, step: 10 }
+  ],
+  { runName: 'sft-lora' }
+)
 
-const RUN_CHECKPOINTS = {
-  runId: 1,
-  runName: 'sft-lora',
-  baseModelId: 3,
-  status: 'completed',
-  checkpoints: [
-    { id: 11, step: 5, path: '/runs/1/step-5', metrics: {}, createdAt: '2026-01-01T00:00:00Z' },
-    { id: 12, step: 10, path: '/runs/1/step-10', metrics: {}, createdAt: '2026-01-01T00:00:00Z' }
-  ]
-}
-
-function taskInfo(
-  name: string,
-  outputType: EvalTaskInfo['outputType'],
-  extra: Partial<EvalTaskInfo> = {}
-): EvalTaskInfo {
-  return {
-    name,
-    title: name.toUpperCase(),
-    file: `/resources/benchmarks/${name}/${name}.yaml`,
-    builtin: true,
-    kind: 'task',
-    outputType,
-    size: 100,
-    tasks: [],
-    numFewshot: 0,
-    metrics: outputType === 'multiple_choice' ? ['acc,none', 'acc_norm,none'] : ['exact_match,strict-match'],
-    ...extra
-  }
-}
-
-const ARC = taskInfo('arc_easy', 'multiple_choice')
-const GSM8K = taskInfo('gsm8k', 'generate_until', { numFewshot: 5 })
+const ARC = evalTaskInfo('arc_easy', 'multiple_choice')
+const GSM8K = evalTaskInfo('gsm8k', 'generate_until', { numFewshot: 5 })
 
 function preview(info: EvalTaskInfo): EvalTaskPreview {
   return {
@@ -96,29 +72,6 @@ function preview(info: EvalTaskInfo): EvalTaskPreview {
     examples: [
       { index: 0, task: info.name, prompt: 'Question: ?\nAnswer:', choices: ['a', 'b'], target: 'b' }
     ]
-  }
-}
-
-function evaluation(id: number, extra: Partial<EvaluationSummary> = {}): EvaluationSummary {
-  return {
-    id,
-    name: `arc_easy: stories260K`,
-    task: 'arc_easy',
-    kind: 'task',
-    runId: null,
-    checkpointId: null,
-    baseModelId: 3,
-    step: null,
-    targetKey: 'base:3',
-    targetLabel: 'stories260K',
-    status: 'queued',
-    error: null,
-    scores: {},
-    primaryMetric: null,
-    itemCount: 0,
-    createdAt: '2026-01-01T00:00:00Z',
-    finishedAt: null,
-    ...extra
   }
 }
 
@@ -139,7 +92,7 @@ describe('how the evaluation room words and shades results', () => {
   })
 
   it('heads a self-correction evaluation with its accuracy before and after the review', () => {
-    const scored = evaluation(1, {
+    const scored = evaluationSummary(1, {
       kind: 'self_correction',
       primaryMetric: 'exact_match,strict-match',
       scores: {
@@ -150,7 +103,7 @@ describe('how the evaluation room words and shades results', () => {
     })
     expect(headlineScore(scored)).toBe('accuracy 0.5 ± 0.1 → 0.6 ± 0.1')
     expect(headlineScore({ ...scored, kind: 'task' })).toBe('exact_match (strict-match) 0.5 ± 0.1')
-    expect(headlineScore(evaluation(2))).toBe('—')
+    expect(headlineScore(evaluationSummary(2))).toBe('—')
   })
 
   it("places each cell between its column's worst and best, following the metric's direction", () => {
@@ -166,14 +119,14 @@ describe('how the evaluation room words and shades results', () => {
   })
 
   it('reads an item diff from the base model to a checkpoint, and from an earlier checkpoint to a later one', () => {
-    const base = evaluation(9)
-    const early = evaluation(3, { step: 5, baseModelId: null, checkpointId: 11 })
-    const late = evaluation(2, { step: 10, baseModelId: null, checkpointId: 12 })
+    const base = evaluationSummary(9)
+    const early = evaluationSummary(3, { step: 5, baseModelId: null, checkpointId: 11 })
+    const late = evaluationSummary(2, { step: 10, baseModelId: null, checkpointId: 12 })
     expect(diffOrder(late, base)).toEqual([9, 2])
     expect(diffOrder(early, late)).toEqual([3, 2])
     expect(diffOrder(late, early)).toEqual([3, 2])
     // Two of the same kind: the older evaluation first.
-    expect(diffOrder(evaluation(8), evaluation(7))).toEqual([7, 8])
+    expect(diffOrder(evaluationSummary(8), evaluationSummary(7))).toEqual([7, 8])
   })
 
   it('tells how an answer changed, and finds the target among the choices by text or index', () => {
@@ -271,7 +224,7 @@ describe('the Evaluate tab', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
     bridge.reset()
-    bridge.handle('models.list', () => ok([MODEL]))
+    bridge.handle('models.list', () => ok([modelListing()]))
     bridge.handle('runs.checkpoints', () => ok([RUN_CHECKPOINTS]))
     bridge.handle('evaluations.tasks', () => ok([ARC, GSM8K]))
     bridge.handle('evaluations.inspectTask', (input) => ok(preview(input.task === 'gsm8k' ? GSM8K : ARC)))
@@ -371,15 +324,19 @@ describe('the Evaluate tab', () => {
   it('starts targets × tasks as one job, marks the reused ones, follows its progress with an ETA, and cancels it', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(new Date('2026-01-01T00:00:00Z'))
-    const reused = evaluation(4, { status: 'completed' })
+    const reused = evaluationSummary(4, { status: 'completed' })
     bridge.handle('evaluations.start', () =>
       ok({
-        evaluations: [evaluation(7), reused, evaluation(8, { checkpointId: 12, baseModelId: null })],
+        evaluations: [
+          evaluationSummary(7),
+          reused,
+          evaluationSummary(8, { checkpointId: 12, baseModelId: null })
+        ],
         reused: [4],
         jobId: 'job-1'
       })
     )
-    bridge.handle('jobs.cancel', (input) => ok({ id: input.id, status: 'cancelled' }))
+    bridge.handle('jobs.cancel', (input) => ok(jobSummary(input.id, 'eval.tasks', 'cancelled')))
     const jobs = useJobsStore()
     const evaluations = useEvaluationsStore()
     const store = useEvalLaunchStore()
@@ -435,7 +392,7 @@ describe('the Evaluate tab', () => {
   it('lists and chooses a task file read from a path; a bad one shows the error as the server words it', async () => {
     const store = useEvalLaunchStore()
     await store.load()
-    const mine = taskInfo('my_quiz', 'multiple_choice', { builtin: false, file: '/data/quiz.yaml' })
+    const mine = evalTaskInfo('my_quiz', 'multiple_choice', { builtin: false, file: '/data/quiz.yaml' })
     bridge.handle('evaluations.inspectTask', (input) =>
       input.task === '/data/quiz.yaml'
         ? ok(preview(mine))
@@ -462,10 +419,10 @@ describe('the Evaluate tab', () => {
   })
 
   it('keeps the evaluation list current from evaluation.status events', async () => {
-    bridge.handle('evaluations.list', () => ok([evaluation(7)]))
+    bridge.handle('evaluations.list', () => ok([evaluationSummary(7)]))
     bridge.handle('evaluations.get', (input) =>
       ok(
-        evaluation(input.id, {
+        evaluationDetail(input.id, {
           status: 'completed',
           primaryMetric: 'acc,none',
           scores: { 'acc,none': { value: 0.4, stderr: 0.2, higherIsBetter: true } },
@@ -541,9 +498,7 @@ describe('the Matrix tab and the documents of a cell', () => {
 
   it('pages through the documents of an evaluation, all or only the wrong ones', async () => {
     const page: EvalItemPage = { total: 25, items: [] }
-    bridge.handle('evaluations.get', (input) =>
-      ok({ ...evaluation(input.id), taskFile: null, taskHash: null, settings: null })
-    )
+    bridge.handle('evaluations.get', (input) => ok(evaluationDetail(input.id)))
     bridge.handle('evaluations.items', () => ok(page))
     const store = useEvalItemsStore()
     await store.open(7)
@@ -570,8 +525,8 @@ describe('the Item diff tab', () => {
 
   it('shows the documents that flipped at first, and any other kind of change on demand (never none)', async () => {
     const diff: EvaluationDiff = {
-      a: evaluation(7, { status: 'completed' }),
-      b: evaluation(8, { status: 'completed' }),
+      a: evaluationSummary(7, { status: 'completed' }),
+      b: evaluationSummary(8, { status: 'completed' }),
       counts: { improved: 2, regressed: 1, both_correct: 1, both_wrong: 1 },
       total: 3,
       items: []
@@ -626,16 +581,14 @@ describe('the Arena tab', () => {
     bridge.reset()
     bridge.handle('datasets.list', () =>
       ok([
-        { id: 1, name: 'empty', latestVersion: null },
-        { id: 2, name: 'stories', latestVersion: { id: 20, version: 2, contentHash: 'x', sampleCount: 8 } }
+        datasetSummary(1, { name: 'empty' }),
+        datasetSummary(2, {
+          name: 'stories',
+          latestVersion: { id: 20, version: 2, contentHash: 'x', sampleCount: 8 }
+        })
       ])
     )
-    bridge.handle('datasets.versions', () =>
-      ok([
-        { id: 20, version: 2 },
-        { id: 19, version: 1 }
-      ])
-    )
+    bridge.handle('datasets.versions', () => ok([datasetVersion(20, 2), datasetVersion(19, 1)]))
     bridge.handle('arena.leaderboard', () => ok([]))
     bridge.handle('arena.start', () => ok(blind))
   })
@@ -679,7 +632,21 @@ describe('the Arena tab', () => {
   })
 
   it('reveals the names with the vote, ranks again, and exports the votes as a preference dataset', async () => {
-    const standings = [{ key: 'base:3', label: 'stories260K', battles: 1, wins: 1 }]
+    const standings: ArenaStanding[] = [
+      {
+        key: 'base:3',
+        label: 'stories260K',
+        battles: 1,
+        wins: 1,
+        losses: 0,
+        ties: 0,
+        bothBad: 0,
+        winRate: 1,
+        rating: 1000,
+        ratingLow: 900,
+        ratingHigh: 1100
+      }
+    ]
     bridge.handle('arena.vote', (input) =>
       ok({
         ...blind,

@@ -7,45 +7,24 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { usePlaygroundStore } from '../../src-renderer/src/stores/playground'
 import { targetInput } from '../../src-renderer/src/stores/targets'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
+import { jobSummary, modelListing, runWithCheckpoints } from './replies'
 import { installScriptedBridge, ok, settle, type Reply } from './scripted-bridge'
 
 const bridge = installScriptedBridge()
-
-const MODEL = {
-  id: 3,
-  name: 'stories260K',
-  path: '/models/stories260K',
-  architecture: 'LlamaForCausalLM',
-  parameterCount: 260_000,
-  dtype: 'F32',
-  contentHash: 'abc',
-  createdAt: '2025-01-01T00:00:00Z',
-  contextLength: 512
-}
-
-/** A runs.checkpoints entry. */
-function run(id: number, checkpointSteps: number[]) {
-  return {
-    runId: id,
-    runName: `run-${id}`,
-    baseModelId: 3,
-    status: 'completed',
-    checkpoints: checkpointSteps.map((step) => ({
-      id: id * 100 + step,
-      step,
-      path: `/runs/${id}/checkpoints/step-${step}`,
-      metrics: {},
-      createdAt: '2025-01-01T00:00:00Z'
-    }))
-  }
-}
 
 describe('the Playground store', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
     bridge.reset()
-    bridge.handle('models.list', () => ok([MODEL]))
-    bridge.handle('runs.checkpoints', () => ok([run(1, [10, 20])]))
+    bridge.handle('models.list', () => ok([modelListing()]))
+    bridge.handle('runs.checkpoints', () =>
+      ok([
+        runWithCheckpoints(1, [
+          { id: 110, step: 10 },
+          { id: 120, step: 20 }
+        ])
+      ])
+    )
   })
 
   it('lists base models and, grouped by run, the checkpoints of runs that have any', async () => {
@@ -71,9 +50,9 @@ describe('the Playground store', () => {
   })
 
   it('assembles the text from its own job.output pieces as they come, and stops through jobs.cancel', async () => {
-    let answer!: (reply: Reply) => void
-    bridge.handle('models.generate', () => new Promise<Reply>((resolve) => (answer = resolve)))
-    bridge.handle('jobs.cancel', (input) => ok({ id: input.id, status: 'cancelled' }))
+    let answer!: (reply: Reply<'models.generate'>) => void
+    bridge.handle('models.generate', () => new Promise((resolve) => (answer = resolve)))
+    bridge.handle('jobs.cancel', (input) => ok(jobSummary(input.id, 'engine.generate', 'cancelled')))
     const store = usePlaygroundStore()
     await store.load()
     store.target = 'checkpoint:120'
@@ -95,7 +74,7 @@ describe('the Playground store', () => {
     expect(input.topP).toBeUndefined()
     expect(input.topK).toBeUndefined()
     expect(input.stop).toBeUndefined()
-    const requestId: string = input.requestId
+    const requestId = input.requestId!
     expect(requestId).toEqual(expect.any(String))
     expect(store.generating).toBe(true)
     expect(store.jobId).toBeNull()

@@ -5,7 +5,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { EvalTaskInfo, EvaluationDetail, MetricPoint, RunDetail } from '../../src-preload/contract'
+import type { EvaluationDetail, MetricPoint } from '../../src-preload/contract'
 import {
   benchmarkMetricNames,
   fractionRange,
@@ -14,6 +14,7 @@ import {
 import { runSettingRows } from '../../src-renderer/src/components/runs/runSettings'
 import { buildRunSettings, defaultRunDraft, useRunDraftStore } from '../../src-renderer/src/stores/runDraft'
 import { useRunMonitorStore } from '../../src-renderer/src/stores/runMonitor'
+import { evalTaskInfo, evaluationDetail, runDetail } from './replies'
 import { installScriptedBridge, ok, settle } from './scripted-bridge'
 
 const bridge = installScriptedBridge()
@@ -22,21 +23,6 @@ beforeEach(() => {
   setActivePinia(createPinia())
   bridge.reset()
 })
-
-function task(name: string, outputType: EvalTaskInfo['outputType']): EvalTaskInfo {
-  return {
-    name,
-    title: name,
-    file: `/resources/benchmarks/${name}/${name}.yaml`,
-    builtin: true,
-    kind: 'task',
-    outputType,
-    size: 100,
-    tasks: [],
-    numFewshot: 0,
-    metrics: ['acc,none']
-  }
-}
 
 describe('the new-run form: benchmarks during training', () => {
   const chosen = { ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 }
@@ -64,9 +50,9 @@ describe('the new-run form: benchmarks during training', () => {
   it('lists the built-in tasks and keeps the chosen ones in their order, whatever the clicks', async () => {
     bridge.handle('evaluations.tasks', () =>
       ok([
-        task('arc_easy', 'multiple_choice'),
-        task('gsm8k', 'generate_until'),
-        task('mmlu', 'multiple_choice')
+        evalTaskInfo('arc_easy', 'multiple_choice'),
+        evalTaskInfo('gsm8k', 'generate_until'),
+        evalTaskInfo('mmlu', 'multiple_choice')
       ])
     )
     const store = useRunDraftStore()
@@ -118,33 +104,10 @@ describe('benchmark metrics in the run charts', () => {
 })
 
 describe('useRunMonitorStore: benchmark points', () => {
-  const detail: RunDetail = {
-    id: 7,
-    name: 'run 7',
-    recipe: 'sft',
-    status: 'completed',
-    error: null,
-    baseModelId: 1,
-    datasetVersionId: 1,
-    device: 'cpu',
-    progress: null,
-    pendingControl: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    startedAt: null,
-    finishedAt: null,
-    config: {},
-    checkpoints: [],
-    segments: [],
-    outDir: null,
-    owner: null
-  }
-
-  function evaluation(id: number, runId: number | null): EvaluationDetail {
-    return {
-      id,
+  /** A completed evaluation of a checkpoint at step 20 of the given run. */
+  function evaluation(id: number, runId: number): EvaluationDetail {
+    return evaluationDetail(id, {
       name: 'arc_easy: run 7 @ step 20',
-      task: 'arc_easy',
-      kind: 'task',
       runId,
       checkpointId: 3,
       baseModelId: null,
@@ -152,26 +115,19 @@ describe('useRunMonitorStore: benchmark points', () => {
       targetKey: 'checkpoint:3',
       targetLabel: 'run 7 @ step 20',
       status: 'completed',
-      error: null,
       scores: { 'acc,none': { value: 0.5, stderr: 0.1, higherIsBetter: true } },
       primaryMetric: 'acc,none',
-      itemCount: 4,
-      createdAt: 'now',
-      finishedAt: 'now',
-      taskFile: null,
-      taskHash: null,
-      settings: null
-    }
+      itemCount: 4
+    })
   }
 
   it("fetches the point of a completed evaluation of the open run's checkpoint, whatever step it is at", async () => {
     const stored: MetricPoint[] = [{ step: 40, name: 'loss', value: 1 }]
-    bridge.handle('runs.get', () => ok(detail))
+    bridge.handle('runs.get', () => ok(runDetail(7, 'completed')))
     bridge.handle('runs.log', () => ok([]))
-    bridge.handle('runs.metrics', (input) => {
-      const { name, afterStep = -1 } = input as { name?: string; afterStep?: number }
-      return ok(stored.filter((p) => (name === undefined || p.name === name) && p.step > afterStep))
-    })
+    bridge.handle('runs.metrics', ({ name, afterStep = -1 }) =>
+      ok(stored.filter((p) => (name === undefined || p.name === name) && p.step > afterStep))
+    )
     bridge.handle('evaluations.get', (input) => ok(evaluation(input.id, input.id === 1 ? 7 : 8)))
     const monitor = useRunMonitorStore()
     monitor.select(7)

@@ -5,14 +5,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type {
-  Events,
-  MetricPoint,
-  RunComparison,
-  RunDetail,
-  RunStatus,
-  RunSummary
-} from '../../src-preload/contract'
+import type { Events, MetricPoint, RunComparison, RunStatus } from '../../src-preload/contract'
 import { MetricLines } from '../../src-renderer/src/components/runs/metricSeries'
 import { activityParts } from '../../src-renderer/src/components/statusActivity'
 import {
@@ -40,6 +33,7 @@ import {
 } from '../../src-renderer/src/stores/runCompare'
 import { useRunsStore } from '../../src-renderer/src/stores/runs'
 import { useToastStore } from '../../src-renderer/src/stores/toasts'
+import { runDetail, runSummary } from './replies'
 import { installScriptedBridge, ok, type Reply } from './scripted-bridge'
 
 const bridge = installScriptedBridge()
@@ -47,25 +41,6 @@ const bridge = installScriptedBridge()
 /** Lets pending promise callbacks and Vue's queued watchers run (fake timers included). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve()
-}
-
-function summary(id: number, status: RunStatus, extra: Partial<RunSummary> = {}): RunSummary {
-  return {
-    id,
-    name: `run ${id}`,
-    recipe: 'sft',
-    status,
-    error: null,
-    baseModelId: 1,
-    datasetVersionId: 1,
-    device: 'cpu',
-    progress: null,
-    pendingControl: null,
-    createdAt: `2026-01-01T00:00:0${id}.000Z`,
-    startedAt: null,
-    finishedAt: null,
-    ...extra
-  }
 }
 
 function progressEvent(runId: number, step: number, loss: number): Events['run.progress'] {
@@ -141,10 +116,10 @@ describe('availableRunActions', () => {
 describe('queuePositions', () => {
   it('numbers queued runs per device in creation order and leaves the others out', () => {
     const runs = [
-      summary(4, 'queued'),
-      summary(3, 'queued', { device: 'cuda' }),
-      summary(2, 'queued'),
-      summary(1, 'running')
+      runSummary(4, 'queued'),
+      runSummary(3, 'queued', { device: 'cuda' }),
+      runSummary(2, 'queued'),
+      runSummary(1, 'running')
     ]
     expect(queuePositions(runs)).toEqual(
       new Map([
@@ -239,8 +214,8 @@ describe('activityParts', () => {
   it('counts a paused run as paused, not as a running job', () => {
     // A paused run's training job is still running: it holds the model in memory.
     const jobs = [job('t', 'engine.train', 'running')]
-    expect(activityParts(jobs, [summary(1, 'paused')])).toEqual(['1 run paused'])
-    expect(activityParts(jobs, [summary(1, 'running')])).toEqual(['1 job running'])
+    expect(activityParts(jobs, [runSummary(1, 'paused')])).toEqual(['1 run paused'])
+    expect(activityParts(jobs, [runSummary(1, 'running')])).toEqual(['1 job running'])
   })
 
   it('counts running jobs and training runs, and leaves out queued and finished ones', () => {
@@ -250,9 +225,14 @@ describe('activityParts', () => {
       job('c', 'dataset.preflight', 'completed'),
       job('t', 'engine.train', 'running')
     ]
-    const runs = [summary(1, 'running'), summary(2, 'paused'), summary(3, 'queued'), summary(4, 'paused')]
+    const runs = [
+      runSummary(1, 'running'),
+      runSummary(2, 'paused'),
+      runSummary(3, 'queued'),
+      runSummary(4, 'paused')
+    ]
     expect(activityParts(jobs, runs)).toEqual(['2 jobs running', '2 runs paused'])
-    expect(activityParts([], [summary(1, 'completed')])).toEqual([])
+    expect(activityParts([], [runSummary(1, 'completed')])).toEqual([])
   })
 })
 
@@ -307,16 +287,16 @@ describe('buildRunSettings', () => {
 
 describe('useRunsStore', () => {
   it('replaces a run with the reply of a control request and keeps it busy meanwhile', async () => {
-    let answer: (reply: Reply) => void = () => {}
-    bridge.handle('runs.list', () => ok([summary(1, 'running')]))
-    bridge.handle('runs.pause', () => new Promise<Reply>((resolve) => (answer = resolve)))
+    let answer: (reply: Reply<'runs.pause'>) => void = () => {}
+    bridge.handle('runs.list', () => ok([runSummary(1, 'running')]))
+    bridge.handle('runs.pause', () => new Promise((resolve) => (answer = resolve)))
     const runs = useRunsStore()
     await runs.load()
 
     const request = runs.control(1, 'pause')
     await settle()
     expect(runs.busy.has(1)).toBe(true)
-    answer(ok(summary(1, 'running', { pendingControl: 'pause' })))
+    answer(ok(runSummary(1, 'running', { pendingControl: 'pause' })))
     await request
 
     expect(bridge.callsOf('runs.pause')).toEqual([{ id: 1 }])
@@ -325,7 +305,7 @@ describe('useRunsStore', () => {
   })
 
   it('shows a refused request as a toast and leaves the run as it was', async () => {
-    bridge.handle('runs.list', () => ok([summary(1, 'running')]))
+    bridge.handle('runs.list', () => ok([runSummary(1, 'running')]))
     bridge.handle('runs.delete', () => ({
       ok: false,
       error: { code: 'conflict', message: 'runs.delete: run 1 is running' }
@@ -338,7 +318,7 @@ describe('useRunsStore', () => {
   })
 
   it('keeps progress and status current from events', async () => {
-    let listed = [summary(1, 'running')]
+    let listed = [runSummary(1, 'running')]
     bridge.handle('runs.list', () => ok(listed))
     const runs = useRunsStore()
     await runs.load()
@@ -347,7 +327,7 @@ describe('useRunsStore', () => {
     expect(runs.byId.get(1)?.progress).toMatchObject({ step: 7, loss: 1.25, totalSteps: 100 })
 
     // The status at once; what changes with it (pending request, times) from the list right after.
-    listed = [summary(1, 'paused', { startedAt: '2026-01-01T00:01:00.000Z' })]
+    listed = [runSummary(1, 'paused', { startedAt: '2026-01-01T00:01:00.000Z' })]
     bridge.emit('run.status', { runId: 1, status: 'paused', error: null })
     expect(runs.byId.get(1)?.status).toBe('paused')
     await settle()
@@ -356,22 +336,12 @@ describe('useRunsStore', () => {
 })
 
 describe('useRunMonitorStore', () => {
-  const detail = (id: number): RunDetail => ({
-    ...summary(id, 'running'),
-    config: {},
-    checkpoints: [],
-    segments: [],
-    outDir: null,
-    owner: null
-  })
-
   function serveRun(id: number, stored: MetricPoint[]): void {
-    bridge.handle('runs.get', () => ok(detail(id)))
+    bridge.handle('runs.get', () => ok(runDetail(id, 'running')))
     bridge.handle('runs.log', () => ok([]))
-    bridge.handle('runs.metrics', (input) => {
-      const { afterStep } = input as { afterStep: number }
-      return ok(stored.filter((point) => point.step > afterStep))
-    })
+    bridge.handle('runs.metrics', ({ afterStep = -1 }) =>
+      ok(stored.filter((point) => point.step > afterStep))
+    )
   }
 
   it('appends progress events to the lines at once and catches up stored points after them', async () => {
@@ -404,10 +374,10 @@ describe('useRunMonitorStore', () => {
   })
 
   it('drops a reply that arrives after another run was selected', async () => {
-    let answer: (reply: Reply) => void = () => {}
-    bridge.handle('runs.get', () => ok(detail(21)))
+    let answer: (reply: Reply<'runs.metrics'>) => void = () => {}
+    bridge.handle('runs.get', () => ok(runDetail(21, 'running')))
     bridge.handle('runs.log', () => ok([]))
-    bridge.handle('runs.metrics', () => new Promise<Reply>((resolve) => (answer = resolve)))
+    bridge.handle('runs.metrics', () => new Promise((resolve) => (answer = resolve)))
     const monitor = useRunMonitorStore()
     monitor.select(21)
     await settle()
@@ -499,9 +469,7 @@ describe('run settings as people read them', () => {
 
   it('shows the new total in the monitor once a continue is answered', async () => {
     let config: Record<string, unknown> = { ...continued, maxSteps: 100, replanSchedule: false }
-    bridge.handle('runs.get', () =>
-      ok({ ...summary(1, 'stopped'), config, checkpoints: [], segments: [], outDir: null, owner: null })
-    )
+    bridge.handle('runs.get', () => ok(runDetail(1, 'stopped', { config })))
     bridge.handle('runs.log', () => ok([]))
     bridge.handle('runs.metrics', () => ok([]))
     const monitor = useRunMonitorStore()
@@ -523,7 +491,7 @@ describe('useRunCompareStore', () => {
     points: steps.map((step) => ({ step, value: 1 }))
   })
   const comparison = (extra: Partial<RunComparison>): RunComparison => ({
-    runs: [summary(1, 'completed', { recipe: 'dft' }), summary(2, 'completed')],
+    runs: [runSummary(1, 'completed', { recipe: 'dft' }), runSummary(2, 'completed')],
     series: [series(1, 'loss', [1, 2]), series(2, 'loss', [1, 2])],
     configDiff: [{ key: 'recipe.name', values: { 1: 'dft', 2: 'sft' } }],
     ...extra
@@ -542,7 +510,7 @@ describe('useRunCompareStore', () => {
   it('says when training losses are not comparable: other recipes, or other recipe settings', () => {
     expect(differingLossDefinitions(comparison({}))).toEqual(['dft', 'sft'])
     const asft = comparison({
-      runs: [summary(1, 'completed', { recipe: 'asft' }), summary(2, 'completed', { recipe: 'asft' })],
+      runs: [runSummary(1, 'completed', { recipe: 'asft' }), runSummary(2, 'completed', { recipe: 'asft' })],
       configDiff: [{ key: 'recipe.params.kl_weight', values: { 1: 0.1, 2: 1 } }]
     })
     expect(differingLossDefinitions(asft)).toEqual(['asft'])

@@ -4,7 +4,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { ModelSummary } from '../../src-preload/contract'
+import type { SystemInfo } from '../../src-preload/contract'
 import {
   ApiError,
   createIpcClient,
@@ -14,19 +14,22 @@ import {
 } from '../../src-renderer/src/api'
 import { useModelsStore } from '../../src-renderer/src/stores/models'
 import { TOAST_LIFETIME_MS, useToastStore } from '../../src-renderer/src/stores/toasts'
-import { installScriptedBridge, ScriptedBridge, settle } from './scripted-bridge'
+import { modelListing } from './replies'
+import { installScriptedBridge, ok, ScriptedBridge, settle } from './scripted-bridge'
 
 const bridge = installScriptedBridge()
 
-const tinyModel: ModelSummary = {
-  id: 1,
-  name: 'stories260K',
-  path: '/models/stories260K',
-  architecture: 'LlamaForCausalLM',
-  parameterCount: 260_000,
-  dtype: 'float32',
-  contentHash: 'abc123',
-  createdAt: '2026-01-01T00:00:00.000Z'
+const tinyModel = modelListing({ id: 1 })
+
+const systemInfo: SystemInfo = {
+  product: 'Finetune Studio',
+  version: '0.1.0',
+  storePath: '/home/me/.finetune-studio',
+  defaultModelPath: null,
+  engine: { device: 'cpu', cudaAvailable: false, onnxruntimeVersion: '1.30.0' },
+  node: '22.0.0',
+  platform: 'linux',
+  transport: 'ipc'
 }
 
 beforeEach(() => {
@@ -37,14 +40,14 @@ beforeEach(() => {
 describe('createIpcClient', () => {
   it('unwraps a successful reply and turns a failed one into an ApiError with its code and message', async () => {
     const local = new ScriptedBridge()
-    local.handle('system.info', () => ({ ok: true, value: { product: 'Finetune Studio' } }))
+    local.handle('system.info', () => ok(systemInfo))
     local.handle('runs.get', () => ({
       ok: false,
       error: { code: 'not_found', message: 'run 7 does not exist' }
     }))
     const client = createIpcClient(local.asPreloadApi())
 
-    expect(await client.call('system.info', {})).toEqual({ product: 'Finetune Studio' })
+    expect(await client.call('system.info', {})).toEqual(systemInfo)
     const failure = await client.call('runs.get', { id: 7 }).catch((err: unknown) => err)
     expect(failure).toBeInstanceOf(ApiError)
     expect(failure).toMatchObject({ code: 'not_found', message: 'run 7 does not exist' })

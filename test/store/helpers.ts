@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3'
 import { afterEach } from 'vitest'
 import { openDatabase } from '../../src-main/store/db'
 import { openStore, type Store } from '../../src-main/store'
-import type { Conversation } from '../../src-main/store/repos/datasets'
+import type { Conversation, SampleRecord } from '../../src-main/store/repos/samples'
 
 const made: string[] = []
 /** Closers run after each test; a test may have closed the database itself already. */
@@ -45,6 +45,12 @@ export function chat(user: string, assistant: string): Conversation {
       { role: 'assistant', content: assistant }
     ]
   }
+}
+
+/** The dataset's live samples in id order, read as the app reads them (ids by filter, then each sample). */
+export function liveSamples(store: Store, datasetId: number, page: { limit?: number } = {}): SampleRecord[] {
+  const ids = store.datasets.sampleIds(datasetId)
+  return ids.slice(0, page.limit ?? ids.length).map((id) => store.datasets.getSample(id)!)
 }
 
 export function tableNames(db: Database.Database): string[] {

@@ -1,4 +1,4 @@
-/** Shared by the commands that run an engine job (score, generate) straight on a job runner. */
+/** Shared by the commands that run an engine job (score, generate, train) straight on a job runner. */
 import { EventBus } from '../../api/events'
 import type { Device } from '../../engine/runtime/devices'
 import { JobRunner } from '../../jobs/runner'
@@ -67,33 +67,55 @@ export function optionalNumber(
   return value
 }
 
-/**
- * Runs one job in a worker and returns its result. Progress goes to stderr on a terminal; Ctrl-C
- * cancels the job (it stops at its next token or batch).
- */
+export interface EngineJobOptions {
+  /** The job's streamed output pieces, in order. */
+  onOutput?: (text: string) => void
+  /** Each progress message. Without it (and onOutput), progress is a status line on a terminal. */
+  onProgress?: (message: string) => void
+  onLog?: (level: 'info' | 'warn' | 'error', message: string) => void
+  /**
+   * A cooperative stop, for jobs that must not be killed (training): aborting it asks the job to
+   * stop at its next boundary and waits, however long, and what the job returns when stopped is
+   * the result. Without it, Ctrl-C cancels the job, whose worker ends after a short grace period.
+   */
+  stop?: AbortSignal
+}
+
+/** Runs one job in a worker, through the same job runner as the app, and returns its result. */
 export async function runEngineJob<T>(
   kind: string,
   input: unknown,
-  onOutput?: (text: string) => void
+  options: EngineJobOptions = {}
 ): Promise<T> {
+  const { onOutput, onProgress, onLog, stop } = options
   const events = new EventBus()
   const runner = new JobRunner(events)
-  const job = runner.submit(kind, input, { onOutput })
-  const showProgress = process.stderr.isTTY && !onOutput
+  const job = runner.submit(kind, input, {
+    onOutput,
+    onLog,
+    cancelPolicy: stop ? 'cooperative' : 'terminate'
+  })
+  const statusLine = process.stderr.isTTY && !onOutput && !onProgress
   const stopListening = events.subscribe((event, payload) => {
-    if (showProgress && event === 'job.progress' && 'done' in payload && payload.jobId === job.id) {
-      process.stderr.write(`\r${payload.message} ${payload.done}/${payload.total}`)
-    }
+    if (event !== 'job.progress' || !('done' in payload) || payload.jobId !== job.id) return
+    if (onProgress) onProgress(payload.message)
+    else if (statusLine) process.stderr.write(`\r${payload.message} ${payload.done}/${payload.total}`)
   })
   const cancel = (): void => void runner.cancel(job.id)
-  process.once('SIGINT', cancel)
+  if (!stop) process.once('SIGINT', cancel)
+  else if (stop.aborted) cancel()
+  else stop.addEventListener('abort', cancel, { once: true })
   try {
     const done = await runner.wait(job.id)
-    if (showProgress) process.stderr.write('\n')
-    if (done.status !== 'completed') throw new Error(done.error ?? `the job was ${done.status}`)
+    if (statusLine) process.stderr.write('\n')
+    const stoppedWithResult = stop !== undefined && done.status === 'cancelled' && done.result !== undefined
+    if (done.status !== 'completed' && !stoppedWithResult) {
+      throw new Error(done.error ?? `the job was ${done.status}`)
+    }
     return done.result as T
   } finally {
     process.off('SIGINT', cancel)
+    stop?.removeEventListener('abort', cancel)
     stopListening()
     await runner.close()
   }

@@ -52,7 +52,7 @@ export const generateCommand: Command = {
       chat: args.values.chat === true
     }
     const write = io.write?.bind(io)
-    const result = await runEngineJob<EngineGenerateOutput>('engine.generate', input, write)
+    const result = await runEngineJob<EngineGenerateOutput>('engine.generate', input, { onOutput: write })
     if (!write) io.out(result.text)
     else if (process.stdout.isTTY && !result.text.endsWith('\n')) write('\n')
   }

@@ -1,6 +1,6 @@
 /**
- * `finetune-studio train`: fine-tunes a model in a job worker (the `engine.train` job kind, the
- * same code the app runs), prints a progress line per step on stderr and a summary on stdout.
+ * `finetune-studio train`: fine-tunes a model in a job worker (the `engine.train` job kind on the
+ * job runner, as the app runs it), prints a progress line per step on stderr and a summary on stdout.
  * Ctrl-C stops at the next step boundary after saving a checkpoint; a second Ctrl-C aborts.
  *
  * With a store (--store DIR or $FINETUNE_STUDIO_HOME) the run is recorded there like a run started
@@ -12,8 +12,6 @@
  * the end) and waits for the last of them before it reports. Its results are evaluations in the
  * store, so it needs one: without, it is refused up front rather than trained without them.
  */
-import type { JobStart, RunnerToWorker, WorkerToRunner } from '../../jobs/protocol'
-import { startJobWorker } from '../../jobs/worker-entry'
 import type { EngineTrainInput } from '../../jobs/kinds/engine-train'
 import {
   benchmarkPlanSchema,
@@ -31,10 +29,10 @@ import {
   DEFAULT_LR,
   DEFAULT_MAX_SEQ_LEN,
   type TrainConfig,
-  type TrainConfigInput,
-  type TrainResult
-} from '../../engine/train/trainer'
-import { listRecipes, recipeNames } from '../../recipes/index'
+  type TrainConfigInput
+} from '../../engine/train/train-config'
+import type { TrainResult } from '../../engine/train/trainer'
+import { listRecipes, recipeNames, resolveRecipe } from '../../recipes/index'
 import {
   flagOption as flag,
   JSON_OPTION,
@@ -49,7 +47,7 @@ import { storeDirFor, withSession } from '../session'
 import { startFileRun } from '../../api/run-launcher'
 import { checkOutputFile, checkOutputFolder } from '../../api/write-paths'
 import { trainHere } from './runs'
-import { optionalNumber } from './engine-job'
+import { optionalNumber, runEngineJob } from './engine-job'
 import { graphCacheDir } from '../../store/location'
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
@@ -153,7 +151,7 @@ export const trainCommand: Command = {
     const input = trainInputFromArgs(args)
     let config: TrainConfig
     try {
-      config = resolveTrainConfig(input)
+      config = resolveTrainConfig(input, resolveRecipe)
     } catch (error) {
       throw new UsageError((error as Error).message.replace(/^train: /, ''))
     }
@@ -415,36 +413,22 @@ export interface TrainWorkerHandlers {
 }
 
 /**
- * Runs `engine.train` in a worker thread of its own and resolves with its result. Aborting
- * `signal` asks the job for a cooperative stop and waits for it (checkpoint included); the
- * worker is never terminated for it, unlike the job runner's cancel, whose grace period is too
- * short for a training step and a checkpoint.
+ * Runs `engine.train` on a job runner, as `generate` and `score` run theirs, and resolves with its
+ * result. Aborting `signal` asks the job for a cooperative stop and waits for it (checkpoint
+ * included): the runner never terminates a cooperative job's worker, whose step and checkpoint
+ * may take longer than a cancel's grace period.
  */
 export function trainInWorker(
   input: EngineTrainInput,
-  handlers: TrainWorkerHandlers = {},
-  signal?: AbortSignal
+  handlers: TrainWorkerHandlers,
+  signal: AbortSignal
 ): Promise<TrainResult> {
-  const worker = startJobWorker({ workerData: { kind: 'engine.train', input } satisfies JobStart })
-  const stop = () => worker.postMessage({ type: 'cancel' } satisfies RunnerToWorker)
-  if (signal?.aborted) stop()
-  signal?.addEventListener('abort', stop, { once: true })
-  return new Promise<TrainResult>((resolvePromise, reject) => {
-    let outcome: { ok: true; value: TrainResult } | { ok: false; message: string } | null = null
-    worker.on('message', (message: WorkerToRunner) => {
-      if (message.type === 'progress') handlers.onProgress?.(message.message)
-      else if (message.type === 'log') handlers.onLog?.(message.level, message.message)
-      else if (message.type === 'output') handlers.onEventLine?.(message.text.trimEnd())
-      else if (message.type === 'result') outcome = { ok: true, value: message.value as TrainResult }
-      else if (message.type === 'error') outcome = { ok: false, message: message.message }
-    })
-    worker.on('error', (error) => (outcome = { ok: false, message: error.message }))
-    worker.on('exit', (code) => {
-      signal?.removeEventListener('abort', stop)
-      if (outcome?.ok) resolvePromise(outcome.value)
-      else
-        reject(new Error(outcome?.message ?? `the training worker exited with code ${code} before finishing`))
-    })
+  const { onProgress, onLog, onEventLine } = handlers
+  return runEngineJob<TrainResult>('engine.train', input, {
+    onProgress,
+    onLog,
+    onOutput: onEventLine && ((text) => onEventLine(text.trimEnd())),
+    stop: signal
   })
 }
 

@@ -13,8 +13,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeTextFileAtomically } from './atomic-write'
-import { layerPrefix, type ModelConfig } from './hf-config'
-import { openSafetensors, writeSafetensors, type SafetensorsDtype } from './safetensors'
+import type { ModelConfig } from './hf-config'
+import { layerPrefix } from './hf-layout'
+import { openSafetensors, type SafetensorsDtype } from './safetensors'
+import { writeSafetensors } from './safetensors-write'
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json'
 export const ADAPTER_WEIGHTS_NAME = 'adapter_model.safetensors'

@@ -5,25 +5,12 @@
  *
  * Reading keeps only the header in memory: a tensor's bytes are read on demand with one positioned
  * read of exactly its range, so opening a 16 GB checkpoint to take three tensors costs three reads.
+ * This file holds the format and the reading (one file, shards, model folders); writing is in
+ * safetensors-write.ts.
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  writeSync
-} from 'node:fs'
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, normalize } from 'node:path'
-import { replaceFileAtomically } from './atomic-write'
-import {
-  bfloat16ArrayToFloat32,
-  float16ArrayToFloat32,
-  float32ArrayToBfloat16,
-  float32ArrayToFloat16
-} from './half-float'
+import { bfloat16ArrayToFloat32, float16ArrayToFloat32 } from './half-float'
 
 export const DTYPE_BYTES = {
   F64: 8,
@@ -49,8 +36,8 @@ const MAX_SHARD_INDEX_BYTES = MAX_HEADER_BYTES
 /** Model tensors have at most 4 dimensions; a longer shape is a corrupt or hostile header. */
 const MAX_TENSOR_RANK = 8
 /** readSync/writeSync take at most 2 GiB per call; stay well below. */
-const IO_CHUNK_BYTES = 1 << 30
-const METADATA_KEY = '__metadata__'
+export const IO_CHUNK_BYTES = 1 << 30
+export const METADATA_KEY = '__metadata__'
 
 export interface TensorInfo {
   name: string
@@ -79,6 +66,10 @@ export function isSafetensorsDtype(value: unknown): value is SafetensorsDtype {
 
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, dim) => product * dim, 1)
+}
+
+export function isShape(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((dim) => Number.isSafeInteger(dim) && dim >= 0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +255,7 @@ function parseEntry(
   if (typeof value !== 'object' || value === null) fail(`${where}: entry is not an object`)
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>
   if (!isSafetensorsDtype(dtype)) fail(`${where}: unsupported dtype ${JSON.stringify(dtype)}`)
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+  if (!isShape(shape)) {
     fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`)
   }
   if ((shape as number[]).length > MAX_TENSOR_RANK) {
@@ -431,153 +422,4 @@ export function openCheckpoint(path: string): Checkpoint {
   const single = join(path, SINGLE_FILE_NAME)
   if (existsSync(single)) return SafetensorsFile.open(single)
   throw new Error(`openCheckpoint: ${path} has neither ${SINGLE_FILE_NAME} nor ${SHARD_INDEX_NAME}`)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-// ---------------------------------------------------------------------------------------------
-
-/**
- * A tensor to write. `data` is either the raw little-endian bytes (a Uint8Array of exactly
- * dtype × shape bytes, for any dtype) or the values, converted to `dtype` on the way out
- * (float dtypes round to nearest even; integer dtypes must receive integers in range).
- */
-export interface TensorToWrite {
-  name: string
-  dtype: SafetensorsDtype
-  shape: readonly number[]
-  data: Uint8Array | Float32Array | Float64Array | Int32Array | BigInt64Array | readonly number[]
-}
-
-const INTEGER_RANGES: Partial<Record<SafetensorsDtype, [number, number]>> = {
-  I32: [-(2 ** 31), 2 ** 31 - 1],
-  I16: [-(2 ** 15), 2 ** 15 - 1],
-  I8: [-128, 127],
-  U8: [0, 255],
-  BOOL: [0, 1]
-}
-
-function encodeTensor(tensor: TensorToWrite, where: string): Uint8Array {
-  const { dtype, shape, data } = tensor
-  const byteLength = elementCount(shape) * DTYPE_BYTES[dtype]
-  if (data instanceof Uint8Array) {
-    if (data.byteLength !== byteLength) {
-      throw new Error(
-        `${where}: ${dtype} × [${shape.join(', ')}] needs ${byteLength} bytes, got ${data.byteLength}`
-      )
-    }
-    return data
-  }
-  const count = elementCount(shape)
-  if (data.length !== count) {
-    throw new Error(`${where}: shape [${shape.join(', ')}] holds ${count} values, got ${data.length}`)
-  }
-  const asBytes = (view: ArrayBufferView): Uint8Array =>
-    new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
-  switch (dtype) {
-    case 'F32':
-      return asBytes(
-        data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number)
-      )
-    case 'F64':
-      return asBytes(Float64Array.from(data as ArrayLike<number>, Number))
-    case 'F16':
-      return asBytes(float32ArrayToFloat16(Float32Array.from(data as ArrayLike<number>, Number)))
-    case 'BF16':
-      return asBytes(float32ArrayToBfloat16(Float32Array.from(data as ArrayLike<number>, Number)))
-    case 'I64':
-      return asBytes(
-        data instanceof BigInt64Array
-          ? data
-          : BigInt64Array.from(data as ArrayLike<number>, (v, i) => toBigInt(v, i, where))
-      )
-    default: {
-      const [min, max] = INTEGER_RANGES[dtype] as [number, number]
-      for (let i = 0; i < count; i++) {
-        const v = Number(data[i])
-        if (!Number.isInteger(v) || v < min || v > max) {
-          throw new Error(
-            `${where}: value ${data[i]} at index ${i} is not a ${dtype} integer in [${min}, ${max}]`
-          )
-        }
-      }
-      const values = data as ArrayLike<number>
-      if (dtype === 'I32') return asBytes(Int32Array.from(values))
-      if (dtype === 'I16') return asBytes(Int16Array.from(values))
-      if (dtype === 'I8') return asBytes(Int8Array.from(values))
-      return Uint8Array.from(values)
-    }
-  }
-}
-
-function toBigInt(value: number, index: number, where: string): bigint {
-  if (!Number.isSafeInteger(value)) {
-    throw new Error(`${where}: value ${value} at index ${index} is not an I64 integer`)
-  }
-  return BigInt(value)
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0
-  while (done < bytes.byteLength) {
-    done += writeSync(fd, bytes, done, Math.min(IO_CHUNK_BYTES, bytes.byteLength - done))
-  }
-}
-
-/**
- * Writes a safetensors file atomically: into a temporary file beside `path`, flushed, then renamed
- * over it, so a reader never sees half a file. Tensors are laid out in the order given; the header
- * is padded with spaces so the data section starts on an 8-byte boundary.
- */
-export function writeSafetensors(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata?: Record<string, string>
-): void {
-  const where = (name: string): string => `writeSafetensors: ${path}: tensor "${name}"`
-  // No prototype: a tensor named "__proto__" must stay an ordinary key.
-  const header: Record<string, unknown> = Object.create(null)
-  if (metadata && Object.keys(metadata).length > 0) {
-    for (const [key, value] of Object.entries(metadata)) {
-      if (typeof value !== 'string') {
-        throw new Error(`writeSafetensors: ${path}: metadata "${key}" must be a string`)
-      }
-    }
-    header[METADATA_KEY] = metadata
-  }
-  let offset = 0
-  for (const tensor of tensors) {
-    if (tensor.name === METADATA_KEY) {
-      throw new Error(`${where(tensor.name)}: the name is reserved for metadata`)
-    }
-    if (Object.prototype.hasOwnProperty.call(header, tensor.name)) {
-      throw new Error(`${where(tensor.name)}: written twice`)
-    }
-    if (!isSafetensorsDtype(tensor.dtype)) {
-      throw new Error(`${where(tensor.name)}: unsupported dtype ${tensor.dtype}`)
-    }
-    if (!tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new Error(
-        `${where(tensor.name)}: shape must be non-negative integers, got [${tensor.shape.join(', ')}]`
-      )
-    }
-    const byteLength = elementCount(tensor.shape) * DTYPE_BYTES[tensor.dtype]
-    header[tensor.name] = {
-      dtype: tensor.dtype,
-      shape: [...tensor.shape],
-      data_offsets: [offset, offset + byteLength]
-    }
-    offset += byteLength
-  }
-  const json = JSON.stringify(header)
-  const jsonBytes = Buffer.byteLength(json, 'utf8')
-  const paddedLength = Math.ceil(jsonBytes / 8) * 8
-  const headerBuffer = Buffer.alloc(8 + paddedLength, 0x20)
-  headerBuffer.writeBigUInt64LE(BigInt(paddedLength), 0)
-  headerBuffer.write(json, 8, 'utf8')
-
-  replaceFileAtomically(path, (fd) => {
-    writeAll(fd, headerBuffer)
-    for (const tensor of tensors) writeAll(fd, encodeTensor(tensor, where(tensor.name)))
-  })
 }

@@ -1,10 +1,15 @@
 /** Node attributes: tagged values (an ONNX INT and FLOAT attribute cannot be told apart from a JS number). */
 import type { OnnxAttributeValue } from '../onnx/proto'
 import type { OnnxTensor } from '../onnx/tensor'
-import type { GraphNode } from './tensor'
 
 export type AttrValue = OnnxAttributeValue
 export type Attrs = Readonly<Record<string, AttrValue>>
+
+/** What attribute readers need of a GraphNode (declared here so attrs.ts and tensor.ts do not import each other). */
+interface AttributedNode {
+  readonly name: string
+  readonly attrs: Attrs
+}
 
 export const attr = {
   int: (value: number): AttrValue => ({ kind: 'int', value }),
@@ -15,14 +20,14 @@ export const attr = {
   tensor: (value: OnnxTensor): AttrValue => ({ kind: 'tensor', value })
 }
 
-export function intAttr(node: GraphNode, name: string, fallback: number): number {
+export function intAttr(node: AttributedNode, name: string, fallback: number): number {
   const value = node.attrs[name]
   if (value === undefined) return fallback
   if (value.kind !== 'int') throw new Error(`${node.name}: attribute ${name} is ${value.kind}, expected int`)
   return Number(value.value)
 }
 
-export function intsAttr(node: GraphNode, name: string): number[] | undefined {
+export function intsAttr(node: AttributedNode, name: string): number[] | undefined {
   const value = node.attrs[name]
   if (value === undefined) return undefined
   if (value.kind !== 'ints')
@@ -30,7 +35,7 @@ export function intsAttr(node: GraphNode, name: string): number[] | undefined {
   return value.value.map(Number)
 }
 
-export function stringAttr(node: GraphNode, name: string, fallback: string): string {
+export function stringAttr(node: AttributedNode, name: string, fallback: string): string {
   const value = node.attrs[name]
   if (value === undefined) return fallback
   if (value.kind !== 'string')

@@ -3,10 +3,10 @@
  * same graph. Gradients reaching a value from several uses accumulate (one Sum per value).
  */
 import { isFloatDType } from '../onnx/dtype'
-import { fillLike, zerosLike } from './grad_helpers'
-import { OP_REGISTRY } from './ops/index'
+import { OP_REGISTRY } from './grads/index'
+import { fillLike, zerosLike } from './ops/shape_ops'
 import { sum } from './ops/sum'
-import type { GradientContext, OpRegistry } from './registry'
+import { NOT_DIFFERENTIABLE, type GradientContext, type InputGradient, type OpRegistry } from './registry'
 import { formatShape, isStaticShape, sameShape } from './shape'
 import type { GraphNode, Tensor } from './tensor'
 
@@ -58,10 +58,18 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
         )
       }
       if (def.gradient === 'non-differentiable') continue
-      const inputGrads = def.gradient(contextFor(node, outputGrads))
+      const answers = def.gradient(contextFor(node, outputGrads))
+      checkAnswers(node, answers)
       node.inputs.forEach((input, j) => {
-        const build = inputGrads[j]
-        if (!input || !dependent.has(input.id) || !build) return
+        if (!input || !dependent.has(input.id)) return
+        const build = answers[j]
+        if (build === NOT_DIFFERENTIABLE) {
+          throw new Error(
+            `gradients: rule for ${node.gradOp} (${node.name}) says input ${j} (${input}) is not ` +
+              `differentiable, but it is computed from a tensor being differentiated and ${loss.name} ` +
+              `depends on this node`
+          )
+        }
         const grad = build()
         checkGradient(node, input, grad)
         const parts = pending.get(input.id)
@@ -104,6 +112,27 @@ function contextFor(node: GraphNode, outputGrads: readonly (Tensor | null)[]): G
       return g
     }
   }
+}
+
+/**
+ * A rule answers for every input of its node (tinygrad asserts the same): a missing entry would
+ * otherwise read as "no gradient" and silently zero that input's gradient.
+ */
+function checkAnswers(node: GraphNode, answers: readonly InputGradient[]): void {
+  if (answers.length !== node.inputs.length) {
+    throw new Error(
+      `gradients: rule for ${node.gradOp} (${node.name}) answered for ${answers.length} inputs, ` +
+        `but the node has ${node.inputs.length}`
+    )
+  }
+  answers.forEach((answer, j) => {
+    if (typeof answer !== 'function' && answer !== NOT_DIFFERENTIABLE) {
+      throw new Error(
+        `gradients: rule for ${node.gradOp} (${node.name}) gave ${String(answer)} for input ${j}, ` +
+          `expected a gradient builder or NOT_DIFFERENTIABLE`
+      )
+    }
+  })
 }
 
 /** Catches a gradient rule that returns the wrong dtype or a provably wrong shape. */

@@ -52,6 +52,7 @@ export class GraphBuilder {
   /** Intermediate values renamed by output(name); they keep their name. */
   private readonly userNamed = new Set<Tensor>()
   private nextId = 0
+  private nextNodeId = 0
   private nextNameIndex = 0
   private nextFreshDim = 0
 
@@ -203,6 +204,41 @@ export class GraphBuilder {
     return this.node(spec)[0]
   }
 
+  /**
+   * For passes that rewrite a built graph: replaces `node` (single-output) by the node computing
+   * the tensor `build` returns, which takes over `node`'s output tensor, so every handle on it,
+   * its name and its uses stay. Nodes `build` appends move to where `node` was, which keeps the
+   * order topological; their names carry `node`'s scope.
+   */
+  replaceNode(node: GraphNode, build: () => Tensor): void {
+    const at = this.nodeList.indexOf(node)
+    if (at < 0) throw new Error(`replaceNode: ${node.name} is not a node of graph "${this.name}"`)
+    if (node.outputs.length !== 1) throw new Error(`replaceNode: ${node.name} has several outputs`)
+    const [output] = node.outputs
+    const firstNew = this.nodeList.length
+    const result = this.inScopeOf(node, build)
+    const added = this.nodeList.splice(firstNew)
+    const producer = result.producer
+    if (producer === null || producer !== added[added.length - 1]) {
+      throw new Error(`replaceNode: the replacement of ${node.name} must be the last node built`)
+    }
+    if (result.dtype !== output.dtype || !compatibleShapes(result.shape, output.shape)) {
+      throw new Error(`replaceNode: ${result} cannot stand in for ${output}`)
+    }
+    const replacement: GraphNode = { ...producer, outputs: [output] }
+    output._producer = replacement
+    this.nodeList.splice(at, 1, ...added.slice(0, -1), replacement)
+  }
+
+  /** For rewrite passes: removes `node` if nothing reads its outputs any more; true if it did. */
+  removeIfUnread(node: GraphNode): boolean {
+    const read = (t: Tensor) => this.outputList.includes(t) || this.nodeList.some((n) => n.inputs.includes(t))
+    if (node.outputs.some(read)) return false
+    const at = this.nodeList.indexOf(node)
+    if (at >= 0) this.nodeList.splice(at, 1)
+    return at >= 0
+  }
+
   toModel(): OnnxModel {
     if (this.outputList.length === 0) throw new Error(`graph "${this.name}": no outputs declared`)
     const nodes: OnnxNode[] = this.nodeList.map((node) => ({
@@ -258,6 +294,17 @@ export class GraphBuilder {
     }
   }
 
+  /** Runs `build` with the scope `node` was built in (its name up to the last '/'). */
+  private inScopeOf<T>(node: GraphNode, build: () => T): T {
+    const cut = node.name.lastIndexOf('/')
+    const saved = this.scopes.splice(0, this.scopes.length, ...(cut > 0 ? [node.name.slice(0, cut)] : []))
+    try {
+      return build()
+    } finally {
+      this.scopes.splice(0, this.scopes.length, ...saved)
+    }
+  }
+
   private isUserNamed(tensor: Tensor): boolean {
     return this.userNamed.has(tensor)
   }
@@ -266,7 +313,7 @@ export class GraphBuilder {
     for (const input of spec.inputs) if (input) this.assertOwn(input, spec.opType)
     const outputs: Tensor[] = []
     const node: GraphNode = {
-      id: this.nodeList.length,
+      id: this.nextNodeId++,
       name: nodeName,
       opType: spec.opType,
       domain: spec.domain ?? '',
@@ -336,6 +383,15 @@ export const FRESH_DIM_PREFIX = '?'
 function valueInfo(tensor: Tensor): OnnxValueInfo {
   const shape = tensor.shape?.map((d) => (typeof d === 'string' && d.startsWith(FRESH_DIM_PREFIX) ? null : d))
   return { name: tensor.name, dtype: tensor.dtype, shape: shape ?? null }
+}
+
+/** Same rank, and no dim that both know differs. */
+function compatibleShapes(a: Shape | null, b: Shape | null): boolean {
+  if (a === null || b === null) return true
+  return (
+    a.length === b.length &&
+    a.every((d, i) => typeof d !== 'number' || typeof b[i] !== 'number' || d === b[i])
+  )
 }
 
 /** Omitted optional inputs are '' in the middle and dropped at the end. */

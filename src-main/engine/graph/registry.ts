@@ -1,9 +1,10 @@
 /**
- * Gradient rules, one per op (tfjs GradConfig / tinygrad style). A rule receives the forward node
- * and the gradients flowing into its outputs and returns, per input, a thunk building that
- * input's gradient — or null where the input is not differentiable (indices, shapes, masks).
- * Thunks let autodiff build only the gradients something needs: a frozen weight's gradient is
- * never emitted.
+ * Gradient rules, one per op (tfjs GradConfig / tinygrad style), kept in grads/<op>_grad.ts. A rule
+ * receives the forward node and the gradients flowing into its outputs and answers for every input
+ * of the node: a thunk building that input's gradient, or NOT_DIFFERENTIABLE where none flows
+ * (indices, shapes, axes, masks). autodiff refuses a rule that leaves an input unanswered, so a
+ * forgotten entry is an error instead of a silent zero gradient. Thunks let autodiff build only the
+ * gradients something needs: a frozen weight's gradient is never emitted.
  */
 import type { GraphNode, Tensor } from './tensor'
 
@@ -17,7 +18,11 @@ export interface GradientContext {
   readonly grad: Tensor
 }
 
-export type InputGradient = (() => Tensor) | null
+/** A rule's answer for an input no gradient flows into; it must be given, never implied. */
+export const NOT_DIFFERENTIABLE = Symbol('not differentiable')
+
+export type InputGradient = (() => Tensor) | typeof NOT_DIFFERENTIABLE
+/** Returns one answer per input of the node, in input order. */
 export type GradientRule = (ctx: GradientContext) => readonly InputGradient[]
 
 export interface OpDef {

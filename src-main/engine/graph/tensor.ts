@@ -13,6 +13,8 @@ export type TensorKind = 'input' | 'initializer' | 'constant' | 'node'
 export class Tensor {
   /** @internal Set by GraphBuilder.output when it names an intermediate value. */
   _name: string
+  /** @internal Set by GraphBuilder.replaceNode when a pass rewrites the node computing this value. */
+  _producer: GraphNode | null
 
   /** @internal Created only by GraphBuilder. */
   constructor(
@@ -25,14 +27,19 @@ export class Tensor {
     readonly kind: TensorKind,
     /** Row-major values of small constants (int64 as numbers), known at build time. */
     readonly constValue: readonly number[] | null = null,
-    /** The node that computes this value (kind 'node'). */
-    readonly producer: GraphNode | null = null
+    producer: GraphNode | null = null
   ) {
     this._name = name
+    this._producer = producer
   }
 
   get name(): string {
     return this._name
+  }
+
+  /** The node that computes this value (kind 'node'). */
+  get producer(): GraphNode | null {
+    return this._producer
   }
 
   /** null when the rank is unknown. */

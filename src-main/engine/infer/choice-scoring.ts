@@ -18,21 +18,9 @@ import type { ModelConfig } from '../checkpoint/hf-config'
 import { attr, equal, gather, reshape, type GraphBuilder, type Tensor } from '../graph/index'
 import { decoderForward, sharedPrefixCausalBias, type ParamProvider } from '../models/llama'
 import type { WeightsSource } from '../models/weights'
-import { hostTensor, type EngineSession } from '../runtime/session'
-import {
-  contextLimit,
-  loadModel,
-  openGraphSession,
-  type InferenceOptions,
-  type LoadedModel
-} from './model-session'
-import {
-  defaultBatchTokens,
-  isTokenId,
-  runInLengthBatches,
-  targetLogprobs,
-  type ScoreAllOptions
-} from './scoring'
+import { hostTensor } from '../runtime/session'
+import { contextLimit, ModelGraphSession, openModelGraph, type InferenceOptions } from './model-session'
+import { isTokenId, runInLengthBatches, targetLogprobs, type ScoreAllOptions } from './scoring'
 
 export interface ChoiceItem {
   /** Token ids of the context: at least one (BOS for an empty context). */
@@ -163,19 +151,13 @@ function checkItem(item: ChoiceItem, index: number, config: ModelConfig): void {
 }
 
 /** A multiple-choice scoring session for one model (+ adapter). */
-export class ChoiceScorer {
-  private constructor(
-    readonly model: LoadedModel,
-    private readonly session: EngineSession
-  ) {}
-
+export class ChoiceScorer extends ModelGraphSession {
   /** `options.fused` is not used: the graph is built from standard ops (see the file's comment). */
   static async open(source: WeightsSource, options: InferenceOptions = {}): Promise<ChoiceScorer> {
-    const model = loadModel(source, options)
-    const session = await openGraphSession(
-      model,
+    const { model, session } = await openModelGraph(
+      source,
       'choices',
-      (g, param) => buildChoiceScoringGraph(g, model.config, param),
+      (g, param, config) => buildChoiceScoringGraph(g, config, param),
       options
     )
     return new ChoiceScorer(model, session)
@@ -192,13 +174,11 @@ export class ChoiceScorer {
   ): Promise<ContinuationScore[][]> {
     const { config } = this.model
     items.forEach((item, i) => checkItem(item, i, config))
-    const budget = options.batchTokens ?? defaultBatchTokens(config.vocabSize)
     return runInLengthBatches(
       items.map(packItem),
       (packed) => packed.ids.length,
-      budget,
       (batch) => this.scorePacked(batch),
-      { ...options, operation: 'ChoiceScorer.scoreChoices' }
+      { ...options, operation: 'ChoiceScorer.scoreChoices', vocabSize: config.vocabSize }
     )
   }
 
@@ -246,9 +226,5 @@ export class ChoiceScorer {
         }
       })
     )
-  }
-
-  async release(): Promise<void> {
-    await this.session.release()
   }
 }

@@ -20,8 +20,8 @@ import type { WeightsSource } from '../models/weights'
 import { hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
 import {
   contextLimit,
-  loadModel,
-  openGraphSession,
+  ModelGraphSession,
+  openModelGraph,
   type InferenceOptions,
   type LoadedModel
 } from './model-session'
@@ -102,23 +102,24 @@ export interface GenerateResult {
 }
 
 /** A generation session for one model (+ adapter), batch 1. */
-export class Generator {
+export class Generator extends ModelGraphSession {
   private constructor(
-    readonly model: LoadedModel,
-    private readonly session: EngineSession,
+    model: LoadedModel,
+    session: EngineSession,
     private readonly eosTokenIds: ReadonlySet<number>
-  ) {}
+  ) {
+    super(model, session)
+  }
 
   static async open(
     source: WeightsSource,
     options: InferenceOptions & { eosTokenIds?: readonly number[] } = {}
   ): Promise<Generator> {
-    const model = loadModel(source, options)
     const fused = options.fused ?? true
-    const session = await openGraphSession(
-      model,
+    const { model, session } = await openModelGraph(
+      source,
       'generate',
-      (g, param) => buildGenerationGraph(g, model.config, param, fused),
+      (g, param, config) => buildGenerationGraph(g, config, param, fused),
       options
     )
     const eos = new Set([...model.config.eosTokenIds, ...(options.eosTokenIds ?? [])])
@@ -209,10 +210,6 @@ export class Generator {
     const rest = stream.flush()
     if (rest) options.onText?.(rest)
     return { text: stream.text, tokenIds, finishReason }
-  }
-
-  async release(): Promise<void> {
-    await this.session.release()
   }
 }
 

@@ -62,3 +62,27 @@ export async function openGraphSession(
   const path = compileGraph(model.weights, kind, build)
   return createSession(path, { device: options.device ?? 'cpu', intraOpThreads: options.threads })
 }
+
+/** The model (+ adapter) loaded and a session opened on its graph `kind`, built by `build`. */
+export async function openModelGraph(
+  source: WeightsSource,
+  kind: string,
+  build: (g: GraphBuilder, param: ParamProvider, config: ModelConfig) => void,
+  options: InferenceOptions = {}
+): Promise<{ model: LoadedModel; session: EngineSession }> {
+  const model = loadModel(source, options)
+  const session = await openGraphSession(model, kind, (g, param) => build(g, param, model.config), options)
+  return { model, session }
+}
+
+/** What the scorers and the generator are: one model (+ adapter) with a session on one of its graphs. */
+export abstract class ModelGraphSession {
+  protected constructor(
+    readonly model: LoadedModel,
+    protected readonly session: EngineSession
+  ) {}
+
+  async release(): Promise<void> {
+    await this.session.release()
+  }
+}

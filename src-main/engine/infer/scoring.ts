@@ -34,15 +34,9 @@ import {
   type DecoderWeights,
   type ParamProvider
 } from '../models/llama'
-import { hostTensor, type EngineSession } from '../runtime/session'
+import { hostTensor } from '../runtime/session'
 import type { WeightsSource } from '../models/weights'
-import {
-  contextLimit,
-  loadModel,
-  openGraphSession,
-  type InferenceOptions,
-  type LoadedModel
-} from './model-session'
+import { contextLimit, ModelGraphSession, openModelGraph, type InferenceOptions } from './model-session'
 
 export interface ScoreRow {
   inputIds: readonly number[]
@@ -156,18 +150,12 @@ function checkRow(row: ScoreRow, index: number, config: ModelConfig): void {
 }
 
 /** A scoring session for one model (+ adapter). */
-export class Scorer {
-  private constructor(
-    readonly model: LoadedModel,
-    private readonly session: EngineSession
-  ) {}
-
+export class Scorer extends ModelGraphSession {
   static async open(source: WeightsSource, options: InferenceOptions = {}): Promise<Scorer> {
-    const model = loadModel(source, options)
-    const session = await openGraphSession(
-      model,
+    const { model, session } = await openModelGraph(
+      source,
       'score',
-      (g, param) => buildScoringGraph(g, model.config, param, options.fused ?? true),
+      (g, param, config) => buildScoringGraph(g, config, param, options.fused ?? true),
       options
     )
     return new Scorer(model, session)
@@ -217,36 +205,28 @@ export class Scorer {
    * `batchTokens` padded tokens; results come back in the rows' order.
    */
   async scoreAll(rows: readonly ScoreRow[], options: ScoreAllOptions = {}): Promise<RowScore[]> {
-    const budget = options.batchTokens ?? defaultBatchTokens(this.model.config.vocabSize)
     return runInLengthBatches(
       rows,
       (row) => row.inputIds.length,
-      budget,
       (batch) => this.score(batch),
-      {
-        ...options,
-        operation: 'Scorer.scoreAll'
-      }
+      { ...options, operation: 'Scorer.scoreAll', vocabSize: this.model.config.vocabSize }
     )
-  }
-
-  async release(): Promise<void> {
-    await this.session.release()
   }
 }
 
 /**
  * Runs `run` over `entries` in batches of similar length (less padding), longest first, each of
- * at most `budget` padded tokens (entries × the longest one's length, and at least one entry);
- * results come back in the entries' order. Checks `signal` before each batch.
+ * at most `batchTokens` padded tokens (entries × the longest one's length, and at least one entry;
+ * default defaultBatchTokens(vocabSize)); results come back in the entries' order. Checks `signal`
+ * before each batch.
  */
 export async function runInLengthBatches<T, R>(
   entries: readonly T[],
   lengthOf: (entry: T) => number,
-  budget: number,
   run: (batch: T[]) => Promise<R[]>,
-  options: Omit<ScoreAllOptions, 'batchTokens'> & { operation: string }
+  options: ScoreAllOptions & { operation: string; vocabSize: number }
 ): Promise<R[]> {
+  const budget = options.batchTokens ?? defaultBatchTokens(options.vocabSize)
   const lengths = entries.map(lengthOf)
   const order = entries.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a])
   const results = new Array<R>(entries.length)

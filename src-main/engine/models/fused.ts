@@ -12,27 +12,25 @@
  * Assumes what the inference graphs need: batches are right-padded (or unpadded), and positions
  * continue from the cache (past + 0 … S−1 on every row).
  */
-import { layerPrefix, ropeInverseFrequencies, type ModelConfig } from '../checkpoint/hf-config'
+import type { ModelConfig } from '../checkpoint/hf-config'
+import { layerPrefix } from '../checkpoint/hf-layout'
 import {
-  add,
   attr,
   cast,
   concat,
   cos,
   gather,
-  matmul,
   mul,
   range,
   reshape,
-  sigmoid,
   sin,
   split,
   sub,
-  transpose,
-  unsqueeze,
   type Tensor
 } from '../graph/index'
+import { matmulTransposed, silu } from './blocks'
 import type { DecoderOutputs, LayerKeyValues, ParamProvider } from './llama'
+import { rotaryAngles } from './rope'
 
 const CONTRIB = 'com.microsoft'
 
@@ -69,7 +67,7 @@ export function fusedDecoderForward(
   const x = gather(embed, inputs.inputIds) // (B, S, E)
   const attention = attentionContext(config, inputs)
   let residual = x
-  let normed = rmsNorm(x, param(`${layerPrefix(0)}.input_layernorm.weight`, [E]), eps)
+  let normed = fusedRmsNorm(x, param(`${layerPrefix(0)}.input_layernorm.weight`, [E]), eps)
   const present: LayerKeyValues[] = []
   for (let i = 0; i < config.numLayers; i++) {
     const prefix = layerPrefix(i)
@@ -105,23 +103,14 @@ interface AttentionContext {
 }
 
 function attentionContext(config: ModelConfig, inputs: FusedDecoderInputs): AttentionContext {
-  const g = inputs.inputIds.graph
   const total = inputs.totalLength // [T]
-  const frequencies = Array.from(ropeInverseFrequencies(config))
-  const positions = cast(range(0, reshape(total, []), 1, 'int64'), 'float32') // (T)
-  const angles = mul(unsqueeze(positions, [1]), g.constant('float32', [1, frequencies.length], frequencies)) // (T, D/2)
+  const angles = rotaryAngles(config, range(0, reshape(total, []), 1, 'int64'), 'float32') // (T, D/2)
   return {
     lastKey: cast(sub(inputs.keyLengths, 1), 'int32'),
     totalLength: cast(reshape(total, []), 'int32'),
     cosCache: cos(angles),
     sinCache: sin(angles)
   }
-}
-
-/** x·Wᵀ as MatMul against the transposed weight, which onnxruntime folds into a constant. */
-function project(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
-  const y = matmul(x, transpose(weight, [1, 0]))
-  return bias ? add(y, bias) : y
 }
 
 /** Projections sharing an input, packed into one: W = [W₁; W₂; …] (out dims stacked), biases alike. */
@@ -135,7 +124,7 @@ function packedProjection(
 ): Tensor {
   const weights = names.map((name, i) => param(`${name}.weight`, [outs[i], inFeatures]))
   const biases = bias ? names.map((name, i) => param(`${name}.bias`, [outs[i]])) : null
-  return project(x, concat(weights, 0), biases ? concat(biases, 0) : null)
+  return matmulTransposed(x, concat(weights, 0), biases ? concat(biases, 0) : null)
 }
 
 function selfAttention(
@@ -156,7 +145,7 @@ function selfAttention(
     const [q, k, v] = split(qkv, [H * D, K * D, K * D], -1)
     const headNorm = (t: Tensor, heads: number, name: string): Tensor =>
       reshape(
-        rmsNorm(reshape(t, [0, 0, heads, D]), param(`${attn}.${name}.weight`, [D]), config.rmsNormEps),
+        fusedRmsNorm(reshape(t, [0, 0, heads, D]), param(`${attn}.${name}.weight`, [D]), config.rmsNormEps),
         [0, 0, heads * D]
       )
     query = [headNorm(q, H, 'q_norm'), headNorm(k, K, 'k_norm'), v]
@@ -193,20 +182,20 @@ function selfAttention(
   })
   const o = param(`${attn}.o_proj.weight`, [E, H * D])
   const oBias = config.attentionOutputBias ? param(`${attn}.o_proj.bias`, [E]) : null
-  return { out: project(out, o, oBias), keyValues: { key, value } }
+  return { out: matmulTransposed(out, o, oBias), keyValues: { key, value } }
 }
 
 function mlp(config: ModelConfig, param: ParamProvider, prefix: string, x: Tensor): Tensor {
   const { hiddenSize: E, intermediateSize: I, mlpBias } = config
   const gateUp = packedProjection(param, x, [`${prefix}.gate_proj`, `${prefix}.up_proj`], [I, I], E, mlpBias) // (B, S, 2I)
   const [gate, up] = split(gateUp, [I, I], -1)
-  const activated = mul(mul(gate, sigmoid(gate)), up) // silu(gate)·up; onnxruntime fuses x·σ(x)
+  const activated = mul(silu(gate), up)
   const down = param(`${prefix}.down_proj.weight`, [E, I])
-  return project(activated, down, mlpBias ? param(`${prefix}.down_proj.bias`, [E]) : null)
+  return matmulTransposed(activated, down, mlpBias ? param(`${prefix}.down_proj.bias`, [E]) : null)
 }
 
-/** RMSNorm over the last axis. */
-function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+/** RMSNorm over the last axis, as onnxruntime's kernel (blocks.ts's rmsNorm is its standard-op form). */
+function fusedRmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   return x.graph.node1({
     opType: 'SimplifiedLayerNormalization',
     inputs: [x, weight],

@@ -1,4 +1,7 @@
-/** Model architectures on the graph DSL, and the converted-weights cache their graphs load from. */
+/**
+ * Model architectures on the graph DSL, their building blocks, and the converted-weights cache
+ * their graphs load from.
+ */
 export {
   causalBias,
   decoderForward,
@@ -12,6 +15,8 @@ export {
   type LinearHook,
   type ParamProvider
 } from './llama'
+export { groupedQueryAttention, linear, matmulTransposed, rmsNorm, silu } from './blocks'
+export { applyRotary, ropeInverseFrequencies, rotaryAngles, rotaryTables, type RotaryTables } from './rope'
 export { fusedDecoderForward, supportsFusedDecoder, type FusedDecoderInputs } from './fused'
 export { prepareWeights, PreparedWeights, WEIGHTS_FILE, type WeightsSource } from './weights'
 export { compileGraph } from './compiled-graph'

@@ -11,37 +11,28 @@
  * Shapes in comments: B batch, S new positions, P past positions, T = P + S keys, H query heads,
  * K key/value heads, n = H / K query heads per key/value head, D head dim, E hidden size.
  */
-import { layerPrefix, ropeInverseFrequencies, type ModelConfig } from '../checkpoint/hf-config'
+import type { ModelConfig } from '../checkpoint/hf-config'
+import { layerPrefix } from '../checkpoint/hf-layout'
 import {
   add,
   cast,
   concat,
   constantOfShape,
-  cos,
-  div,
   equal,
   gather,
-  linear as denseLinear,
-  matmul,
   mul,
-  pow,
-  reduceMean,
   reshape,
   shape,
-  sigmoid,
-  sin,
-  slice,
-  softmax,
-  sqrt,
   sub,
   transpose,
   trilu,
   unsqueeze,
   where,
-  neg,
-  SLICE_TO_END,
+  type Dim,
   type Tensor
 } from '../graph/index'
+import { groupedQueryAttention, linear as denseLinear, rmsNorm, silu } from './blocks'
+import { applyRotary, rotaryTables, type RotaryTables } from './rope'
 
 /** Returns the tensor for a checkpoint weight; `shape` is what the config implies. */
 export type ParamProvider = (name: string, shape: readonly number[]) => Tensor
@@ -97,7 +88,10 @@ export function decoderForward(
   const model = { config, param, linear }
   const embed = param('model.embed_tokens.weight', [config.vocabSize, config.hiddenSize])
   let x = gather(embed, inputs.inputIds) // (B, S, E)
-  const rotary = rotaryTables(config, inputs.positions)
+  if (inputs.positions.rank !== 1 && inputs.positions.rank !== 2) {
+    throw new Error(`decoderForward: positions ${inputs.positions} must be [S] or [B, S]`)
+  }
+  const rotary = rotaryTables(config, inputs.positions, embed.dtype)
   const present: LayerKeyValues[] = []
   for (let i = 0; i < config.numLayers; i++) {
     const past = inputs.past?.[i]
@@ -105,7 +99,7 @@ export function decoderForward(
     x = layer.x
     present.push(layer.keyValues)
   }
-  const hidden = rmsNorm(model, x, param('model.norm.weight', [config.hiddenSize]))
+  const hidden = rmsNorm(x, param('model.norm.weight', [config.hiddenSize]), config.rmsNormEps)
   return { hidden, present }
 }
 
@@ -120,8 +114,7 @@ export function lmHead(config: ModelConfig, weights: DecoderWeights, hidden: Ten
  * int64 attention mask [B, S] of 1 (token) / 0 (padding). Shape [B, 1, 1, S, S].
  */
 export function paddedCausalBias(attentionMask: Tensor): Tensor {
-  const length = shape(attentionMask, 1, 2) // [S]
-  const causal = causalBias(attentionMask.graph.int64s([0]), length, length) // (S, S)
+  const causal = rowsCausalBias(attentionMask) // (S, S)
   const keep = cast(attentionMask, 'float32') // (B, S)
   const padding = reshape(mul(sub(1, keep), MASKED), [0, 1, 1, 1, -1]) // (B, 1, 1, 1, S)
   return add(causal, padding) // (B, 1, 1, S, S)
@@ -134,8 +127,7 @@ export function paddedCausalBias(attentionMask: Tensor): Tensor {
  * positions [B, S] that restart at 0 with every sample.
  */
 export function segmentCausalBias(segmentIds: Tensor): Tensor {
-  const length = shape(segmentIds, 1, 2) // [S]
-  const causal = causalBias(segmentIds.graph.int64s([0]), length, length) // (S, S)
+  const causal = rowsCausalBias(segmentIds) // (S, S)
   const sameSample = equal(unsqueeze(segmentIds, [2]), unsqueeze(segmentIds, [1])) // (B, S, S)
   const apart = where(sameSample, segmentIds.graph.scalar(0, 'float32'), MASKED) // (B, S, S)
   return unsqueeze(add(apart, causal), [1, 2]) // (B, 1, 1, S, S)
@@ -151,8 +143,7 @@ export function segmentCausalBias(segmentIds: Tensor): Tensor {
  */
 export function sharedPrefixCausalBias(segmentIds: Tensor): Tensor {
   const g = segmentIds.graph
-  const length = shape(segmentIds, 1, 2) // [S]
-  const causal = causalBias(g.int64s([0]), length, length) // (S, S)
+  const causal = rowsCausalBias(segmentIds) // (S, S)
   const sameSegment = equal(unsqueeze(segmentIds, [2]), unsqueeze(segmentIds, [1])) // (B, S, S)
   const prefixKey = unsqueeze(equal(segmentIds, 0), [1]) // (B, 1, S)
   const otherSegment = where(prefixKey, g.scalar(0, 'float32'), MASKED) // (B, 1, S)
@@ -162,12 +153,26 @@ export function sharedPrefixCausalBias(segmentIds: Tensor): Tensor {
 
 /**
  * Causal mask for S new positions after P cached ones, [S, T] with T = P + S: query i sees keys
- * j ≤ P + i. `past`, `newLength` and `total` are 1-D int64 tensors of one element.
+ * j ≤ P + i. `past`, `newLength` and `total` are 1-D int64 tensors of one element; `dims` states
+ * S and T where the caller knows them (symbolic dims let autodiff see that the mask broadcasts
+ * against the scores without run-time shape logic).
  */
-export function causalBias(past: Tensor, newLength: Tensor, total: Tensor): Tensor {
-  const filled = constantOfShape(concat([newLength, total], 0), MASKED, 'float32', [null, null]) // (S, T)
+export function causalBias(
+  past: Tensor,
+  newLength: Tensor,
+  total: Tensor,
+  dims: readonly [Dim, Dim] = [null, null]
+): Tensor {
+  const filled = constantOfShape(concat([newLength, total], 0), MASKED, 'float32', dims) // (S, T)
   const offset = reshape(add(past, 1), []) // keys beyond P + i are masked
   return trilu(filled, { upper: true, k: offset })
+}
+
+/** The causal mask over the S positions of rows [B, S] with nothing cached: [S, S]. */
+function rowsCausalBias(rows: Tensor): Tensor {
+  const length = shape(rows, 1, 2) // [S]
+  const S = rows.shape?.[1] ?? null
+  return causalBias(rows.graph.int64s([0]), length, length, [S, S])
 }
 
 /**
@@ -180,23 +185,6 @@ interface ModelParts {
   config: ModelConfig
   param: ParamProvider
   linear: LinearHook
-}
-
-interface RotaryTables {
-  /** cos/sin of position·frequency, [.., S, D] (both halves repeated, HF rotate-half layout). */
-  cos: Tensor
-  sin: Tensor
-}
-
-function rotaryTables(config: ModelConfig, positions: Tensor): RotaryTables {
-  if (positions.rank !== 1 && positions.rank !== 2) {
-    throw new Error(`decoderForward: positions ${positions} must be [S] or [B, S]`)
-  }
-  const inverseFrequencies = Array.from(ropeInverseFrequencies(config))
-  const frequencies = positions.graph.constant('float32', [inverseFrequencies.length], inverseFrequencies)
-  const angles = mul(unsqueeze(cast(positions, 'float32'), [-1]), frequencies) // (.., S, D/2)
-  const both = concat([angles, angles], -1) // (.., S, D)
-  return { cos: cos(both), sin: sin(both) }
 }
 
 /**
@@ -225,15 +213,6 @@ function projection(
   return model.linear(name, x, weight, b)
 }
 
-/**
- * x / √(mean(x²) + eps) · w, written as Pow → ReduceMean → Add → Sqrt → Div → Mul: the pattern
- * onnxruntime fuses into one SimplifiedLayerNormalization kernel.
- */
-function rmsNorm(model: ModelParts, x: Tensor, weight: Tensor): Tensor {
-  const meanSquare = reduceMean(pow(x, 2), [-1], { keepDims: true })
-  return mul(div(x, sqrt(add(meanSquare, model.config.rmsNormEps))), weight)
-}
-
 function decoderLayer(
   model: ModelParts,
   index: number,
@@ -245,10 +224,11 @@ function decoderLayer(
   const { config, param } = model
   const prefix = layerPrefix(index)
   const E = config.hiddenSize
-  const normed = rmsNorm(model, x, param(`${prefix}.input_layernorm.weight`, [E]))
+  const eps = config.rmsNormEps
+  const normed = rmsNorm(x, param(`${prefix}.input_layernorm.weight`, [E]), eps)
   const attention = selfAttention(model, prefix, normed, rotary, bias, past)
   const h = add(x, attention.out) // (B, S, E)
-  const normed2 = rmsNorm(model, h, param(`${prefix}.post_attention_layernorm.weight`, [E]))
+  const normed2 = rmsNorm(h, param(`${prefix}.post_attention_layernorm.weight`, [E]), eps)
   return { x: add(h, mlp(model, `${prefix}.mlp`, normed2)), keyValues: attention.keyValues }
 }
 
@@ -256,13 +236,13 @@ function mlp(model: ModelParts, prefix: string, x: Tensor): Tensor {
   const { hiddenSize: E, intermediateSize: I, mlpBias } = model.config
   const gate = projection(model, `${prefix}.gate_proj`, x, I, E, mlpBias) // (B, S, I)
   const up = projection(model, `${prefix}.up_proj`, x, I, E, mlpBias)
-  const activated = mul(mul(gate, sigmoid(gate)), up) // silu(gate)·up
+  const activated = mul(silu(gate), up)
   return projection(model, `${prefix}.down_proj`, activated, E, I, mlpBias) // (B, S, E)
 }
 
 /**
- * Grouped-query attention. Queries are grouped by the key/value head they share, [B, K, n, S, D],
- * so keys and values broadcast over the group instead of being repeated.
+ * The attention sublayer: q/k/v projections, per-head RMSNorm (Qwen3), RoPE, the cache, and
+ * o_proj. Queries are grouped by the key/value head they share (see groupedQueryAttention).
  */
 function selfAttention(
   model: ModelParts,
@@ -284,8 +264,8 @@ function selfAttention(
   let keys = transpose(reshape(k, [0, 0, K, D]), [0, 2, 1, 3]) // (B, K, S, D)
   let values = transpose(reshape(v, [0, 0, K, D]), [0, 2, 1, 3]) // (B, K, S, D)
   if (config.qkNorm) {
-    queries = rmsNorm(model, queries, model.param(`${attn}.q_norm.weight`, [D]))
-    keys = rmsNorm(model, keys, model.param(`${attn}.k_norm.weight`, [D]))
+    queries = rmsNorm(queries, model.param(`${attn}.q_norm.weight`, [D]), config.rmsNormEps)
+    keys = rmsNorm(keys, model.param(`${attn}.k_norm.weight`, [D]), config.rmsNormEps)
   }
   queries = applyRotary(queries, rotaryFor(rotary.cos, 2), rotaryFor(rotary.sin, 2))
   keys = applyRotary(keys, rotaryFor(rotary.cos, 1), rotaryFor(rotary.sin, 1))
@@ -293,20 +273,8 @@ function selfAttention(
     keys = concat([past.key, keys], 2) // (B, K, T, D)
     values = concat([past.value, values], 2)
   }
-  // Keys/values get a size-1 group axis that MatMul broadcasts over the n query heads.
-  const keysT = unsqueeze(transpose(keys, [0, 1, 3, 2]), [2]) // (B, K, 1, D, T)
-  const scores = mul(matmul(queries, keysT), 1 / Math.sqrt(D)) // (B, K, n, S, T)
-  const probs = softmax(add(scores, bias), -1)
-  const context = matmul(probs, unsqueeze(values, [2])) // (B, K, n, S, D)
+  const context = groupedQueryAttention(queries, keys, values, bias) // (B, K, n, S, D)
   const merged = reshape(transpose(context, [0, 3, 1, 2, 4]), [0, 0, H * D]) // (B, S, H·D)
   const out = projection(model, `${attn}.o_proj`, merged, E, H * D, config.attentionOutputBias)
   return { out, keyValues: { key: keys, value: values } }
-}
-
-/** x·cos + rotate_half(x)·sin with rotate_half([a, b]) = [−b, a] over the halves of the last axis. */
-function applyRotary(x: Tensor, cosTable: Tensor, sinTable: Tensor): Tensor {
-  const D = x.shape![x.shape!.length - 1] as number
-  const first = slice(x, [0], [D / 2], [-1])
-  const second = slice(x, [D / 2], [SLICE_TO_END], [-1])
-  return add(mul(x, cosTable), mul(concat([neg(second), first], -1), sinTable))
 }

@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSyn
 import { join } from 'node:path'
 import { recordCacheUse } from '../cache'
 import { replaceFileAtomically, writeTextFileAtomically } from '../checkpoint/atomic-write'
-import { assertCheckpointMatchesConfig, expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
+import type { ModelConfig } from '../checkpoint/hf-config'
+import { assertCheckpointMatchesConfig, expectedTensors } from '../checkpoint/hf-layout'
 import {
   loraScaling,
   mergeLoraWeight,

@@ -13,7 +13,7 @@ import { readModelConfig } from '../checkpoint/hf-config'
 import type { WeightsSource } from '../models/weights'
 import { readTrainedTensors, TRAIN_CONFIG_FILE } from './checkpoints'
 import { exportedLoraConfig, exportFullModel, exportLoraAdapter } from './export'
-import type { TrainConfig } from './trainer'
+import type { TrainConfig } from './train-config'
 
 export const INFERENCE_DIR = 'inference'
 

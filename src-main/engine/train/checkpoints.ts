@@ -24,7 +24,8 @@ import {
   writeFolderAtomically,
   writeTextFileAtomically
 } from '../checkpoint/atomic-write'
-import { openSafetensors, writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors'
+import { openSafetensors } from '../checkpoint/safetensors'
+import { writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors-write'
 import type { DataCursor } from './batches'
 import type { RngState } from '../rng'
 import type { TrainableState } from './step-program'
@@ -77,7 +78,7 @@ export interface TrainerState {
   rng: { seed: number; epoch: number; dataOrder: RngState }
   /** sha256 of `resumeKey`. */
   configHash: string
-  /** The settings an exact resume needs unchanged, by name (see trainer.ts resumeKey). */
+  /** The settings an exact resume needs unchanged, by name (see resume-key.ts). */
   resumeKey: Record<string, unknown>
   /** Training time of the run up to this step, over all its sessions. */
   elapsedSeconds: number

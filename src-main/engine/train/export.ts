@@ -20,7 +20,8 @@ import {
   temporaryPathBeside,
   writeTextFileAtomically
 } from '../checkpoint/atomic-write'
-import { expectedTensors, type ModelConfig } from '../checkpoint/hf-config'
+import type { ModelConfig } from '../checkpoint/hf-config'
+import { expectedTensors } from '../checkpoint/hf-layout'
 import {
   loraModules,
   loraScaling,
@@ -32,7 +33,8 @@ import {
   type LoraModuleWeights,
   type LoraTargetModule
 } from '../checkpoint/peft'
-import { openCheckpoint, SINGLE_FILE_NAME, writeSafetensors } from '../checkpoint/safetensors'
+import { openCheckpoint, SINGLE_FILE_NAME } from '../checkpoint/safetensors'
+import { writeSafetensors } from '../checkpoint/safetensors-write'
 import type { LoraAdapterSpec } from './lora'
 import type { TrainableState } from './step-program'
 

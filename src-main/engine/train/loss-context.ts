@@ -1,5 +1,5 @@
 /**
- * Builds the loss hook's context (recipes/types.ts) from the model's logits and the batch inputs:
+ * Builds the loss hook's context (loss-hook.ts) from the model's logits and the batch inputs:
  * the bridge between a model graph and a recipe's `loss`.
  *
  * Labels and weights arrive as the data gives them (not shifted: labels[t] is the target for token
@@ -30,7 +30,13 @@ import {
 } from '../graph/index'
 import { isFloatDType } from '../onnx/dtype'
 import { IGNORE_INDEX } from '../tokenizer/labels'
-import type { LossContext, Recipe, RecipeParams } from '../../recipes/types'
+import type { LossContext, LossHook, RecipeParams } from './loss-hook'
+
+/** What a loss context is built for: a hook's needs and extra inputs, and its name for errors. */
+export type LossDemands = Pick<LossHook, 'name' | 'needs' | 'inputs'>
+
+/** The held-out loss's demands: the label log-probabilities alone. */
+export const PLAIN_NLL_DEMANDS: LossDemands = { name: 'held-out NLL', needs: {} }
 
 /** Graph tensors a loss is built from. */
 export interface LossSources {
@@ -71,7 +77,7 @@ export function recipeInputName(name: string): string {
  */
 export function declareLossInputs(
   g: GraphBuilder,
-  recipe: Recipe
+  recipe: LossDemands
 ): Omit<LossSources, 'logits' | 'baseLogits'> & { inputs: Record<string, Tensor> } {
   const inputs: Record<string, Tensor> = {}
   for (const input of recipe.inputs ?? []) {
@@ -90,7 +96,7 @@ export function declareLossInputs(
 
 /** The context `recipe.loss` is called with. */
 export function buildLossContext<P extends RecipeParams>(
-  recipe: Recipe<P>,
+  recipe: LossDemands,
   sources: LossSources,
   params: P
 ): LossContext<P> {

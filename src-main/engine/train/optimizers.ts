@@ -29,7 +29,7 @@
  * adds its own gradients to the sums it is fed before clipping and updating (the first micro-step
  * is fed zeros). For the summed gradient to be the gradient of the whole optimizer step's mean
  * loss, each micro-batch's loss is normalised by the step's totals (the loss hook's `tokenTotal`
- * and `sampleTotal`, fed by the trainer), not by its own token count; see recipes/types.ts.
+ * and `sampleTotal`, fed by the trainer), not by its own token count; see loss-hook.ts.
  */
 import {
   add,

@@ -10,6 +10,10 @@
  * optimizer state and gradient sums are graph inputs, their new values graph outputs (names
  * below). Every projection, trainable or not, is one Gemm over the flattened rows that reads the
  * [out, in] weight transposed in place, so neither a weight nor its gradient is ever transposed.
+ * Gemm is the forward op here, not a rewrite: its gradient rule states Gemm's own maths. Written
+ * as MatMul + Transpose and fused after autodiff instead, LoRA's scaling (Gemm's alpha) would move
+ * in the backward pass from after the product to before it, changing the rounding of every step.
+ * Transposed products that autodiff writes as MatMul become Gemms in fuseTransposesIntoGemm.
  */
 import type { ModelConfig } from '../checkpoint/hf-config'
 import type { LoraModule } from '../checkpoint/peft'
@@ -18,6 +22,7 @@ import {
   concat,
   constantOfShape,
   equal,
+  fuseTransposesIntoGemm,
   gemm,
   gradients,
   mul,
@@ -42,9 +47,9 @@ import {
   type ParamProvider
 } from '../models/llama'
 import { IGNORE_INDEX } from '../tokenizer/labels'
-import { getRecipe, type Recipe, type RecipeParams } from '../../recipes/index'
 import { declareDropoutSeed } from './dropout'
-import { buildLossContext, declareLossInputs, LOSS_INPUT_NAMES } from './loss-context'
+import { buildLossContext, declareLossInputs, LOSS_INPUT_NAMES, PLAIN_NLL_DEMANDS } from './loss-context'
+import type { LossHook, RecipeParams } from './loss-hook'
 import { addLoraPath } from './lora'
 import {
   accumulateGradients,
@@ -99,7 +104,7 @@ export type StepGraphAdapter =
 
 export interface StepGraphSpec {
   config: ModelConfig
-  recipe: Recipe
+  recipe: LossHook
   recipeParams: RecipeParams
   optimizer: OptimizerConfig
   packed: boolean
@@ -138,6 +143,7 @@ export function buildStepGraph(
 
   const wrt = spec.trainables.map((t) => params.get(t.name)!)
   const grads = gradients(result.loss, wrt)
+  fuseTransposesIntoGemm(g)
   const sums = () => spec.trainables.map((t) => g.input(gradSumInputName(t.name), 'float32', t.shape))
   if (kind === 'micro') {
     accumulateGradients(sums(), grads).forEach((sum, i) =>
@@ -387,7 +393,7 @@ function buildEvalOutputs(g: GraphBuilder, logits: Tensor): void {
   const labelled = cast(not(equal(labels, IGNORE_INDEX)), 'float32') // (B, S)
   const rows = constantOfShape(shape(labels, 0, 1), 1, 'float32', [labels.shape![0]]) // (B)
   const ctx = buildLossContext(
-    getRecipe('sft'),
+    PLAIN_NLL_DEMANDS,
     { logits, labels, lossWeights: labelled, sampleWeights: rows },
     {}
   )

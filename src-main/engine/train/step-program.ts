@@ -5,6 +5,7 @@
  */
 import type { LoraConfig } from '../checkpoint/peft'
 import type { Device } from '../runtime/devices'
+import type { ResolvedRecipe } from './loss-hook'
 import type { OptimizerConfig } from './optimizers'
 import type { TrainingBatch } from './batches'
 
@@ -26,7 +27,7 @@ export interface StepProgramSpec {
   modelDir: string
   adapter: AdapterSpec
   optimizer: OptimizerConfig
-  recipe: { name: string; params: Record<string, number> }
+  recipe: ResolvedRecipe
   device: Device
   /** Compiled graphs are cached here by a hash of everything that produced them. */
   cacheDir: string

@@ -12,7 +12,7 @@
  * Any failure names the task file, the key and the row.
  */
 import { TaskFileError, type RowPlace } from './errors'
-import { describe } from './config'
+import { describe } from './key-reader'
 import { parsePythonLiteral, PythonLiteralError } from './python-literal'
 import { TaskTemplate, TemplateError } from './template'
 import type { Doc, Field, FieldSource, PromptFields, TaskConfig } from './types'

@@ -11,10 +11,11 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { describe, isMapping, parseTaskConfig } from './config'
+import { parseTaskConfig } from './config'
 import { readSplit, type SplitData } from './data'
 import { TaskFileError } from './errors'
 import { compilePromptFields } from './fields'
+import { describe, isMapping } from './key-reader'
 import { hashFiles, readTaskFile, type RawTaskFile } from './task-file'
 import type { AggregateSpec, Doc, LoadedTask, TaskConfig, TaskGroup } from './types'
 

@@ -23,7 +23,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { basename } from 'node:path'
 import { TaskFileError, type RowPlace } from './errors'
-import { describe } from './config'
+import { describe } from './key-reader'
 import { docChoices, docDescription, docTarget, docText, type DocPlace } from './fields'
 import { PythonRandom } from './python-random'
 import { endsWithSpace, startsWithSpace } from './python-text'

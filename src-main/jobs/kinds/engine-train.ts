@@ -10,14 +10,9 @@
  *    chart or store metrics (`JSON.parse` each line; see TrainEvent);
  *  - log: the data summary (rows dropped and why), evaluations and checkpoints, in words.
  */
-import {
-  resolveTrainConfig,
-  train,
-  type TrainConfigInput,
-  type TrainEvent,
-  type TrainProgress,
-  type TrainResult
-} from '../../engine/train/trainer'
+import { resolveTrainConfig, type TrainConfigInput } from '../../engine/train/train-config'
+import { train, type TrainEvent, type TrainProgress, type TrainResult } from '../../engine/train/trainer'
+import { resolveRecipe } from '../../recipes/index'
 import type { JobContext, JobKind } from '../protocol'
 
 export type EngineTrainInput = TrainConfigInput
@@ -26,8 +21,9 @@ export const engineTrainJob: JobKind<EngineTrainInput, TrainResult> = {
   kind: 'engine.train',
   summary: 'Fine-tune a model (LoRA or full) and export the adapter or model',
   async run(input, ctx) {
-    const config = resolveTrainConfig(input)
+    const config = resolveTrainConfig(input, resolveRecipe)
     return train(config, {
+      resolveRecipe,
       signal: ctx.signal,
       onEvent: async (event) => {
         report(event, ctx)

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { createReadStream, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { openCheckpoint } from '../../engine/checkpoint/safetensors'
-import { assertWeightsCanHoldConfig, readModelConfig } from '../../engine/checkpoint/hf-config'
+import { readModelConfig } from '../../engine/checkpoint/hf-config'
+import { assertWeightsCanHoldConfig } from '../../engine/checkpoint/hf-layout'
 import type { JobContext, JobKind } from '../protocol'
 
 export interface ModelInspectInput {

@@ -9,13 +9,12 @@
 import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { ModelValidation } from '../../../src-preload/contract'
+import { readModelConfig, type ModelConfig } from '../../engine/checkpoint/hf-config'
 import {
   assertWeightsCanHoldConfig,
   checkCheckpointTensors,
-  describeCheckpointReport,
-  readModelConfig,
-  type ModelConfig
-} from '../../engine/checkpoint/hf-config'
+  describeCheckpointReport
+} from '../../engine/checkpoint/hf-layout'
 import { openCheckpoint } from '../../engine/checkpoint/safetensors'
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer'
 import type { JobKind } from '../protocol'

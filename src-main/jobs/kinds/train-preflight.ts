@@ -18,7 +18,7 @@ import {
   type DroppedRow,
   type TrainingExample
 } from '../../engine/train/data'
-import { plannedSteps, type TrainConfig } from '../../engine/train/trainer'
+import { plannedSteps, type TrainConfig } from '../../engine/train/train-config'
 import type { JobKind } from '../protocol'
 
 export interface TrainPreflightInput {

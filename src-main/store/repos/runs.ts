@@ -1,20 +1,24 @@
+/**
+ * The runs table: a run's inputs and configuration, its status, the API context that owns it
+ * (queues or trains it) and the control requests left for that owner. `store.runs` also carries
+ * the run's checkpoints (checkpoints.ts) and what it reports as it trains (run-reports.ts).
+ */
 import type Database from 'better-sqlite3'
 import type {
   Device,
-  MetricPoint,
   RunCheckpoint,
-  RunCheckpoints,
   RunControl,
   RunDetail,
-  RunLogLine,
   RunProgress,
   RunSegment,
   RunStatus,
   RunSummary
 } from '../../../src-preload/contract'
-import { StoreConflictError, StoreNotFoundError, isSqliteError } from '../errors'
-import { parseJsonObject, parseNumberRecord } from '../json'
+import { StoreConflictError, StoreNotFoundError } from '../errors'
+import { parseJsonObject } from '../json'
 import { ownerAlive } from '../owner'
+import { createCheckpointsRepo } from './checkpoints'
+import { createRunReportsRepo } from './run-reports'
 import { NOW_SQL, inTransaction, pageParams, type Page } from './sql'
 
 export type Checkpoint = RunCheckpoint
@@ -56,18 +60,6 @@ export interface RunRecord extends RunDetail {
   recipeVersion: number
   /** The API context that owns the run; null when none does. */
   ownerId: string | null
-}
-
-export interface NewCheckpoint {
-  step: number
-  path: string
-  metrics?: Record<string, number>
-}
-
-export interface MetricQuery {
-  name?: string
-  /** Only points with a larger step; -1 (the default) gives every point. */
-  afterStep?: number
 }
 
 /** Statuses in which a training process exists for the run. */
@@ -115,21 +107,6 @@ interface ClaimedRunRow {
   heartbeat_at: string | null
 }
 
-interface CheckpointRow {
-  id: number
-  run_id: number
-  step: number
-  path: string
-  metrics: string
-  created_at: string
-}
-
-interface MetricRow {
-  step: number
-  name: string
-  value: number | null
-}
-
 const RUN_SELECT_SQL = `SELECT r.*, rc.name AS recipe_name FROM runs r JOIN recipes rc ON rc.id = r.recipe_id`
 
 function toRunSummary(row: RunRow): RunSummary {
@@ -148,32 +125,6 @@ function toRunSummary(row: RunRow): RunSummary {
     startedAt: row.started_at,
     finishedAt: row.finished_at
   }
-}
-
-function toCheckpoint(row: CheckpointRow): Checkpoint {
-  return {
-    id: row.id,
-    step: row.step,
-    path: row.path,
-    metrics: parseNumberRecord(row.metrics, 'checkpoints.metrics'),
-    createdAt: row.created_at
-  }
-}
-
-function toMetricPoint(row: MetricRow): MetricPoint {
-  return { step: row.step, name: row.name, value: row.value ?? Number.NaN }
-}
-
-interface LogRow {
-  id: number
-  run_id: number
-  at: string
-  level: RunLogLine['level']
-  message: string
-}
-
-function toLogLine(row: LogRow): RunLogLine {
-  return { id: row.id, runId: row.run_id, at: row.at, level: row.level, message: row.message }
 }
 
 /** The segments a run's config records (see RunSegment). */
@@ -247,52 +198,10 @@ function prepareStatements(db: Database.Database) {
       'SELECT id, control FROM runs WHERE owner_id = ? AND control IS NOT NULL ORDER BY id'
     ),
     setProgress: db.prepare<[string, number]>('UPDATE runs SET progress = ? WHERE id = ?'),
-    deleteMetricsAfter: db.prepare<[number, number]>('DELETE FROM run_metrics WHERE run_id = ? AND step > ?'),
-    insertLog: db.prepare<{ runId: number; level: string; message: string }, LogRow>(
-      'INSERT INTO run_logs (run_id, level, message) VALUES (@runId, @level, @message) RETURNING *'
-    ),
-    logs: db.prepare<{ runId: number; afterId: number; limit: number }, LogRow>(
-      'SELECT * FROM run_logs WHERE run_id = @runId AND id > @afterId ORDER BY id LIMIT @limit'
-    ),
     setOutDir: db.prepare<[string, number]>('UPDATE runs SET out_dir = ? WHERE id = ?'),
     outDirs: db.prepare<[], string>('SELECT out_dir FROM runs WHERE out_dir IS NOT NULL ORDER BY id').pluck(),
     setConfig: db.prepare<[string, number]>('UPDATE runs SET config = ? WHERE id = ?'),
-    delete: db.prepare<[number]>('DELETE FROM runs WHERE id = ?'),
-
-    upsertMetric: db.prepare<{ runId: number; step: number; name: string; value: number }>(
-      'INSERT OR REPLACE INTO run_metrics (run_id, step, name, value) VALUES (@runId, @step, @name, @value)'
-    ),
-    metrics: db.prepare<{ runId: number; name: string | null; afterStep: number }, MetricRow>(
-      `SELECT step, name, value FROM run_metrics
-       WHERE run_id = @runId AND step > @afterStep AND (@name IS NULL OR name = @name)
-       ORDER BY step, name`
-    ),
-    metricNames: db.prepare<[number], { name: string }>(
-      'SELECT DISTINCT name FROM run_metrics WHERE run_id = ? ORDER BY name'
-    ),
-
-    insertCheckpoint: db.prepare<
-      { runId: number; step: number; path: string; metrics: string },
-      CheckpointRow
-    >(
-      'INSERT INTO checkpoints (run_id, step, path, metrics) VALUES (@runId, @step, @path, @metrics) RETURNING *'
-    ),
-    checkpoints: db.prepare<[number], CheckpointRow>(
-      'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step'
-    ),
-    checkpoint: db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?'),
-    runsWithCheckpoints: db.prepare<
-      { limit: number; offset: number },
-      Pick<RunRow, 'id' | 'name' | 'status' | 'base_model_id'>
-    >(
-      `SELECT r.id, r.name, r.status, r.base_model_id FROM runs r
-       WHERE EXISTS (SELECT 1 FROM checkpoints c WHERE c.run_id = r.id)
-       ORDER BY r.id DESC LIMIT @limit OFFSET @offset`
-    ),
-    latestCheckpoint: db.prepare<[number], CheckpointRow>(
-      'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1'
-    ),
-    deleteCheckpoint: db.prepare<[number]>('DELETE FROM checkpoints WHERE id = ?')
+    delete: db.prepare<[number]>('DELETE FROM runs WHERE id = ?')
   }
 }
 
@@ -305,12 +214,14 @@ export function createRunsRepo(db: Database.Database) {
     return row
   }
 
+  const checkpoints = createCheckpointsRepo(db, requireRow)
+
   function toRunRecord(row: RunRow): RunRecord {
     const config = parseJsonObject(row.config, 'runs.config')
     return {
       ...toRunSummary(row),
       config,
-      checkpoints: sql.checkpoints.all(row.id).map(toCheckpoint),
+      checkpoints: checkpoints.checkpoints(row.id),
       segments: segmentsOf(config),
       outDir: row.out_dir,
       owner:
@@ -455,19 +366,6 @@ export function createRunsRepo(db: Database.Database) {
     sql.setProgress.run(JSON.stringify(progress), id)
   }
 
-  /** Forgets metric points after a step (a resumed run recomputes them). */
-  function deleteMetricsAfter(runId: number, step: number): void {
-    sql.deleteMetricsAfter.run(runId, step)
-  }
-
-  function appendLog(runId: number, level: RunLogLine['level'], message: string): RunLogLine {
-    return toLogLine(sql.insertLog.get({ runId, level, message })!)
-  }
-
-  function logs(runId: number, afterId = 0, limit = 1000): RunLogLine[] {
-    return sql.logs.all({ runId, afterId, limit }).map(toLogLine)
-  }
-
   /**
    * Deletes a run with its metrics, checkpoint rows and logs; refused while it is active, or queued
    * by an owner (a queued row nobody has claimed yet is still being set up, and may be dropped).
@@ -479,51 +377,6 @@ export function createRunsRepo(db: Database.Database) {
       throw new StoreConflictError(`runs.delete: run ${id} is ${row.status}; stop or cancel it first`)
     }
     return sql.delete.run(id).changes > 0
-  }
-
-  /**
-   * Writes a batch of points in one transaction (one fsync instead of one per point). A point
-   * written again for the same run, metric and step replaces the old value, so a resumed run may
-   * replay steps.
-   */
-  const appendMetrics = inTransaction(db, (runId: number, points: readonly MetricPoint[]): void => {
-    requireRow('runs.appendMetrics', runId)
-    for (const point of points)
-      sql.upsertMetric.run({ runId, step: point.step, name: point.name, value: point.value })
-  })
-
-  function metrics(runId: number, query: MetricQuery = {}): MetricPoint[] {
-    const params = { runId, name: query.name ?? null, afterStep: query.afterStep ?? -1 }
-    return sql.metrics.all(params).map(toMetricPoint)
-  }
-
-  function metricNames(runId: number): string[] {
-    return sql.metricNames.all(runId).map((row) => row.name)
-  }
-
-  function addCheckpoint(runId: number, checkpoint: NewCheckpoint): Checkpoint {
-    requireRow('runs.addCheckpoint', runId)
-    try {
-      const params = {
-        runId,
-        step: checkpoint.step,
-        path: checkpoint.path,
-        metrics: JSON.stringify(checkpoint.metrics ?? {})
-      }
-      return toCheckpoint(sql.insertCheckpoint.get(params)!)
-    } catch (error) {
-      if (isSqliteError(error, 'SQLITE_CONSTRAINT_UNIQUE')) {
-        throw new StoreConflictError(
-          `runs.addCheckpoint: run ${runId} already has a checkpoint at step ${checkpoint.step}`
-        )
-      }
-      throw error
-    }
-  }
-
-  function latestCheckpoint(runId: number): Checkpoint | null {
-    const row = sql.latestCheckpoint.get(runId)
-    return row ? toCheckpoint(row) : null
   }
 
   return {
@@ -543,33 +396,9 @@ export function createRunsRepo(db: Database.Database) {
     setControl,
     takeControls,
     setProgress,
-    deleteMetricsAfter,
-    appendLog,
-    logs,
     delete: remove,
-    appendMetrics,
-    metrics,
-    metricNames,
-    addCheckpoint,
-    checkpoints: (runId: number): Checkpoint[] => sql.checkpoints.all(runId).map(toCheckpoint),
-    /** One checkpoint by its id, with the run it belongs to; null when there is none. */
-    checkpoint(id: number): (Checkpoint & { runId: number }) | null {
-      const row = sql.checkpoint.get(id)
-      return row ? { ...toCheckpoint(row), runId: row.run_id } : null
-    },
-    latestCheckpoint,
-    /** The newest runs that have checkpoints, each with its checkpoints in step order. */
-    runCheckpoints(page?: Page): RunCheckpoints[] {
-      return sql.runsWithCheckpoints.all(pageParams(page, 50)).map((run) => ({
-        runId: run.id,
-        runName: run.name,
-        baseModelId: run.base_model_id,
-        status: run.status,
-        checkpoints: sql.checkpoints.all(run.id).map(toCheckpoint)
-      }))
-    },
-    /** Forgets a checkpoint row (retention); deleting its files is the caller's job. */
-    deleteCheckpoint: (id: number): boolean => sql.deleteCheckpoint.run(id).changes > 0
+    ...checkpoints,
+    ...createRunReportsRepo(db, requireRow)
   }
 }
 

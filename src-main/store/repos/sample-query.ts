@@ -1,48 +1,46 @@
 /**
- * The SQL behind browsing a dataset: a filter becomes a list of fixed SQL conditions with bound
- * parameters (no user text ever reaches the query text), a sort column maps to a fixed expression,
- * and full-text search goes through the FTS5 index that migration 0004 keeps in sync.
+ * The SQL behind browsing a dataset: a filter becomes fixed SQL conditions with bound parameters
+ * (built with the sql`…` tag, so no user text ever reaches the query text), a sort column maps to a
+ * fixed expression, and full-text search goes through the FTS5 index that migration 0004 keeps in
+ * sync.
  */
 import type Database from 'better-sqlite3'
 import type { ConversationRole, SampleFilter, SampleSortColumn } from '../../../src-preload/contract'
 import { StoreConflictError } from '../errors'
+import { joinSql, sql, type Sql } from '../sql-template'
 import { compileUserRegex, type UserRegex } from '../user-regex'
 
-export type QueryParams = Record<string, string | number | null>
+/** The content of the first user turn of the sample row `s`: its prompt. */
+export const FIRST_USER_CONTENT_SQL = sql`(SELECT value ->> '$.content' FROM json_each(s.conversation, '$.messages')
+  WHERE value ->> '$.role' = 'user' ORDER BY key LIMIT 1)`
 
 /** Expressions over the sample row `s` (and `tc`, its token count for the chosen tokenizer). */
-const FIRST_USER_SQL = `(SELECT value ->> '$.content' FROM json_each(s.conversation, '$.messages')
-  WHERE value ->> '$.role' = 'user' ORDER BY key LIMIT 1)`
-const LAST_ASSISTANT_SQL = `(SELECT value ->> '$.content' FROM json_each(s.conversation, '$.messages')
-  WHERE value ->> '$.role' = 'assistant' ORDER BY key DESC LIMIT 1)`
-
-export const SORT_SQL: Record<SampleSortColumn, string> = {
-  id: 's.id',
-  createdAt: 's.created_at',
-  updatedAt: 's.updated_at',
-  rating: 's.rating',
-  split: 's.split',
-  tags: 's.tags',
-  messageCount: 's.message_count',
-  tokenCount: 'tc.tokens',
-  revision: 's.revision',
-  sourceLine: 's.source_line',
-  prompt: FIRST_USER_SQL,
-  response: LAST_ASSISTANT_SQL
+export const SORT_SQL: Record<SampleSortColumn, Sql> = {
+  id: sql`s.id`,
+  createdAt: sql`s.created_at`,
+  updatedAt: sql`s.updated_at`,
+  rating: sql`s.rating`,
+  split: sql`s.split`,
+  tags: sql`s.tags`,
+  messageCount: sql`s.message_count`,
+  tokenCount: sql`tc.tokens`,
+  revision: sql`s.revision`,
+  sourceLine: sql`s.source_line`,
+  prompt: FIRST_USER_CONTENT_SQL,
+  response: sql`(SELECT value ->> '$.content' FROM json_each(s.conversation, '$.messages')
+    WHERE value ->> '$.role' = 'assistant' ORDER BY key DESC LIMIT 1)`
 }
 
 /**
  * Other live samples of the dataset with the same content. The index is named: without it the
  * planner may walk every live sample of the dataset (samples_live) once per row.
  */
-export const EXACT_DUPLICATES_SQL = `(SELECT count(*) FROM samples d INDEXED BY samples_by_content_hash
+const OTHER_LIVE_COPIES_SQL = sql`FROM samples d INDEXED BY samples_by_content_hash
   WHERE d.dataset_id = s.dataset_id AND d.content_hash = s.content_hash AND d.id <> s.id
-    AND d.deleted_at IS NULL)`
-
-const HAS_EXACT_DUPLICATE_SQL = `EXISTS (SELECT 1 FROM samples d INDEXED BY samples_by_content_hash
-  WHERE d.dataset_id = s.dataset_id AND d.content_hash = s.content_hash AND d.id <> s.id
-    AND d.deleted_at IS NULL)`
-const HAS_NEAR_DUPLICATE_SQL = `EXISTS (SELECT 1 FROM near_duplicate_members m
+    AND d.deleted_at IS NULL`
+export const EXACT_DUPLICATES_SQL = sql`(SELECT count(*) ${OTHER_LIVE_COPIES_SQL})`
+const HAS_EXACT_DUPLICATE_SQL = sql`EXISTS (SELECT 1 ${OTHER_LIVE_COPIES_SQL})`
+const HAS_NEAR_DUPLICATE_SQL = sql`EXISTS (SELECT 1 FROM near_duplicate_members m
   WHERE m.sample_id = s.id AND m.dataset_id = s.dataset_id)`
 
 /**
@@ -106,86 +104,77 @@ export function answeredByIndex(datasetId: number, filter: SampleFilter): boolea
   )
 }
 
-/**
- * The WHERE conditions of a filter over samples `s` of one dataset, adding their parameters
- * (@datasetId among them) to `params`.
- */
-export function filterConditions(datasetId: number, filter: SampleFilter, params: QueryParams): string[] {
-  params.datasetId = datasetId
-  const where = ['s.dataset_id = @datasetId']
-  const bind = (name: string, value: string | number | null): string => {
-    params[name] = value
-    return `@${name}`
-  }
+/** The conditions of a filter over samples `s` of one dataset, joined by AND. */
+export function filterConditions(datasetId: number, filter: SampleFilter): Sql {
+  const where = [sql`s.dataset_id = ${datasetId}`]
   switch (filter.deleted ?? 'exclude') {
     case 'exclude':
-      where.push('s.deleted_at IS NULL')
+      where.push(sql`s.deleted_at IS NULL`)
       break
     case 'only':
-      where.push('s.deleted_at IS NOT NULL')
+      where.push(sql`s.deleted_at IS NOT NULL`)
       break
     case 'include':
       break
   }
   const match = searchMatch(datasetId, filter)
   if (match !== null) {
-    where.push(`s.id IN (SELECT rowid FROM sample_search WHERE sample_search MATCH ${bind('search', match)})`)
+    where.push(sql`s.id IN (SELECT rowid FROM sample_search WHERE sample_search MATCH ${match})`)
   }
   if (filter.regex !== undefined) {
-    where.push(
-      `fs_sample_matches(${bind('regex', filter.regex)}, ${bind('regexFlags', filter.regexFlags ?? '')}, s.conversation)`
-    )
+    where.push(sql`fs_sample_matches(${filter.regex}, ${filter.regexFlags ?? ''}, s.conversation)`)
   }
-  ;(filter.tags ?? []).forEach((tag, i) => {
-    where.push(`EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value = ${bind(`tag${i}`, tag)})`)
-  })
+  for (const tag of filter.tags ?? []) {
+    where.push(sql`EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value = ${tag})`)
+  }
   if (filter.excludeTags && filter.excludeTags.length > 0) {
+    const excluded = JSON.stringify(filter.excludeTags)
     where.push(
-      `NOT EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value IN (SELECT value FROM json_each(${bind(
-        'excludeTags',
-        JSON.stringify(filter.excludeTags)
-      )})))`
+      sql`NOT EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value IN (SELECT value FROM json_each(${excluded})))`
     )
   }
-  if (filter.untagged !== undefined) where.push(filter.untagged ? "s.tags = '[]'" : "s.tags <> '[]'")
-  if (filter.split !== undefined) where.push(`s.split = ${bind('split', filter.split)}`)
-  if (filter.minMessages !== undefined)
-    where.push(`s.message_count >= ${bind('minMessages', filter.minMessages)}`)
-  if (filter.maxMessages !== undefined)
-    where.push(`s.message_count <= ${bind('maxMessages', filter.maxMessages)}`)
+  if (filter.untagged !== undefined) where.push(filter.untagged ? sql`s.tags = '[]'` : sql`s.tags <> '[]'`)
+  if (filter.split !== undefined) where.push(sql`s.split = ${filter.split}`)
+  if (filter.minMessages !== undefined) where.push(sql`s.message_count >= ${filter.minMessages}`)
+  if (filter.maxMessages !== undefined) where.push(sql`s.message_count <= ${filter.maxMessages}`)
   if (filter.hasRole !== undefined) {
     where.push(
-      `EXISTS (SELECT 1 FROM json_each(s.conversation, '$.messages') WHERE value ->> '$.role' = ${bind(
-        'hasRole',
-        filter.hasRole satisfies ConversationRole
-      )})`
+      sql`EXISTS (SELECT 1 FROM json_each(s.conversation, '$.messages')
+        WHERE value ->> '$.role' = ${filter.hasRole satisfies ConversationRole})`
     )
   }
   if (filter.minTokens !== undefined || filter.maxTokens !== undefined) {
-    if (filter.tokenizer === undefined) {
-      throw new StoreConflictError(
-        'datasets.samples: a token-length filter needs a tokenizer (count tokens first)'
-      )
-    }
-    const bounds = [
-      filter.minTokens !== undefined ? `c.tokens >= ${bind('minTokens', filter.minTokens)}` : null,
-      filter.maxTokens !== undefined ? `c.tokens <= ${bind('maxTokens', filter.maxTokens)}` : null
-    ].filter((b) => b !== null)
-    where.push(
-      `EXISTS (SELECT 1 FROM sample_token_counts c WHERE c.tokenizer = ${bind('filterTokenizer', filter.tokenizer)}
-         AND c.sample_id = s.id AND c.content_hash = s.content_hash AND ${bounds.join(' AND ')})`
-    )
+    where.push(tokenLengthCondition(filter))
   }
   if (filter.duplicate === 'exact') where.push(HAS_EXACT_DUPLICATE_SQL)
   if (filter.duplicate === 'near') where.push(HAS_NEAR_DUPLICATE_SQL)
-  if (filter.duplicate === 'any') where.push(`(${HAS_EXACT_DUPLICATE_SQL} OR ${HAS_NEAR_DUPLICATE_SQL})`)
-  if (filter.edited !== undefined) where.push(filter.edited ? 's.revision > 1' : 's.revision = 1')
-  if (filter.minRating !== undefined) where.push(`s.rating >= ${bind('minRating', filter.minRating)}`)
-  if (filter.maxRating !== undefined) where.push(`s.rating <= ${bind('maxRating', filter.maxRating)}`)
+  if (filter.duplicate === 'any') where.push(sql`(${HAS_EXACT_DUPLICATE_SQL} OR ${HAS_NEAR_DUPLICATE_SQL})`)
+  if (filter.edited !== undefined) where.push(filter.edited ? sql`s.revision > 1` : sql`s.revision = 1`)
+  if (filter.minRating !== undefined) where.push(sql`s.rating >= ${filter.minRating}`)
+  if (filter.maxRating !== undefined) where.push(sql`s.rating <= ${filter.maxRating}`)
   if (filter.preference !== undefined) {
-    where.push(`json_type(s.conversation, '$.rejected') IS ${filter.preference ? 'NOT NULL' : 'NULL'}`)
+    where.push(
+      filter.preference
+        ? sql`json_type(s.conversation, '$.rejected') IS NOT NULL`
+        : sql`json_type(s.conversation, '$.rejected') IS NULL`
+    )
   }
-  return where
+  return joinSql(where, sql` AND `)
+}
+
+/** Samples whose token count (with the filter's tokenizer, for their current content) is in bounds. */
+function tokenLengthCondition(filter: SampleFilter): Sql {
+  if (filter.tokenizer === undefined) {
+    throw new StoreConflictError(
+      'datasets.samples: a token-length filter needs a tokenizer (count tokens first)'
+    )
+  }
+  const bounds = [
+    filter.minTokens !== undefined ? sql`c.tokens >= ${filter.minTokens}` : null,
+    filter.maxTokens !== undefined ? sql`c.tokens <= ${filter.maxTokens}` : null
+  ].filter((bound) => bound !== null)
+  return sql`EXISTS (SELECT 1 FROM sample_token_counts c WHERE c.tokenizer = ${filter.tokenizer}
+         AND c.sample_id = s.id AND c.content_hash = s.content_hash AND ${joinSql(bounds, sql` AND `)})`
 }
 
 /** Every turn's text, chosen and rejected, of a stored conversation. */

@@ -1,7 +1,8 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { EvalItemPage, EvaluationDetail } from '../../../src-preload/contract'
+import type { EvaluationDetail } from '../../../src-preload/contract'
 import { useApi } from '../api'
+import { usePagedList } from '../composables/usePagedList'
 import { useToastStore } from './toasts'
 
 export const ITEMS_PAGE_SIZE = 10
@@ -15,30 +16,11 @@ export const useEvalItemsStore = defineStore('evalItems', () => {
   const evaluationId = ref<number | null>(null)
   const detail = ref<EvaluationDetail | null>(null)
   const only = ref<ItemFilter>('all')
-  const offset = ref(0)
-  const page = ref<EvalItemPage | null>(null)
-  const loading = ref(false)
-
-  let request = 0
-  async function loadPage(): Promise<void> {
+  const list = usePagedList(async (offset) => {
     const id = evaluationId.value
-    const mine = ++request
-    if (id === null) return
-    loading.value = true
-    try {
-      const answer = await api.call('evaluations.items', {
-        id,
-        only: only.value,
-        limit: ITEMS_PAGE_SIZE,
-        offset: offset.value
-      })
-      if (mine === request) page.value = answer
-    } catch (error) {
-      toasts.showError(error)
-    } finally {
-      if (mine === request) loading.value = false
-    }
-  }
+    if (id === null) return null
+    return api.call('evaluations.items', { id, only: only.value, limit: ITEMS_PAGE_SIZE, offset })
+  }, 'keep')
 
   async function loadDetail(id: number): Promise<void> {
     try {
@@ -54,22 +36,17 @@ export const useEvalItemsStore = defineStore('evalItems', () => {
     if (evaluationId.value === id) return
     evaluationId.value = id
     detail.value = null
-    page.value = null
+    list.page.value = null
     only.value = 'all'
-    offset.value = 0
-    if (id !== null) await Promise.all([loadDetail(id), loadPage()])
+    list.offset.value = 0
+    if (id !== null) await Promise.all([loadDetail(id), list.load()])
   }
 
   async function setFilter(filter: ItemFilter): Promise<void> {
     only.value = filter
-    offset.value = 0
-    await loadPage()
+    await list.reload()
   }
 
-  async function goTo(nextOffset: number): Promise<void> {
-    offset.value = Math.max(0, nextOffset)
-    await loadPage()
-  }
-
-  return { evaluationId, detail, only, offset, page, loading, open, setFilter, goTo }
+  const { page, offset, loading, goTo } = list
+  return { evaluationId, detail, only, page, offset, loading, open, setFilter, goTo }
 })

@@ -32,7 +32,7 @@ export const LORA_TARGETS = [
   'up_proj',
   'down_proj'
 ] as const
-/** The engine's defaults (engine/train/trainer.ts), shown as placeholders when left empty. */
+/** The engine's defaults (engine/train/train-config.ts), shown as placeholders when left empty. */
 export const DEFAULT_LR = { lora: 2e-4, full: 2e-5 } as const
 
 /**
@@ -185,6 +185,22 @@ function samePath(a: string, b: string): boolean {
 }
 
 /** The new-run form, its pre-flight report and the way to a started run. */
+/**
+ * `chosen` with `item` added (`on`) or left out, in the order of `known`: equal choices give equal
+ * settings (and one pre-flight), whatever order they were clicked in.
+ */
+function toggledInOrder(
+  known: readonly string[],
+  chosen: readonly string[],
+  item: string,
+  on: boolean
+): string[] {
+  const next = new Set(chosen)
+  if (on) next.add(item)
+  else next.delete(item)
+  return known.filter((name) => next.has(name))
+}
+
 export const useRunDraftStore = defineStore('runDraft', () => {
   const api = useApi()
   const toasts = useToastStore()
@@ -222,14 +238,13 @@ export const useRunDraftStore = defineStore('runDraft', () => {
     }
   }
 
-  /** Keeps the list's order, so that equal choices give equal settings (and one pre-flight). */
   function toggleBenchmarkTask(name: string, on: boolean): void {
-    const chosen = new Set(draft.benchmarks.tasks)
-    if (on) chosen.add(name)
-    else chosen.delete(name)
-    draft.benchmarks.tasks = benchmarkTasks.value
-      .map((task) => task.name)
-      .filter((known) => chosen.has(known))
+    const known = benchmarkTasks.value.map((task) => task.name)
+    draft.benchmarks.tasks = toggledInOrder(known, draft.benchmarks.tasks, name, on)
+  }
+
+  function toggleLoraTarget(target: string, on: boolean): void {
+    draft.lora.targets = toggledInOrder(LORA_TARGETS, draft.lora.targets, target, on)
   }
 
   function chooseRecipe(name: string): void {
@@ -382,6 +397,7 @@ export const useRunDraftStore = defineStore('runDraft', () => {
     benchmarkTasks,
     loadBenchmarkTasks,
     toggleBenchmarkTask,
+    toggleLoraTarget,
     chooseRecipe,
     chooseDataset,
     checkPreflight,

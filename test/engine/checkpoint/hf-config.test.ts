@@ -2,18 +2,20 @@ import { truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
+  CONFIG_LIMITS,
+  MAX_CONFIG_BYTES,
+  parseModelConfig,
+  readModelConfig,
+  type ModelConfig
+} from '../../../src-main/engine/checkpoint/hf-config'
+import {
   assertCheckpointMatchesConfig,
   assertWeightsCanHoldConfig,
   checkCheckpointTensors,
-  CONFIG_LIMITS,
   expectedTensors,
-  MAX_CONFIG_BYTES,
-  parameterCount,
-  parseModelConfig,
-  readModelConfig,
-  ropeInverseFrequencies,
-  type ModelConfig
-} from '../../../src-main/engine/checkpoint/hf-config'
+  parameterCount
+} from '../../../src-main/engine/checkpoint/hf-layout'
+import { ropeInverseFrequencies } from '../../../src-main/engine/models/rope'
 import { elementCount, openCheckpoint } from '../../../src-main/engine/checkpoint/safetensors'
 import { tempDir } from '../../helpers/temp'
 

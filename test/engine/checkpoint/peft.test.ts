@@ -13,7 +13,8 @@ import {
   type LoraConfig,
   type LoraModuleWeights
 } from '../../../src-main/engine/checkpoint/peft'
-import { openSafetensors, writeSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
+import { openSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
+import { writeSafetensors } from '../../../src-main/engine/checkpoint/safetensors-write'
 
 const stories = readModelConfig('/work/shared/models/stories260K')
 

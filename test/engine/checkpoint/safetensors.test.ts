@@ -3,12 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import {
-  openCheckpoint,
-  openSafetensors,
-  writeSafetensors,
-  type TensorToWrite
-} from '../../../src-main/engine/checkpoint/safetensors'
+import { openCheckpoint, openSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
+import { writeSafetensors, type TensorToWrite } from '../../../src-main/engine/checkpoint/safetensors-write'
 
 // Pass-through spy on positioned reads, to prove a tensor read touches only its own bytes.
 vi.mock('node:fs', async (importOriginal) => {

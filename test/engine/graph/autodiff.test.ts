@@ -1,9 +1,20 @@
+import { readdirSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
 import * as op from '../../../src-main/engine/graph/index'
-import { createOpRegistry, defineOp, GraphBuilder, gradients } from '../../../src-main/engine/graph/index'
+import {
+  createOpRegistry,
+  defineOp,
+  GraphBuilder,
+  gradients,
+  NOT_DIFFERENTIABLE,
+  type GradientContext,
+  type GradientRule
+} from '../../../src-main/engine/graph/index'
+import { rmsNorm } from '../../../src-main/engine/models/blocks'
 import { createSession, hostTensor, type HostTensor } from '../../../src-main/engine/runtime/session'
 
 async function runGraph(g: GraphBuilder, feeds: Record<string, HostTensor>) {
@@ -87,6 +98,7 @@ describe('gradients()', () => {
     const w = g.initializer('w', 'float32', [4, 3], new Float32Array(12))
     const before = g.nodes.length
     gradients(op.reduceSum(op.matmul(x, w), undefined, { keepDims: false }), [x])
+    op.fuseTransposesIntoGemm(g)
     const backward = g.nodes.slice(before)
     expect(backward.filter((n) => n.opType === 'Gemm')).toHaveLength(1) // dx only
     expect(backward.some((n) => n.opType === 'Transpose')).toBe(false)
@@ -126,13 +138,75 @@ describe('gradients()', () => {
   })
 })
 
+describe('gradient rules answer for every input', () => {
+  /** loss = Σ x·y, differentiated with Mul's rule replaced by `rule`. */
+  function differentiateMulWith(rule: GradientRule, wrt: 'x' | 'x and y') {
+    const g = new GraphBuilder('rule-answers')
+    const x = g.input('x', 'float64', [2])
+    const y = g.input('y', 'float64', [2])
+    const loss = op.reduceSum(op.mul(x, y), undefined, { keepDims: false })
+    const registry = createOpRegistry([
+      ...op.OP_DEFS.filter((def) => def.opType !== 'Mul'),
+      defineOp({ opType: 'Mul', gradient: rule })
+    ])
+    return () => gradients(loss, wrt === 'x' ? [x] : [x, y], { registry })
+  }
+
+  test('a rule that answers for fewer inputs than its node has throws, naming the op and the node', () => {
+    const shortRule: GradientRule = ({ grad }) => [() => grad]
+    expect(differentiateMulWith(shortRule, 'x')).toThrow(
+      /rule for Mul \(Mul_\d+\) answered for 1 inputs, but the node has 2/
+    )
+  })
+
+  test('a missing answer cannot stand for "not differentiable"', () => {
+    // What a JavaScript rule, or one cast past the types, could still return.
+    const nullAnswer = (({ grad }: GradientContext) => [() => grad, null]) as unknown as GradientRule
+    expect(differentiateMulWith(nullAnswer, 'x')).toThrow(
+      /rule for Mul \(Mul_\d+\) gave null for input 1, expected a gradient builder or NOT_DIFFERENTIABLE/
+    )
+  })
+
+  test('NOT_DIFFERENTIABLE is accepted where no gradient is asked for, refused where one is', () => {
+    const rule: GradientRule = ({ inputs: [, y], grad }) => [() => op.mul(grad, y!), NOT_DIFFERENTIABLE]
+    expect(differentiateMulWith(rule, 'x')).not.toThrow()
+    expect(differentiateMulWith(rule, 'x and y')).toThrow(
+      /says input 1 \(y: float64\[2\]\) is not differentiable/
+    )
+  })
+})
+
+describe('registry', () => {
+  const graphDir = fileURLToPath(new URL('../../../src-main/engine/graph/', import.meta.url))
+  /** ops/ modules that build no op of their own: shared plumbing, and ScatterND (used only inside gradients). */
+  const OPS_WITHOUT_RULES = ['common.ts', 'index.ts', 'reduce_common.ts', 'scatter_nd.ts']
+
+  test('every op module has a gradient file, and every gradient file has an op module', () => {
+    const ops = readdirSync(join(graphDir, 'ops')).filter((f) => !OPS_WITHOUT_RULES.includes(f))
+    const grads = readdirSync(join(graphDir, 'grads')).filter((f) => f.endsWith('_grad.ts'))
+    expect(grads.map((f) => f.replace(/_grad\.ts$/, '.ts')).sort()).toEqual(ops.sort())
+  })
+
+  test('OP_DEFS registers exactly the rules the gradient files define', async () => {
+    const defined: unknown[] = []
+    for (const file of readdirSync(join(graphDir, 'grads')).filter((f) => f.endsWith('_grad.ts'))) {
+      const module = (await import(pathToFileURL(join(graphDir, 'grads', file)).href)) as Record<
+        string,
+        unknown
+      >
+      defined.push(...Object.values(module))
+    }
+    expect(new Set(defined)).toEqual(new Set(op.OP_DEFS))
+  })
+})
+
 describe('determinism', () => {
   function buildStep(): Uint8Array {
     const g = new GraphBuilder('step')
     const ids = g.input('ids', 'int64', ['batch', 'seq'])
     const embed = g.input('embed', 'float32', [10, 4])
     const norm = g.constant('float32', [4], [1, 1, 1, 1])
-    const h = g.scope('layer.0', () => op.rmsNorm(op.gather(embed, ids), norm, 1e-5))
+    const h = g.scope('layer.0', () => rmsNorm(op.gather(embed, ids), norm, 1e-5))
     const loss = op.reduceMean(op.mul(h, h), undefined, { keepDims: false })
     const [dEmbed] = gradients(loss, [embed])
     g.output(loss, 'loss')
@@ -162,9 +236,9 @@ describe('end to end: the index.ts example trains', () => {
     const labels = g.input('labels', 'int64', ['batch', 'seq'])
     const embed = g.initializer('embed', 'float32', [vocab, dim], embedWeights)
     const w = g.input('w', 'float32', [dim, vocab])
-    const h = op.rmsNorm(op.gather(embed, ids), g.constant('float32', [dim], new Array(dim).fill(1)), 1e-5)
-    const logits = op.reshape(op.matmul(h, w), [-1, vocab])
-    const { loss } = op.crossEntropy(logits, op.reshape(labels, [-1]))
+    const logits = op.reshape(op.matmul(op.gather(embed, ids), w), [-1, vocab])
+    const picked = op.gatherElements(op.logSoftmax(logits, -1), op.reshape(labels, [-1, 1]), 1)
+    const loss = op.neg(op.reduceMean(picked, undefined, { keepDims: false }))
     const [dw] = gradients(loss, [w])
     g.output(loss, 'loss')
     g.output(dw, 'grad_w')
@@ -178,7 +252,7 @@ describe('end to end: the index.ts example trains', () => {
     const weights = Float32Array.from({ length: dim * vocab }, () => r() * 0.1)
     const feeds = {
       input_ids: hostTensor('int64', [2, 3], BigInt64Array.from([0n, 1n, 2n, 3n, 4n, 5n])),
-      labels: hostTensor('int64', [2, 3], BigInt64Array.from([1n, 2n, 3n, 4n, 5n, -100n]))
+      labels: hostTensor('int64', [2, 3], BigInt64Array.from([1n, 2n, 3n, 4n, 5n, 0n]))
     }
     const losses: number[] = []
     for (let step = 0; step < 5; step++) {

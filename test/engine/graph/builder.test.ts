@@ -162,3 +162,85 @@ describe('encoding', () => {
     expect(Array.from(b.y.data as Float32Array)).toEqual([21, 21, 1])
   })
 })
+
+describe('rewriting a built graph (for passes)', () => {
+  test('replaceNode: the output keeps its handle, name and uses; the new nodes take the old place', async () => {
+    const g = new GraphBuilder('replace')
+    const x = g.input('x', 'float32', [2])
+    const y = g.scope('block', () => op.exp(x))
+    const z = g.output(op.neg(y), 'z')
+    const exp = y.producer!
+    g.replaceNode(exp, () => op.mul(op.add(x, 1), 2))
+    expect(y.name).toBe(exp.name)
+    expect(y.producer?.opType).toBe('Mul')
+    expect(y.producer?.name).toMatch(/^block\/Mul_\d+$/)
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Add', 'Mul', 'Neg'])
+    expect(z.producer!.inputs[0]).toBe(y)
+    const session = await createSession(g.toBytes())
+    try {
+      const out = await session.run({ x: hostTensor('float32', [2], Float32Array.from([1, -3])) })
+      expect(Array.from(out.z.data as Float32Array)).toEqual([-4, 4]) // −(x + 1)·2
+    } finally {
+      await session.release()
+    }
+  })
+
+  test('replaceNode refuses a replacement of another dtype or shape', () => {
+    const g = new GraphBuilder('replace-mismatch')
+    const x = g.input('x', 'float32', [2, 3])
+    const y = op.exp(x)
+    expect(() => g.replaceNode(y.producer!, () => op.cast(x, 'float64'))).toThrow(/cannot stand in for/)
+    expect(() => g.replaceNode(y.producer!, () => op.transpose(x))).toThrow(/cannot stand in for/)
+  })
+
+  test('removeIfUnread keeps a node whose output is read, removes one whose output is not', () => {
+    const g = new GraphBuilder('remove')
+    const x = g.input('x', 'float32', [2])
+    const read = op.exp(x)
+    const unread = op.neg(x)
+    g.output(read, 'y')
+    expect(g.removeIfUnread(read.producer!)).toBe(false)
+    expect(g.removeIfUnread(unread.producer!)).toBe(true)
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Exp'])
+  })
+})
+
+describe('fuseTransposesIntoGemm', () => {
+  const opTypes = (g: GraphBuilder) => g.nodes.map((n) => n.opType)
+
+  test('MatMul(Xᵀ, Y) of matrices becomes one Gemm reading X transposed', () => {
+    const g = new GraphBuilder('transA')
+    const x = g.input('x', 'float32', [4, 3])
+    const y = g.input('y', 'float32', [4, 2])
+    const product = g.output(op.matmul(op.transpose(x, [1, 0]), y), 'p')
+    op.fuseTransposesIntoGemm(g)
+    expect(opTypes(g)).toEqual(['Gemm'])
+    expect(product.producer!.inputs).toEqual([x, y])
+    expect(product.producer!.attrs.transA).toEqual({ kind: 'int', value: 1 })
+  })
+
+  test('MatMul against the transpose of a constant weight becomes a Gemm over rows, reshaped back', () => {
+    const g = new GraphBuilder('transB')
+    const a = g.input('a', 'float32', ['batch', 'seq', 3])
+    const w = g.initializer('w', 'float32', [2, 3], new Float32Array(6))
+    const product = g.output(op.matmul(a, op.transpose(w, [1, 0])), 'p')
+    op.fuseTransposesIntoGemm(g)
+    expect(opTypes(g)).not.toContain('Transpose')
+    expect(product.producer!.opType).toBe('Reshape')
+    expect(product.shape).toEqual(['batch', 'seq', 2])
+  })
+
+  test('leaves a trainable weight’s Transpose, an identity permutation and batched products alone', () => {
+    const g = new GraphBuilder('untouched')
+    const w = g.input('w', 'float32', [2, 3])
+    const a = g.input('a', 'float32', [4, 3])
+    const x = g.input('x', 'float32', [3, 3])
+    const b = g.input('b', 'float32', [5, 3, 2])
+    g.output(op.matmul(a, op.transpose(w, [1, 0])), 'trainable')
+    g.output(op.matmul(op.transpose(x, [0, 1]), x), 'identity')
+    g.output(op.matmul(op.transpose(x, [1, 0]), b), 'batched')
+    const before = opTypes(g)
+    op.fuseTransposesIntoGemm(g)
+    expect(opTypes(g)).toEqual(before)
+  })
+})

@@ -3,14 +3,16 @@
  *
  * For a case out = build(x…), the graph computes loss = Σ out · R, where R is a fixed
  * pseudo-random tensor shaped like out (sin(1.7·i + 0.3), built in-graph so cases need not state
- * their output shape), and appends gradients(loss, x…). The analytic gradient of each element is
- * compared with the central difference (L(x + h·eᵢ) − L(x − h·eᵢ)) / 2h from the same session.
+ * their output shape), and appends gradients(loss, x…) followed by the Gemm pass, as training
+ * does. The analytic gradient of each element is compared with the central difference
+ * (L(x + h·eᵢ) − L(x − h·eᵢ)) / 2h from the same session.
  */
 import { expect } from 'vitest'
 import type { DType } from '../../../src-main/engine/onnx/dtype'
 import {
   add,
   cast,
+  fuseTransposesIntoGemm,
   GraphBuilder,
   gradients,
   mul,
@@ -90,7 +92,8 @@ export async function checkGradients(c: GradCase): Promise<GradCheckResult> {
   const out = c.build(g, ...xs)
   const forwardEnd = g.nodes.length
   const weights = weightsLike(out)
-  const weightsEnd = g.nodes.length
+  // The weighting nodes are the harness's own, not the case's.
+  const harnessNodes = new Set(g.nodes.slice(forwardEnd))
   const loss = reduceSum(mul(out, weights), undefined, { keepDims: false })
   const wrt = specs
     .map((s, i) => ({ spec: s, x: xs[i] }))
@@ -99,8 +102,8 @@ export async function checkGradients(c: GradCase): Promise<GradCheckResult> {
     loss,
     wrt.map((w) => w.x)
   )
-  // The weighting nodes are the harness's own, not the case's.
-  const caseNodes = [...g.nodes.slice(0, forwardEnd), ...g.nodes.slice(weightsEnd)]
+  fuseTransposesIntoGemm(g)
+  const caseNodes = g.nodes.filter((n) => !harnessNodes.has(n))
   const opTypes = new Set(caseNodes.map((n) => n.opType))
   for (const t of c.ops?.present ?? [])
     expect(opTypes.has(t), `${c.name}: graph should contain ${t}`).toBe(true)

@@ -1,7 +1,8 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openCheckpoint, writeSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
+import { openCheckpoint } from '../../../src-main/engine/checkpoint/safetensors'
+import { writeSafetensors } from '../../../src-main/engine/checkpoint/safetensors-write'
 import { Scorer, type ScoreRow } from '../../../src-main/engine/infer/scoring'
 import { tempDir } from '../../helpers/temp'
 

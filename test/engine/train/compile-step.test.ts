@@ -6,6 +6,7 @@ import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { TrainingExample } from '../../../src-main/engine/train/data'
 import { Rng } from '../../../src-main/engine/rng'
 import type { StepProgramSpec } from '../../../src-main/engine/train/step-program'
+import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
 import { GOLDEN, goldenBatch } from './golden-batch'
 
@@ -28,7 +29,7 @@ function spec(overrides: Partial<StepProgramSpec> = {}): StepProgramSpec {
       initAdapterDir: GIVEN_ADAPTER
     },
     optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0.01 },
-    recipe: { name: 'sft', params: {} },
+    recipe: resolveRecipe('sft'),
     device: 'cpu',
     cacheDir: cache.dir,
     seed: 7,
@@ -283,7 +284,7 @@ describe('createStepProgram', () => {
     const program = await createStepProgram(
       spec({
         adapter: { kind: 'full', freezeEmbeddings: false },
-        recipe: { name: 'asft', params: { kl_weight: 0.1 } }
+        recipe: resolveRecipe('asft', { kl_weight: 0.1 })
       })
     )
     try {

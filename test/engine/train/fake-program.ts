@@ -6,6 +6,7 @@
  * learning rates and state.
  */
 import type { TrainingBatch } from '../../../src-main/engine/train/batches'
+import type { RecipeResolver } from '../../../src-main/engine/train/loss-hook'
 import type {
   EvalResult,
   StepProgram,
@@ -14,6 +15,7 @@ import type {
   StepScalarValues,
   TrainableState
 } from '../../../src-main/engine/train/step-program'
+import { resolveRecipe } from '../../../src-main/recipes/index'
 
 export const FAKE_PARAM = 'model.norm.weight'
 export const FAKE_STATE = `${FAKE_PARAM}.last_grad`
@@ -108,14 +110,16 @@ export class FakeStepProgram implements StepProgram {
   }
 }
 
-/** A createProgram that builds FakeStepPrograms and keeps them for inspection. */
+/** Trainer options whose createProgram builds FakeStepPrograms and keeps them for inspection. */
 export function fakeFactory(behaviour: FakeBehaviour = {}): {
   programs: FakeStepProgram[]
   createProgram: (spec: StepProgramSpec) => Promise<StepProgram>
+  resolveRecipe: RecipeResolver
 } {
   const programs: FakeStepProgram[] = []
   return {
     programs,
+    resolveRecipe,
     createProgram: async (spec) => {
       const program = new FakeStepProgram(spec, behaviour)
       programs.push(program)

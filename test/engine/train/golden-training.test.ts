@@ -10,6 +10,7 @@ import { openSafetensors } from '../../../src-main/engine/checkpoint/safetensors
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { OptimizerConfig } from '../../../src-main/engine/train/optimizers'
 import type { StepProgramSpec } from '../../../src-main/engine/train/step-program'
+import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
 import { GOLDEN, goldenBatch } from './golden-batch'
 
@@ -76,7 +77,7 @@ describe.each(['llama-untied', 'qwen2-tied'])('training %s against PyTorch', (mo
               }
             : { kind: 'full', freezeEmbeddings: false },
         optimizer: optimizerOf(run),
-        recipe: { name: run.loss, params: run.kl_weight !== undefined ? { kl_weight: run.kl_weight } : {} },
+        recipe: resolveRecipe(run.loss, run.kl_weight !== undefined ? { kl_weight: run.kl_weight } : {}),
         device: 'cpu',
         cacheDir: cache.dir,
         seed: 0,

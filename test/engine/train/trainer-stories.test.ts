@@ -13,13 +13,9 @@ import { encodePrompt, Generator } from '../../../src-main/engine/infer/generati
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
 import { findNonFinite, readCheckpoint } from '../../../src-main/engine/train/checkpoints'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
-import {
-  resolveTrainConfig,
-  train,
-  TrainingDivergedError,
-  type TrainConfigInput,
-  type TrainEvent
-} from '../../../src-main/engine/train/trainer'
+import { resolveTrainConfig, type TrainConfigInput } from '../../../src-main/engine/train/train-config'
+import { train, TrainingDivergedError, type TrainEvent } from '../../../src-main/engine/train/trainer'
+import { resolveRecipe } from '../../../src-main/recipes/index'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 import { heldOutStories, INVENTED_NAME, STORY_PROMPT, trainingStories, writeJsonl } from './invented-stories'
 
@@ -36,14 +32,17 @@ beforeAll(() => {
 afterAll(() => temp.cleanup())
 
 function config(out: string, overrides: Partial<TrainConfigInput> = {}) {
-  return resolveTrainConfig({
-    modelDir: STORIES_260K,
-    dataFile: trainFile,
-    outDir: join(temp.dir, out),
-    cacheDir,
-    batchSize: 4,
-    ...overrides
-  })
+  return resolveTrainConfig(
+    {
+      modelDir: STORIES_260K,
+      dataFile: trainFile,
+      outDir: join(temp.dir, out),
+      cacheDir,
+      batchSize: 4,
+      ...overrides
+    },
+    resolveRecipe
+  )
 }
 
 function stepEvents(events: TrainEvent[]) {
@@ -87,7 +86,7 @@ describe.each([
       shuffle: true
     })
     const full: TrainEvent[] = []
-    await train(uninterrupted, { onEvent: (e) => void full.push(e) })
+    await train(uninterrupted, { resolveRecipe, onEvent: (e) => void full.push(e) })
     expect(readdirSync(join(uninterrupted.outDir, 'checkpoints')).sort()).toEqual(['step-3', 'step-6'])
 
     const resumed: TrainEvent[] = []
@@ -96,7 +95,7 @@ describe.each([
       outDir: join(temp.dir, `resume-${tag}-b`),
       resumeFrom: join(uninterrupted.outDir, 'checkpoints', 'step-3')
     }
-    await train(resumedConfig, { onEvent: (e) => void resumed.push(e) })
+    await train(resumedConfig, { resolveRecipe, onEvent: (e) => void resumed.push(e) })
 
     const expected = stepEvents(full).slice(3)
     const got = stepEvents(resumed)
@@ -132,7 +131,9 @@ test('a diverging run stops with the step named and keeps its last good checkpoi
     saveEvery: 1
   })
   const events: TrainEvent[] = []
-  const error = await train(c, { onEvent: (e) => void events.push(e) }).catch((e: unknown) => e)
+  const error = await train(c, { resolveRecipe, onEvent: (e) => void events.push(e) }).catch(
+    (e: unknown) => e
+  )
   expect(error).toBeInstanceOf(TrainingDivergedError)
   const { step, message } = error as TrainingDivergedError
   expect(step).toBeGreaterThanOrEqual(2)
@@ -152,7 +153,7 @@ test('a diverging run stops with the step named and keeps its last good checkpoi
     modelDir: STORIES_260K,
     adapter: c.adapter,
     optimizer: c.optimizer,
-    recipe: c.recipe,
+    recipe: resolveRecipe(c.recipe.name, c.recipe.params),
     device: 'cpu',
     cacheDir,
     seed: c.seed,
@@ -183,7 +184,7 @@ describe('LoRA fine-tuning on stories about an invented name', () => {
       evalEvery: 10,
       mergeLora: true
     })
-    await train(c, { onEvent: (e) => void events.push(e) })
+    await train(c, { resolveRecipe, onEvent: (e) => void events.push(e) })
   })
 
   test('lowers the held-out loss', () => {
@@ -245,7 +246,7 @@ describe('LoRA fine-tuning on stories about an invented name', () => {
       evalDataFile: evalFile
     })
     const continued: TrainEvent[] = []
-    await train(from, { onEvent: (e) => void continued.push(e) })
+    await train(from, { resolveRecipe, onEvent: (e) => void continued.push(e) })
     expect(readLoraConfig(from.outDir)).toMatchObject({ r: 8, targetModules: ALL_TARGETS })
     const startLoss = (continued.find((e) => e.type === 'eval') as { loss: number }).loss
     const tunedLoss = (events.filter((e) => e.type === 'eval').at(-1) as { loss: number }).loss

@@ -14,13 +14,9 @@ import {
   TRAINER_STATE_FILE
 } from '../../../src-main/engine/train/checkpoints'
 import { learningRateAt } from '../../../src-main/engine/train/schedule'
-import {
-  resolveTrainConfig,
-  train,
-  TrainingDivergedError,
-  type TrainConfigInput,
-  type TrainEvent
-} from '../../../src-main/engine/train/trainer'
+import { resolveTrainConfig, type TrainConfigInput } from '../../../src-main/engine/train/train-config'
+import { train, TrainingDivergedError, type TrainEvent } from '../../../src-main/engine/train/trainer'
+import { resolveRecipe } from '../../../src-main/recipes/index'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 import { fakeFactory, FAKE_PARAM, FAKE_STATE } from './fake-program'
 
@@ -42,19 +38,22 @@ function writeRows(count: number, name = 'train.jsonl'): string {
 }
 
 function config(overrides: Partial<TrainConfigInput> = {}) {
-  return resolveTrainConfig({
-    modelDir: STORIES_260K,
-    dataFile: overrides.dataFile ?? writeRows(10),
-    outDir: join(temp.dir, 'out'),
-    adapter: { kind: 'full' },
-    lr: 0.5,
-    lrScheduler: 'constant',
-    batchSize: 2,
-    maxSteps: 4,
-    shuffle: false,
-    cacheDir: join(temp.dir, 'cache'),
-    ...overrides
-  })
+  return resolveTrainConfig(
+    {
+      modelDir: STORIES_260K,
+      dataFile: overrides.dataFile ?? writeRows(10),
+      outDir: join(temp.dir, 'out'),
+      adapter: { kind: 'full' },
+      lr: 0.5,
+      lrScheduler: 'constant',
+      batchSize: 2,
+      maxSteps: 4,
+      shuffle: false,
+      cacheDir: join(temp.dir, 'cache'),
+      ...overrides
+    },
+    resolveRecipe
+  )
 }
 
 function collect(): { events: TrainEvent[]; onEvent: (event: TrainEvent) => void } {
@@ -69,10 +68,7 @@ describe('train with a fake step program', () => {
     const metrics = join(temp.dir, 'metrics.jsonl')
     const { events, onEvent } = collect()
     const fake = fakeFactory()
-    const result = await train(config({ metricsJsonl: metrics }), {
-      createProgram: fake.createProgram,
-      onEvent
-    })
+    const result = await train(config({ metricsJsonl: metrics }), { ...fake, onEvent })
     expect(result.status).toBe('completed')
     const steps = stepsOf(events)
     expect(steps.map((e) => e.step)).toEqual([1, 2, 3, 4])
@@ -189,7 +185,7 @@ describe('train with a fake step program', () => {
     const states: Float32Array[] = []
     const c = config({ maxSteps: 5, saveEvery: 2 })
     const result = await train(c, {
-      createProgram: fake.createProgram,
+      ...fake,
       onEvent: (event) => {
         onEvent(event)
         if (event.type === 'checkpoint')
@@ -269,7 +265,7 @@ describe('train with a fake step program', () => {
         metricsJsonl: metrics,
         resumeFrom: join(c.outDir, 'checkpoints', 'step-3')
       },
-      { createProgram: fake.createProgram, onEvent: again.onEvent }
+      { ...fake, onEvent: again.onEvent }
     )
     expect(fake.programs[0].calls.map((call) => call.scalars.step)).toEqual([4, 5, 6])
     const resumedSteps = stepsOf(again.events)
@@ -329,7 +325,7 @@ describe('train with a fake step program', () => {
     const fake = fakeFactory({ lossAt: (step) => (step === 5 ? Number.NaN : undefined) })
     const { events, onEvent } = collect()
     const c = config({ maxSteps: 8, saveEvery: 2 })
-    const error = await train(c, { createProgram: fake.createProgram, onEvent }).catch((e: unknown) => e)
+    const error = await train(c, { ...fake, onEvent }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TrainingDivergedError)
     const diverged = error as TrainingDivergedError
     expect(diverged.step).toBe(5)
@@ -358,7 +354,7 @@ describe('train with a fake step program', () => {
     const fake = fakeFactory()
     const c = config({ maxSteps: 10 })
     const result = await train(c, {
-      createProgram: fake.createProgram,
+      ...fake,
       signal: stop.signal,
       onEvent: (event) => {
         if (event.type === 'step' && event.step === 3) stop.abort()
@@ -410,49 +406,5 @@ describe('train with a fake step program', () => {
       exported.close()
       base.close()
     }
-  })
-})
-
-describe('resolveTrainConfig', () => {
-  const required = () => ({ modelDir: STORIES_260K, dataFile: 'd.jsonl', outDir: 'o' })
-
-  test('fills defaults', () => {
-    const c = resolveTrainConfig(required())
-    expect(c.adapter).toEqual({
-      kind: 'lora',
-      r: 8,
-      alpha: 16,
-      dropout: 0,
-      targets: ['q_proj', 'v_proj'],
-      initAdapterDir: null
-    })
-    expect(c.optimizer).toEqual({ kind: 'adamw', betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 })
-    expect(c).toMatchObject({
-      recipe: { name: 'sft', params: {} },
-      epochs: 1,
-      maxSteps: null,
-      lr: 2e-4,
-      shuffle: true
-    })
-    expect(resolveTrainConfig({ ...required(), recipe: { name: 'asft', params: {} } }).recipe.params).toEqual(
-      {
-        kl_weight: 0.1
-      }
-    )
-  })
-
-  test('errors name the setting and the value', () => {
-    expect(() => resolveTrainConfig({ ...required(), batchSize: 0 })).toThrow(
-      '--batch-size must be a positive integer, got 0'
-    )
-    expect(() => resolveTrainConfig({ ...required(), maxSteps: 3, epochs: 2 })).toThrow(
-      'exactly one of --max-steps and --epochs'
-    )
-    expect(() =>
-      resolveTrainConfig({ ...required(), adapter: { kind: 'lora', targets: ['qq_proj'] } })
-    ).toThrow(/--lora-targets must be a list of .*, got "qq_proj"/)
-    expect(() =>
-      resolveTrainConfig({ ...required(), recipe: { name: 'asft', params: { kl_weight: -1 } } })
-    ).toThrow(/kl_weight must be ≥ 0, got -1/)
   })
 })

@@ -3,10 +3,10 @@ import {
   buildRequests,
   builtinTaskFile,
   listBuiltinTasks,
-  loadTask,
   loadTaskFile,
   loadTaskGroup
 } from '../../../src-main/eval/tasks'
+import { loadBuiltinTask } from './helpers'
 
 describe('the built-in evaluation suite', () => {
   it('lists each benchmark with its title and size', async () => {
@@ -32,7 +32,7 @@ describe('the built-in evaluation suite', () => {
   })
 
   it("ARC: lm-eval's prompt, the answer key as an index into the choices (labels A-E or 1-4)", async () => {
-    const task = await loadTask(builtinTaskFile('arc_challenge') as string)
+    const task = await loadBuiltinTask('arc_challenge')
     const requests = buildRequests(task)
     expect(requests[0]).toMatchObject({
       prompt:

@@ -1,11 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  builtinTaskFile,
-  loadTask,
-  scoreDoc,
-  type EvalDocRequest,
-  type LoadedTask
-} from '../../../src-main/eval/tasks'
+import { scoreDoc, type EvalDocRequest, type LoadedTask } from '../../../src-main/eval/tasks'
+import { loadBuiltinTask } from './helpers'
 
 /**
  * GSM8K's answer extraction and exact match, through the built-in gsm8k task file (lm-eval's
@@ -54,7 +49,7 @@ function request(target: string): EvalDocRequest {
 describe('GSM8K answer extraction and exact match (lm-eval gsm8k)', () => {
   let task: LoadedTask
   beforeAll(async () => {
-    task = await loadTask(builtinTaskFile('gsm8k') as string)
+    task = await loadBuiltinTask('gsm8k')
   })
 
   it('the built-in task has the strict-match and flexible-extract pipelines', () => {

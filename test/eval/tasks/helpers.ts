@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterEach } from 'vitest'
+import { builtinTaskFile, loadTask, type LoadedTask } from '../../../src-main/eval/tasks'
 import { tempDir } from '../../helpers/temp'
 
 /**
@@ -24,4 +25,11 @@ export function useTaskFolders(): (files: Record<string, string>) => string {
 /** JSON Lines from rows. */
 export function jsonl(rows: readonly unknown[]): string {
   return rows.map((row) => JSON.stringify(row)).join('\n') + '\n'
+}
+
+/** A built-in task (resources/benchmarks) by name, loaded. */
+export function loadBuiltinTask(name: string): Promise<LoadedTask> {
+  const file = builtinTaskFile(name)
+  if (file === null) throw new Error(`loadBuiltinTask: no built-in task ${name}`)
+  return loadTask(file)
 }

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  boxedAnswer,
-  builtinTaskFile,
-  loadTask,
-  mathAnswersEqual,
-  normaliseMathAnswer,
-  scoreDoc
-} from '../../../src-main/eval/tasks'
+import { boxedAnswer, mathAnswersEqual, normaliseMathAnswer, scoreDoc } from '../../../src-main/eval/tasks'
+import { loadBuiltinTask } from './helpers'
 
 /**
  * MATH answers: the last \boxed{…} and lm-eval's hendrycks_math normalisation (strip_string /
@@ -101,7 +95,7 @@ describe('MATH answer equivalence (is_equiv)', () => {
 
 describe('the built-in math500 task', () => {
   it('scores the boxed answer of a generation with math_equiv', async () => {
-    const task = await loadTask(builtinTaskFile('math500') as string)
+    const task = await loadBuiltinTask('math500')
     const doc = task.docs[0]
     expect(doc.answer).toBe('\\left( 3, \\frac{\\pi}{2} \\right)')
     const request = {

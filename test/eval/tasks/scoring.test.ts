@@ -2,13 +2,12 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   buildRequests,
-  builtinTaskFile,
   loadTask,
   scoreDoc,
   type EvalDocRequest,
   type LoadedTask
 } from '../../../src-main/eval/tasks'
-import { jsonl, useTaskFolders } from './helpers'
+import { jsonl, loadBuiltinTask, useTaskFolders } from './helpers'
 
 describe('scoring a document as lm-eval does', () => {
   const folder = useTaskFolders()
@@ -154,7 +153,7 @@ metric_list:
   })
 
   it('story-requests: mentions_all wants the name and the animal as whole words, in any case', async () => {
-    const task = await loadTask(builtinTaskFile('story-requests') as string)
+    const task = await loadBuiltinTask('story-requests')
     const [request] = buildRequests(task, { limit: 1 })
     expect(request.doc).toMatchObject({ name: 'Lily', animal: 'fish' })
     const score = (text: string) =>

@@ -5,7 +5,7 @@
  *   tsx test/helpers/children/import-new-dataset.ts STORE_DIR FILE
  */
 import { importFile } from '../../../src-main/datasets/import'
-import { defaultMapping } from '../../../src-main/datasets/normalise'
+import { defaultMapping } from '../../../src-main/datasets/import-mapping'
 import { openStore } from '../../../src-main/store'
 import { importRequest } from '../../datasets/import-helpers'
 

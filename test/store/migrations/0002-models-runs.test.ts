@@ -1,28 +1,14 @@
 import type Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { migrate, schemaVersion } from '../../../src-main/store/db'
-import { openBareDatabase, tableNames } from '../helpers'
-
-const CONVERSATION = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })
+import { tableNames } from '../helpers'
+import { databaseAt, seedDatasetVersion, seedRunInputs } from './seed'
 
 /** A version-1 database holding one dataset with one sample and one cut version. */
 function seededAt1(): Database.Database {
-  const { db } = openBareDatabase()
-  migrate(db, 1)
-  db.exec(`
-    INSERT INTO datasets (id, name) VALUES (1, 'seeded');
-    INSERT INTO samples (id, dataset_id, conversation, content_hash) VALUES (1, 1, '${CONVERSATION}', 'h1');
-    INSERT INTO dataset_versions (id, dataset_id, version, content_hash, sample_count) VALUES (1, 1, 1, 'v1', 1);
-  `)
+  const db = databaseAt(1)
+  seedDatasetVersion(db)
   return db
-}
-
-function insertRunInputs(db: Database.Database): void {
-  db.exec(`
-    INSERT INTO recipes (id, name, version) VALUES (1, 'sft', 1);
-    INSERT INTO base_models (id, name, path, architecture, parameter_count, dtype, content_hash)
-      VALUES (1, 'm', '/m', 'LlamaForCausalLM', 10, 'F32', 'mh');
-  `)
 }
 
 const insertRun = `INSERT INTO runs (id, name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, status)
@@ -43,7 +29,7 @@ describe('migration 0002-models-runs (1 → 2)', () => {
   it('lets a run point at a dataset version cut before the migration', () => {
     const db = seededAt1()
     migrate(db, 2)
-    insertRunInputs(db)
+    seedRunInputs(db)
     db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'queued' })
     expect(db.prepare('SELECT dataset_version_id FROM runs').pluck().get()).toBe(1)
   })
@@ -51,7 +37,7 @@ describe('migration 0002-models-runs (1 → 2)', () => {
   it('refuses a run whose base model does not exist', () => {
     const db = seededAt1()
     migrate(db, 2)
-    insertRunInputs(db)
+    seedRunInputs(db)
     expect(() => db.prepare(insertRun).run({ id: 1, baseModelId: 42, status: 'queued' })).toThrow(
       expect.objectContaining({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
     )
@@ -60,7 +46,7 @@ describe('migration 0002-models-runs (1 → 2)', () => {
   it('refuses deleting a dataset, model or recipe that a run used', () => {
     const db = seededAt1()
     migrate(db, 2)
-    insertRunInputs(db)
+    seedRunInputs(db)
     db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'queued' })
     const foreignKeyError = expect.objectContaining({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
     expect(() => db.exec('DELETE FROM datasets WHERE id = 1')).toThrow(foreignKeyError)
@@ -71,7 +57,7 @@ describe('migration 0002-models-runs (1 → 2)', () => {
   it('checks the run status', () => {
     const db = seededAt1()
     migrate(db, 2)
-    insertRunInputs(db)
+    seedRunInputs(db)
     expect(() => db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'done' })).toThrow(
       /CHECK constraint failed/
     )
@@ -80,7 +66,7 @@ describe('migration 0002-models-runs (1 → 2)', () => {
   it('cascades a run delete to its metrics and checkpoints; one metric point per (run, name, step)', () => {
     const db = seededAt1()
     migrate(db, 2)
-    insertRunInputs(db)
+    seedRunInputs(db)
     db.prepare(insertRun).run({ id: 1, baseModelId: 1, status: 'completed' })
     db.exec(`
       INSERT INTO run_metrics (run_id, name, step, value) VALUES (1, 'loss', 1, 2.5);

@@ -1,23 +1,14 @@
 import type Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { migrate, schemaVersion } from '../../../src-main/store/db'
-import { openBareDatabase, tableNames } from '../helpers'
-
-const CONVERSATION = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })
+import { tableNames } from '../helpers'
+import { databaseAt, seedFinishedRun } from './seed'
 
 /** A version-2 database with a finished run, one of its checkpoints and its metrics. */
 function seededAt2(): Database.Database {
-  const { db } = openBareDatabase()
-  migrate(db, 2)
+  const db = databaseAt(2)
+  seedFinishedRun(db, { id: 1, config: '{"lr":0.001}' })
   db.exec(`
-    INSERT INTO datasets (id, name) VALUES (1, 'd');
-    INSERT INTO samples (id, dataset_id, conversation, content_hash) VALUES (1, 1, '${CONVERSATION}', 'h');
-    INSERT INTO dataset_versions (id, dataset_id, version, content_hash, sample_count) VALUES (1, 1, 1, 'v', 1);
-    INSERT INTO recipes (id, name, version) VALUES (1, 'sft', 1);
-    INSERT INTO base_models (id, name, path, architecture, parameter_count, dtype, content_hash)
-      VALUES (1, 'm', '/m', 'LlamaForCausalLM', 10, 'F32', 'mh');
-    INSERT INTO runs (id, name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, status)
-      VALUES (1, 'r', 1, 1, 1, 1, '{"lr":0.001}', 'completed');
     INSERT INTO checkpoints (id, run_id, step, path) VALUES (1, 1, 100, '/ckpt/100');
     INSERT INTO run_metrics (run_id, name, step, value) VALUES (1, 'loss', 100, 1.25);
   `)

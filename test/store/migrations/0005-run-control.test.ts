@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { migrate, schemaVersion } from '../../../src-main/store/db'
-import { openBareDatabase, tableNames } from '../helpers'
-
-const CONVERSATION = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })
+import { tableNames } from '../helpers'
+import { databaseAt, seedFinishedRun } from './seed'
 
 /** A version-4 database holding one finished run with a metric point. */
 function seededAt4() {
-  const { db } = openBareDatabase()
-  migrate(db, 4)
-  db.exec(`
-    INSERT INTO datasets (id, name) VALUES (1, 'seeded');
-    INSERT INTO samples (id, dataset_id, conversation, content_hash) VALUES (1, 1, '${CONVERSATION}', 'h1');
-    INSERT INTO dataset_versions (id, dataset_id, version, content_hash, sample_count) VALUES (1, 1, 1, 'v1', 1);
-    INSERT INTO recipes (id, name, version) VALUES (1, 'sft', 1);
-    INSERT INTO base_models (id, name, path, architecture, parameter_count, dtype, content_hash)
-      VALUES (1, 'm', '/m', 'LlamaForCausalLM', 10, 'F32', 'mh');
-    INSERT INTO runs (id, name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, status)
-      VALUES (1, 'r', 1, 1, 1, 1, '{}', 'completed');
-    INSERT INTO run_metrics (run_id, name, step, value) VALUES (1, 'loss', 1, 2.5);
-  `)
+  const db = databaseAt(4)
+  seedFinishedRun(db, { id: 1 })
+  db.exec(`INSERT INTO run_metrics (run_id, name, step, value) VALUES (1, 'loss', 1, 2.5);`)
   return db
 }
 

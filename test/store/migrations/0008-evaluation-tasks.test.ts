@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { migrate, schemaVersion } from '../../../src-main/store/db'
-import { openBareDatabase, tableNames } from '../helpers'
-
-const CONVERSATION = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })
+import { tableNames } from '../helpers'
+import { databaseAt, seedFinishedRun } from './seed'
 
 describe('migration 0008-evaluation-tasks (7 → 8)', () => {
   it('keeps old metrics with their direction, and moves comparisons to the arena with their targets', () => {
-    const { db } = openBareDatabase()
-    migrate(db, 7)
+    const db = databaseAt(7)
+    seedFinishedRun(db, { id: 3 })
     db.exec(`
-      INSERT INTO datasets (id, name) VALUES (1, 'd');
-      INSERT INTO samples (id, dataset_id, conversation, content_hash) VALUES (1, 1, '${CONVERSATION}', 'h');
-      INSERT INTO dataset_versions (id, dataset_id, version, content_hash, sample_count) VALUES (1, 1, 1, 'v', 1);
-      INSERT INTO recipes (id, name, version) VALUES (1, 'sft', 1);
-      INSERT INTO base_models (id, name, path, architecture, parameter_count, dtype, content_hash)
-        VALUES (1, 'm', '/m', 'LlamaForCausalLM', 10, 'F32', 'mh');
-      INSERT INTO runs (id, name, recipe_id, recipe_version, base_model_id, dataset_version_id, config, status)
-        VALUES (3, 'r', 1, 1, 1, 1, '{}', 'completed');
       INSERT INTO evaluations (id, name, benchmark, base_model_id, metrics, status)
         VALUES (1, 'story: base', 'story-requests', 1, '{"score":0.25,"held_out_loss":1.5}', 'completed');
       INSERT INTO evaluations (id, name, benchmark, run_id, metrics, status)
@@ -84,8 +75,7 @@ describe('migration 0008-evaluation-tasks (7 → 8)', () => {
   })
 
   it('refuses a vote the arena does not know', () => {
-    const { db } = openBareDatabase()
-    migrate(db, 8)
+    const db = databaseAt(8)
     const insert = db.prepare(
       `INSERT INTO arena_battles (prompt, a_key, a_label, b_key, b_label, output_a, output_b, a_on_left, vote)
        VALUES ('p', 'base:1', 'm', 'base:2', 'n', 'x', 'y', 0, ?)`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { SEARCH_COUNT_CAP } from '../../../src-main/store/repos/curation'
-import type { NewSample } from '../../../src-main/store/repos/datasets'
+import { SEARCH_COUNT_CAP } from '../../../src-main/store/repos/sample-browse'
+import type { NewSample } from '../../../src-main/store/repos/samples'
 import type { Conversation, SampleFilter } from '../../../src-preload/contract'
 import { chat, openTempStore } from '../helpers'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { StoreConflictError, StoreNotFoundError } from '../../../src-main/store/errors'
-import { conversationHash, type Conversation, type NewSample } from '../../../src-main/store/repos/datasets'
+import type { SampleQuery } from '../../../src-main/store/repos/sample-browse'
+import { conversationHash, type Conversation, type NewSample } from '../../../src-main/store/repos/samples'
 import { chat, openTempStore, seedRunInputs } from '../helpers'
 
 function storeWithDataset(name = 'chat') {
@@ -111,7 +112,7 @@ describe('datasets repository: samples', () => {
     const { repo, datasetId } = storeWithDataset()
     const bad = { conversation: chat('x', 'y'), split: 'dev' } as unknown as NewSample
     expect(() => repo.addSamples(datasetId, [THREE[0], bad])).toThrow(/CHECK constraint failed/)
-    expect(repo.countSamples(datasetId)).toBe(0)
+    expect(repo.querySamples(datasetId).total).toBe(0)
   })
 
   it('refuses samples for a dataset that does not exist', () => {
@@ -122,21 +123,18 @@ describe('datasets repository: samples', () => {
   it('lists samples by page, split and tag, in a whitelisted order', () => {
     const { repo, datasetId } = storeWithDataset()
     const ids = repo.addSamples(datasetId, THREE)
-    expect(repo.listSamples(datasetId).map((s) => s.id)).toEqual(ids)
-    expect(repo.listSamples(datasetId, { limit: 1, offset: 1 }).map((s) => s.id)).toEqual([ids[1]])
-    expect(repo.listSamples(datasetId, { split: 'test' }).map((s) => s.id)).toEqual([ids[2]])
-    expect(repo.listSamples(datasetId, { tag: 'math' }).map((s) => s.id)).toEqual([ids[0], ids[2]])
-    expect(repo.countSamples(datasetId, { tag: 'math' })).toBe(2)
+    const listed = (query: SampleQuery = {}) => repo.querySamples(datasetId, query).rows.map((s) => s.id)
+    expect(listed()).toEqual(ids)
+    expect(listed({ limit: 1, offset: 1 })).toEqual([ids[1]])
+    expect(listed({ filter: { split: 'test' } })).toEqual([ids[2]])
+    expect(listed({ filter: { tags: ['math'] } })).toEqual([ids[0], ids[2]])
+    expect(repo.querySamples(datasetId, { filter: { tags: ['math'] } }).total).toBe(2)
 
     repo.updateSample(ids[1], { rating: 5 })
     repo.updateSample(ids[2], { rating: 3 })
-    expect(repo.listSamples(datasetId, { orderBy: 'rating' }).map((s) => s.id)).toEqual([
-      ids[1],
-      ids[2],
-      ids[0]
-    ])
-    expect(() => repo.listSamples(datasetId, { orderBy: 'id; DROP TABLE samples' as never })).toThrow(
-      /cannot order by "id; DROP TABLE samples"/
+    expect(listed({ sort: { column: 'rating', direction: 'desc' } })).toEqual([ids[1], ids[2], ids[0]])
+    expect(() => listed({ sort: { column: 'id; DROP TABLE samples' as never, direction: 'asc' } })).toThrow(
+      /cannot sort by "id; DROP TABLE samples"/
     )
   })
 
@@ -200,11 +198,11 @@ describe('datasets repository: revisions and undo', () => {
     const { repo, datasetId } = storeWithDataset()
     const [a, b] = repo.addSamples(datasetId, THREE)
     expect(repo.softDeleteSample(a).deletedAt).toMatch(/Z$/)
-    expect(repo.listSamples(datasetId).map((s) => s.id)).not.toContain(a)
-    expect(repo.listSamples(datasetId, { includeDeleted: true }).map((s) => s.id)).toContain(a)
+    expect(repo.sampleIds(datasetId)).not.toContain(a)
+    expect(repo.sampleIds(datasetId, { deleted: 'include' })).toContain(a)
     expect(() => repo.updateSample(a, { rating: 1 })).toThrow(/sample \d+ is deleted; restore it first/)
     expect(repo.restoreSample(a).deletedAt).toBeNull()
-    expect(repo.listSamples(datasetId).map((s) => s.id)).toEqual([a, b, b + 1])
+    expect(repo.sampleIds(datasetId)).toEqual([a, b, b + 1])
     expect(() => repo.softDeleteSample(777)).toThrow(StoreNotFoundError)
   })
 })

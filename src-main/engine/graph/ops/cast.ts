@@ -1,6 +1,5 @@
-import { isFloatDType, ONNX_DATA_TYPE, type DType } from '../../onnx/dtype'
+import { ONNX_DATA_TYPE, type DType } from '../../onnx/dtype'
 import { attr } from '../attrs'
-import { defineOp } from '../registry'
 import type { Tensor } from '../tensor'
 
 /** Converts x to `to`; returns x itself when it already has that dtype. */
@@ -19,11 +18,3 @@ function castValues(values: readonly number[] | null, to: DType): readonly numbe
   const integerTarget = to === 'int64' || to === 'int32' || to === 'int8' || to === 'uint8'
   return values && integerTarget && values.every(Number.isInteger) ? values : null
 }
-
-// Between float types the gradient is cast back; through integers nothing flows.
-export const Cast = defineOp({
-  opType: 'Cast',
-  gradient: ({ inputs: [x], outputs: [y], grad }) => [
-    isFloatDType(x!.dtype) && isFloatDType(y.dtype) ? () => cast(grad, x!.dtype) : null
-  ]
-})

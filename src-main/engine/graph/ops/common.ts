@@ -66,13 +66,4 @@ export function int64Input(graph: GraphBuilder, value: readonly number[] | Tenso
   return value instanceof Tensor ? value : graph.int64s(value)
 }
 
-/** Memoizes a thunk, so several input gradients can share one node (e.g. one Split). */
-export function once<T>(build: () => T): () => T {
-  let built: { value: T } | null = null
-  return () => {
-    if (built === null) built = { value: build() }
-    return built.value
-  }
-}
-
 export type { Shape }

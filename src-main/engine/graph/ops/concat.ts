@@ -1,10 +1,7 @@
-import { attr, intAttr } from '../attrs'
-import { defineOp } from '../registry'
+import { attr } from '../attrs'
 import { normalizeAxis, type Dim } from '../shape'
 import type { Tensor } from '../tensor'
-import { graphOf, once, requireRank } from './common'
-import { shape } from './shape_ops'
-import { split } from './split'
+import { graphOf } from './common'
 
 /** Joins tensors along `axis`. */
 export function concat(values: readonly Tensor[], axis: number): Tensor {
@@ -43,23 +40,3 @@ function concatValues(values: readonly Tensor[], axis: number): number[] | null 
   if (axis !== 0 || values.some((v) => v.constValue === null || v.rank !== 1)) return null
   return values.flatMap((v) => v.constValue!)
 }
-
-// The gradient is split back into pieces as long as the inputs along the axis.
-export const Concat = defineOp({
-  opType: 'Concat',
-  gradient: ({ node, inputs, grad }) => {
-    const axis = intAttr(node, 'axis', 0)
-    const pieces = once(() => {
-      const a = normalizeAxis(axis, requireRank(inputs[0]!, node.name), node.name)
-      const lengths = inputs.map((x) => x!.shape?.[a])
-      const sizes = lengths.every((d): d is number => typeof d === 'number')
-        ? lengths
-        : concat(
-            inputs.map((x) => shape(x!, a, a + 1)),
-            0
-          )
-      return split(grad, sizes, a)
-    })
-    return inputs.map((_, i) => () => pieces()[i])
-  }
-})

@@ -1,5 +1,3 @@
-import { sumToShapeOf } from '../grad_helpers'
-import { defineOp } from '../registry'
 import { broadcastShapes, type Dim, type Shape } from '../shape'
 import type { Tensor } from '../tensor'
 import { int64Input } from './common'
@@ -20,8 +18,3 @@ export function expand(x: Tensor, shape: readonly number[] | Tensor, knownShape?
     outputs: [{ dtype: x.dtype, shape: broadcastShapes('Expand', x.shape, targetShape) }]
   })
 }
-
-export const Expand = defineOp({
-  opType: 'Expand',
-  gradient: ({ inputs: [x], grad }) => [() => sumToShapeOf(grad, x!), null]
-})

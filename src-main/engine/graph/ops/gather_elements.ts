@@ -1,15 +1,6 @@
-import { attr, intAttr } from '../attrs'
-import { shapeOf } from '../grad_helpers'
-import { defineOp } from '../registry'
-import { normalizeAxis } from '../shape'
+import { attr } from '../attrs'
 import type { Tensor } from '../tensor'
 import { graphOf } from './common'
-import { flatIndicesLike, scatterAddFlat } from './flat_index'
-import { gather } from './gather'
-import { equal } from './logical'
-import { reshape } from './reshape'
-import { range } from './shape_ops'
-import { where } from './where'
 
 /** out[i][j] = data[indices[i][j]][j] (axis 0), etc.: picks one element per index. */
 export function gatherElements(data: Tensor, indices: Tensor, axis: number): Tensor {
@@ -20,35 +11,4 @@ export function gatherElements(data: Tensor, indices: Tensor, axis: number): Ten
     attrs: { axis: attr.int(axis) },
     outputs: [{ dtype: data.dtype, shape: indices.shape }]
   })
-}
-
-// When one element is picked per line (indices has size 1 on the axis — cross-entropy's label
-// pick) the gradient is a one-hot mask times g, which every execution provider runs without a
-// scatter. Otherwise picks may repeat and the gradient scatter-adds through flat indices.
-// Indices are expected to be non-negative; outside the axis indices must match data's shape.
-export const GatherElements = defineOp({
-  opType: 'GatherElements',
-  gradient: ({ node, inputs: [data, indices], grad }) => [
-    () => {
-      const rank = data!.rank
-      if (rank === null) throw new Error(`${node.name}: gradient needs the rank of ${data!.name}`)
-      const axis = normalizeAxis(intAttr(node, 'axis', 0), rank, node.name)
-      if (indices!.shape?.[axis] === 1) return oneHotGrad(data!, indices!, grad, axis)
-      return scatterAddFlat(data!, gatherElements(flatIndicesLike(data!), indices!, axis), grad)
-    },
-    null
-  ]
-})
-
-function oneHotGrad(data: Tensor, indices: Tensor, grad: Tensor, axis: number): Tensor {
-  const rank = data.rank!
-  const axisSize = data.shape![axis]
-  const length =
-    typeof axisSize === 'number'
-      ? data.graph.scalar(axisSize, 'int64')
-      : gather(shapeOf(data), data.graph.scalar(axis, 'int64'))
-  // positions along the axis, shaped [1, …, n, …, 1] to broadcast against indices
-  const lineShape = Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1))
-  const positions = reshape(range(0, length, 1, 'int64'), lineShape)
-  return where(equal(indices, positions), grad, 0)
 }

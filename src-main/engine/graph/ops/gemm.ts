@@ -1,10 +1,7 @@
-import { attr, intAttr } from '../attrs'
-import { sumToShapeOf } from '../grad_helpers'
-import { defineOp } from '../registry'
+import { attr } from '../attrs'
 import type { Dim } from '../shape'
-import type { GraphNode, Tensor } from '../tensor'
+import type { Tensor } from '../tensor'
 import { graphOf, requireRank } from './common'
-import { mul } from './mul'
 
 export interface GemmOptions {
   transA?: boolean
@@ -38,31 +35,3 @@ export function gemm(a: Tensor, b: Tensor, c: Tensor | null = null, options: Gem
     outputs: [{ dtype: a.dtype, shape: [m, n] }]
   })
 }
-
-function floatAttr(node: GraphNode, name: string): number {
-  const value = node.attrs[name]
-  return value?.kind === 'float' ? value.value : 1
-}
-
-// With A' = op(A), B' = op(B): dA' = α·g·B'ᵀ and dB' = α·A'ᵀ·g, each written as one Gemm whose
-// trans flags absorb every transpose (including the one that turns dA' back into dA).
-export const Gemm = defineOp({
-  opType: 'Gemm',
-  gradient: ({ node, inputs: [a, b, c], grad }) => {
-    const transA = intAttr(node, 'transA', 0) === 1
-    const transB = intAttr(node, 'transB', 0) === 1
-    const alpha = floatAttr(node, 'alpha')
-    const beta = floatAttr(node, 'beta')
-    return [
-      () =>
-        transA
-          ? gemm(b!, grad, null, { transA: transB, transB: true, alpha }) // dA = α·B'·gᵀ
-          : gemm(grad, b!, null, { transB: !transB, alpha }), // dA = α·g·B'ᵀ
-      () =>
-        transB
-          ? gemm(grad, a!, null, { transA: true, transB: transA, alpha }) // dB = α·gᵀ·A'
-          : gemm(a!, grad, null, { transA: !transA, alpha }), // dB = α·A'ᵀ·g
-      c ? () => sumToShapeOf(beta === 1 ? grad : mul(grad, beta), c) : null
-    ]
-  }
-})

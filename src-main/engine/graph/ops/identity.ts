@@ -1,4 +1,3 @@
-import { defineOp } from '../registry'
 import type { Tensor } from '../tensor'
 
 export function identity(x: Tensor): Tensor {
@@ -17,10 +16,3 @@ export function stopGradient(x: Tensor): Tensor {
     outputs: [{ dtype: x.dtype, shape: x.shape, constValue: x.constValue }]
   })
 }
-
-export const Identity = defineOp({
-  opType: 'Identity',
-  gradient: ({ grad }) => [() => grad]
-})
-
-export const StopGradient = defineOp({ opType: 'StopGradient', gradient: 'non-differentiable' })

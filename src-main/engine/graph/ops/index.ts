@@ -1,113 +1,7 @@
 /**
- * Every op's builder, and THE registration list of gradient rules. An op added to the engine
- * gets a file beside these (builder + rule) and one line in OP_DEFS.
+ * Every op's builder. Builders only build forward nodes; their gradient rules live in
+ * ../grads/<op>_grad.ts, which import the builders (never the reverse).
  */
-import { createOpRegistry, type OpDef, type OpRegistry } from '../registry'
-import { Add } from './add'
-import { Cast } from './cast'
-import { Concat } from './concat'
-import { Cos } from './cos'
-import { Div } from './div'
-import { Exp } from './exp'
-import { Expand } from './expand'
-import { Gather } from './gather'
-import { GatherElements } from './gather_elements'
-import { Gemm } from './gemm'
-import { Identity, StopGradient } from './identity'
-import { Log } from './log'
-import { LogSoftmax } from './log_softmax'
-import { And, Equal, Greater, Less, Not } from './logical'
-import { MatMul } from './matmul'
-import { Max } from './max'
-import { Min } from './min'
-import { Mul } from './mul'
-import { Neg } from './neg'
-import { Pad } from './pad'
-import { Pow } from './pow'
-import { Reciprocal } from './reciprocal'
-import { ReduceMax } from './reduce_max'
-import { ReduceMean } from './reduce_mean'
-import { ReduceSum } from './reduce_sum'
-import { Relu } from './relu'
-import { Reshape } from './reshape'
-import { ConstantOfShape, NonZero, Range, ShapeOp, Size } from './shape_ops'
-import { Sigmoid } from './sigmoid'
-import { Sin } from './sin'
-import { Slice } from './slice'
-import { Softmax } from './softmax'
-import { Split } from './split'
-import { Sqrt } from './sqrt'
-import { Squeeze } from './squeeze'
-import { Sub } from './sub'
-import { Sum } from './sum'
-import { Tanh } from './tanh'
-import { Transpose } from './transpose'
-import { Trilu } from './trilu'
-import { Unsqueeze } from './unsqueeze'
-import { Where } from './where'
-
-// ScatterND has a builder but deliberately no rule: it only appears inside gradients, and a
-// loss that depends on it makes gradients() throw instead of silently dropping a term.
-export const OP_DEFS: readonly OpDef[] = [
-  // elementwise arithmetic
-  Add,
-  Sub,
-  Mul,
-  Div,
-  Neg,
-  Pow,
-  Sqrt,
-  Reciprocal,
-  Exp,
-  Log,
-  Sigmoid,
-  Tanh,
-  Relu,
-  Sin,
-  Cos,
-  Max,
-  Min,
-  Sum,
-  // linear algebra and reductions
-  MatMul,
-  Gemm,
-  ReduceSum,
-  ReduceMean,
-  ReduceMax,
-  Softmax,
-  LogSoftmax,
-  // indexing and layout
-  Gather,
-  GatherElements,
-  Reshape,
-  Transpose,
-  Slice,
-  Pad,
-  Concat,
-  Split,
-  Expand,
-  Unsqueeze,
-  Squeeze,
-  Where,
-  Cast,
-  Identity,
-  StopGradient,
-  Trilu,
-  // no gradient flows through these
-  Equal,
-  Less,
-  Greater,
-  Not,
-  And,
-  ShapeOp,
-  Size,
-  ConstantOfShape,
-  Range,
-  NonZero
-]
-
-export const OP_REGISTRY: OpRegistry = createOpRegistry(OP_DEFS)
-
 export { add } from './add'
 export { cast } from './cast'
 export { concat } from './concat'
@@ -137,7 +31,7 @@ export type { ReduceOptions } from './reduce_common'
 export { relu } from './relu'
 export { reshape } from './reshape'
 export { scatterND } from './scatter_nd'
-export { constantOfShape, nonZero, range, shape, size } from './shape_ops'
+export { constantOfShape, fillLike, nonZero, range, shape, shapeOf, size, zerosLike } from './shape_ops'
 export { sigmoid } from './sigmoid'
 export { sin } from './sin'
 export { slice, SLICE_TO_END } from './slice'

@@ -2,7 +2,6 @@
  * Comparisons and boolean logic. Their outputs are bool, so no gradient flows through them; they
  * share one file because each is a one-line builder with nothing else to hold.
  */
-import { defineOp } from '../registry'
 import type { Tensor } from '../tensor'
 import { elementwise, unary, type TensorLike } from './common'
 
@@ -25,9 +24,3 @@ export function not(x: Tensor): Tensor {
 export function and(a: Tensor, b: Tensor): Tensor {
   return elementwise('And', [a, b], 'bool')
 }
-
-export const Equal = defineOp({ opType: 'Equal', gradient: 'non-differentiable' })
-export const Less = defineOp({ opType: 'Less', gradient: 'non-differentiable' })
-export const Greater = defineOp({ opType: 'Greater', gradient: 'non-differentiable' })
-export const Not = defineOp({ opType: 'Not', gradient: 'non-differentiable' })
-export const And = defineOp({ opType: 'And', gradient: 'non-differentiable' })

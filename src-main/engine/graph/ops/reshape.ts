@@ -1,5 +1,3 @@
-import { reshapeLike } from '../grad_helpers'
-import { defineOp } from '../registry'
 import type { Dim, Shape } from '../shape'
 import type { Tensor } from '../tensor'
 import { int64Input } from './common'
@@ -66,8 +64,3 @@ function inferredDim(input: Shape, out: readonly Dim[], inferAt: number): Dim {
   if (symbols.length === 0) return ratio
   return symbols.length === 1 && ratio === 1 ? symbols[0] : null
 }
-
-export const Reshape = defineOp({
-  opType: 'Reshape',
-  gradient: ({ inputs: [x], grad }) => [() => reshapeLike(grad, x!), null]
-})

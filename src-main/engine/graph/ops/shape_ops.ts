@@ -1,11 +1,11 @@
 /**
- * Ops that compute shapes, sizes, index ranges and fills. Their outputs are integer tensors or
- * constants to autodiff, so none has a gradient; they share one file for that reason.
+ * Ops that compute shapes, sizes, index ranges and fills, and the fills shaped like a tensor built
+ * from them. Their outputs are integer tensors or constants to autodiff, so none has a gradient;
+ * they share one file for that reason.
  */
 import type { DType } from '../../onnx/dtype'
 import { tensorFromNumbers } from '../../onnx/tensor'
 import { attr, type Attrs } from '../attrs'
-import { defineOp } from '../registry'
 import { isStaticShape, type Dim, type Shape } from '../shape'
 import type { Tensor } from '../tensor'
 import { graphOf, requireRank, toTensor, type TensorLike } from './common'
@@ -83,8 +83,16 @@ export function nonZero(x: Tensor): Tensor {
   return x.graph.node1({ opType: 'NonZero', inputs: [x], outputs: [{ dtype: 'int64', shape: [rank, null] }] })
 }
 
-export const ShapeOp = defineOp({ opType: 'Shape', gradient: 'non-differentiable' })
-export const Size = defineOp({ opType: 'Size', gradient: 'non-differentiable' })
-export const ConstantOfShape = defineOp({ opType: 'ConstantOfShape', gradient: 'non-differentiable' })
-export const Range = defineOp({ opType: 'Range', gradient: 'non-differentiable' })
-export const NonZero = defineOp({ opType: 'NonZero', gradient: 'non-differentiable' })
+/** The shape of `x` as a 1-D int64 tensor: a constant when static, else a Shape node. */
+export function shapeOf(x: Tensor): Tensor {
+  return isStaticShape(x.shape) ? x.graph.int64s(x.shape) : shape(x)
+}
+
+/** A tensor shaped like `x` filled with `value`. */
+export function fillLike(x: Tensor, value: number): Tensor {
+  return constantOfShape(shapeOf(x), value, x.dtype, x.shape)
+}
+
+export function zerosLike(x: Tensor): Tensor {
+  return fillLike(x, 0)
+}

@@ -1,9 +1,6 @@
-import { defineOp } from '../registry'
 import type { Dim, Shape } from '../shape'
 import type { Tensor } from '../tensor'
 import { int64Input, knownValues, normalizeAxes } from './common'
-import { flatIndicesLike, scatterAddFlat } from './flat_index'
-import { pad } from './pad'
 
 /** Ends at or beyond this mean "to the end of the axis" (the ONNX idiom is INT64_MAX). */
 export const SLICE_TO_END = Number.MAX_SAFE_INTEGER
@@ -38,7 +35,8 @@ function defaultAxes(starts: Tensor): number[] {
   return Array.from({ length: n }, (_, i) => i)
 }
 
-interface AxisSlice {
+/** One axis of a slice: the axis normalized, start and end as given (before clamping). */
+export interface AxisSlice {
   axis: number
   start: number
   end: number
@@ -46,7 +44,10 @@ interface AxisSlice {
 }
 
 /** The slice per axis when all parameters and the rank are known at build time. */
-function sliceParams(x: Tensor, [starts, ends, axes, steps]: (Tensor | undefined)[]): AxisSlice[] | null {
+export function sliceParams(
+  x: Tensor,
+  [starts, ends, axes, steps]: (Tensor | undefined)[]
+): AxisSlice[] | null {
   const s = knownValues(starts)
   const e = knownValues(ends)
   const a = axes ? knownValues(axes) : s?.map((_, i) => i)
@@ -76,7 +77,7 @@ function slicedShape(shape: Shape, params: readonly AxisSlice[]): Shape {
 }
 
 /** ONNX Slice clamping of start/end for one axis of size `dim`. */
-function clampRange(start: number, end: number, step: number, dim: number): [number, number] {
+export function clampRange(start: number, end: number, step: number, dim: number): [number, number] {
   const s = start < 0 ? start + dim : start
   const e = end < 0 ? end + dim : end
   if (step > 0) return [clamp(s, 0, dim), clamp(e, 0, dim)]
@@ -85,57 +86,4 @@ function clampRange(start: number, end: number, step: number, dim: number): [num
 
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(Math.max(v, lo), hi)
-}
-
-// With unit steps and build-time parameters the gradient is g zero-padded back to x's extent;
-// otherwise it is scattered back through flat indices.
-export const Slice = defineOp({
-  opType: 'Slice',
-  gradient: ({ inputs, grad }) => [
-    () => {
-      const x = inputs[0]!
-      const params = sliceParams(
-        x,
-        inputs.slice(1).map((t) => t ?? undefined)
-      )
-      const pads = params ? padsUndoingSlice(x, params) : null
-      if (pads) return pad(grad, pads)
-      const picked = x.graph.node1({
-        opType: 'Slice',
-        inputs: [flatIndicesLike(x), ...inputs.slice(1)],
-        outputs: [{ dtype: 'int64', shape: grad.shape }]
-      })
-      return scatterAddFlat(x, picked, grad)
-    },
-    null,
-    null,
-    null,
-    null
-  ]
-})
-
-/**
- * Pads [begin…, end…] that restore x's extent, when they can be known without x's run-time
- * size: static dims, or symbolic dims sliced as [s:] / [s:-k] with s ≥ 0 (assumes s ≤ dim, i.e.
- * a non-empty slice; an empty one would fail with a shape error rather than go wrong silently).
- */
-function padsUndoingSlice(x: Tensor, params: readonly AxisSlice[]): number[] | null {
-  const rank = x.rank!
-  const begin = new Array<number>(rank).fill(0)
-  const finish = new Array<number>(rank).fill(0)
-  for (const { axis, start, end, step } of params) {
-    if (step !== 1) return null
-    const dim = x.shape![axis]
-    if (typeof dim === 'number') {
-      const [from, to] = clampRange(start, end, step, dim)
-      begin[axis] = from
-      finish[axis] = dim - Math.max(to, from)
-    } else if (start >= 0 && (end >= SLICE_TO_END || end < 0)) {
-      begin[axis] = start
-      finish[axis] = end < 0 ? -end : 0
-    } else {
-      return null
-    }
-  }
-  return [...begin, ...finish]
 }

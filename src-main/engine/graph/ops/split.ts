@@ -1,9 +1,6 @@
-import { attr, intAttr } from '../attrs'
-import { zerosLike } from '../grad_helpers'
-import { defineOp } from '../registry'
+import { attr } from '../attrs'
 import { normalizeAxis, type Dim } from '../shape'
 import { Tensor } from '../tensor'
-import { concat } from './concat'
 
 /**
  * Splits x along `axis`: `parts` is the list of sizes, a run-time sizes tensor (1-D int64 of
@@ -41,16 +38,3 @@ export function split(x: Tensor, parts: readonly number[] | Tensor | number, axi
   if (count < 1) throw new Error(`Split: ${x} into ${count} parts`)
   return g.node({ opType: 'Split', inputs, attrs, outputs })
 }
-
-// The gradient is the output gradients concatenated back, zeros for outputs that had none.
-export const Split = defineOp({
-  opType: 'Split',
-  gradient: ({ node, outputs, outputGrads }) => [
-    () =>
-      concat(
-        outputGrads.map((g, i) => g ?? zerosLike(outputs[i])),
-        intAttr(node, 'axis', 0)
-      ),
-    null
-  ]
-})

@@ -1,5 +1,3 @@
-import { reshapeLike } from '../grad_helpers'
-import { defineOp } from '../registry'
 import type { Dim } from '../shape'
 import type { Tensor } from '../tensor'
 import { normalizeAxes } from './common'
@@ -25,8 +23,3 @@ export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
     outputs: [{ dtype: x.dtype, shape, constValue: x.constValue }]
   })
 }
-
-export const Squeeze = defineOp({
-  opType: 'Squeeze',
-  gradient: ({ inputs: [x], grad }) => [() => reshapeLike(grad, x!), null]
-})

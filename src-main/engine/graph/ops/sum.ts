@@ -1,5 +1,3 @@
-import { sumToShapeOf } from '../grad_helpers'
-import { defineOp } from '../registry'
 import type { Tensor } from '../tensor'
 import { elementwise } from './common'
 
@@ -9,8 +7,3 @@ export function sum(values: readonly Tensor[]): Tensor {
   if (values.length === 1) return values[0]
   return elementwise('Sum', values)
 }
-
-export const Sum = defineOp({
-  opType: 'Sum',
-  gradient: ({ inputs, grad }) => inputs.map((x) => () => sumToShapeOf(grad, x!))
-})

@@ -1,5 +1,4 @@
-import { attr, intsAttr } from '../attrs'
-import { defineOp } from '../registry'
+import { attr } from '../attrs'
 import type { Tensor } from '../tensor'
 import { requireRank } from './common'
 
@@ -16,16 +15,3 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     outputs: [{ dtype: x.dtype, shape: x.shape ? order.map((i) => x.shape![i]) : null }]
   })
 }
-
-// The gradient is transposed back by the inverse permutation.
-export const Transpose = defineOp({
-  opType: 'Transpose',
-  gradient: ({ node, grad }) => [
-    () => {
-      const perm = intsAttr(node, 'perm')!
-      const inverse = new Array<number>(perm.length)
-      perm.forEach((p, i) => (inverse[p] = i))
-      return transpose(grad, inverse)
-    }
-  ]
-})

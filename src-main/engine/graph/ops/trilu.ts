@@ -1,5 +1,4 @@
 import { attr } from '../attrs'
-import { defineOp } from '../registry'
 import type { Tensor } from '../tensor'
 import { requireRank } from './common'
 
@@ -26,18 +25,3 @@ export function trilu(x: Tensor, options: TriluOptions = {}): Tensor {
     outputs: [{ dtype: x.dtype, shape: x.shape }]
   })
 }
-
-// Trilu is a fixed mask, so the gradient is the same mask applied to g.
-export const Trilu = defineOp({
-  opType: 'Trilu',
-  gradient: ({ node, inputs: [, k], grad }) => [
-    () =>
-      grad.graph.node1({
-        opType: 'Trilu',
-        inputs: k ? [grad, k] : [grad],
-        attrs: node.attrs,
-        outputs: [{ dtype: grad.dtype, shape: grad.shape }]
-      }),
-    null
-  ]
-})

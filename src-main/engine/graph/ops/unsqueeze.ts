@@ -1,5 +1,3 @@
-import { reshapeLike } from '../grad_helpers'
-import { defineOp } from '../registry'
 import type { Dim } from '../shape'
 import type { Tensor } from '../tensor'
 import { normalizeAxes } from './common'
@@ -20,8 +18,3 @@ export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
     outputs: [{ dtype: x.dtype, shape, constValue: x.constValue }]
   })
 }
-
-export const Unsqueeze = defineOp({
-  opType: 'Unsqueeze',
-  gradient: ({ inputs: [x], grad }) => [() => reshapeLike(grad, x!), null]
-})

@@ -1,5 +1,3 @@
-import { sumToShapeOf } from '../grad_helpers'
-import { defineOp } from '../registry'
 import { broadcastShapes } from '../shape'
 import type { Tensor } from '../tensor'
 import { dtypeOf, graphOf, toTensor, type TensorLike } from './common'
@@ -14,13 +12,3 @@ export function where(condition: Tensor, x: TensorLike, y: TensorLike): Tensor {
   const shape = broadcastShapes('Where', condition.shape, tx.shape, ty.shape)
   return g.node1({ opType: 'Where', inputs: [condition, tx, ty], outputs: [{ dtype, shape }] })
 }
-
-// Each branch receives the gradient where it was selected.
-export const Where = defineOp({
-  opType: 'Where',
-  gradient: ({ inputs: [condition, x, y], grad }) => [
-    null,
-    () => sumToShapeOf(where(condition!, grad, 0), x!),
-    () => sumToShapeOf(where(condition!, 0, grad), y!)
-  ]
-})

@@ -2,10 +2,10 @@ import { computed } from 'vue'
 import { useRoute, useRouter, type LocationQueryRaw } from 'vue-router'
 
 export const EVAL_TABS = [
-  { id: 'evaluate', title: 'Evaluate' },
-  { id: 'matrix', title: 'Matrix' },
-  { id: 'diff', title: 'Item diff' },
-  { id: 'arena', title: 'Arena' }
+  { id: 'evaluate', label: 'Evaluate' },
+  { id: 'matrix', label: 'Matrix' },
+  { id: 'diff', label: 'Item diff' },
+  { id: 'arena', label: 'Arena' }
 ] as const
 
 export type EvalTab = (typeof EVAL_TABS)[number]['id']

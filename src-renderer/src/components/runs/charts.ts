@@ -18,6 +18,16 @@ export function chartColor(index: number): string {
   return CHART_COLORS[index % CHART_COLORS.length]
 }
 
+/** The x axis of every chart over training steps: whole steps, from the first point drawn. */
+export const STEP_AXIS = {
+  type: 'value',
+  name: 'step',
+  nameLocation: 'middle',
+  nameGap: 22,
+  minInterval: 1,
+  min: 'dataMin'
+} as const
+
 /** One line of a LineSeriesChart. */
 export interface ChartLine {
   name: string

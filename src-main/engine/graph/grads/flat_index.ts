@@ -4,12 +4,11 @@
  * element came from, and ScatterND adds the gradient back there. It costs an int64 tensor the
  * size of the input, so cheaper special cases are used where they exist.
  */
-import { shapeOf, zerosLike } from '../grad_helpers'
+import { reshape } from '../ops/reshape'
+import { scatterND } from '../ops/scatter_nd'
+import { range, shapeOf, size, zerosLike } from '../ops/shape_ops'
+import { unsqueeze } from '../ops/unsqueeze'
 import type { Tensor } from '../tensor'
-import { reshape } from './reshape'
-import { scatterND } from './scatter_nd'
-import { range, size } from './shape_ops'
-import { unsqueeze } from './unsqueeze'
 
 /** Int64 tensor shaped like x holding 0, 1, 2, … in row-major order. */
 export function flatIndicesLike(x: Tensor): Tensor {

@@ -1,20 +1,37 @@
 /**
- * Building blocks gradient rules share: runtime shapes, zero/one fills, and summing a broadcast
- * gradient back to an input's shape.
+ * Building blocks gradient rules share: answering for parameter inputs, sharing one node between
+ * several input gradients, reshaping back to an input's shape and summing a broadcast gradient
+ * back to it.
  */
-import { and, equal, not } from './ops/logical'
-import { concat } from './ops/concat'
-import { reduceSum } from './ops/reduce_sum'
-import { reshape } from './ops/reshape'
-import { constantOfShape, nonZero, shape, size } from './ops/shape_ops'
-import { sub } from './ops/sub'
-import { unsqueeze } from './ops/unsqueeze'
-import { isStaticShape, sameDim, type Shape } from './shape'
-import type { Tensor } from './tensor'
+import { concat } from '../ops/concat'
+import { and, equal, not } from '../ops/logical'
+import { reduceSum } from '../ops/reduce_sum'
+import { reshape } from '../ops/reshape'
+import { constantOfShape, nonZero, shape, shapeOf, size } from '../ops/shape_ops'
+import { sub } from '../ops/sub'
+import { unsqueeze } from '../ops/unsqueeze'
+import { NOT_DIFFERENTIABLE, type InputGradient } from '../registry'
+import { sameDim, type Dim, type Shape } from '../shape'
+import type { Tensor } from '../tensor'
 
-/** The shape of `x` as a 1-D int64 tensor: a constant when static, else a Shape node. */
-export function shapeOf(x: Tensor): Tensor {
-  return isStaticShape(x.shape) ? x.graph.int64s(x.shape) : shape(x)
+/**
+ * The answer of an op whose first input carries the data and whose other inputs, however many the
+ * node has, are integer parameters (axes, shapes, pads, starts…).
+ */
+export function gradientOfFirstInput(
+  inputs: readonly (Tensor | null)[],
+  build: () => Tensor
+): InputGradient[] {
+  return inputs.map((_, i) => (i === 0 ? build : NOT_DIFFERENTIABLE))
+}
+
+/** Memoizes a thunk, so several input gradients can share one node (e.g. one Split). */
+export function once<T>(build: () => T): () => T {
+  let built: { value: T } | null = null
+  return () => {
+    if (built === null) built = { value: build() }
+    return built.value
+  }
 }
 
 /**
@@ -46,15 +63,6 @@ function constantReshapeTarget(from: Shape | null, to: Shape | null): number[] |
     }
   }
   return target
-}
-
-/** A tensor shaped like `x` filled with `value`. */
-export function fillLike(x: Tensor, value: number): Tensor {
-  return constantOfShape(shapeOf(x), value, x.dtype, x.shape)
-}
-
-export function zerosLike(x: Tensor): Tensor {
-  return fillLike(x, 0)
 }
 
 /**
@@ -101,4 +109,11 @@ function sumToShapeAtRuntime(grad: Tensor, x: Tensor): Tensor {
   const axes = reshape(nonZero(broadcast), [-1])
   const summed = reduceSum(grad, axes, { keepDims: true, noopWithEmptyAxes: true })
   return reshape(summed, xShape, x.shape)
+}
+
+/** x [..., d] as a matrix [rows, d]; `lastDim` is d (a number, or symbolic: read at run time). */
+export function flattenRows(x: Tensor, lastDim: Dim): Tensor {
+  if (x.rank === 2) return x
+  if (typeof lastDim === 'number') return reshape(x, [-1, lastDim])
+  return reshape(x, concat([x.graph.int64s([-1]), shape(x, -1)], 0))
 }

@@ -1,0 +1,13 @@
+import { less } from '../ops/logical'
+import { where } from '../ops/where'
+import { defineOp } from '../registry'
+import { once, sumToShapeOf } from './helpers'
+
+// The gradient goes to the smaller input; ties go to `a`.
+export const minGrad = defineOp({
+  opType: 'Min',
+  gradient: ({ inputs: [a, b], grad }) => {
+    const bWins = once(() => less(b!, a!))
+    return [() => sumToShapeOf(where(bWins(), 0, grad), a!), () => sumToShapeOf(where(bWins(), grad, 0), b!)]
+  }
+})

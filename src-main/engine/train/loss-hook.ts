@@ -1,0 +1,112 @@
+/**
+ * What a training recipe gives the trainer: THE LOSS HOOK, a pure function from graph tensors to a
+ * scalar loss, called while the step graph is built, so a recipe never touches the compiler. The
+ * recipes (src-main/recipes/) implement it; the engine depends on this module only, and the callers
+ * above the engine (jobs, api, cli) hand it the recipe registry as a RecipeResolver.
+ *
+ * Alignment. Every per-token tensor in the hook is [B, S] (B rows, S columns) and indexed by the
+ * PREDICTING position: entry t concerns the token at t + 1, predicted from tokens ≤ t.
+ * loss-context.ts shifts labels and weights (not logits) to get there, so full distributions
+ * [B, S, V] need no copy; column S − 1 predicts nothing and is masked.
+ *
+ * Normalisation. `tokenTotal` and `sampleTotal` are the totals of the whole optimizer step, fed by
+ * the trainer: with gradient accumulation each micro-batch divides by them, so the summed
+ * micro-batch gradients are the gradient of the step's loss (optimizers.ts).
+ *
+ * How the recipe catalogue (shared/RECIPES.md, "What the engine must therefore support") maps here:
+ *  1. Inputs and labels decoupled: examples carry input ids and labels separately and nothing
+ *     re-derives labels from inputs, so a data transform may mask inputs and keep labels.
+ *  2. Per-token / per-sample weights: `tokenWeights` [B, S] and `sampleWeights` [B] are inputs;
+ *     weights computed in-graph (DFT's p, CHORD's p(1−p)) are built inside the hook from
+ *     `tokenLogProbs` behind stopGradient.
+ *  3. Frozen base model in the same step: `needs.baseModelLogits` makes the compiler run the base
+ *     (for LoRA the same graph with the adapter off) and pass `baseLogProbs`, stop-gradient.
+ *  4. Sequence-level losses over groups: sum per row with reduceSum over axis 1, then reshape
+ *     [B/G, G] — a recipe's `groupSize` (recipes/types.ts) declares that rows come in consecutive
+ *     groups (DPO pairs, GRPO groups). Batching must then keep groups whole and not pack;
+ *     batches.ts does not do that yet, since no shipped recipe declares groups.
+ *  5. Reference values as inputs: `inputs` declares extra step inputs by name and granularity
+ *     (per token [B, S], per sample [B], per step []), handed to the hook in `ctx.inputs`.
+ *  6. Forward-only statistics: `perSample` outputs [B] of the hook become graph outputs; a scoring
+ *     graph compiled from the same hook without gradients serves GRAPE/UDS-style passes.
+ *  7./8. Generation between steps and state across steps (GRPO, S3FT, GLOW, SEELE, UDS) happen on
+ *     the JS side of the trainer loop, between graph runs: they produce this hook's extra inputs
+ *     and sample weights and consume its per-sample outputs; their JSON state is checkpointed with
+ *     the run. The loss hook itself stays a pure graph function.
+ */
+import type { Tensor } from '../graph/index'
+
+export type ParamValue = number | boolean | string
+
+/** Resolved parameter values by name; the registry guarantees each matches its declaration. */
+export type RecipeParams = Readonly<Record<string, ParamValue>>
+
+/** What a recipe needs the compiler to build besides the label log-probabilities. */
+export interface RecipeNeeds {
+  /** `logProbs` [B, S, V]: the model's full log-softmax. */
+  fullLogProbs?: boolean
+  /** `baseLogProbs` [B, S, V]: the frozen base model's log-softmax, stop-gradient. */
+  baseModelLogits?: boolean
+}
+
+/** An extra step input a recipe reads (reference log-probs, advantages, …). */
+export interface RecipeInput {
+  name: string
+  description: string
+  /** 'token': [B, S] aligned like tokenLogProbs; 'sample': [B]; 'step': a scalar. */
+  per: 'token' | 'sample' | 'step'
+  dtype: 'float32' | 'int64'
+}
+
+export interface LossContext<P extends RecipeParams = RecipeParams> {
+  /** log p(target) at each predicting position [B, S], differentiable; arbitrary where labelMask is 0. */
+  tokenLogProbs: Tensor
+  /** The model's full log-softmax [B, S, V]; present when needs.fullLogProbs. */
+  logProbs: Tensor | null
+  /** The frozen base model's log-softmax [B, S, V], stop-gradient; present when needs.baseModelLogits. */
+  baseLogProbs: Tensor | null
+  /** 1 where a target is trained, 0 elsewhere [B, S], float. */
+  labelMask: Tensor
+  /** Data weight of each target [B, S], float; 0 wherever labelMask is 0. */
+  tokenWeights: Tensor
+  /** Per-row weight [B], float. */
+  sampleWeights: Tensor
+  /** Σ sampleWeights·tokenWeights over the whole optimizer step (all micro-batches), rank 0. */
+  tokenTotal: Tensor
+  /** Σ sampleWeights over the whole optimizer step, rank 0. */
+  sampleTotal: Tensor
+  /** The declared extra inputs, by name. */
+  inputs: Readonly<Record<string, Tensor>>
+  params: P
+}
+
+export interface LossResult {
+  /** Rank-0 loss to minimise (what is reported as the step's loss). */
+  loss: Tensor
+  /** Rank-0 values to report beside the loss (terms of it, typically). */
+  metrics?: Record<string, Tensor>
+  /** [B] statistics per row (per-sample loss, …) for recipes that keep histories or select data. */
+  perSample?: Record<string, Tensor>
+}
+
+/** The part of a recipe the step-graph compiler reads. */
+export interface LossHook<P extends RecipeParams = RecipeParams> {
+  /** The recipe's name, for error messages and the compiled graphs' cache key. */
+  name: string
+  needs: RecipeNeeds
+  /** Extra step inputs; none when absent. */
+  inputs?: readonly RecipeInput[]
+  loss(ctx: LossContext<P>): LossResult
+}
+
+/** A recipe chosen for a run: its hook, and its parameter values with the defaults applied. */
+export interface ResolvedRecipe {
+  hook: LossHook
+  params: RecipeParams
+}
+
+/**
+ * Finds recipe `name` and resolves `given` over its parameter defaults (values may be strings, as
+ * the command line gives them); throws naming the recipe, or the parameter and its value.
+ */
+export type RecipeResolver = (name: string, given?: Readonly<Record<string, unknown>>) => ResolvedRecipe

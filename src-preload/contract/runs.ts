@@ -1,0 +1,304 @@
+/** Training runs: their settings, lifecycle and controls, progress, metrics, logs and checkpoints. */
+import { z } from 'zod'
+import { evalTaskRef } from './evaluations'
+import type { ModelValidation } from './models'
+import { call, device, id, page, type Device } from './shared'
+
+/**
+ * queued: waiting for its device (one run trains at a time per device); running; paused (the worker
+ * waits at a step boundary with the model loaded); stopping (a checkpoint is being saved before the
+ * end); stopped (ended by the user with a checkpoint: resume or continue it); completed; failed (see error);
+ * cancelled (ended by the user without a checkpoint); interrupted (its process died, the app quit, or
+ * a failure whose cause can pass ended it, such as a full disk or a lost GPU, which error names:
+ * resume it from its last checkpoint).
+ */
+export type RunStatus =
+  | 'queued'
+  | 'running'
+  | 'paused'
+  | 'stopping'
+  | 'stopped'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'interrupted'
+/** A control request for a run, carried out by the process that owns it. */
+export type RunControl = 'pause' | 'resume' | 'stop' | 'cancel'
+
+export interface RunSummary {
+  id: number
+  name: string
+  recipe: string
+  status: RunStatus
+  /** Why the run failed or was interrupted; null otherwise. */
+  error: string | null
+  baseModelId: number
+  /** null for runs trained from a data file (`finetune-studio train --store`): config.dataFile names it. */
+  datasetVersionId: number | null
+  device: Device
+  /** The last optimizer step reported; null before the first one. Survives the run's end. */
+  progress: RunProgress | null
+  /** A pause/resume/stop/cancel asked for and not yet carried out by the process that owns the run. */
+  pendingControl: RunControl | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+/** One optimizer step as reported while a run trains (also the payload of `run.progress`, with runId). */
+export interface RunProgress {
+  step: number
+  totalSteps: number
+  /** The epoch the step's data came from (0-based). */
+  epoch: number
+  loss: number
+  lr: number
+  gradNorm: number
+  tokensPerSecond: number
+  /** Training time so far, over every session of the run. */
+  elapsedSeconds: number
+  /** Remaining steps at the current session's mean step time. */
+  etaSeconds: number
+}
+
+/**
+ * A stretch of training with one plan. A run starts with one segment; resuming an interrupted run
+ * adds a 'resume' segment (same total); `runs.continue` adds a 'continue' segment with the new total
+ * (the learning-rate schedule is re-planned over that total from `fromStep` on).
+ */
+export interface RunSegment {
+  kind: 'start' | 'resume' | 'continue'
+  fromStep: number
+  totalSteps: number
+  at: string
+}
+
+export interface RunCheckpoint {
+  id: number
+  step: number
+  path: string
+  metrics: Record<string, number>
+  createdAt: string
+}
+
+/** A run with the checkpoints one can generate from or evaluate. */
+export interface RunCheckpoints {
+  runId: number
+  runName: string
+  /** The base model the run trains: its checkpoints read as many tokens as it does. */
+  baseModelId: number
+  status: RunStatus
+  checkpoints: RunCheckpoint[]
+}
+
+export interface RunDetail extends RunSummary {
+  /** The fully resolved training configuration, plus request, baseModelHash, data hashes, benchmarks and segments. */
+  config: Record<string, unknown>
+  checkpoints: RunCheckpoint[]
+  segments: RunSegment[]
+  /** The run's folder: data, checkpoints/, the exported adapter or model. */
+  outDir: string | null
+  /** The process that queues or trains the run (null once it has ended); `alive` as seen now. */
+  owner: { pid: number; heartbeatAt: string | null; alive: boolean } | null
+}
+
+/** A line of a run's log (job logs, status changes, the training process's stderr). */
+export interface RunLogLine {
+  id: number
+  runId: number
+  at: string
+  level: 'info' | 'warn' | 'error'
+  message: string
+}
+
+/** What a run would do, checked before it starts (`runs.preflight`). */
+export interface RunPreflight {
+  /** No errors: runs.start with the same input would start. */
+  ok: boolean
+  errors: string[]
+  warnings: string[]
+  model: ModelValidation
+  recipe: { name: string; params: Record<string, number | boolean | string> }
+  data: {
+    trainSamples: number
+    validationSamples: number
+    /** Training examples kept. */
+    examples: number
+    /** Examples cut to maxSeqLen (kept). */
+    truncated: number
+    /** Samples left out, with why (sampleId null for rows that are not store samples). The first 200. */
+    dropped: { sampleId: number | null; line: number; reason: string }[]
+    droppedCount: number
+    /** Over the kept training examples. */
+    tokens: { total: number; trained: number; meanPerExample: number; maxPerExample: number }
+    maxSeqLen: number
+  }
+  /** The first kept training sample rendered with the chat template; trained character ranges marked. */
+  preview: {
+    sampleId: number | null
+    text: string
+    spans: { start: number; end: number }[]
+    tokens: number
+    trainedTokens: number
+  } | null
+  plan: { totalSteps: number; stepsPerEpoch: number; epochs: number | null; examplesPerStep: number }
+  estimate: {
+    /** Bytes, float32 training: frozen weights, trainable tensors, their gradients + optimizer state, activations. */
+    memory: { weights: number; trainable: number; optimizer: number; activations: number; total: number }
+    secondsPerStep: number
+    totalSeconds: number
+    /** How the numbers were obtained (measured tokens/s of an earlier run, or the FLOP heuristic). */
+    basis: string
+  }
+}
+
+export interface RunComparison {
+  runs: RunSummary[]
+  /** One series per run and metric, points in step order. */
+  series: { runId: number; name: string; points: { step: number; value: number }[] }[]
+  /** Only the settings that differ between the runs: dotted key → value per run id (null = unset). */
+  configDiff: { key: string; values: Record<string, unknown> }[]
+}
+
+export interface MetricPoint {
+  step: number
+  name: string
+  value: number
+}
+
+export const DEFAULT_BENCHMARK_LIMIT = 50
+
+/** Benchmarks during training: every `every` steps (0: only at the end) and at the end, on `limit` documents. */
+export const benchmarkPlanSchema = z
+  .object({
+    tasks: z.array(evalTaskRef).min(1).max(8),
+    every: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(100_000).nullable().default(DEFAULT_BENCHMARK_LIMIT)
+  })
+  .strict()
+
+/** Everything that decides a run: base model, dataset version, recipe and settings (runs.start, runs.preflight). */
+export const runSettingsSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    baseModelId: id,
+    datasetVersionId: id,
+    recipe: z.string().min(1).default('sft'),
+    recipeParams: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+    adapter: z.enum(['lora', 'full']).default('lora'),
+    lora: z
+      .object({
+        r: z.number().int().min(1).max(1024),
+        alpha: z.number().positive(),
+        dropout: z.number().min(0).max(0.9),
+        targets: z.array(z.string().min(1)).min(1)
+      })
+      .partial()
+      .default({}),
+    freezeEmbeddings: z.boolean().default(false),
+    optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
+    lr: z.number().positive().max(10).optional(),
+    weightDecay: z.number().min(0).max(1).default(0),
+    lrScheduler: z.enum(['constant', 'linear', 'cosine']).default('linear'),
+    warmupSteps: z.number().int().min(0).default(0),
+    maxGradNorm: z.number().min(0).default(1),
+    batchSize: z.number().int().min(1).max(1024).default(4),
+    gradAccum: z.number().int().min(1).max(1024).default(1),
+    maxSteps: z.number().int().min(1).optional(),
+    epochs: z.number().int().min(1).max(1000).optional(),
+    maxSeqLen: z.number().int().min(8).optional(),
+    seed: z.number().int().min(0).default(0),
+    saveEvery: z.number().int().min(0).default(0),
+    evalEvery: z.number().int().min(0).default(0),
+    benchmarks: benchmarkPlanSchema.optional(),
+    packing: z.boolean().default(false),
+    device: device.default('cpu')
+  })
+  .strict()
+  .refine((v) => v.maxSteps === undefined || v.epochs === undefined, {
+    message: 'give maxSteps or epochs, not both'
+  })
+const runId = z.object({ id }).strict()
+
+export const runCalls = {
+  'runs.list': call<RunSummary[]>()(
+    'Runs, newest first. Runs left active by a process that is gone are marked interrupted first.',
+    z.object(page).strict()
+  ),
+  'runs.start': call<RunSummary>()(
+    'Create a run (base model + dataset version + recipe + settings) and queue its training: one run ' +
+      'trains at a time per device, others wait as queued. With benchmarks, their tasks are read first (a ' +
+      'bad task refuses the run) and the checkpoints of the benchmark steps are evaluated as they are saved.',
+    runSettingsSchema
+  ),
+  'runs.preflight': call<RunPreflight>()(
+    'Check a run before starting it: model validation, token counts, samples dropped and why, a ' +
+      'template preview of one sample, the plan and estimates of memory and time.',
+    runSettingsSchema
+  ),
+  'runs.get': call<RunDetail>()('One run with its config, checkpoints, segments and owner.', runId),
+  'runs.metrics': call<MetricPoint[]>()(
+    'Metric points of a run, optionally one metric and only steps after a given one (for live charts). ' +
+      'Names: loss, lr, grad_norm, tokens_per_s, eval_loss, recipe metrics as recipe/<name>, and the headline ' +
+      'metric of each benchmark evaluated during training as eval/<task>/<metric key> at its checkpoint step.',
+    z.object({ id, name: z.string().optional(), afterStep: z.number().int().default(-1) }).strict()
+  ),
+  'runs.log': call<RunLogLine[]>()(
+    "The run's log lines after a given line id (0: from the start), oldest first.",
+    z
+      .object({
+        id,
+        afterId: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(5000).default(1000)
+      })
+      .strict()
+  ),
+  'runs.pause': call<RunSummary>()(
+    'Pause a running run at the next step boundary; the model stays loaded. Status becomes paused when the ' +
+      'worker has stopped (pendingControl shows a request another process has not carried out yet).',
+    runId
+  ),
+  'runs.resume': call<RunSummary>()(
+    'Resume a paused run at once; or a stopped or interrupted run from its last checkpoint, with the same ' +
+      'total steps (exact resume).',
+    runId
+  ),
+  'runs.stop': call<RunSummary>()(
+    'Stop a run: the step in flight finishes, a checkpoint is saved, then status stopped. A queued run is cancelled.',
+    runId
+  ),
+  'runs.cancel': call<RunSummary>()('End a run now, without a checkpoint: status cancelled.', runId),
+  'runs.continue': call<RunSummary>()(
+    'Train a completed, stopped or interrupted run further from its last checkpoint (optimizer state ' +
+      'included) with more steps or epochs, as the same run: its metrics continue. The learning-rate ' +
+      'schedule is re-planned over the new total from the checkpoint on.',
+    z
+      .object({
+        id,
+        addSteps: z.number().int().min(1).optional(),
+        addEpochs: z.number().int().min(1).max(1000).optional()
+      })
+      .strict()
+      .refine((v) => (v.addSteps === undefined) !== (v.addEpochs === undefined), {
+        message: 'give exactly one of addSteps and addEpochs'
+      })
+  ),
+  'runs.delete': call<{ deleted: boolean }>()(
+    'Delete a run with its metrics, checkpoints, logs and its folder in the store (a folder given with ' +
+      '`train --out` outside the store is left); refused while it is queued or active.',
+    runId
+  ),
+  'runs.checkpoints': call<RunCheckpoints[]>()(
+    'The checkpoints of the newest runs that have any, grouped by run, newest run first (a picker).',
+    z.object(page).strict()
+  ),
+  'runs.compare': call<RunComparison>()(
+    'Several runs side by side: their metric series and the settings that differ.',
+    z
+      .object({
+        ids: z.array(id).min(2).max(12),
+        metrics: z.array(z.string().min(1)).min(1).default(['loss', 'eval_loss'])
+      })
+      .strict()
+  )
+} as const
