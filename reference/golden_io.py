@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from typing import Dict, List, Sequence
 
 import torch
@@ -39,6 +40,13 @@ def _to_json(value: object, indent: int) -> str:
             raise ValueError(f"write_json: non-finite number {value}")
         return json.dumps(rounded(value))
     return json.dumps(value, ensure_ascii=False)
+
+
+def recreate_folder(folder: str) -> None:
+    """An empty `folder`: what a previous run wrote there is removed, so no stale file survives."""
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+    os.makedirs(folder)
 
 
 def write_json(path: str, value: object) -> None:

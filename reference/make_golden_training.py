@@ -29,14 +29,13 @@ import argparse
 import json
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
 
-from golden_io import GOLDEN_ROOT, tensor_checksums, write_json
+from golden_io import GOLDEN_ROOT, recreate_folder, tensor_checksums, write_json
 from llama_ref import (
     LORA_TARGETS_ALL,
     CausalLM,
@@ -215,6 +214,21 @@ def train(case: str, run: Run, adapter: Dict[str, torch.Tensor], dtype: torch.dt
     return history, final_loss, trainable_tensors(model, run.method)
 
 
+def write_final_tensors(
+    folder: str, run_name: str, method: str, tensors: Dict[str, torch.Tensor]
+) -> "tuple[str, Dict[str, torch.Tensor]]":
+    """Writes final-<run>.safetensors (F32): every LoRA tensor, or FULL_FT_STORED of a full fine-tuning run."""
+    if method == "lora":
+        stored = tensors
+    else:
+        stored = {name: tensors[name] for name in FULL_FT_STORED if name in tensors}
+    file_name = f"final-{run_name}.safetensors"
+    write_safetensors(
+        os.path.join(folder, file_name), {name: value.to(torch.float32) for name, value in stored.items()}
+    )
+    return file_name, stored
+
+
 def divergence(reference: Dict[str, torch.Tensor], other: Dict[str, torch.Tensor]) -> float:
     return max(
         float((reference[name] - other[name].double()).abs().max() / reference[name].abs().max().clamp(min=1e-30))
@@ -249,9 +263,7 @@ def assert_lora_matches_merged_weights(case: str, adapter: Dict[str, torch.Tenso
 def make_case(case: str) -> None:
     spec = TRAIN_CASES[case]
     folder = os.path.join(GOLDEN_ROOT, f"train-{case}")
-    if os.path.isdir(folder):
-        shutil.rmtree(folder)
-    os.makedirs(folder)
+    recreate_folder(folder)
     base = load_hf_model(os.path.join(GOLDEN_ROOT, case), torch.float32)
     adapter = random_adapter(base, int(spec["seed"]))
     write_adapter(os.path.join(folder, "adapter"), case, adapter)
@@ -261,14 +273,7 @@ def make_case(case: str) -> None:
     for run in spec["runs"]:
         history, final_loss, tensors = train(case, run, adapter, torch.float64)
         history32, _, tensors32 = train(case, run, adapter, torch.float32)
-        if run.method == "lora":
-            stored = tensors
-        else:
-            stored = {name: tensors[name] for name in FULL_FT_STORED if name in tensors}
-        file_name = f"final-{run.name}.safetensors"
-        write_safetensors(
-            os.path.join(folder, file_name), {name: value.to(torch.float32) for name, value in stored.items()}
-        )
+        file_name, stored = write_final_tensors(folder, run.name, run.method, tensors)
         record = {
             "name": run.name,
             "method": run.method,

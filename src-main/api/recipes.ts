@@ -9,6 +9,8 @@ export function recipeInfo(recipe: Recipe): RecipeInfo {
     title: recipe.title,
     summary: recipe.summary,
     paper: recipe.paper && { ...recipe.paper },
+    group: recipe.group,
+    requires: [...(recipe.requires ?? [])],
     params: recipe.params.map((param) =>
       param.type === 'choice' ? { ...param, choices: [...param.choices] } : { ...param }
     ),

@@ -32,7 +32,7 @@ import { readModelConfig, type ModelConfig } from '../engine/checkpoint/hf-confi
 import { cudaProviderInstalled } from '../engine/runtime/devices'
 import type { TrainConfig } from '../engine/train/train-config'
 import type { TrainPreflightResult } from '../jobs/kinds/train-preflight'
-import { getRecipe } from '../recipes'
+import { getRecipe, type Recipe, type RecipeRequirement } from '../recipes'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
@@ -140,6 +140,41 @@ function timeEstimate(
   return { secondsPerStep, totalSeconds: secondsPerStep * stats.plan.totalSteps, basis }
 }
 
+/**
+ * The data checks a recipe's `requires` asks for, each giving what is wrong and what to do, or null.
+ * Only preference data is checked here: reasoning steps and answers to check have no one marker in
+ * a stored sample (where a step ends is a recipe's parameter, how an answer is checked its own
+ * rule), so the recipes that need them deal with data that lacks them as they read it.
+ */
+const REQUIREMENT_CHECKS: Partial<
+  Record<RecipeRequirement, (store: Store, recipe: Recipe, versionId: number) => string | null>
+> = {
+  'preference-data': (store, recipe, versionId) => {
+    const { samples, pairs } = store.datasets.versionPreferenceCounts(versionId, 'train')
+    const needs = `${recipe.name} needs preference data`
+    if (pairs === 0) {
+      return (
+        `${needs}: this dataset version has no sample with a rejected response — import a preference ` +
+        'dataset (chosen/rejected) or pick another recipe'
+      )
+    }
+    if (pairs < samples) {
+      return (
+        `${needs}: ${samples - pairs} of the ${samples} train samples of this dataset version have no ` +
+        'rejected response — give them one, or delete them and cut a new version'
+      )
+    }
+    return null
+  }
+}
+
+/** Why the dataset version cannot feed the recipe (its `requires`); empty when it can. */
+export function recipeDataProblems(store: Store, recipe: Recipe, versionId: number): string[] {
+  return (recipe.requires ?? [])
+    .map((requirement) => REQUIREMENT_CHECKS[requirement]?.(store, recipe, versionId) ?? null)
+    .filter((problem) => problem !== null)
+}
+
 async function readDataAsTrainer(ctx: RequestContext, config: TrainConfig): Promise<TrainPreflightResult> {
   const job = ctx.jobs.submit('train.preflight', { config }, { lane: 'preflight' })
   const finished = await ctx.jobs.wait(job.id)
@@ -184,6 +219,12 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
     }
   }
   if (!validation.ok) return empty
+  // Data the recipe cannot train on would fail the trainer's read below with a less helpful message.
+  const dataProblems = recipeDataProblems(ctx.store, getRecipe(input.recipe), version.id)
+  if (dataProblems.length > 0) {
+    errors.push(...dataProblems)
+    return empty
+  }
   if (input.device === 'cuda' && !cudaProviderInstalled()) {
     errors.push('device cuda: the CUDA execution provider is not installed (npm run setup:cuda)')
   }

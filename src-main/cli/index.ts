@@ -19,6 +19,7 @@ import {
   runsShowCommand,
   runsStopCommand
 } from './commands/runs'
+import { recipesCommand } from './commands/recipes'
 import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
 import { trainCommand } from './commands/train'
@@ -39,6 +40,7 @@ export const commands: Command[] = [
   runsCancelCommand,
   runsContinueCommand,
   runsDeleteCommand,
+  recipesCommand,
   evalCommand,
   ...evalCommands,
   scoreCommand,

@@ -32,6 +32,7 @@ export const asft: Recipe<AsftParams> = {
     arxiv: '2509.23753',
     url: 'https://arxiv.org/abs/2509.23753'
   },
+  group: 'sft',
   params: [
     {
       name: 'kl_weight',

@@ -27,6 +27,7 @@ export const dft: Recipe = {
     arxiv: '2508.05629',
     url: 'https://arxiv.org/abs/2508.05629'
   },
+  group: 'sft',
   params: [],
   needs: {},
   loss: (ctx) => {

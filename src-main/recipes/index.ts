@@ -5,13 +5,29 @@
  */
 import type { ParamValue, RecipeParams, RecipeResolver } from '../engine/train/loss-hook'
 import { asft } from './asft'
+import { branchFilter } from './branch-filter'
 import { dft } from './dft'
+import { dpo } from './dpo'
+import { firstStep } from './first-step'
+import { maskedThought } from './masked-thought'
+import { promptDiversity } from './prompt-diversity'
 import { sft } from './sft'
+import { spanWeights } from './span-weights'
 import type { Recipe, RecipeParam } from './types'
 
 export type * from './types'
 
-const RECIPES: readonly Recipe[] = registry([sft, dft, asft])
+const RECIPES: readonly Recipe[] = registry([
+  sft,
+  dft,
+  asft,
+  maskedThought,
+  firstStep,
+  promptDiversity,
+  spanWeights,
+  branchFilter,
+  dpo
+])
 
 function registry(recipes: readonly Recipe[]): readonly Recipe[] {
   const seen = new Set<string>()

@@ -10,6 +10,7 @@ export const sft: Recipe = {
     'every trained token of the batch (prompts and other unlabelled tokens are masked), each token ' +
     "weighted by its data weight (a message's loss_weight), relative to the others.",
   paper: null,
+  group: 'sft',
   params: [],
   needs: {},
   loss: (ctx) => ({ loss: weightedTokenMean(ctx, tokenNll(ctx)) })

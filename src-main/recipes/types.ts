@@ -24,6 +24,12 @@ export interface PaperCitation {
   url: string
 }
 
+/** Where the UI files a recipe: SFT variants, data selection, preference learning, RL. */
+export type RecipeGroup = 'sft' | 'selection' | 'preference' | 'rl'
+
+/** Data or tools a recipe cannot run without; pre-flight checks them and the UI names them. */
+export type RecipeRequirement = 'preference-data' | 'answer-checker' | 'reasoning-steps'
+
 /** A loss hook with what people and the registry need to know of it. */
 export interface Recipe<P extends RecipeParams = RecipeParams> extends LossHook<P> {
   /** The CLI / API name (`--recipe NAME`), lower-case with dashes. */
@@ -33,7 +39,7 @@ export interface Recipe<P extends RecipeParams = RecipeParams> extends LossHook<
   summary: string
   /** null for recipes that are not from a paper (plain SFT). */
   paper: PaperCitation | null
+  group: RecipeGroup
+  requires?: readonly RecipeRequirement[]
   params: readonly RecipeParam[]
-  /** Rows come in consecutive groups of this many (a number, or the name of an integer param). */
-  groupSize?: number | string
 }

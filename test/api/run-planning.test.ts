@@ -16,7 +16,17 @@ describe('run planning calls', () => {
 
   it('lists every declared recipe with its paper and parameters', async () => {
     const recipes = await fixture.api.call('recipes.list', {})
-    expect(recipes.map((r) => r.name)).toEqual(['sft', 'dft', 'asft'])
+    expect(recipes.map((r) => r.name)).toEqual([
+      'sft',
+      'dft',
+      'asft',
+      'masked-thought',
+      'first-step',
+      'prompt-diversity',
+      'span-weights',
+      'branch-filter',
+      'dpo'
+    ])
     const asft = recipes.find((r) => r.name === 'asft')!
     expect(asft).toMatchObject({
       title: 'Anchored Supervised Fine-Tuning (ASFT)',

@@ -73,7 +73,10 @@ describe('finetune-studio train', () => {
     [['--betas', '0.9'], '--betas must be two numbers in [0, 1) as b1,b2, got "0.9"'],
     [['--max-steps', '3', '--epochs', '1'], 'give --max-steps or --epochs, not both'],
     [['--lora-targets', 'q_proj,qq_proj'], '--lora-targets must be a list of q_proj, k_proj'],
-    [['--recipe', 'ppo'], '--recipe must be one of sft, dft, asft, got "ppo"'],
+    [
+      ['--recipe', 'ppo'],
+      '--recipe must be one of sft, dft, asft, masked-thought, first-step, prompt-diversity, span-weights, branch-filter, dpo, got "ppo"'
+    ],
     [['--recipe', 'asft', '--recipe-param', 'kl_weight=-2'], 'kl_weight must be ≥ 0, got -2'],
     [['--recipe-param', 'oops'], '--recipe-param must be NAME=VALUE, got "oops"'],
     [['--lr-scheduler', 'step'], '--lr-scheduler must be one of constant, linear, cosine, got "step"'],

@@ -310,7 +310,17 @@ describe('asft', () => {
 
 describe('registry', () => {
   test('lists sft, dft and asft, each with a title, a summary and (but sft) a paper', () => {
-    expect(listRecipes().map((r) => r.name)).toEqual(['sft', 'dft', 'asft'])
+    expect(listRecipes().map((r) => r.name)).toEqual([
+      'sft',
+      'dft',
+      'asft',
+      'masked-thought',
+      'first-step',
+      'prompt-diversity',
+      'span-weights',
+      'branch-filter',
+      'dpo'
+    ])
     for (const recipe of listRecipes()) {
       expect(recipe.title.length).toBeGreaterThan(3)
       expect(recipe.summary.length).toBeGreaterThan(80)
@@ -321,7 +331,9 @@ describe('registry', () => {
   })
 
   test('an unknown recipe name lists the known ones', () => {
-    expect(() => getRecipe('dpo')).toThrow('getRecipe: unknown recipe "dpo"; known: sft, dft, asft')
+    expect(() => getRecipe('grpo')).toThrow(
+      'getRecipe: unknown recipe "grpo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, span-weights, branch-filter, dpo'
+    )
   })
 
   test('parameters: defaults, values from the command line as strings, typed values', () => {

@@ -32,7 +32,8 @@ import {
   type TrainConfigInput
 } from '../../engine/train/train-config'
 import type { TrainResult } from '../../engine/train/trainer'
-import { listRecipes, recipeNames, resolveRecipe } from '../../recipes/index'
+import { recipeNames, resolveRecipe } from '../../recipes/index'
+import { recipeListing, registeredRecipes } from './recipes'
 import {
   flagOption as flag,
   JSON_OPTION,
@@ -115,23 +116,6 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   json: JSON_OPTION
 }
 
-function recipesHelp(): string {
-  const lines = ['recipes:']
-  for (const recipe of listRecipes()) {
-    lines.push(`  ${recipe.name.padEnd(6)} ${recipe.title}`)
-    if (recipe.paper) {
-      const { authors, year, title, arxiv, url } = recipe.paper
-      const firstAuthor = authors.split(',')[0].trim()
-      const etAl = authors.includes(',') ? ' et al.' : ''
-      lines.push(`         ${firstAuthor}${etAl} (${year}), "${title}", ${arxiv ? `arXiv:${arxiv}` : url}`)
-    }
-    for (const param of recipe.params) {
-      lines.push(`         --recipe-param ${param.name}=… (default ${param.default}): ${param.description}`)
-    }
-  }
-  return lines.join('\n')
-}
-
 export const trainCommand: Command = {
   words: ['train'],
   summary: 'Fine-tune a model with LoRA or full fine-tuning; exports a PEFT adapter or HF model folder.',
@@ -144,7 +128,8 @@ export const trainCommand: Command = {
     'The results are stored per checkpoint, so this needs a store (--store DIR or FINETUNE_STUDIO_HOME);',
     'without one, evaluate what it wrote afterwards: `finetune-studio eval --model DIR --adapter OUT --task NAME`.',
     '',
-    recipesHelp()
+    'recipes (`finetune-studio recipes` lists them too):',
+    recipeListing(registeredRecipes())
   ].join('\n'),
   options: TRAIN_OPTIONS,
   async run(args, io) {

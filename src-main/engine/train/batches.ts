@@ -13,6 +13,11 @@
  * arena blocks from step to step instead of growing them, and multiples of 8 suit the tensor
  * cores of fp16 matmuls on GPUs; the price is at most multiple − 1 padded columns.
  *
+ * Groups. A recipe that trains on groups of rows (DPO's chosen + rejected pair) has its examples
+ * listed group after group, `groupSize` consecutive examples each. The epoch's permutation then
+ * moves whole groups, a batch holds whole groups only (batchSize is a multiple of groupSize), and
+ * packing is refused: it would scatter a group over rows of its own choosing.
+ *
  * Packing. Examples are laid end to end in order, a row closing when the next example does not fit
  * in `packedLength`; a batch holds B such rows. Each row carries `positionIds` restarting at 0 at
  * every sample and `segmentIds` numbering its samples 1, 2, … (0 on padding): a model that lets
@@ -43,6 +48,8 @@ export interface BatchOptions {
   padToMultipleOf?: number
   /** Pack examples into rows of at most this many tokens; absent = one example per row. */
   packedLength?: number
+  /** Examples come in consecutive groups of this many, kept whole (see the module comment); default 1. */
+  groupSize?: number
 }
 
 /**
@@ -66,6 +73,11 @@ export interface TrainingBatch {
   segmentIds: BigInt64Array
   /** Per-row loss weight, [B]; all 1 from the data (recipes that weight samples scale it). */
   sampleWeights: Float32Array
+  /**
+   * Values of the recipe's declared extra inputs (loss-hook.ts), by name: [B, S] per token, [B] per
+   * sample, one value per step; set by whatever runs the recipe's JS side before the step.
+   */
+  recipeInputs?: Record<string, Float32Array | BigInt64Array>
   /** Indices (into the example list) of the examples in each row, in row order. */
   examples: number[][]
   /** Non-padding tokens. */
@@ -74,10 +86,22 @@ export interface TrainingBatch {
   lossWeightTotal: number
 }
 
-/** The order in which epoch `epoch` visits `count` examples. */
-export function epochOrder(count: number, epoch: number, seed: number, shuffle: boolean): number[] {
-  const order = Array.from({ length: count }, (_, i) => i)
-  return shuffle ? Rng.fromSeed(seed, epoch).shuffle(order) : order
+/**
+ * The order in which epoch `epoch` visits `count` examples: the permutation moves whole groups of
+ * `groupSize` consecutive examples (1: single examples).
+ */
+export function epochOrder(
+  count: number,
+  epoch: number,
+  seed: number,
+  shuffle: boolean,
+  groupSize = 1
+): number[] {
+  const groups = Array.from({ length: count / groupSize }, (_, i) => i)
+  const order = shuffle ? Rng.fromSeed(seed, epoch).shuffle(groups) : groups
+  return groupSize === 1
+    ? order
+    : order.flatMap((group) => Array.from({ length: groupSize }, (_, i) => group * groupSize + i))
 }
 
 /**
@@ -97,6 +121,7 @@ export class BatchStream {
   ) {
     checkOptions(options)
     if (examples.length === 0) throw new Error('BatchStream: no training examples')
+    checkGroups(examples.length, options)
     if (options.packedLength !== undefined) {
       const long = examples.findIndex((e) => e.inputIds.length > options.packedLength!)
       if (long >= 0) {
@@ -106,7 +131,7 @@ export class BatchStream {
         )
       }
     }
-    checkCursor(cursor, examples.length)
+    checkCursor(cursor, examples.length, options.groupSize ?? 1)
     this.examples = examples
     this.options = options
     this.position = { ...cursor }
@@ -145,7 +170,13 @@ export class BatchStream {
     if (this.order?.epoch !== epoch) {
       this.order = {
         epoch,
-        indices: epochOrder(this.examples.length, epoch, this.options.seed, this.options.shuffle)
+        indices: epochOrder(
+          this.examples.length,
+          epoch,
+          this.options.seed,
+          this.options.shuffle,
+          this.options.groupSize
+        )
       }
     }
     return this.order.indices
@@ -233,6 +264,7 @@ function checkOptions(options: BatchOptions): void {
   positiveInteger('batchSize', batchSize)
   positiveInteger('padToMultipleOf', padToMultipleOf)
   positiveInteger('packedLength', packedLength)
+  positiveInteger('groupSize', options.groupSize)
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new Error(`BatchStream: seed must be a non-negative integer, got ${seed}`)
   }
@@ -241,17 +273,35 @@ function checkOptions(options: BatchOptions): void {
   }
 }
 
-function checkCursor(cursor: DataCursor, count: number): void {
+function checkGroups(count: number, { groupSize = 1, batchSize, packedLength }: BatchOptions): void {
+  if (groupSize === 1) return
+  if (packedLength !== undefined) {
+    throw new Error(`BatchStream: packing would split the groups of ${groupSize} rows the recipe trains on`)
+  }
+  if (batchSize % groupSize !== 0) {
+    throw new Error(
+      `BatchStream: batchSize ${batchSize} is not a multiple of the recipe's group size ${groupSize}, ` +
+        'so a batch would split a group'
+    )
+  }
+  if (count % groupSize !== 0) {
+    throw new Error(`BatchStream: ${count} examples do not make whole groups of ${groupSize}`)
+  }
+}
+
+function checkCursor(cursor: DataCursor, count: number, groupSize: number): void {
   const { epoch, position } = cursor
   if (
     !Number.isInteger(epoch) ||
     epoch < 0 ||
     !Number.isInteger(position) ||
     position < 0 ||
-    position >= count
+    position >= count ||
+    position % groupSize !== 0
   ) {
     throw new Error(
-      `BatchStream: cursor {epoch: ${epoch}, position: ${position}} does not fit ${count} examples`
+      `BatchStream: cursor {epoch: ${epoch}, position: ${position}} does not fit ${count} examples` +
+        (groupSize > 1 ? ` in groups of ${groupSize}` : '')
     )
   }
 }

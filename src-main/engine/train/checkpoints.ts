@@ -28,6 +28,7 @@ import { openSafetensors } from '../checkpoint/safetensors'
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors-write'
 import type { DataCursor } from './batches'
 import type { RngState } from '../rng'
+import type { RecipeState } from './run-hooks'
 import type { TrainableState } from './step-program'
 
 export const CHECKPOINTS_DIR = 'checkpoints'
@@ -85,6 +86,8 @@ export interface TrainerState {
   trainableNames: string[]
   logHistory: StepRecord[]
   evalHistory: EvalRecord[]
+  /** The recipe's run state after `step` (run-hooks.ts); null when it keeps none. */
+  recipeState?: RecipeState
 }
 
 /** `<out>/checkpoints/step-<N>`. */

@@ -71,12 +71,6 @@ export async function createStepProgram(spec: StepProgramSpec): Promise<Compiled
   executionProviders(spec.device) // throws with the setup hint when the device cannot be used here
   const config = readModelConfig(spec.modelDir)
   const { hook: recipe, params: recipeParams } = spec.recipe
-  if (recipe.inputs && recipe.inputs.length > 0) {
-    throw new Error(
-      `createStepProgram: recipe "${recipe.name}" declares extra step inputs ` +
-        `(${recipe.inputs.map((i) => i.name).join(', ')}), which training batches cannot carry yet`
-    )
-  }
   const stateNames = optimizerStateNames(spec.optimizer) // also validates the optimizer config
   const weights = prepareWeights({ modelDir: spec.modelDir }, config, spec.cacheDir)
   const lora = spec.adapter.kind === 'lora' ? resolveLora(spec.adapter, config, spec.seed) : null

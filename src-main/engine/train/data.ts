@@ -19,6 +19,17 @@
  *                                                         untrained) and may differ from input_ids
  *                                                         (e.g. masked inputs with original labels)
  *
+ * Preference pairs (read by preference recipes such as dpo; the others train the chosen side):
+ *
+ *   {"messages": [...], "rejected": [...]}                the store's form (what runs train on): the
+ *                                                         rejected conversation is every message up to
+ *                                                         and including the last user turn, then
+ *                                                         "rejected" (contract/conversation.ts)
+ *   {"chosen": [...], "rejected": [...]}                  two whole conversations (messages export)
+ *   {"prompt", "chosen", "rejected"}                      strings, or message lists, as prompt-completion
+ *   {"chosen": {"input_ids", "labels", "weights"?},       pre-tokenized, each side as above
+ *    "rejected": {...}}
+ *
  * Every example is normalised the same way: truncated to `maxSeqLen` tokens keeping the start;
  * the first token is never a target (nothing precedes it — the same rule makes packed samples
  * independent); a token is trained exactly when its label is not −100 and its weight is > 0 (the
@@ -38,22 +49,32 @@ import {
 } from '../tokenizer/labels'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 
-export type TrainingRow =
+/** One side of a row: what a plain (non-preference) row is. */
+export type TrainingSideRow =
   | { format: 'messages'; messages: ChatMessage[]; tools: unknown[] | null }
   | { format: 'prompt-completion'; prompt: string; completion: string }
   | { format: 'prompt-completion-chat'; prompt: ChatMessage[]; completion: ChatMessage[] }
   | { format: 'alpaca'; instruction: string; input: string; output: string }
   | { format: 'tokens'; inputIds: number[]; labels: number[]; weights: number[] | null }
 
-/** One tokenized, normalised training example. Labels are not shifted (transformers' convention). */
-export interface TrainingExample {
+/** A row: its chosen (or only) side, and the rejected side of a preference pair. */
+export type TrainingRow = TrainingSideRow & { rejected?: TrainingSideRow }
+
+/** Tokens of one sequence, normalised (see the module comment). */
+export interface ExampleTokens {
   inputIds: Int32Array
   /** The target for token t, or IGNORE_INDEX (−100); never a target at t = 0. */
   labels: Int32Array
   /** Loss weight per token: > 0 exactly where labels are not −100. */
   weights: Float32Array
+}
+
+/** One tokenized, normalised training example. Labels are not shifted (transformers' convention). */
+export interface TrainingExample extends ExampleTokens {
   /** 1-based line of the source file, for reports and lineage. */
   line: number
+  /** A preference pair's rejected response (the example itself is the chosen one). */
+  rejected?: ExampleTokens
 }
 
 export interface ExampleOptions {
@@ -81,19 +102,48 @@ export interface TrainingData {
 
 /** Reads a JSONL file of training rows (see the module comment). */
 export function readTrainingData(file: string, options: ExampleOptions): TrainingData {
-  let text: string
+  return parseTrainingData(readTrainingText(file), file, options)
+}
+
+/** A JSONL file's rows with their 1-based lines, parsed and checked but not tokenized. */
+export function readTrainingRows(file: string): { row: TrainingRow; line: number }[] {
+  const rows: { row: TrainingRow; line: number }[] = []
+  forEachTrainingRow(readTrainingText(file), file, (row, line) => rows.push({ row, line }))
+  return rows
+}
+
+function readTrainingText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8')
+    return readFileSync(file, 'utf8')
   } catch (error) {
     throw new Error(`readTrainingData: cannot read ${file}: ${(error as Error).message}`)
   }
-  return parseTrainingData(text, file, options)
 }
 
 /** The same, from the file's text; `file` only names it in messages. */
 export function parseTrainingData(text: string, file: string, options: ExampleOptions): TrainingData {
   checkMaxSeqLen(options.maxSeqLen)
   const data: TrainingData = { examples: [], rowCount: 0, truncatedCount: 0, dropped: [] }
+  data.rowCount = forEachTrainingRow(text, file, (row, line) => {
+    const result = exampleFromRow(row, line, options)
+    if (result.truncated) data.truncatedCount++
+    if (result.example) data.examples.push(result.example)
+    else data.dropped.push({ line, reason: result.dropReason })
+  })
+  return data
+}
+
+/**
+ * Parses each non-blank line of a JSONL text as a training row and hands it to `visit` with its
+ * 1-based line, in order; returns how many rows there were. A line that does not parse, or that
+ * `visit` throws on, is an error naming the file and the line.
+ */
+export function forEachTrainingRow(
+  text: string,
+  file: string,
+  visit: (row: TrainingRow, line: number) => void
+): number {
+  let rows = 0
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {
     const source = lines[i].trim()
@@ -108,29 +158,30 @@ export function parseTrainingData(text: string, file: string, options: ExampleOp
     } catch (error) {
       fail(`invalid JSON (${(error as Error).message})`)
     }
-    data.rowCount++
-    let result: ExampleResult
+    rows++
     try {
-      result = exampleFromRow(parseTrainingRow(value), line, options)
+      visit(parseTrainingRow(value), line)
     } catch (error) {
-      return fail((error as Error).message)
+      fail((error as Error).message)
     }
-    if (result.truncated) data.truncatedCount++
-    if (result.example) data.examples.push(result.example)
-    else data.dropped.push({ line, reason: result.dropReason })
   }
-  return data
+  return rows
 }
 
 /** Recognises a row's form and checks its fields; throws with the reason (no location). */
 export function parseTrainingRow(value: unknown): TrainingRow {
   if (!isRecord(value)) return invalid(`a row must be a JSON object, got ${describe(value)}`)
+  if ('rejected' in value) return parsePreferenceRow(value)
+  return parseSideRow(value)
+}
+
+function parseSideRow(value: Record<string, unknown>): TrainingSideRow {
   if ('messages' in value) {
-    const tools = value.tools
-    if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
-      invalid(`"tools" must be an array, got ${describe(tools)}`)
+    return {
+      format: 'messages',
+      messages: parseMessages(value.messages, 'messages'),
+      tools: parseTools(value)
     }
-    return { format: 'messages', messages: parseMessages(value.messages, 'messages'), tools: tools ?? null }
   }
   if ('prompt' in value || 'completion' in value) {
     const { prompt, completion } = value
@@ -172,12 +223,78 @@ export function parseTrainingRow(value: unknown): TrainingRow {
   )
 }
 
+function parsePreferenceRow(value: Record<string, unknown>): TrainingRow {
+  const { rejected, chosen, prompt } = value
+  const tools = parseTools(value)
+  if ('messages' in value) {
+    const messages = parseMessages(value.messages, 'messages')
+    const promptTurns = messages.slice(0, promptLength(messages))
+    return {
+      format: 'messages',
+      messages,
+      tools,
+      rejected: {
+        format: 'messages',
+        messages: [...promptTurns, ...parseMessages(rejected, 'rejected')],
+        tools
+      }
+    }
+  }
+  if (!('chosen' in value)) return invalid('a row with "rejected" needs "messages" or "chosen" beside it')
+  if (isRecord(chosen) && isRecord(rejected)) {
+    return {
+      ...sideOf(chosen, 'chosen', parseTokenRow),
+      rejected: sideOf(rejected, 'rejected', parseTokenRow)
+    }
+  }
+  if ('prompt' in value) {
+    const side = (completion: unknown, key: string) =>
+      sideOf({ prompt, completion }, key, (pair) => parseSideRow(pair))
+    return { ...side(chosen, 'chosen'), rejected: side(rejected, 'rejected') }
+  }
+  const conversation = (messages: unknown, key: string): TrainingSideRow => ({
+    format: 'messages',
+    messages: parseMessages(messages, key),
+    tools
+  })
+  return { ...conversation(chosen, 'chosen'), rejected: conversation(rejected, 'rejected') }
+}
+
+/** Parses one side of a pair; its errors say which side. */
+function sideOf<T>(value: T, key: string, parse: (value: T) => TrainingSideRow): TrainingSideRow {
+  try {
+    return parse(value)
+  } catch (error) {
+    return invalid(`"${key}": ${(error as Error).message}`)
+  }
+}
+
+/** How many messages make a preference pair's prompt: up to and including the last user turn. */
+function promptLength(messages: readonly ChatMessage[]): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === 'user') return i + 1
+  return 0
+}
+
 export type ExampleResult =
   { example: TrainingExample; truncated: boolean } | { example: null; truncated: boolean; dropReason: string }
 
-/** Tokenizes and normalises one row (see the module comment). */
+/** Tokenizes and normalises one row (see the module comment); a pair is kept only with both sides. */
 export function exampleFromRow(row: TrainingRow, line: number, options: ExampleOptions): ExampleResult {
   checkMaxSeqLen(options.maxSeqLen)
+  const chosen = sideTokens(row, options)
+  const rejected = row.rejected ? sideTokens(row.rejected, options) : null
+  const truncated = chosen.truncated || (rejected?.truncated ?? false)
+  const side = rejected ? 'chosen: ' : ''
+  if (!chosen.tokens) return { example: null, truncated, dropReason: `${side}${chosen.dropReason}` }
+  if (!rejected) return { example: { ...chosen.tokens, line }, truncated }
+  if (!rejected.tokens) return { example: null, truncated, dropReason: `rejected: ${rejected.dropReason}` }
+  return { example: { ...chosen.tokens, line, rejected: rejected.tokens }, truncated }
+}
+
+type SideResult =
+  { tokens: ExampleTokens; truncated: boolean } | { tokens: null; truncated: boolean; dropReason: string }
+
+function sideTokens(row: TrainingSideRow, options: ExampleOptions): SideResult {
   const tokenized = tokenizeRow(row, options)
   if (options.tokenizer && row.format === 'tokens') checkVocabulary(row.inputIds, options.tokenizer)
   const truncated = tokenized.inputIds.length > options.maxSeqLen
@@ -194,14 +311,14 @@ export function exampleFromRow(row: TrainingRow, line: number, options: ExampleO
     weights[t] = weight
     trained++
   }
-  if (trained > 0) return { example: { inputIds, labels, weights, line }, truncated }
+  if (trained > 0) return { tokens: { inputIds, labels, weights }, truncated }
   const dropReason =
     length === 0
       ? 'no tokens'
       : truncated
         ? `no trained tokens left after truncation to ${options.maxSeqLen} tokens`
         : 'no trained tokens'
-  return { example: null, truncated, dropReason }
+  return { tokens: null, truncated, dropReason }
 }
 
 /** The user turn of an Alpaca row: the instruction, then a blank line and the input when there is one. */
@@ -209,7 +326,7 @@ export function alpacaPrompt(instruction: string, input: string): string {
   return input === '' ? instruction : `${instruction}\n\n${input}`
 }
 
-function tokenizeRow(row: TrainingRow, options: ExampleOptions): TokenizedExample {
+function tokenizeRow(row: TrainingSideRow, options: ExampleOptions): TokenizedExample {
   if (row.format === 'tokens') {
     return {
       inputIds: row.inputIds,
@@ -239,6 +356,14 @@ function tokenizeRow(row: TrainingRow, options: ExampleOptions): TokenizedExampl
   }
 }
 
+function parseTools(row: Record<string, unknown>): unknown[] | null {
+  const tools = row.tools
+  if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
+    invalid(`"tools" must be an array, got ${describe(tools)}`)
+  }
+  return (tools as unknown[] | undefined) ?? null
+}
+
 function parseMessages(value: unknown, key: string): ChatMessage[] {
   if (!Array.isArray(value)) return invalid(`"${key}" must be an array, got ${describe(value)}`)
   if (value.length === 0) return invalid(`"${key}" is empty`)
@@ -259,7 +384,7 @@ function parseMessages(value: unknown, key: string): ChatMessage[] {
   })
 }
 
-function parseTokenRow(value: Record<string, unknown>): TrainingRow {
+function parseTokenRow(value: Record<string, unknown>): TrainingSideRow {
   const inputIds = integerArray(value.input_ids, 'input_ids', (id) => id >= 0, 'non-negative')
   const labels = integerArray(
     value.labels,

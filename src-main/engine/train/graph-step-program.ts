@@ -18,12 +18,13 @@ import { createSession, hostTensor, type EngineSession, type HostTensor } from '
 import { IGNORE_INDEX } from '../tokenizer/labels'
 import type { TrainingBatch } from './batches'
 import { DROPOUT_SEED_INPUT, dropoutStepSeed } from './dropout'
-import { LOSS_INPUT_NAMES } from './loss-context'
+import { LOSS_INPUT_NAMES, recipeInputName } from './loss-context'
 import { STEP_SCALAR_INPUTS } from './optimizers'
 import {
   gradSumInputName,
   gradSumOutputName,
   metricOutputName,
+  perSampleOutputName,
   paramInputName,
   paramOutputName,
   stateInputName,
@@ -141,7 +142,14 @@ export class GraphStepProgram implements CompiledStepProgram {
         ...slotFeeds(this.params)
       }
       const accumulating = microBatches.length > 1
-      const result: StepResult = { loss: 0, gradNorm: 0, tokens: 0, metrics: {}, tokenLogProbs: [] }
+      const result: StepResult = {
+        loss: 0,
+        gradNorm: 0,
+        tokens: 0,
+        metrics: {},
+        tokenLogProbs: [],
+        perSample: {}
+      }
       for (let micro = 0; micro < microBatches.length; micro++) {
         const batch = microBatches[micro]
         const kind: StepGraphKind =
@@ -149,6 +157,7 @@ export class GraphStepProgram implements CompiledStepProgram {
         const feeds: Record<string, HostTensor> = {
           ...shared,
           ...this.batchFeeds(batch, `StepProgram.step: micro-batch ${micro}`),
+          ...this.recipeInputFeeds(batch, `StepProgram.step: micro-batch ${micro}`),
           [DROPOUT_SEED_INPUT]: hostTensor(
             'int64',
             [],
@@ -166,9 +175,13 @@ export class GraphStepProgram implements CompiledStepProgram {
         result.tokens += trainedTokens(batch)
         result.tokenLogProbs!.push(labelAligned(out[STEP_GRAPH_NAMES.tokenLogProbs], batch))
         for (const [name, value] of Object.entries(out)) {
-          if (!name.startsWith(METRIC_PREFIX)) continue
-          const metric = name.slice(METRIC_PREFIX.length)
-          result.metrics[metric] = (result.metrics[metric] ?? 0) + Number(value.data[0])
+          if (name.startsWith(METRIC_PREFIX)) {
+            const metric = name.slice(METRIC_PREFIX.length)
+            result.metrics[metric] = (result.metrics[metric] ?? 0) + Number(value.data[0])
+          } else if (name.startsWith(PER_SAMPLE_PREFIX)) {
+            const values = (result.perSample![name.slice(PER_SAMPLE_PREFIX.length)] ??= [])
+            values.push(Float32Array.from(value.data as Float32Array))
+          }
         }
         if (kind !== 'micro') result.gradNorm = scalarOf(out, STEP_GRAPH_NAMES.gradNorm)
       }
@@ -271,6 +284,27 @@ export class GraphStepProgram implements CompiledStepProgram {
     }
   }
 
+  /** The recipe's declared extra inputs from the batch, checked against their declared shape and dtype. */
+  private recipeInputFeeds(batch: TrainingBatch, where: string): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {}
+    for (const input of this.spec.recipe.hook.inputs ?? []) {
+      const value = batch.recipeInputs?.[input.name]
+      const dims =
+        input.per === 'token' ? [batch.rows, batch.columns] : input.per === 'sample' ? [batch.rows] : []
+      const size = dims.reduce((n, d) => n * d, 1)
+      const dtypeFits =
+        input.dtype === 'int64' ? value instanceof BigInt64Array : value instanceof Float32Array
+      if (!value || !dtypeFits || value.length !== size) {
+        throw new Error(
+          `${where}: recipe "${this.spec.recipe.hook.name}" needs the ${input.dtype} input "${input.name}" ` +
+            `of ${size} values ([${dims.join(', ')}]), got ${value ? `${value.constructor.name}(${value.length})` : 'none'}`
+        )
+      }
+      feeds[recipeInputName(input.name)] = hostTensor(input.dtype, dims, value)
+    }
+    return feeds
+  }
+
   /**
    * Micro-batch `micro` reads the sums so far (zeros first) and, unless it is the last, writes the
    * new sums into the other buffer of the pair.
@@ -294,6 +328,7 @@ export class GraphStepProgram implements CompiledStepProgram {
 }
 
 const METRIC_PREFIX = metricOutputName('')
+const PER_SAMPLE_PREFIX = perSampleOutputName('')
 
 function slotFeeds(slots: readonly StateSlot[]): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {}

@@ -121,9 +121,10 @@ export function buildLossContext<P extends RecipeParams>(
   const targets = shiftLeft(labels, IGNORE_INDEX) // (B, S)
   const ignored = equal(targets, IGNORE_INDEX) // (B, S)
   const labelMask = cast(not(ignored), dtype) // (B, S)
+  const safeTargets = unsqueeze(where(ignored, 0, targets), [2]) // (B, S, 1)
+  const targetLogProbs = (all: Tensor) => squeeze(gatherElements(all, safeTargets, 2), [2]) // (B, S)
   const logProbs = logSoftmax(logits, -1) // (B, S, V)
-  const picked = gatherElements(logProbs, unsqueeze(where(ignored, 0, targets), [2]), 2) // (B, S, 1)
-  const tokenLogProbs = squeeze(picked, [2]) // (B, S)
+  const baseLogProbs = needsBase ? logSoftmax(stopGradient(sources.baseLogits!), -1) : null // (B, S, V)
   // Weights count only where there is a target: a weight on an untrained token would skew totals.
   const tokenWeights = mul(shiftLeft(cast(sources.lossWeights, dtype), 0), labelMask) // (B, S)
   const sampleWeights = cast(sources.sampleWeights, dtype) // (B)
@@ -132,9 +133,10 @@ export function buildLossContext<P extends RecipeParams>(
     reduceSum(mul(tokenWeights, unsqueeze(sampleWeights, [1])), undefined, { keepDims: false })
   const ownSampleTotal = () => reduceSum(sampleWeights, undefined, { keepDims: false })
   return {
-    tokenLogProbs,
+    tokenLogProbs: targetLogProbs(logProbs),
     logProbs: recipe.needs.fullLogProbs ? logProbs : null,
-    baseLogProbs: needsBase ? logSoftmax(stopGradient(sources.baseLogits!), -1) : null,
+    baseLogProbs,
+    baseTokenLogProbs: baseLogProbs ? targetLogProbs(baseLogProbs) : null,
     labelMask,
     tokenWeights,
     sampleWeights,

@@ -21,20 +21,24 @@
  *     `tokenLogProbs` behind stopGradient.
  *  3. Frozen base model in the same step: `needs.baseModelLogits` makes the compiler run the base
  *     (for LoRA the same graph with the adapter off) and pass `baseLogProbs`, stop-gradient.
- *  4. Sequence-level losses over groups: sum per row with reduceSum over axis 1, then reshape
- *     [B/G, G] — a recipe's `groupSize` (recipes/types.ts) declares that rows come in consecutive
- *     groups (DPO pairs, GRPO groups). Batching must then keep groups whole and not pack;
- *     batches.ts does not do that yet, since no shipped recipe declares groups.
+ *  4. Sequence-level losses over groups: `rows` turns each sample into a group of `groupSize`
+ *     consecutive rows (DPO: chosen, then rejected); batches.ts keeps groups whole (shuffling moves
+ *     whole groups, no batch or micro-batch splits one) and refuses packing. In the hook, sum per
+ *     row with reduceSum over axis 1, then reshape [B/G, G].
  *  5. Reference values as inputs: `inputs` declares extra step inputs by name and granularity
- *     (per token [B, S], per sample [B], per step []), handed to the hook in `ctx.inputs`.
- *  6. Forward-only statistics: `perSample` outputs [B] of the hook become graph outputs; a scoring
- *     graph compiled from the same hook without gradients serves GRAPE/UDS-style passes.
+ *     (per token [B, S], per sample [B], per step []), fed from each batch's `recipeInputs` and
+ *     handed to the hook in `ctx.inputs`.
+ *  6. Forward-only statistics: `perSample` outputs [B] of the hook become graph outputs, returned
+ *     in the step's result and the trainer's step event; a scoring graph compiled from the same
+ *     hook without gradients serves GRAPE/UDS-style passes.
  *  7./8. Generation between steps and state across steps (GRPO, S3FT, GLOW, SEELE, UDS) happen on
  *     the JS side of the trainer loop, between graph runs: they produce this hook's extra inputs
  *     and sample weights and consume its per-sample outputs; their JSON state is checkpointed with
  *     the run. The loss hook itself stays a pure graph function.
  */
 import type { Tensor } from '../graph/index'
+import type { TrainingExample } from './data'
+import type { RecipeRunHooks } from './run-hooks'
 
 export type ParamValue = number | boolean | string
 
@@ -65,6 +69,8 @@ export interface LossContext<P extends RecipeParams = RecipeParams> {
   logProbs: Tensor | null
   /** The frozen base model's log-softmax [B, S, V], stop-gradient; present when needs.baseModelLogits. */
   baseLogProbs: Tensor | null
+  /** The base model's log p(target) [B, S], aligned like tokenLogProbs; present with baseLogProbs. */
+  baseTokenLogProbs: Tensor | null
   /** 1 where a target is trained, 0 elsewhere [B, S], float. */
   labelMask: Tensor
   /** Data weight of each target [B, S], float; 0 wherever labelMask is 0. */
@@ -89,13 +95,21 @@ export interface LossResult {
   perSample?: Record<string, Tensor>
 }
 
-/** The part of a recipe the step-graph compiler reads. */
-export interface LossHook<P extends RecipeParams = RecipeParams> {
+/** The part of a recipe the step-graph compiler reads; the trainer also runs its run hooks (run-hooks.ts). */
+export interface LossHook<P extends RecipeParams = RecipeParams> extends RecipeRunHooks<P> {
   /** The recipe's name, for error messages and the compiled graphs' cache key. */
   name: string
   needs: RecipeNeeds
   /** Extra step inputs; none when absent. */
   inputs?: readonly RecipeInput[]
+  /**
+   * The rows one sample trains as, in order: exactly `groupSize` of them. Default: the sample
+   * itself. Throws naming the sample's line when the sample cannot be used (DPO without a
+   * rejected response).
+   */
+  rows?(sample: TrainingExample, params: P): TrainingExample[]
+  /** Rows come in consecutive groups of this many (a number, or the name of an integer param); default 1. */
+  groupSize?: number | string
   loss(ctx: LossContext<P>): LossResult
 }
 

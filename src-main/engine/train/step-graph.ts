@@ -86,6 +86,7 @@ export const stateOutputName = (state: string, name: string): string => `updated
 export const gradSumInputName = (name: string): string => `grad_sum:${name}`
 export const gradSumOutputName = (name: string): string => `updated.grad_sum:${name}`
 export const metricOutputName = (name: string): string => `metric:${name}`
+export const perSampleOutputName = (name: string): string => `per_sample:${name}`
 
 export interface TrainableShape {
   name: string
@@ -140,6 +141,9 @@ export function buildStepGraph(
   g.output(result.loss, STEP_GRAPH_NAMES.loss)
   g.output(mul(ctx.tokenLogProbs, ctx.labelMask), STEP_GRAPH_NAMES.tokenLogProbs)
   for (const [name, value] of Object.entries(result.metrics ?? {})) g.output(value, metricOutputName(name))
+  for (const [name, value] of Object.entries(result.perSample ?? {})) {
+    g.output(stopGradient(value), perSampleOutputName(name))
+  }
 
   const wrt = spec.trainables.map((t) => params.get(t.name)!)
   const grads = gradients(result.loss, wrt)

@@ -63,6 +63,29 @@ export interface StepResult {
    * < t) before the update, 0 where nothing is predicted.
    */
   tokenLogProbs?: Float32Array[]
+  /** The recipe's `perSample` outputs by name: per micro-batch, one value per row [rows]. */
+  perSample?: Record<string, Float32Array[]>
+}
+
+/** A step's per-sample outputs as the trainer reports them: rows in batch order over its micro-batches. */
+export interface PerSampleReport {
+  /** The examples of each row (indices into the epoch's examples). */
+  rows: number[][]
+  values: Record<string, number[]>
+}
+
+/** The step's per-sample outputs flattened over its micro-batches; nothing when the recipe has none. */
+export function perSampleReport(
+  result: StepResult,
+  microBatches: readonly TrainingBatch[]
+): { perSample?: PerSampleReport } {
+  const outputs = Object.entries(result.perSample ?? {})
+  if (outputs.length === 0) return {}
+  const rows = microBatches.flatMap((batch) => batch.examples)
+  const values = Object.fromEntries(
+    outputs.map(([name, perBatch]) => [name, perBatch.flatMap((v) => [...v])])
+  )
+  return { perSample: { rows, values } }
 }
 
 export interface EvalResult {

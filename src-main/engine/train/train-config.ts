@@ -11,7 +11,8 @@ import { ADAPTER_CONFIG_NAME, LORA_TARGET_MODULES } from '../checkpoint/peft'
 import { defaultGraphCacheDir } from '../infer/model-session'
 import type { Device } from '../runtime/devices'
 import type { BatchStream } from './batches'
-import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
+import type { ParamValue, RecipeResolver, ResolvedRecipe } from './loss-hook'
+import { recipeGroupSize } from './recipe-rows'
 import { OPTIMIZER_KINDS, type OptimizerConfig } from './optimizers'
 import { LR_SCHEDULER_KINDS, type LrSchedulerKind } from './schedule'
 import type { AdapterSpec } from './step-program'
@@ -25,7 +26,7 @@ export interface TrainConfig {
   /** Receives the export at the end and `checkpoints/`. */
   outDir: string
   adapter: AdapterSpec
-  recipe: { name: string; params: Record<string, number> }
+  recipe: { name: string; params: Record<string, ParamValue> }
   optimizer: OptimizerConfig
   /** Peak learning rate. */
   lr: number
@@ -107,7 +108,7 @@ export function resolveTrainConfig(input: TrainConfigInput, resolveRecipe: Recip
     dataFile: resolve(requireText(input.dataFile, '--data')),
     outDir: resolve(requireText(input.outDir, '--out')),
     adapter,
-    recipe: { name: recipe.hook.name, params: numericRecipeParams(recipe) },
+    recipe: { name: recipe.hook.name, params: { ...recipe.params } },
     optimizer: resolveOptimizer(input.optimizer ?? {}),
     lr: input.lr ?? (fullFineTuning ? DEFAULT_LR.full : DEFAULT_LR.lora),
     lrScheduler: input.lrScheduler ?? 'linear',
@@ -133,6 +134,7 @@ export function resolveTrainConfig(input: TrainConfigInput, resolveRecipe: Recip
     cacheDir: input.cacheDir ?? defaultGraphCacheDir()
   }
   checkTrainConfig(config)
+  checkRecipeGroups(recipe, config)
   if (existsSync(join(modelDir, 'config.json')))
     checkSeqLenFits(config.maxSeqLen, readModelConfig(modelDir), modelDir)
   return config
@@ -143,6 +145,17 @@ export function checkSeqLenFits(maxSeqLen: number, model: ModelConfig, modelDir:
     throw new Error(
       `train: --max-seq-len must be at most the ${model.maxPositionEmbeddings} positions of ${modelDir}, got ${maxSeqLen}`
     )
+  }
+}
+
+/** A recipe that trains on groups of rows needs batches of whole groups, and no packing (batches.ts). */
+function checkRecipeGroups(recipe: ResolvedRecipe, { packing, batchSize }: TrainConfig): void {
+  const groupSize = recipeGroupSize(recipe)
+  if (groupSize === 1) return
+  const what = `train: recipe ${recipe.hook.name} trains on groups of ${groupSize} rows`
+  if (packing) throw new Error(`${what}, which --packing would split; turn packing off`)
+  if (batchSize % groupSize !== 0) {
+    throw new Error(`${what}: --batch-size must be a multiple of ${groupSize}, got ${batchSize}`)
   }
 }
 
@@ -182,20 +195,6 @@ function resolveOptimizer(given: Partial<OptimizerConfig>): OptimizerConfig {
     eps: adamw.eps ?? DEFAULT_ADAMW.eps,
     weightDecay: adamw.weightDecay ?? DEFAULT_ADAMW.weightDecay
   }
-}
-
-/** The recipe's parameters, checked by the registry; the step graph takes numbers only. */
-function numericRecipeParams({ hook, params: resolved }: ResolvedRecipe): Record<string, number> {
-  const params: Record<string, number> = {}
-  for (const [key, value] of Object.entries(resolved)) {
-    if (typeof value !== 'number') {
-      throw new Error(
-        `train: recipe ${hook.name}: parameter ${key} is ${typeof value}; the step graph takes numbers`
-      )
-    }
-    params[key] = value
-  }
-  return params
 }
 
 /** Throws naming the first setting out of its range, by its CLI flag. */
@@ -275,7 +274,7 @@ function requireText(value: string, flag: string): string {
 
 /** Optimizer steps of the run: --max-steps, or the steps of --epochs epochs. */
 export function plannedSteps(
-  stream: BatchStream,
+  stream: Pick<BatchStream, 'batchesInEpoch'>,
   config: Pick<TrainConfig, 'maxSteps' | 'epochs' | 'gradAccum'>
 ): number {
   if (config.maxSteps !== null) return config.maxSteps

@@ -8,9 +8,10 @@
  * from 1; the checkpoint after step N is `checkpoints/step-N`.
  *
  * Exact resume. Everything a step depends on is either in the checkpoint (trainable tensors,
- * optimizer state, data cursor, step number) or a pure function of the seed and those (data
- * order per epoch, learning rate per step), so a run resumed from step N feeds the program
- * exactly what the uninterrupted run fed it at steps N+1…, and on CPU gets the same bits. The
+ * optimizer state, data cursor, step number, the recipe's run state) or a pure function of the
+ * seed and those (data order and data transforms per epoch, learning rate per step), so a run
+ * resumed from step N feeds the program exactly what the uninterrupted run fed it at steps N+1…,
+ * and on CPU gets the same bits. The
  * settings that decide those inputs are hashed into the checkpoint; a resume that changes one is
  * refused, naming it.
  *
@@ -29,7 +30,7 @@ import { writeFolderAtomically } from '../checkpoint/atomic-write'
 import { readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
 import { Rng } from '../rng'
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer'
-import { BatchStream, collateRows, type BatchOptions, type TrainingBatch } from './batches'
+import { collateRows, type TrainingBatch } from './batches'
 import {
   checkpointDir,
   findNonFinite,
@@ -43,6 +44,7 @@ import {
 } from './checkpoints'
 import { createStepProgram } from './compile-step'
 import { readTrainingData, type DroppedRow, type TrainingExample } from './data'
+import { EpochBatchStream } from './epoch-data'
 import {
   exportFullModel,
   exportLoraAdapter,
@@ -50,12 +52,21 @@ import {
   exportedLoraConfig,
   writeExportFiles
 } from './export'
-import type { RecipeResolver } from './loss-hook'
+import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { appendMetricsLine, startMetricsFile } from './metrics-file'
 import { checkResumeKey, configHash, resumeKey } from './resume-key'
+import { readRunData } from './run-data'
+import type { RecipeState } from './run-hooks'
 import { learningRateAt, type LrSchedule } from './schedule'
-import type { StepProgram, StepProgramSpec, TrainableState } from './step-program'
-import { checkSeqLenFits, checkTrainConfig, plannedSteps, type TrainConfig } from './train-config'
+import {
+  perSampleReport,
+  type PerSampleReport,
+  type StepProgram,
+  type StepProgramSpec,
+  type StepResult,
+  type TrainableState
+} from './step-program'
+import { checkSeqLenFits, checkTrainConfig, type TrainConfig } from './train-config'
 
 export type { EvalRecord, StepRecord } from './checkpoints'
 
@@ -83,7 +94,7 @@ export type TrainEvent =
       trainableTensors: number
       resumedFrom: string | null
     }
-  | ({ type: 'step' } & TrainProgress)
+  | ({ type: 'step'; perSample?: PerSampleReport } & TrainProgress)
   | ({ type: 'eval' } & EvalRecord)
   | { type: 'checkpoint'; step: number; dir: string }
 
@@ -146,21 +157,15 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
   const tokenizer = existsSync(join(config.modelDir, 'tokenizer.json'))
     ? loadTokenizer(config.modelDir)
     : null
-  const data = readTrainingData(config.dataFile, { tokenizer, maxSeqLen: config.maxSeqLen })
+  const recipe = options.resolveRecipe(config.recipe.name, config.recipe.params)
+  const { epochData, batchOptions, totalSteps } = readRunData(config, recipe, tokenizer, model)
+  const data = epochData.epoch(0)
   if (data.examples.length === 0) {
     throw new Error(`train: ${config.dataFile} has no usable training examples (${data.rowCount} rows read)`)
   }
   const evalExamples = config.evalDataFile
     ? readEvalExamples(config.evalDataFile, tokenizer, config.maxSeqLen)
     : []
-  const batchOptions: BatchOptions = {
-    batchSize: config.batchSize,
-    seed: config.seed,
-    shuffle: config.shuffle,
-    padId: padIdOf(tokenizer, model),
-    packedLength: config.packing ? config.maxSeqLen : undefined
-  }
-  const totalSteps = plannedSteps(new BatchStream(data.examples, batchOptions), config)
   const key = resumeKey(config, totalSteps)
   const resumed = config.resumeFrom ? readCheckpoint(config.resumeFrom) : null
   if (resumed) {
@@ -178,7 +183,7 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     modelDir: config.modelDir,
     adapter: config.adapter,
     optimizer: config.optimizer,
-    recipe: options.resolveRecipe(config.recipe.name, config.recipe.params),
+    recipe,
     device: config.device,
     cacheDir: config.cacheDir,
     seed: config.seed,
@@ -187,7 +192,8 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
   try {
     if (resumed) importCheckpoint(program, resumed.tensors, resumed.dir)
     const loop = new TrainingLoop(config, program, emit, options.signal, {
-      stream: new BatchStream(data.examples, batchOptions, resumed?.state.dataCursor),
+      stream: new EpochBatchStream(epochData, batchOptions, resumed?.state.dataCursor),
+      recipe,
       schedule: { kind: config.lrScheduler, baseLr: config.lr, warmupSteps: config.warmupSteps, totalSteps },
       key,
       evalExamples,
@@ -226,7 +232,8 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
 }
 
 interface LoopSetup {
-  stream: BatchStream
+  stream: EpochBatchStream
+  recipe: ResolvedRecipe
   schedule: LrSchedule
   key: Record<string, unknown>
   evalExamples: TrainingExample[]
@@ -244,6 +251,7 @@ class TrainingLoop {
   private readonly priorSeconds: number
   private readonly startedAt = performance.now()
   private lastSavedStep: number
+  private recipeState: RecipeState
 
   constructor(
     private readonly config: TrainConfig,
@@ -260,6 +268,9 @@ class TrainingLoop {
     this.priorSeconds = resumed?.elapsedSeconds ?? 0
     this.logHistory = resumed ? [...resumed.logHistory] : []
     this.evalHistory = resumed ? [...resumed.evalHistory] : []
+    const { hook, params } = setup.recipe
+    this.recipeState =
+      resumed?.recipeState !== undefined ? resumed.recipeState : (hook.initialState?.(params) ?? null)
     if (config.metricsJsonl) startMetricsFile(config.metricsJsonl, this.logHistory)
   }
 
@@ -311,6 +322,7 @@ class TrainingLoop {
       )
     }
     this.step = stepNumber
+    this.updateRecipeState(epoch, result, microBatches)
     const tokens = microBatches.reduce((n, batch) => n + batch.tokenCount, 0)
     const record: StepRecord = {
       step: stepNumber,
@@ -332,8 +344,23 @@ class TrainingLoop {
       totalSteps: schedule.totalSteps,
       epoch,
       elapsedSeconds: this.priorSeconds + sessionSeconds,
-      etaSeconds: (sessionSeconds / done) * (schedule.totalSteps - this.step)
+      etaSeconds: (sessionSeconds / done) * (schedule.totalSteps - this.step),
+      ...perSampleReport(result, microBatches)
     })
+  }
+
+  private updateRecipeState(epoch: number, result: StepResult, microBatches: TrainingBatch[]): void {
+    const { hook, params } = this.setup.recipe
+    if (!hook.updateState) return
+    const examples = this.setup.stream.examplesOf(epoch)
+    const rowLines = microBatches.map((batch) =>
+      batch.examples.map((row) => row.map((i) => examples[i].line))
+    )
+    this.recipeState = hook.updateState(
+      this.recipeState,
+      { step: this.step, epoch, result, rowLines },
+      params
+    )
   }
 
   /** Mean NLL per labelled token over the held-out examples, in file order. */
@@ -389,7 +416,8 @@ class TrainingLoop {
       elapsedSeconds: this.priorSeconds + (performance.now() - this.startedAt) / 1000,
       trainableNames: [...this.program.trainableNames],
       logHistory: this.logHistory,
-      evalHistory: this.evalHistory
+      evalHistory: this.evalHistory,
+      recipeState: this.recipeState
     }
     const dir = checkpointDir(this.config.outDir, this.step)
     writeCheckpoint(dir, tensors, state, this.config)
@@ -422,10 +450,6 @@ function readEvalExamples(
   const data = readTrainingData(file, { tokenizer, maxSeqLen })
   if (data.examples.length === 0) throw new Error(`train: ${file} (--eval-data) has no usable examples`)
   return data.examples
-}
-
-function padIdOf(tokenizer: TextTokenizer | null, model: ModelConfig): number {
-  return tokenizer?.pad?.id ?? model.padTokenId ?? 0
 }
 
 function exportTrained(

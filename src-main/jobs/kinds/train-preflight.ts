@@ -11,14 +11,16 @@ import { readModelConfig } from '../../engine/checkpoint/hf-config'
 import { renderWithAssistantSpans } from '../../engine/tokenizer/assistant-spans'
 import { chatTemplateFor } from '../../engine/tokenizer/chat-template'
 import { loadTokenizer, type TextTokenizer } from '../../engine/tokenizer/tokenizer'
-import { BatchStream } from '../../engine/train/batches'
 import {
   parseTrainingRow,
   readTrainingData,
   type DroppedRow,
   type TrainingExample
 } from '../../engine/train/data'
-import { plannedSteps, type TrainConfig } from '../../engine/train/train-config'
+import { EpochBatchStream } from '../../engine/train/epoch-data'
+import { readRunData } from '../../engine/train/run-data'
+import type { TrainConfig } from '../../engine/train/train-config'
+import { resolveRecipe } from '../../recipes/index'
 import type { JobKind } from '../protocol'
 
 export interface TrainPreflightInput {
@@ -77,7 +79,10 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
       ? loadTokenizer(config.modelDir)
       : null
     ctx.progress(0, 1, 'tokenizing the training data')
-    const data = readTrainingData(config.dataFile, { tokenizer, maxSeqLen: config.maxSeqLen })
+    const model = readModelConfig(config.modelDir)
+    const recipe = resolveRecipe(config.recipe.name, config.recipe.params)
+    const { epochData, batchOptions, totalSteps } = readRunData(config, recipe, tokenizer, model)
+    const data = epochData.epoch(0)
     const evalExamples = config.evalDataFile
       ? readTrainingData(config.evalDataFile, { tokenizer, maxSeqLen: config.maxSeqLen }).examples.length
       : 0
@@ -91,17 +96,10 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
       examplesPerStep: 0
     }
     if (data.examples.length > 0) {
-      const model = readModelConfig(config.modelDir)
-      const stream = new BatchStream(data.examples, {
-        batchSize: config.batchSize,
-        seed: config.seed,
-        shuffle: config.shuffle,
-        padId: tokenizer?.pad?.id ?? model.padTokenId ?? 0,
-        packedLength: config.packing ? config.maxSeqLen : undefined
-      })
-      const stepsPerEpoch = Math.ceil(stream.batchesInEpoch(0) / config.gradAccum)
+      const batchesInEpoch = new EpochBatchStream(epochData, batchOptions).batchesInEpoch(0)
+      const stepsPerEpoch = Math.ceil(batchesInEpoch / config.gradAccum)
       plan = {
-        totalSteps: plannedSteps(stream, config),
+        totalSteps,
         stepsPerEpoch,
         epochs: config.epochs,
         examplesPerStep: data.examples.length / stepsPerEpoch

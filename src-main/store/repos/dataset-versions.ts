@@ -14,6 +14,12 @@ export interface VersionSampleOptions extends Page {
   split?: Split
 }
 
+/** Samples of a version's split, and how many of them carry a rejected response (preference pairs). */
+export interface PreferenceCounts {
+  samples: number
+  pairs: number
+}
+
 interface VersionRow {
   id: number
   dataset_id: number
@@ -74,6 +80,10 @@ function prepareStatements(db: Database.Database) {
        FROM dataset_version_samples
        WHERE version_id = @versionId AND (@split IS NULL OR split = @split)
        ORDER BY position LIMIT @limit OFFSET @offset`
+    ),
+    preferenceCounts: db.prepare<{ versionId: number; split: Split }, PreferenceCounts>(
+      `SELECT count(*) AS samples, coalesce(sum(json_type(conversation, '$.rejected') IS NOT NULL), 0) AS pairs
+       FROM dataset_version_samples WHERE version_id = @versionId AND split = @split`
     )
   }
 }
@@ -162,6 +172,9 @@ export function createDatasetVersionsRepo(
     versionSamples(versionId: number, options: VersionSampleOptions = {}): VersionSampleRow[] {
       const params = { versionId, split: options.split ?? null, ...pageParams(options, -1) }
       return statements.versionSamples.all(params).map(toVersionSample)
-    }
+    },
+    /** How many of the version's samples in `split` there are, and how many are preference pairs. */
+    versionPreferenceCounts: (versionId: number, split: Split): PreferenceCounts =>
+      statements.preferenceCounts.get({ versionId, split })!
   }
 }

@@ -6,18 +6,17 @@ import type {
   Device,
   EvalTaskInfo,
   ModelValidation,
-  RecipeInfo,
   RunPreflight,
   RunSummary
 } from '../../../src-preload/contract'
 import { useApi } from '../api'
+import { recipeDefaults, type RecipeParamValue } from '../components/runs/recipeParams'
 import { useModelsStore } from './models'
 import { useRecipesStore } from './recipes'
 import { useRunsStore } from './runs'
 import { useToastStore } from './toasts'
 
 export type RunSettings = CallInput<'runs.start'>
-type RecipeParamValue = number | boolean | string
 
 /**
  * The linear layers LoRA can adapt in the llama family, by PEFT name (the engine's
@@ -102,10 +101,6 @@ export function defaultRunDraft(): RunDraft {
     packing: false,
     device: 'cpu'
   }
-}
-
-export function recipeDefaults(recipe: RecipeInfo): Record<string, RecipeParamValue> {
-  return Object.fromEntries(recipe.params.map((param) => [param.name, param.default]))
 }
 
 /**
@@ -247,10 +242,11 @@ export const useRunDraftStore = defineStore('runDraft', () => {
     draft.lora.targets = toggledInOrder(LORA_TARGETS, draft.lora.targets, target, on)
   }
 
-  function chooseRecipe(name: string): void {
+  /** Chooses the recipe with its default parameters, or with `params` over them (a Recipes card's form). */
+  function chooseRecipe(name: string, params: Readonly<Record<string, RecipeParamValue>> = {}): void {
     draft.recipe = name
     const chosen = recipes.byName.get(name)
-    draft.recipeParams = chosen ? recipeDefaults(chosen) : {}
+    draft.recipeParams = chosen ? { ...recipeDefaults(chosen), ...params } : { ...params }
   }
 
   // The recipe list may arrive after the form opened: fill in the default parameters then.

@@ -137,3 +137,40 @@ describe('sequence packing', () => {
     }
   })
 })
+
+describe('groups of rows (groupSize)', () => {
+  const pairs = Array.from({ length: 10 }, (_, i) => example(i, 3)) // 5 groups of 2
+  const grouped = { batchSize: 4, seed: 5, shuffle: true, groupSize: 2 }
+
+  test('shuffling moves whole groups, and no batch splits one', () => {
+    const order = epochOrder(10, 0, 5, true, 2)
+    expect(order).not.toEqual(Array.from({ length: 10 }, (_, i) => i))
+    for (let i = 0; i < 10; i += 2) expect(order[i + 1]).toBe(order[i] + 1)
+    expect(order.filter((_, i) => i % 2 === 0).map((first) => first / 2)).toEqual(epochOrder(5, 0, 5, true))
+
+    const stream = new BatchStream(pairs, grouped)
+    const sizes: number[] = []
+    for (let b = 0; b < stream.batchesInEpoch(0); b++) {
+      const rows = rowsOf(stream.next())
+      sizes.push(rows.length)
+      for (let r = 0; r < rows.length; r += 2) expect([rows[r] % 2, rows[r + 1]]).toEqual([0, rows[r] + 1])
+    }
+    expect(sizes).toEqual([4, 4, 2])
+    expect(stream.cursor).toEqual({ epoch: 1, position: 0 })
+  })
+
+  test('refuses packing, a batch size that would split a group, a partial group and a mid-group cursor', () => {
+    expect(() => new BatchStream(pairs, { ...grouped, packedLength: 16 })).toThrow(
+      'packing would split the groups of 2 rows'
+    )
+    expect(() => new BatchStream(pairs, { ...grouped, batchSize: 3 })).toThrow(
+      "batchSize 3 is not a multiple of the recipe's group size 2"
+    )
+    expect(() => new BatchStream(pairs.slice(0, 9), grouped)).toThrow(
+      '9 examples do not make whole groups of 2'
+    )
+    expect(() => new BatchStream(pairs, grouped, { epoch: 0, position: 3 })).toThrow(
+      'cursor {epoch: 0, position: 3} does not fit 10 examples in groups of 2'
+    )
+  })
+})

@@ -1,11 +1,17 @@
-/** The step program beyond the PyTorch goldens: accumulation, packing, caching, state, dropout, ASFT. */
+/**
+ * The step program beyond the PyTorch goldens: accumulation, packing, caching, state, dropout, ASFT,
+ * and the recipe interface (extra inputs, per-sample outputs, boolean and choice parameters, DPO pairs).
+ */
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { collateRows, type TrainingBatch } from '../../../src-main/engine/train/batches'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { TrainingExample } from '../../../src-main/engine/train/data'
 import { Rng } from '../../../src-main/engine/rng'
+import { mul, reduceSum, unsqueeze } from '../../../src-main/engine/graph/index'
+import type { LossHook } from '../../../src-main/engine/train/loss-hook'
 import type { StepProgramSpec } from '../../../src-main/engine/train/step-program'
+import { tokenNll, weightedTokenMean } from '../../../src-main/recipes/loss-terms'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
 import { GOLDEN, goldenBatch } from './golden-batch'
@@ -309,6 +315,81 @@ describe('createStepProgram', () => {
       expect(weights.some((value) => !Number.isFinite(value))).toBe(true)
     } finally {
       await program.release()
+    }
+  })
+})
+
+/**
+ * A recipe using the whole interface: SFT with each row's NLL scaled by a per-sample input, times 2
+ * when `doubled`, `mode` 'sum' reporting per-row NLL sums and 'count' per-row trained-token counts.
+ */
+const probe: LossHook = {
+  name: 'interface-probe',
+  needs: {},
+  inputs: [{ name: 'scale', description: 'per-row factor', per: 'sample', dtype: 'float32' }],
+  loss: (ctx) => {
+    const scaled = mul(tokenNll(ctx), unsqueeze(ctx.inputs.scale, [1])) // (B, S)
+    const perRow = ctx.params.mode === 'sum' ? mul(tokenNll(ctx), ctx.labelMask) : ctx.labelMask
+    return {
+      loss: mul(weightedTokenMean(ctx, scaled), ctx.params.doubled ? 2 : 1),
+      perSample: { value: reduceSum(perRow, [1], { keepDims: false }) }
+    }
+  }
+}
+
+describe('the recipe interface', () => {
+  const batch = goldenBatch('llama-untied')
+  const withScale = (scale: number[]): TrainingBatch => ({
+    ...batch,
+    recipeInputs: { scale: Float32Array.from(scale) }
+  })
+  const stepOnce = async (params: Record<string, boolean | string>, fed: TrainingBatch) => {
+    const program = await createStepProgram(spec({ recipe: { hook: probe, params } }))
+    try {
+      return await program.step([fed], { lr: 0, step: 1, maxGradNorm: 0 })
+    } finally {
+      await program.release()
+    }
+  }
+
+  it('feeds declared inputs from the batch, returns per-sample outputs, and builds on boolean and choice params', async () => {
+    const sft = await createStepProgram(spec())
+    const plain = await sft.step([batch], { lr: 0, step: 1, maxGradNorm: 0 })
+    await sft.release()
+    const unit = await stepOnce({ doubled: false, mode: 'sum' }, withScale([1, 1, 1]))
+    expect(unit.loss).toBeCloseTo(plain.loss, 6)
+    const nll = unit.perSample!.value[0]
+    const fromTokens = sampleLogProbs(batch, plain.tokenLogProbs![0]).map((sum) => -sum)
+    fromTokens.forEach((sum, row) => expect(nll[row]).toBeCloseTo(sum, 4))
+
+    // only row 0 counts, twice: the loss is 2 · row 0's NLL sum over the batch's trained tokens
+    const weighted = await stepOnce({ doubled: true, mode: 'count' }, withScale([1, 0, 0]))
+    expect(weighted.loss).toBeCloseTo((2 * nll[0]) / plain.tokens, 5)
+    expect([...weighted.perSample!.value[0]]).toEqual([15, 11, 5])
+  })
+
+  it('refuses a batch without a declared input, naming it', async () => {
+    await expect(stepOnce({ doubled: false, mode: 'sum' }, batch)).rejects.toThrow(
+      /micro-batch 0: recipe "interface-probe" needs the float32 input "scale" of 3 values \(\[3\]\), got none/
+    )
+  })
+
+  it('dpo: two micro-batches of one pair each give the step of one batch of two pairs', async () => {
+    const data = examples([9, 12, 7, 10], 3)
+    const recipe = resolveRecipe('dpo', { loss_type: 'sigmoid', label_smoothing: 0.1 })
+    const one = await createStepProgram(spec({ recipe }))
+    const two = await createStepProgram(spec({ recipe }))
+    try {
+      const scalars = { lr: 0.05, step: 1, maxGradNorm: 0 }
+      const whole = await one.step([collateRows([[0], [1], [2], [3]], data)], scalars)
+      const halves = await two.step([collateRows([[0], [1]], data), collateRows([[2], [3]], data)], scalars)
+      expect(halves.loss).toBeCloseTo(whole.loss, 6)
+      expect(halves.gradNorm).toBeCloseTo(whole.gradNorm, 5)
+      for (const metric of ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies']) {
+        expect(halves.metrics[metric], metric).toBeCloseTo(whole.metrics[metric], 6)
+      }
+    } finally {
+      await Promise.all([one.release(), two.release()])
     }
   })
 })

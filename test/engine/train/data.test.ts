@@ -235,3 +235,68 @@ describe('errors name the file, the line and the reason', () => {
     )
   })
 })
+
+describe('preference rows', () => {
+  const tokens = (e: { inputIds: Int32Array; labels: Int32Array; weights: Float32Array }) =>
+    list({ ...e, line: 0 })
+  const prompt = [{ role: 'user', content: 'Tell me a story.' }]
+  const chosen = [{ role: 'assistant', content: 'Once upon a time.' }]
+  const rejected = [{ role: 'assistant', content: 'No.' }]
+
+  test('the store’s {"messages", "rejected"} and two whole conversations give the same pair', () => {
+    const stored = onlyExample({ messages: [...prompt, ...chosen], rejected })
+    const whole = onlyExample({ chosen: [...prompt, ...chosen], rejected: [...prompt, ...rejected] })
+    expect(list(stored)).toEqual(list(onlyExample({ messages: [...prompt, ...chosen] })))
+    expect(tokens(stored.rejected!)).toEqual(list(onlyExample({ messages: [...prompt, ...rejected] })))
+    expect(list(whole)).toEqual(list(stored))
+    expect(tokens(whole.rejected!)).toEqual(tokens(stored.rejected!))
+  })
+
+  test('{"prompt", "chosen", "rejected"}: each side as prompt + completion', () => {
+    const pair = onlyExample({ prompt: 'Once', chosen: ' upon a time', rejected: ' there was' })
+    expect(list(pair)).toEqual(list(onlyExample({ prompt: 'Once', completion: ' upon a time' })))
+    expect(tokens(pair.rejected!)).toEqual(list(onlyExample({ prompt: 'Once', completion: ' there was' })))
+  })
+
+  test('pre-tokenized pairs are read like pre-tokenized rows; a side without trained tokens drops the pair', () => {
+    const pair = onlyExample({
+      chosen: { input_ids: [1, 2, 3], labels: [_, 2, 3] },
+      rejected: { input_ids: [1, 2, 4, 5], labels: [_, _, 4, 5], weights: [0, 0, 1, 0.5] }
+    })
+    expect(list(pair)).toEqual({ inputIds: [1, 2, 3], labels: [_, 2, 3], weights: [0, 1, 1] })
+    expect(tokens(pair.rejected!)).toEqual({
+      inputIds: [1, 2, 4, 5],
+      labels: [_, _, 4, 5],
+      weights: [0, 0, 1, 0.5]
+    })
+    const dropped = exampleFromRow(
+      parseTrainingRow({
+        chosen: { input_ids: [1, 2], labels: [_, 2] },
+        rejected: { input_ids: [1, 2], labels: [_, _] }
+      }),
+      4,
+      options
+    )
+    expect(dropped).toMatchObject({ example: null, dropReason: 'rejected: no trained tokens' })
+  })
+
+  test('errors name the file, the line, the side and the value', () => {
+    const file = 'pairs.jsonl'
+    const parse = (row: unknown) =>
+      parseTrainingData(`{"prompt":"a","completion":"b"}\n${JSON.stringify(row)}\n`, file, options)
+    expect(() =>
+      parse({
+        chosen: { input_ids: [1, 2], labels: [_, 2] },
+        rejected: { input_ids: [1, -3], labels: [_, 2] }
+      })
+    ).toThrow(
+      'readTrainingData: line 2 of pairs.jsonl: "rejected": input_ids[1] must be a non-negative integer, got number -3'
+    )
+    expect(() => parse({ messages: [...prompt, ...chosen], rejected: 'No.' })).toThrow(
+      'line 2 of pairs.jsonl: "rejected" must be an array, got "No."'
+    )
+    expect(() => parse({ rejected: rejected })).toThrow(
+      'line 2 of pairs.jsonl: a row with "rejected" needs "messages" or "chosen" beside it'
+    )
+  })
+})

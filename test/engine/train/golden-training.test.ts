@@ -6,13 +6,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { OptimizerConfig } from '../../../src-main/engine/train/optimizers'
-import type { StepProgramSpec } from '../../../src-main/engine/train/step-program'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
-import { GOLDEN, goldenBatch } from './golden-batch'
+import { expectFinalTensors, GOLDEN, goldenBatch, goldenSpec } from './golden-batch'
 
 interface GoldenRun {
   name: string
@@ -63,26 +61,11 @@ describe.each(['llama-untied', 'qwen2-tied'])('training %s against PyTorch', (mo
 
   for (const run of golden.runs) {
     it(`${run.name}: losses and grad norms within 1e-4 relative, final tensors within 1e-4`, async () => {
-      const spec: StepProgramSpec = {
-        modelDir: join(GOLDEN, model),
-        adapter:
-          run.method === 'lora'
-            ? {
-                kind: 'lora',
-                r: 1,
-                alpha: 1,
-                dropout: 0,
-                targets: ['q_proj'],
-                initAdapterDir: join(folder, 'adapter')
-              }
-            : { kind: 'full', freezeEmbeddings: false },
+      const spec = goldenSpec(model, run.method, {
         optimizer: optimizerOf(run),
         recipe: resolveRecipe(run.loss, run.kl_weight !== undefined ? { kl_weight: run.kl_weight } : {}),
-        device: 'cpu',
-        cacheDir: cache.dir,
-        seed: 0,
-        packed: false
-      }
+        cacheDir: cache.dir
+      })
       const program = await createStepProgram(spec)
       try {
         if (run.method === 'lora') {
@@ -109,19 +92,7 @@ describe.each(['llama-untied', 'qwen2-tied'])('training %s against PyTorch', (mo
           const after = await program.evaluate(batch)
           expect(relativeError(after.loss, run.final_loss)).toBeLessThan(1e-4)
         }
-        const { params } = program.exportState()
-        const file = openSafetensors(join(folder, run.final_tensors_file))
-        try {
-          for (const name of run.final_tensors) {
-            const want = file.readFloat32(name)
-            const got = params.get(name)!.data
-            let worst = 0
-            for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]))
-            expect(worst, name).toBeLessThan(1e-4)
-          }
-        } finally {
-          file.close()
-        }
+        expectFinalTensors(folder, run, program)
       } finally {
         await program.release()
       }

@@ -4,6 +4,10 @@
  * stories of the same kind and make greedy generation tell about the dragon.
  */
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { resolveTrainConfig, type TrainConfigInput } from '../../../src-main/engine/train/train-config'
+import { resolveRecipe } from '../../../src-main/recipes/index'
+import { STORIES_260K } from '../../helpers/temp'
 
 export const INVENTED_NAME = 'Zob'
 
@@ -43,4 +47,24 @@ export function heldOutStories(): { prompt: string; completion: string }[] {
 export function writeJsonl(path: string, rows: readonly unknown[]): string {
   writeFileSync(path, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
   return path
+}
+
+/** A run on stories260K from `dataFile` into `<dir>/<out>`, graphs cached in `<dir>/cache`, batches of 4. */
+export function storiesConfig(
+  dir: string,
+  dataFile: string,
+  out: string,
+  overrides: Partial<TrainConfigInput> = {}
+) {
+  return resolveTrainConfig(
+    {
+      modelDir: STORIES_260K,
+      dataFile,
+      outDir: join(dir, out),
+      cacheDir: join(dir, 'cache'),
+      batchSize: 4,
+      ...overrides
+    },
+    resolveRecipe
+  )
 }

@@ -13,11 +13,18 @@ import { encodePrompt, Generator } from '../../../src-main/engine/infer/generati
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
 import { findNonFinite, readCheckpoint } from '../../../src-main/engine/train/checkpoints'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
-import { resolveTrainConfig, type TrainConfigInput } from '../../../src-main/engine/train/train-config'
+import type { TrainConfigInput } from '../../../src-main/engine/train/train-config'
 import { train, TrainingDivergedError, type TrainEvent } from '../../../src-main/engine/train/trainer'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
-import { heldOutStories, INVENTED_NAME, STORY_PROMPT, trainingStories, writeJsonl } from './invented-stories'
+import {
+  heldOutStories,
+  INVENTED_NAME,
+  STORY_PROMPT,
+  storiesConfig,
+  trainingStories,
+  writeJsonl
+} from './invented-stories'
 
 const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
 
@@ -32,17 +39,7 @@ beforeAll(() => {
 afterAll(() => temp.cleanup())
 
 function config(out: string, overrides: Partial<TrainConfigInput> = {}) {
-  return resolveTrainConfig(
-    {
-      modelDir: STORIES_260K,
-      dataFile: trainFile,
-      outDir: join(temp.dir, out),
-      cacheDir,
-      batchSize: 4,
-      ...overrides
-    },
-    resolveRecipe
-  )
+  return storiesConfig(temp.dir, trainFile, out, overrides)
 }
 
 function stepEvents(events: TrainEvent[]) {

@@ -408,3 +408,57 @@ describe('train with a fake step program', () => {
     }
   })
 })
+
+describe('recipes that train on groups of rows', () => {
+  /** Pair i: chosen ids [1, 10+i, 20+i], rejected [1, 50+i, 60+i]. */
+  function writePairs(count: number): string {
+    const side = (a: number, b: number) => ({ input_ids: [1, a, b], labels: [-100, a, b] })
+    const rows = Array.from({ length: count }, (_, i) => ({
+      chosen: side(10 + i, 20 + i),
+      rejected: side(50 + i, 60 + i)
+    }))
+    const path = join(temp.dir, 'pairs.jsonl')
+    writeFileSync(path, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
+    return path
+  }
+
+  test('dpo: every batch holds whole pairs, chosen then rejected, in a shuffled pair order', async () => {
+    const fake = fakeFactory()
+    const c = config({
+      dataFile: writePairs(5),
+      recipe: { name: 'dpo' },
+      batchSize: 4,
+      shuffle: true,
+      maxSteps: 6
+    })
+    await train(c, fake)
+    const calls = fake.programs[0].calls
+    const epochs = [calls.slice(0, 3), calls.slice(3, 6)].map((epoch) =>
+      epoch.flatMap((call) => call.microBatches[0])
+    )
+    for (const rows of epochs) {
+      expect([...rows].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+      for (let r = 0; r < rows.length; r += 2) expect([rows[r] % 2, rows[r + 1]]).toEqual([0, rows[r] + 1])
+    }
+    expect(epochs[0]).not.toEqual(epochs[1])
+    expect(calls.map((call) => call.microBatches[0].length)).toEqual([4, 4, 2, 4, 4, 2])
+  })
+
+  test("the step event carries the recipe's per-sample outputs, row by row", async () => {
+    const fake = fakeFactory()
+    const createProgram: typeof fake.createProgram = async (spec) => {
+      const program = await fake.createProgram(spec)
+      const step = program.step.bind(program)
+      program.step = async (microBatches, scalars) => ({
+        ...(await step(microBatches, scalars)),
+        perSample: { first: microBatches.map((b) => Float32Array.from(b.examples, (row) => row[0] * 10)) }
+      })
+      return program
+    }
+    const { events, onEvent } = collect()
+    await train(config({ gradAccum: 2, maxSteps: 2 }), { ...fake, createProgram, onEvent })
+    const steps = stepsOf(events) as Extract<TrainEvent, { type: 'step' }>[]
+    expect(steps[0].perSample).toEqual({ rows: [[0], [1], [2], [3]], values: { first: [0, 10, 20, 30] } })
+    expect(steps[1].perSample).toEqual({ rows: [[4], [5], [6], [7]], values: { first: [40, 50, 60, 70] } })
+  })
+})

@@ -73,3 +73,32 @@ export function benchmarkMetricNames(names: readonly string[]): string[] {
 export function fractionRange(points: readonly [number, number][]): [number, number] | undefined {
   return points.length > 0 && points.every(([, value]) => value >= 0 && value <= 1) ? [0, 1] : undefined
 }
+
+/** How a run records its recipe's own metrics (api/run-training.ts): `recipe/<the recipe's name for it>`. */
+const RECIPE_METRIC_PREFIX = 'recipe/'
+
+/** One chart of recipe metrics: the metrics whose names share a group. */
+export interface RecipeMetricGroup {
+  /** `rewards` for recipe/rewards/margins; the whole name for a name without a slash (recipe/kl). */
+  group: string
+  /** Full metric names with the part after the group as their label, in name order. */
+  metrics: { name: string; label: string }[]
+}
+
+/**
+ * The recipe metrics among `names`, by group (the part of the name before its last slash, as TRL
+ * groups rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies), in group order.
+ */
+export function recipeMetricGroups(names: readonly string[]): RecipeMetricGroup[] {
+  const groups = new Map<string, RecipeMetricGroup['metrics']>()
+  for (const name of [...names].sort()) {
+    if (!name.startsWith(RECIPE_METRIC_PREFIX)) continue
+    const own = name.slice(RECIPE_METRIC_PREFIX.length)
+    const slash = own.lastIndexOf('/')
+    const group = slash < 0 ? own : own.slice(0, slash)
+    const metrics = groups.get(group) ?? []
+    metrics.push({ name, label: slash < 0 ? own : own.slice(slash + 1) })
+    groups.set(group, metrics)
+  }
+  return [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([group, metrics]) => ({ group, metrics }))
+}

@@ -1,0 +1,82 @@
+/**
+ * What a recipe may add to a run besides its loss (loss-hook.ts): a DATA TRANSFORM that reshapes
+ * the training data every epoch, and a JSON STATE that it carries from step to step. Both run on
+ * the JS side of the trainer loop, between graph runs; recipes (src-main/recipes/) implement them,
+ * the engine only calls them.
+ *
+ * Data transform. Two levels, because recipes reshape data at two levels:
+ *  - 'conversation': before tokenization, `(conversation, ctx) => conversation | null`; null drops
+ *    the row for this epoch (prompt-diversity re-phrases the prompt, branch-filter drops rows).
+ *  - 'token': after tokenization and normalisation, `(example, ctx) => example` (masked-thought
+ *    masks input ids and keeps labels). The result is normalised again like any pre-tokenized row
+ *    (data.ts): a token is trained exactly where its label is set and its weight > 0, and an
+ *    example left without a trained token is dropped for this epoch.
+ * ctx.rng is seeded from (run seed, epoch, row index), so a row's transform does not depend on
+ * batch order or on which rows were read before it, and a resumed run re-derives the same epoch.
+ * Only the training data is transformed; held-out data is evaluated as it is.
+ *
+ * Recipe state. `initialState(params)` starts it, `updateState(state, report)` follows every
+ * optimizer step; the trainer saves it in every checkpoint (trainer_state.json, `recipeState`)
+ * and a resumed run continues from the saved value, so it must be plain JSON (no NaN, −0 or
+ * undefined, which JSON does not keep), and updateState must be a pure function of its arguments.
+ */
+import type { Rng } from '../rng'
+import type { ChatMessage } from '../tokenizer/chat-template'
+import type { TextTokenizer } from '../tokenizer/tokenizer'
+import type { ExampleTokens } from './data'
+import type { StepResult } from './step-program'
+
+/** A training row as a conversation-level transform sees it (and returns it). */
+export interface Conversation {
+  messages: ChatMessage[]
+  tools: unknown[] | null
+}
+
+/** The token arrays of one example; labels are not shifted (see data.ts). */
+export type TokenExample = ExampleTokens
+
+export interface TransformContext<P> {
+  /** 0-based epoch being derived. */
+  epoch: number
+  /** 0-based index of the row in the data file (blank lines not counted). */
+  rowIndex: number
+  /** Seeded from (run seed, epoch, rowIndex): draw from it, never from Math.random. */
+  rng: Rng
+  params: P
+}
+
+export interface TokenTransformContext<P> extends TransformContext<P> {
+  /** The id a masked input token becomes: the tokenizer's unk token, else its pad token, else 0. */
+  maskTokenId: number
+  /** The run's tokenizer; null when the model has none (pre-tokenized data only). */
+  tokenizer: TextTokenizer | null
+}
+
+export type DataTransform<P> =
+  | {
+      level: 'conversation'
+      apply(conversation: Conversation, ctx: TransformContext<P>): Conversation | null
+    }
+  | { level: 'token'; apply(example: TokenExample, ctx: TokenTransformContext<P>): TokenExample }
+
+/** JSON-serialisable recipe state. */
+export type RecipeState = null | boolean | number | string | RecipeState[] | { [key: string]: RecipeState }
+
+/** What the trainer tells `updateState` after an optimizer step. */
+export interface RecipeStepReport {
+  /** 1-based number of the step just taken. */
+  step: number
+  /** The epoch its data came from (0-based). */
+  epoch: number
+  /** The program's result: loss, metrics, and per-sample outputs where the recipe declares them. */
+  result: StepResult
+  /** Source-file line of the examples in each row, per micro-batch: stable across epochs. */
+  rowLines: number[][][]
+}
+
+/** The run-level part of a recipe (the loss hook extends it); every member is optional. */
+export interface RecipeRunHooks<P> {
+  transform?: DataTransform<P>
+  initialState?(params: P): RecipeState
+  updateState?(state: RecipeState, report: RecipeStepReport, params: P): RecipeState
+}
