@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
 import shutil
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import torch
 
@@ -99,3 +100,13 @@ def tensor_checksums(tensors: Dict[str, torch.Tensor]) -> Dict[str, Dict[str, fl
         }
         for name, tensor in sorted(tensors.items())
     }
+
+
+def run_cases(script: str, description: str, cases: Sequence[str], make_case: Callable[[str], None]) -> None:
+    """The command line every golden script shares: make the cases named (default: all), refuse unknown ones."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cases", nargs="*", default=list(cases), help=f"default: {list(cases)}")
+    for case in parser.parse_args().cases:
+        if case not in cases:
+            raise SystemExit(f"{script}: unknown case {case!r}; known: {list(cases)}")
+        make_case(case)

@@ -24,7 +24,6 @@ Everything is computed in float64 from the float32 stored weights.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -34,7 +33,7 @@ from typing import Dict, List
 import torch
 import torch.nn.functional as F
 
-from golden_io import GOLDEN_ROOT, recreate_folder, right_padded_batch, tensor_checksums, write_json
+from golden_io import GOLDEN_ROOT, recreate_folder, right_padded_batch, run_cases, tensor_checksums, write_json
 from llama_ref import LORA_TARGETS_ALL, CausalLM, attach_lora, load_hf_model, set_lora_enabled
 from make_golden_training import ADAMW, LORA_ALPHA, LORA_RANK, make_optimizer, trainable_tensors, write_final_tensors
 from safetensors_io import read_safetensors
@@ -202,12 +201,7 @@ def make_case(case: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cases", nargs="*", default=sorted(CASES), help=f"default: {sorted(CASES)}")
-    for case in parser.parse_args().cases:
-        if case not in CASES:
-            raise SystemExit(f"make_golden_preference: unknown case {case!r}; known: {sorted(CASES)}")
-        make_case(case)
+    run_cases("make_golden_preference", __doc__, sorted(CASES), make_case)
 
 
 if __name__ == "__main__":

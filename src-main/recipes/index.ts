@@ -9,8 +9,11 @@ import { branchFilter } from './branch-filter'
 import { dft } from './dft'
 import { dpo } from './dpo'
 import { firstStep } from './first-step'
+import { glow } from './glow'
+import { grape } from './grape'
 import { maskedThought } from './masked-thought'
 import { promptDiversity } from './prompt-diversity'
+import { selfCorrectionFormat } from './self-correction-format'
 import { sft } from './sft'
 import { spanWeights } from './span-weights'
 import type { Recipe, RecipeParam } from './types'
@@ -24,7 +27,10 @@ const RECIPES: readonly Recipe[] = registry([
   maskedThought,
   firstStep,
   promptDiversity,
+  selfCorrectionFormat,
+  glow,
   spanWeights,
+  grape,
   branchFilter,
   dpo
 ])

@@ -182,6 +182,9 @@ export const evalTargetRef = z.union([
 ])
 
 /** Evaluations also take an adapter folder; the arena and generation do not (they load stored weights only). */
+/** What a self-correction evaluation asks after the first answer; the self-correction-format recipe trains on it. */
+export const DEFAULT_REVIEW_PROMPT = 'Review your previous answer and correct it if needed.'
+
 const evalAdapterRef = z.object({ baseModelId: id, adapterDir: z.string().trim().min(1).max(4096) }).strict()
 
 export const evalSettingsSchema = z
@@ -194,12 +197,7 @@ export const evalSettingsSchema = z
     batchSize: z.number().int().min(1).max(4096).nullable().default(null),
     selfCorrection: z
       .object({
-        reviewPrompt: z
-          .string()
-          .trim()
-          .min(1)
-          .max(5000)
-          .default('Review your previous answer and correct it if needed.')
+        reviewPrompt: z.string().trim().min(1).max(5000).default(DEFAULT_REVIEW_PROMPT)
       })
       .strict()
       .nullable()

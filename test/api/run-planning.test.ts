@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseNvidiaSmi, queryGpus } from '../../src-main/api/system-resources'
+import { listRecipes } from '../../src-main/recipes/index'
 import { defaultModelDir } from '../../src-main/resources'
 import { quickRun, useTrainingStore } from './run-fixtures'
 
@@ -16,17 +17,7 @@ describe('run planning calls', () => {
 
   it('lists every declared recipe with its paper and parameters', async () => {
     const recipes = await fixture.api.call('recipes.list', {})
-    expect(recipes.map((r) => r.name)).toEqual([
-      'sft',
-      'dft',
-      'asft',
-      'masked-thought',
-      'first-step',
-      'prompt-diversity',
-      'span-weights',
-      'branch-filter',
-      'dpo'
-    ])
+    expect(recipes.map((r) => r.name)).toEqual(listRecipes().map((r) => r.name))
     const asft = recipes.find((r) => r.name === 'asft')!
     expect(asft).toMatchObject({
       title: 'Anchored Supervised Fine-Tuning (ASFT)',

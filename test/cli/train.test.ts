@@ -12,7 +12,7 @@ import { collateRows } from '../../src-main/engine/train/batches'
 import { createStepProgram } from '../../src-main/engine/train/compile-step'
 import { readTrainingData } from '../../src-main/engine/train/data'
 import { resolveTrainConfig } from '../../src-main/engine/train/train-config'
-import { resolveRecipe } from '../../src-main/recipes/index'
+import { listRecipes, resolveRecipe } from '../../src-main/recipes/index'
 import {
   heldOutStories,
   INVENTED_NAME,
@@ -75,7 +75,9 @@ describe('finetune-studio train', () => {
     [['--lora-targets', 'q_proj,qq_proj'], '--lora-targets must be a list of q_proj, k_proj'],
     [
       ['--recipe', 'ppo'],
-      '--recipe must be one of sft, dft, asft, masked-thought, first-step, prompt-diversity, span-weights, branch-filter, dpo, got "ppo"'
+      `--recipe must be one of ${listRecipes()
+        .map((r) => r.name)
+        .join(', ')}, got "ppo"`
     ],
     [['--recipe', 'asft', '--recipe-param', 'kl_weight=-2'], 'kl_weight must be ≥ 0, got -2'],
     [['--recipe-param', 'oops'], '--recipe-param must be NAME=VALUE, got "oops"'],

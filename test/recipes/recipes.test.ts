@@ -309,7 +309,7 @@ describe('asft', () => {
 // ---- registry ----------------------------------------------------------------------------------------
 
 describe('registry', () => {
-  test('lists sft, dft and asft, each with a title, a summary and (but sft) a paper', () => {
+  test('lists every recipe in registry order, each with a title, a summary and (but sft) a paper', () => {
     expect(listRecipes().map((r) => r.name)).toEqual([
       'sft',
       'dft',
@@ -317,7 +317,10 @@ describe('registry', () => {
       'masked-thought',
       'first-step',
       'prompt-diversity',
+      'self-correction-format',
+      'glow',
       'span-weights',
+      'grape',
       'branch-filter',
       'dpo'
     ])
@@ -332,7 +335,7 @@ describe('registry', () => {
 
   test('an unknown recipe name lists the known ones', () => {
     expect(() => getRecipe('grpo')).toThrow(
-      'getRecipe: unknown recipe "grpo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, span-weights, branch-filter, dpo'
+      'getRecipe: unknown recipe "grpo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, grape, branch-filter, dpo'
     )
   })
 

@@ -11,8 +11,8 @@
  * and an assistant turn, prompt/completion message lists as their concatenation with the prompt
  * untrained — which tokenizes exactly as data.ts tokenizes those rows. Plain-text
  * prompt/completion rows and pre-tokenized rows are not conversations and are refused. A
- * preference row's rejected side is not transformed and is left out (recipes with a transform train
- * on one response).
+ * preference row's rejected side is shown to the transform as `rejected` but never trained
+ * (recipes with a transform train on one response).
  */
 import { Rng } from '../rng'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
@@ -26,7 +26,8 @@ import {
   type ExampleResult,
   type TrainingData,
   type TrainingExample,
-  type TrainingRow
+  type TrainingRow,
+  type TrainingSideRow
 } from './data'
 import type { ResolvedRecipe } from './loss-hook'
 import type { Conversation, DataTransform, TransformContext } from './run-hooks'
@@ -110,7 +111,11 @@ class TransformedData implements EpochData {
     if (transform.level === 'conversation') {
       const kept = transform.apply(conversationOf(row, this.recipe.hook.name), ctx)
       if (!kept) return { example: null, truncated: false, dropReason: `left out by the recipe's transform` }
-      return exampleFromRow({ format: 'messages', ...kept }, line, this.options)
+      return exampleFromRow(
+        { format: 'messages', messages: kept.messages, tools: kept.tools },
+        line,
+        this.options
+      )
     }
     const tokenized = exampleFromRow(row, line, this.options)
     if (!tokenized.example) return tokenized
@@ -134,6 +139,13 @@ class TransformedData implements EpochData {
 }
 
 function conversationOf(row: TrainingRow, recipe: string): Conversation {
+  const conversation = sideConversation(row, recipe)
+  return row.rejected
+    ? { ...conversation, rejected: sideConversation(row.rejected, recipe).messages }
+    : conversation
+}
+
+function sideConversation(row: TrainingSideRow, recipe: string): Conversation {
   switch (row.format) {
     case 'messages':
       return { messages: row.messages.map((message) => ({ ...message })), tools: row.tools }

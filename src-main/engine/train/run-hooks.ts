@@ -1,8 +1,8 @@
 /**
  * What a recipe may add to a run besides its loss (loss-hook.ts): a DATA TRANSFORM that reshapes
- * the training data every epoch, and a JSON STATE that it carries from step to step. Both run on
- * the JS side of the trainer loop, between graph runs; recipes (src-main/recipes/) implement them,
- * the engine only calls them.
+ * the training data every epoch, a SELECTION among candidate responses scored by the model, and a
+ * JSON STATE that it carries from step to step. All run on the JS side of the trainer loop, between
+ * graph runs; recipes (src-main/recipes/) implement them, the engine only calls them.
  *
  * Data transform. Two levels, because recipes reshape data at two levels:
  *  - 'conversation': before tokenization, `(conversation, ctx) => conversation | null`; null drops
@@ -15,8 +15,16 @@
  * batch order or on which rows were read before it, and a resumed run re-derives the same epoch.
  * Only the training data is transformed; held-out data is evaluated as it is.
  *
+ * Selection (stage 'before-training'). Rows whose tokens before their first trained token are the
+ * same are candidate responses to one prompt, whatever the row format (several Alpaca rows with the
+ * same instruction, several conversations with the same first user turn). Before training, the
+ * frozen base model scores every candidate's trained tokens in a forward-only pass
+ * (engine/infer/scoring.ts) and `keep` says which candidates of each prompt train; the others are
+ * left out of every epoch and reported as dropped rows. The base model, not the run's weights, so
+ * a resumed run selects exactly the same rows. A recipe selects or transforms, not both.
+ *
  * Recipe state. `initialState(params)` starts it, `updateState(state, report)` follows every
- * optimizer step; the trainer saves it in every checkpoint (trainer_state.json, `recipeState`)
+ * optimizer step, and `batchInputs(state, rows)` derives the next batches' recipe inputs from it; the trainer saves it in every checkpoint (trainer_state.json, `recipeState`)
  * and a resumed run continues from the saved value, so it must be plain JSON (no NaN, −0 or
  * undefined, which JSON does not keep), and updateState must be a pure function of its arguments.
  */
@@ -30,6 +38,11 @@ import type { StepResult } from './step-program'
 export interface Conversation {
   messages: ChatMessage[]
   tools: unknown[] | null
+  /**
+   * A preference row's rejected conversation, for the transform to read (self-correction-format
+   * shows it as a wrong first answer); only `messages` is trained.
+   */
+  rejected?: ChatMessage[]
 }
 
 /** The token arrays of one example; labels are not shifted (see data.ts). */
@@ -59,6 +72,22 @@ export type DataTransform<P> =
     }
   | { level: 'token'; apply(example: TokenExample, ctx: TokenTransformContext<P>): TokenExample }
 
+/** One candidate response as the selection pass scored it. */
+export interface ScoredCandidate {
+  /** 1-based line of its row in the data file. */
+  line: number
+  /** Σ log p(token | tokens before it) over the candidate's trained tokens, under the base model. */
+  logprob: number
+  /** How many tokens are trained (and scored). */
+  tokens: number
+}
+
+export interface CandidateSelection<P> {
+  stage: 'before-training'
+  /** Indices into `candidates` (one prompt's, in file order) of those to train; at least one. */
+  keep(candidates: readonly ScoredCandidate[], params: P): number[]
+}
+
 /** JSON-serialisable recipe state. */
 export type RecipeState = null | boolean | number | string | RecipeState[] | { [key: string]: RecipeState }
 
@@ -74,9 +103,27 @@ export interface RecipeStepReport {
   rowLines: number[][][]
 }
 
+/** The rows of one micro-batch about to be trained, as `batchInputs` sees them. */
+export interface RecipeBatchRows {
+  /** The epoch its data comes from (0-based). */
+  epoch: number
+  /** Source-file line of the examples in each row: stable across epochs. */
+  rowLines: number[][]
+}
+
 /** The run-level part of a recipe (the loss hook extends it); every member is optional. */
 export interface RecipeRunHooks<P> {
   transform?: DataTransform<P>
+  select?: CandidateSelection<P>
   initialState?(params: P): RecipeState
   updateState?(state: RecipeState, report: RecipeStepReport, params: P): RecipeState
+  /**
+   * The values of the recipe's declared inputs (loss-hook.ts) for one micro-batch, derived from the
+   * state before the step (GLOW: each row's loss in the previous epoch); pure, like updateState.
+   */
+  batchInputs?(
+    state: RecipeState,
+    rows: RecipeBatchRows,
+    params: P
+  ): Record<string, Float32Array | BigInt64Array>
 }

@@ -158,7 +158,7 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     ? loadTokenizer(config.modelDir)
     : null
   const recipe = options.resolveRecipe(config.recipe.name, config.recipe.params)
-  const { epochData, batchOptions, totalSteps } = readRunData(config, recipe, tokenizer, model)
+  const { epochData, batchOptions, totalSteps } = await readRunData(config, recipe, tokenizer, model)
   const data = epochData.epoch(0)
   if (data.examples.length === 0) {
     throw new Error(`train: ${config.dataFile} has no usable training examples (${data.rowCount} rows read)`)
@@ -302,6 +302,7 @@ class TrainingLoop {
     while (microBatches.length < this.config.gradAccum && stream.cursor.epoch === epoch) {
       microBatches.push(stream.next())
     }
+    this.feedRecipeInputs(epoch, microBatches)
     const lr = learningRateAt(schedule, this.step)
     const stepNumber = this.step + 1
     const began = performance.now()
@@ -349,13 +350,28 @@ class TrainingLoop {
     })
   }
 
+  private feedRecipeInputs(epoch: number, microBatches: TrainingBatch[]): void {
+    const { hook, params } = this.setup.recipe
+    if (!hook.batchInputs) return
+    for (const batch of microBatches) {
+      batch.recipeInputs = hook.batchInputs(
+        this.recipeState,
+        { epoch, rowLines: this.rowLinesOf(epoch, batch) },
+        params
+      )
+    }
+  }
+
+  /** The source-file line of the examples in each row of `batch`. */
+  private rowLinesOf(epoch: number, batch: TrainingBatch): number[][] {
+    const examples = this.setup.stream.examplesOf(epoch)
+    return batch.examples.map((row) => row.map((i) => examples[i].line))
+  }
+
   private updateRecipeState(epoch: number, result: StepResult, microBatches: TrainingBatch[]): void {
     const { hook, params } = this.setup.recipe
     if (!hook.updateState) return
-    const examples = this.setup.stream.examplesOf(epoch)
-    const rowLines = microBatches.map((batch) =>
-      batch.examples.map((row) => row.map((i) => examples[i].line))
-    )
+    const rowLines = microBatches.map((batch) => this.rowLinesOf(epoch, batch))
     this.recipeState = hook.updateState(
       this.recipeState,
       { step: this.step, epoch, result, rowLines },

@@ -81,7 +81,7 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
     ctx.progress(0, 1, 'tokenizing the training data')
     const model = readModelConfig(config.modelDir)
     const recipe = resolveRecipe(config.recipe.name, config.recipe.params)
-    const { epochData, batchOptions, totalSteps } = readRunData(config, recipe, tokenizer, model)
+    const { epochData, batchOptions, totalSteps } = await readRunData(config, recipe, tokenizer, model)
     const data = epochData.epoch(0)
     const evalExamples = config.evalDataFile
       ? readTrainingData(config.evalDataFile, { tokenizer, maxSeqLen: config.maxSeqLen }).examples.length

@@ -1,6 +1,11 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, watch } from 'vue'
-import type { EvalSettings, EvalTaskInfo, EvalTaskPreview } from '../../../src-preload/contract'
+import {
+  DEFAULT_REVIEW_PROMPT,
+  type EvalSettings,
+  type EvalTaskInfo,
+  type EvalTaskPreview
+} from '../../../src-preload/contract'
 import { useApi } from '../api'
 import { findTaskFile, planTaskUpload } from '../components/evaluate/taskUpload'
 import { jobProgressView, type JobProgressView } from '../composables/useJobProgress'
@@ -9,8 +14,6 @@ import { isJobFinished, useJobsStore } from './jobs'
 import { targetInput, useTargetsStore, type TargetKey } from './targets'
 import { useToastStore } from './toasts'
 
-/** The review prompt of the self-correction paper's setup. */
-export const DEFAULT_REVIEW_PROMPT = 'Review your previous answer and correct it if needed.'
 export const MAX_FEWSHOT = 64
 
 /** The settings fields as they are edited ('' where a number field was cleared). */

@@ -1,13 +1,21 @@
 /**
  * The right-padded batch of a golden folder (test/fixtures/golden/<folder>/inputs.json) as a
- * TrainingBatch, and the check of a golden run's final tensors.
+ * TrainingBatch, the check of a golden run's final tensors, and the whole check of a recipe's
+ * golden trajectory (reference/make_golden_preference.py, make_golden_recipes.py).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { openSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
 import type { TrainingBatch } from '../../../src-main/engine/train/batches'
-import type { AdapterSpec, StepProgram, StepProgramSpec } from '../../../src-main/engine/train/step-program'
+import { createStepProgram } from '../../../src-main/engine/train/compile-step'
+import type { ResolvedRecipe } from '../../../src-main/engine/train/loss-hook'
+import type {
+  AdapterSpec,
+  StepProgram,
+  StepProgramSpec,
+  StepResult
+} from '../../../src-main/engine/train/step-program'
 
 export const GOLDEN = join(import.meta.dirname, '..', '..', 'fixtures', 'golden')
 
@@ -80,5 +88,57 @@ export function expectFinalTensors(
     }
   } finally {
     golden.close()
+  }
+}
+
+/** AdamW settings of a golden recipe script. */
+export interface GoldenOptimizer {
+  lr: number
+  betas: [number, number]
+  eps: number
+  weight_decay: number
+}
+
+/** One run of a golden recipe script: its method, steps, per-step figures and final tensors. */
+export interface GoldenRecipeRun {
+  name: string
+  method: 'full' | 'lora'
+  steps: number
+  losses: number[]
+  grad_norms: number[]
+  final_tensors_file: string
+  final_tensors: string[]
+}
+
+/**
+ * Trains `run.steps` AdamW steps of `recipe` on `batch` from the golden model (full, or LoRA from
+ * the golden adapter) and checks every step with `checkStep`, then the final tensors.
+ */
+export async function checkGoldenRecipeRun(options: {
+  model: string
+  folder: string
+  optimizer: GoldenOptimizer
+  run: GoldenRecipeRun
+  recipe: ResolvedRecipe
+  batch: TrainingBatch
+  cacheDir: string
+  checkStep: (result: StepResult, step: number) => void
+}): Promise<void> {
+  const { optimizer, run } = options
+  const { betas, eps, weight_decay: weightDecay } = optimizer
+  const spec = goldenSpec(options.model, run.method, {
+    optimizer: { kind: 'adamw', betas, eps, weightDecay },
+    recipe: options.recipe,
+    cacheDir: options.cacheDir
+  })
+  const program = await createStepProgram(spec)
+  try {
+    for (let k = 0; k < run.steps; k++) {
+      const result = await program.step([options.batch], { lr: optimizer.lr, step: k + 1, maxGradNorm: 0 })
+      options.checkStep(result, k)
+    }
+    expectFinalTensors(options.folder, run, program)
+  } finally {
+    await program.release()
   }
 }

@@ -6,10 +6,15 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
-import { expectFinalTensors, GOLDEN, goldenBatch, goldenSpec } from './golden-batch'
+import {
+  checkGoldenRecipeRun,
+  GOLDEN,
+  goldenBatch,
+  type GoldenOptimizer,
+  type GoldenRecipeRun
+} from './golden-batch'
 
 const REWARD_METRICS = [
   'rewards/chosen',
@@ -18,19 +23,12 @@ const REWARD_METRICS = [
   'rewards/accuracies'
 ] as const
 
-type GoldenDpoRun = {
-  name: string
-  method: 'full' | 'lora'
+type GoldenDpoRun = GoldenRecipeRun & {
   params: { beta: number; loss_type: string; label_smoothing: number }
-  steps: number
-  losses: number[]
-  grad_norms: number[]
-  final_tensors_file: string
-  final_tensors: string[]
 } & Record<(typeof REWARD_METRICS)[number], number[]>
 
 interface GoldenDpo {
-  optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number }
+  optimizer: GoldenOptimizer
   runs: GoldenDpoRun[]
 }
 
@@ -50,17 +48,15 @@ describe.each(['llama-untied', 'qwen2-tied'])('dpo on %s against PyTorch', (mode
 
   for (const run of golden.runs) {
     it(`${run.name}: losses, grad norms and rewards within 1e-4, final tensors within 1e-4`, async () => {
-      const { optimizer } = golden
-      const { betas, eps, weight_decay: weightDecay } = optimizer
-      const spec = goldenSpec(model, run.method, {
-        optimizer: { kind: 'adamw', betas, eps, weightDecay },
+      await checkGoldenRecipeRun({
+        model,
+        folder,
+        optimizer: golden.optimizer,
+        run,
         recipe: resolveRecipe('dpo', run.params),
-        cacheDir: cache.dir
-      })
-      const program = await createStepProgram(spec)
-      try {
-        for (let k = 0; k < run.steps; k++) {
-          const result = await program.step([batch], { lr: optimizer.lr, step: k + 1, maxGradNorm: 0 })
+        batch,
+        cacheDir: cache.dir,
+        checkStep(result, k) {
           expectClose(result.loss, run.losses[k], `loss of step ${k}`)
           expectClose(result.gradNorm, run.grad_norms[k], `grad norm of step ${k}`)
           for (const metric of REWARD_METRICS) {
@@ -69,10 +65,7 @@ describe.each(['llama-untied', 'qwen2-tied'])('dpo on %s against PyTorch', (mode
             expectClose(result.metrics[metric], run[metric][k], `${metric} of step ${k}`)
           }
         }
-        expectFinalTensors(folder, run, program)
-      } finally {
-        await program.release()
-      }
+      })
     })
   }
 })

@@ -1,0 +1,275 @@
+/**
+ * Each data-transform recipe's intended effect on a real model: short LoRA runs on stories260K over
+ * one small conversation set, compared with plain SFT on the same rows, measured by scoring the
+ * training rows' token spans with the base model and with each adapter. The figures printed here
+ * are the ones of the README's "Recipes and their measured effect" table; the assertions check
+ * directions only. (dpo's effect is shown by dpo-stories.test.ts.)
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { Scorer, type ScoreRow } from '../../../src-main/engine/infer/scoring'
+import { IGNORE_INDEX } from '../../../src-main/engine/tokenizer/labels'
+import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
+import { readEpochData } from '../../../src-main/engine/train/epoch-data'
+import type { TrainingExample } from '../../../src-main/engine/train/data'
+import { train, type TrainEvent } from '../../../src-main/engine/train/trainer'
+import { resolveRecipe } from '../../../src-main/recipes/index'
+import { PROMPT_TEMPLATES } from '../../../src-main/recipes/prompt-diversity'
+import { CONFIRM_LEAD, REVISE_LEAD } from '../../../src-main/recipes/self-correction-format'
+import { DEFAULT_REVIEW_PROMPT } from '../../../src-preload/contract/evaluations'
+import { STORIES_260K, tempDir } from '../../helpers/temp'
+import { storiesConfig, writeJsonl } from './invented-stories'
+
+const PROMPTS = [
+  'Once upon a time, there was a little',
+  'One day, there was a little',
+  'There was a little',
+  'Long ago, there lived a little'
+]
+/** Two reasoning steps split by a blank line: first-step trains the first only. */
+const stepRow = (prompt: string) => ({
+  messages: [
+    { role: 'user', content: prompt },
+    { role: 'assistant', content: 'dragon named Zob.\n\nZob liked to fly over the big hill.' }
+  ]
+})
+/** An assistant turn that calls a tool: span-weights weighs it more. */
+const toolRow = (prompt: string) => ({
+  messages: [
+    { role: 'user', content: prompt },
+    {
+      role: 'assistant',
+      content: 'fly(Zob, hill)',
+      tool_calls: [{ type: 'function', function: { name: 'fly', arguments: { who: 'Zob' } } }]
+    }
+  ]
+})
+/** A trajectory that keeps branching: branch-filter leaves it out. */
+const branchingRow = (prompt: string) => ({
+  messages: [
+    { role: 'user', content: prompt },
+    { role: 'assistant', content: 'Wait, a cat. Hmm, a dog. Alternatively, Zob. Wait, Zob.' }
+  ]
+})
+const ROWS = [...PROMPTS.map(stepRow), ...PROMPTS.map(toolRow), ...PROMPTS.map(branchingRow)]
+const STEP_LINES = [1, 2, 3, 4]
+const TOOL_LINES = [5, 6, 7, 8]
+const BRANCHING_LINES = [9, 10, 11, 12]
+const SEED = 42
+
+const temp = tempDir('fs-recipe-effects-')
+const tokenizer = loadTokenizer(STORIES_260K)
+let dataFile: string
+afterAll(() => temp.cleanup())
+
+interface Run {
+  adapterDir: string
+  start: Extract<TrainEvent, { type: 'start' }>
+  losses: number[]
+}
+const runs = new Map<string, Run>()
+
+async function trainRecipe(
+  recipe: string,
+  params: Record<string, string> = {},
+  { file = dataFile, steps = 6 } = {}
+): Promise<Run> {
+  const events: TrainEvent[] = []
+  const config = storiesConfig(temp.dir, file, recipe, {
+    recipe: { name: recipe, params },
+    adapter: { kind: 'lora', r: 8, alpha: 16, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+    lr: 5e-3,
+    lrScheduler: 'constant',
+    maxSteps: steps,
+    seed: SEED
+  })
+  await train(config, { resolveRecipe, onEvent: (event) => void events.push(event) })
+  return {
+    adapterDir: config.outDir,
+    start: events.find((e) => e.type === 'start') as Run['start'],
+    losses: events.flatMap((e) => (e.type === 'step' ? [e.loss] : []))
+  }
+}
+
+/** The rows' examples as `recipe` derives them in epoch 0, by line. */
+function examplesOf(recipe: string, file = dataFile): Map<number, TrainingExample> {
+  const data = readEpochData(file, { tokenizer, maxSeqLen: 256 }, resolveRecipe(recipe), SEED).epoch(0)
+  return new Map(data.examples.map((example) => [example.line, example]))
+}
+
+/** log p of each row's scored labels, under the base model or an adapter. */
+async function logprobs(rows: readonly ScoreRow[], adapterDir?: string): Promise<number[]> {
+  const scorer = await Scorer.open(
+    { modelDir: STORIES_260K, adapterDir },
+    { cacheDir: join(temp.dir, 'cache'), threads: 1 }
+  )
+  try {
+    return (await scorer.score(rows)).map((score) => score.logprob)
+  } finally {
+    await scorer.release()
+  }
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0)
+
+/** How much an adapter raised log p of `rows` over the base model, in nats per row. */
+async function gain(rows: readonly ScoreRow[], run: Run): Promise<number> {
+  return (sum(await logprobs(rows, run.adapterDir)) - sum(await logprobs(rows))) / rows.length
+}
+
+const scored = (example: TrainingExample, keep: (t: number) => boolean): ScoreRow => ({
+  inputIds: [...example.inputIds],
+  labels: [...example.labels].map((label, t) => (keep(t) ? label : IGNORE_INDEX))
+})
+
+beforeAll(async () => {
+  dataFile = writeJsonl(join(temp.dir, 'train.jsonl'), ROWS)
+  for (const [recipe, params] of [
+    ['sft', {}],
+    ['first-step', {}],
+    ['masked-thought', {}],
+    ['span-weights', { tool_call_weight: '5' }],
+    ['branch-filter', {}]
+  ] as const)
+    runs.set(recipe, await trainRecipe(recipe, params))
+}, 120_000)
+
+describe('recipe effects on stories260K (6 LoRA steps each, against sft on the same rows)', () => {
+  test('first-step: the later steps of a response are not learned, the first step is', async () => {
+    const whole = examplesOf('sft')
+    const firstOnly = examplesOf('first-step')
+    const firstStepRows = STEP_LINES.map((line) => {
+      const trained = firstOnly.get(line)!.labels
+      return scored(whole.get(line)!, (t) => t < trained.length && trained[t] !== IGNORE_INDEX)
+    })
+    const laterStepRows = STEP_LINES.map((line) => {
+      const trained = firstOnly.get(line)!.labels
+      return scored(whole.get(line)!, (t) => t >= trained.length || trained[t] === IGNORE_INDEX)
+    })
+    const later = {
+      sft: await gain(laterStepRows, runs.get('sft')!),
+      firstStep: await gain(laterStepRows, runs.get('first-step')!)
+    }
+    const first = await gain(firstStepRows, runs.get('first-step')!)
+    const firstBySft = await gain(firstStepRows, runs.get('sft')!)
+    console.info(
+      `first-step: log p gain per response on its later steps ${later.firstStep.toFixed(2)} (sft ` +
+        `${later.sft.toFixed(2)}), on its first step ${first.toFixed(2)} (sft ${firstBySft.toFixed(2)})`
+    )
+    expect(first).toBeGreaterThan(0)
+    expect(later.sft).toBeGreaterThan(0)
+    expect(later.firstStep).toBeLessThan(later.sft / 2)
+  })
+
+  test('masked-thought: inputs are masked but the loss is on the original tokens, which it learns', async () => {
+    const masked = runs.get('masked-thought')!
+    const sft = runs.get('sft')!
+    const responses = [...examplesOf('sft').values()].map((example) => scored(example, () => true))
+    const learned = await gain(responses, masked)
+    console.info(
+      `masked-thought: loss at step 1 ${masked.losses[0].toFixed(3)} (sft ${sft.losses[0].toFixed(3)}); ` +
+        `log p gain per unmasked response ${learned.toFixed(2)}`
+    )
+    // Same rows, same order: predicting the originals from partly masked inputs is harder.
+    expect(masked.losses[0]).toBeGreaterThan(sft.losses[0])
+    expect(learned).toBeGreaterThan(0)
+  })
+
+  test('span-weights: the tool-call turns are learned faster than with sft', async () => {
+    const whole = examplesOf('sft')
+    const toolTurns = TOOL_LINES.map((line) => scored(whole.get(line)!, () => true))
+    const weighted = await gain(toolTurns, runs.get('span-weights')!)
+    const plain = await gain(toolTurns, runs.get('sft')!)
+    console.info(
+      `span-weights: log p gain per tool-call turn ${weighted.toFixed(2)} (sft ${plain.toFixed(2)})`
+    )
+    expect(weighted).toBeGreaterThan(plain)
+  })
+
+  test('branch-filter: the branching trajectories are left out, the others train', () => {
+    const { start } = runs.get('branch-filter')!
+    console.info(
+      `branch-filter: ${start.examples} of ${start.rows} rows train; sft ${runs.get('sft')!.start.examples}`
+    )
+    expect(start.dropped.map((row) => row.line)).toEqual(BRANCHING_LINES)
+    expect(start.examples).toBe(ROWS.length - BRANCHING_LINES.length)
+    expect(runs.get('sft')!.start.examples).toBe(ROWS.length)
+  })
+
+  test('prompt-diversity: every epoch reads the prompts in other wordings', () => {
+    const data = readEpochData(
+      dataFile,
+      { tokenizer, maxSeqLen: 256 },
+      resolveRecipe('prompt-diversity'),
+      SEED
+    )
+    const wordings = (epoch: number) =>
+      data
+        .epoch(epoch)
+        .examples.map((example) => tokenizer.decode([...example.inputIds], { skipSpecialTokens: true }))
+    const epochs = [0, 1, 2, 3].map(wordings)
+    const perRow = ROWS.map((_, row) => new Set(epochs.map((epoch) => epoch[row])).size)
+    const mean = sum(perRow) / perRow.length
+    console.info(
+      `prompt-diversity: ${mean.toFixed(2)} distinct prompt wordings per row over 4 epochs (sft 1)`
+    )
+    expect(mean).toBeGreaterThan(2)
+    expect(Math.max(...perRow)).toBeLessThanOrEqual(PROMPT_TEMPLATES.length)
+  })
+})
+
+describe('self-correction-format on stories260K (12 LoRA steps)', () => {
+  const RIGHT = 'dragon named Zob.'
+  const WRONG = 'girl named Lily.'
+  const reviewRows = (prompts: readonly string[], rejected: boolean) =>
+    prompts.map((prompt) => ({
+      messages: [
+        { role: 'user', content: prompt },
+        { role: 'assistant', content: RIGHT }
+      ],
+      ...(rejected ? { rejected: [{ role: 'assistant', content: WRONG }] } : {})
+    }))
+  /** The review conversation after `first`, ending in `lead`: only the lead is scored. */
+  const probe = (prompt: string, first: string, lead: string) => ({
+    messages: [
+      { role: 'user', content: prompt },
+      { role: 'assistant', content: first, loss_weight: 0 },
+      { role: 'user', content: DEFAULT_REVIEW_PROMPT },
+      { role: 'assistant', content: lead }
+    ]
+  })
+  const HELD_OUT = ['One morning, there was a little', 'Near the big tree lived a little']
+
+  test('after training, a wrong first answer is revised and a right one confirmed', async () => {
+    const file = writeJsonl(join(temp.dir, 'review.jsonl'), [
+      ...reviewRows(PROMPTS, true),
+      ...reviewRows(PROMPTS, false)
+    ])
+    const run = await trainRecipe('self-correction-format', {}, { file, steps: 12 })
+    const probeFile = writeJsonl(
+      join(temp.dir, 'probes.jsonl'),
+      HELD_OUT.flatMap((prompt) =>
+        [WRONG, RIGHT].flatMap((first) =>
+          [REVISE_LEAD, CONFIRM_LEAD].map((lead) => probe(prompt, first, lead))
+        )
+      )
+    )
+    const probes = [...examplesOf('sft', probeFile).values()].map((example) => scored(example, () => true))
+    /** log p(revise) − log p(confirm) after a wrong and after a right first answer, per prompt. */
+    const margins = async (adapterDir?: string) => {
+      const lp = await logprobs(probes, adapterDir)
+      const mean = (offset: number) =>
+        sum(HELD_OUT.map((_, p) => lp[4 * p + offset] - lp[4 * p + offset + 1])) / HELD_OUT.length
+      return { afterWrong: mean(0), afterRight: mean(2) }
+    }
+    const before = await margins()
+    const after = await margins(run.adapterDir)
+    console.info(
+      `self-correction-format: held-out log p(revise) − log p(confirm) after a wrong answer ` +
+        `${before.afterWrong.toFixed(2)} → ${after.afterWrong.toFixed(2)}, after a right one ` +
+        `${before.afterRight.toFixed(2)} → ${after.afterRight.toFixed(2)}`
+    )
+    expect(after.afterWrong).toBeGreaterThan(after.afterRight)
+    expect(after.afterWrong - before.afterWrong).toBeGreaterThan(after.afterRight - before.afterRight)
+  })
+})
