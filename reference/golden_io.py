@@ -110,3 +110,18 @@ def run_cases(script: str, description: str, cases: Sequence[str], make_case: Ca
         if case not in cases:
             raise SystemExit(f"{script}: unknown case {case!r}; known: {list(cases)}")
         make_case(case)
+
+
+def write_recipe_expected(folder: str, case: str, optimizer: Dict[str, object], runs: List[Dict[str, object]]) -> None:
+    """expected.json of a recipe golden folder: where its model and adapter are, the optimizer, every run."""
+    write_json(
+        os.path.join(folder, "expected.json"),
+        {
+            "case": case,
+            "base_model": f"../{case}",
+            "adapter": f"../train-{case}/adapter",
+            "optimizer": optimizer,
+            "reference_dtype": "float64 computed from the float32 weights",
+            "runs": runs,
+        },
+    )

@@ -28,12 +28,12 @@ import copy
 import json
 import os
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import torch
 import torch.nn.functional as F
 
-from golden_io import GOLDEN_ROOT, recreate_folder, right_padded_batch, run_cases, tensor_checksums, write_json
+from golden_io import GOLDEN_ROOT, recreate_folder, right_padded_batch, run_cases, tensor_checksums, write_json, write_recipe_expected
 from llama_ref import LORA_TARGETS_ALL, CausalLM, attach_lora, load_hf_model, set_lora_enabled
 from make_golden_training import ADAMW, LORA_ALPHA, LORA_RANK, make_optimizer, trainable_tensors, write_final_tensors
 from safetensors_io import read_safetensors
@@ -106,27 +106,45 @@ def dpo_loss(policy: torch.Tensor, reference: torch.Tensor, run: Run) -> Dict[st
 
 
 def train(case: str, run: Run, adapter: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor], dtype: torch.dtype):
+    return train_against_base(
+        case, run.method, OPTIMIZER, adapter, batch, dtype, sequence_logprobs, lambda policy, reference: dpo_loss(policy, reference, run)
+    )
+
+
+def train_against_base(
+    case: str,
+    method: str,
+    optimizer_settings: Dict[str, object],
+    adapter: Dict[str, torch.Tensor],
+    batch: Dict[str, torch.Tensor],
+    dtype: torch.dtype,
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    objective: Callable[[torch.Tensor, torch.Tensor], Dict[str, torch.Tensor]],
+):
+    """STEPS steps of objective(policy scores, reference scores), each row scored by score(logits, labels); the
+    reference is the base model: LoRA switched off, or (full fine-tuning) a frozen copy of the initial weights.
+    Returns the per-step loss, grad norm and the objective's other figures, and the final trainable tensors."""
     model = load_hf_model(os.path.join(GOLDEN_ROOT, case), dtype)
     frozen: CausalLM = copy.deepcopy(model).requires_grad_(False)
-    if run.method == "lora":
+    if method == "lora":
         attach_lora(model, adapter, LORA_TARGETS_ALL, LORA_ALPHA / LORA_RANK)
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = make_optimizer(OPTIMIZER, parameters)
+    optimizer = make_optimizer(optimizer_settings, parameters)
 
-    def reference_logprobs() -> torch.Tensor:
+    def reference_scores() -> torch.Tensor:
         with torch.no_grad():
-            if run.method == "full":
-                return sequence_logprobs(frozen(batch["input_ids"], batch["attention_mask"]), batch["labels"])
+            if method == "full":
+                return score(frozen(batch["input_ids"], batch["attention_mask"]), batch["labels"])
             set_lora_enabled(model, False)
             logits = model(batch["input_ids"], batch["attention_mask"])
             set_lora_enabled(model, True)
-            return sequence_logprobs(logits, batch["labels"])
+            return score(logits, batch["labels"])
 
     history: Dict[str, List[float]] = {"losses": [], "grad_norms": []}
     for _ in range(STEPS):
         optimizer.zero_grad()
-        policy = sequence_logprobs(model(batch["input_ids"], batch["attention_mask"]), batch["labels"])
-        parts = dpo_loss(policy, reference_logprobs(), run)
+        policy = score(model(batch["input_ids"], batch["attention_mask"]), batch["labels"])
+        parts = objective(policy, reference_scores())
         parts["loss"].backward()
         grad_norm = torch.sqrt(sum(parameter.grad.double().pow(2).sum() for parameter in parameters))
         history["losses"].append(float(parts["loss"]))
@@ -135,7 +153,7 @@ def train(case: str, run: Run, adapter: Dict[str, torch.Tensor], batch: Dict[str
             if key != "loss":
                 history.setdefault(key, []).append(float(value))
         optimizer.step()
-    return history, trainable_tensors(model, run.method)
+    return history, trainable_tensors(model, method)
 
 
 def assert_adapter_off_is_base(case: str, adapter: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor]) -> None:
@@ -187,17 +205,7 @@ def make_case(case: str) -> None:
             f"f32 loss diff {max(abs(a - b) for a, b in zip(history['losses'], history32['losses'])):.1e}"
         )
 
-    write_json(
-        os.path.join(folder, "expected.json"),
-        {
-            "case": case,
-            "base_model": f"../{case}",
-            "adapter": f"../train-{case}/adapter",
-            "optimizer": OPTIMIZER,
-            "reference_dtype": "float64 computed from the float32 weights",
-            "runs": runs,
-        },
-    )
+    write_recipe_expected(folder, case, OPTIMIZER, runs)
 
 
 def main() -> None:

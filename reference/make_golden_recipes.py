@@ -35,7 +35,7 @@ from typing import Dict, List
 import torch
 import torch.nn.functional as F
 
-from golden_io import GOLDEN_ROOT, recreate_folder, run_cases, tensor_checksums, write_json
+from golden_io import GOLDEN_ROOT, recreate_folder, run_cases, tensor_checksums, write_json, write_recipe_expected
 from llama_ref import LORA_TARGETS_ALL, attach_lora, load_hf_model
 from make_golden_training import ADAMW, LORA_ALPHA, LORA_RANK, load_batch, make_optimizer, trainable_tensors, write_final_tensors
 from safetensors_io import read_safetensors
@@ -160,17 +160,7 @@ def make_case(case: str) -> None:
         )
         print(f"{case} {run.name}: losses {[round(v, 5) for v in history['losses']]}, f32 loss diff {f32_diff:.1e}")
 
-    write_json(
-        os.path.join(folder, "expected.json"),
-        {
-            "case": case,
-            "base_model": f"../{case}",
-            "adapter": f"../train-{case}/adapter",
-            "optimizer": ADAMW,
-            "reference_dtype": "float64 computed from the float32 weights",
-            "runs": runs,
-        },
-    )
+    write_recipe_expected(folder, case, ADAMW, runs)
 
 
 def main() -> None:

@@ -21,14 +21,9 @@
  * and the rejected responses, their margin, and the share of pairs whose chosen reward is higher.
  */
 import {
-  add,
   cast,
   div,
-  exp,
   greater,
-  log,
-  max,
-  min,
   mul,
   neg,
   pow,
@@ -43,6 +38,7 @@ import {
   type Tensor
 } from '../engine/graph/index'
 import type { LossContext } from '../engine/train/loss-hook'
+import { logSigmoid } from './loss-terms'
 import type { Recipe } from './types'
 
 export const DPO_LOSS_TYPES = ['sigmoid', 'ipo', 'hinge'] as const
@@ -148,17 +144,6 @@ function pairLoss(delta: Tensor, { beta, loss_type, label_smoothing }: DpoParams
     case 'hinge':
       return relu(sub(1, mul(delta, beta)))
   }
-}
-
-/**
- * log σ(x) = min(x, 0) − log(1 + exp(−|x|)), which neither overflows nor loses precision for large |x|.
- * NOTE: at x = 0 (every pair of a full fine-tuning run's first step) both pieces have a kink that
- * the sum does not: Min and Max send a tie's gradient to their first input, so min(x, 0) gives
- * slope 1 and |x| must be max(−x, x), slope −1 — the left-hand slopes, which sum to σ(−0) = ½.
- * Written max(x, −x), the slope at 0 would be 1.5.
- */
-function logSigmoid(x: Tensor): Tensor {
-  return sub(min(x, 0), log(add(exp(neg(max(neg(x), x))), 1)))
 }
 
 /** Σ log p over each row's labelled tokens, as [pairs, 2]: column 0 chosen, 1 rejected. */

@@ -27,23 +27,10 @@
  * samples and counts as one: each of its lines records the row's loss, and the first line's history
  * weighs the row.
  */
-import {
-  div,
-  greater,
-  less,
-  max,
-  min,
-  mul,
-  reduceSum,
-  sigmoid,
-  stopGradient,
-  sub,
-  where,
-  type Tensor
-} from '../engine/graph/index'
+import { less, max, min, mul, sigmoid, stopGradient, sub, where, type Tensor } from '../engine/graph/index'
 import type { LossContext } from '../engine/train/loss-hook'
 import type { RecipeBatchRows, RecipeStepReport } from '../engine/train/run-hooks'
-import { tokenNll } from './loss-terms'
+import { rowTokenMean, tokenNll, weightedSampleMean } from './loss-terms'
 import type { Recipe } from './types'
 
 export type GlowParams = { alpha: number; beta: number; min_weight: number; max_weight: number }
@@ -115,26 +102,16 @@ export const glow: Recipe<GlowParams> = {
     }
   ],
   loss: (ctx) => {
-    const rowLoss = rowMeanNll(ctx) // (B)
+    const rowLoss = rowTokenMean(ctx, tokenNll(ctx)) // (B)
     const weights = gainWeights(ctx, ctx.inputs.previous_loss, stopGradient(rowLoss)) // (B)
-    const safeTotal = where(greater(ctx.sampleTotal, 0), ctx.sampleTotal, 1)
-    const weighted = mul(mul(ctx.sampleWeights, weights), rowLoss) // (B)
     return {
-      loss: div(reduceSum(weighted, undefined, { keepDims: false }), safeTotal),
+      loss: weightedSampleMean(ctx, mul(weights, rowLoss)),
       perSample: { loss: rowLoss, weight: weights }
     }
   },
   initialState: () => ({}),
   updateState: (state, report) => recordLosses(state as GlowState, report),
   batchInputs: (state, rows) => ({ previous_loss: previousLosses(state as GlowState, rows) })
-}
-
-/** Each row's mean NLL over its trained tokens, weighted by the token weights; 0 for a row without any [B]. */
-function rowMeanNll(ctx: LossContext): Tensor {
-  const perRow = (value: Tensor) => reduceSum(value, [1], { keepDims: false })
-  const weightSum = perRow(ctx.tokenWeights) // (B)
-  const nllSum = perRow(mul(ctx.tokenWeights, tokenNll(ctx))) // (B)
-  return div(nllSum, where(greater(weightSum, 0), weightSum, 1))
 }
 
 /** clip(α·(1 − σ(β·(previous − current))), w_min, w_max), and 1 where the row has no previous loss [B]. */

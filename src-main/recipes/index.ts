@@ -12,11 +12,15 @@ import { firstStep } from './first-step'
 import { glow } from './glow'
 import { grape } from './grape'
 import { maskedThought } from './masked-thought'
+import { otr } from './otr'
+import { poft } from './poft'
 import { promptDiversity } from './prompt-diversity'
+import { s3ft } from './s3ft'
 import { selfCorrectionFormat } from './self-correction-format'
 import { sft } from './sft'
 import { spanWeights } from './span-weights'
 import type { Recipe, RecipeParam } from './types'
+import { uds } from './uds'
 
 export type * from './types'
 
@@ -30,9 +34,13 @@ const RECIPES: readonly Recipe[] = registry([
   selfCorrectionFormat,
   glow,
   spanWeights,
+  otr,
   grape,
+  uds,
+  s3ft,
   branchFilter,
-  dpo
+  dpo,
+  poft
 ])
 
 function registry(recipes: readonly Recipe[]): readonly Recipe[] {

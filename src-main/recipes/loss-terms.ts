@@ -1,8 +1,12 @@
 /** Loss terms shared by recipes, over the hook's tensors (engine/train/loss-hook.ts). */
 import {
+  add,
   div,
   exp,
   greater,
+  log,
+  max,
+  min,
   mul,
   neg,
   reduceSum,
@@ -26,6 +30,36 @@ export function weightedTokenMean(ctx: LossContext, perToken: Tensor): Tensor {
   const total = reduceSum(mul(weights, perToken), undefined, { keepDims: false })
   const safeTotal = where(greater(ctx.tokenTotal, 0), ctx.tokenTotal, 1)
   return div(total, safeTotal)
+}
+
+/**
+ * Σ_t w·value / Σ_t w for each row, w its token weights: a row's weighted mean of a per-token value
+ * over its trained tokens [B]. A row without a trained token gives 0, not NaN.
+ */
+export function rowTokenMean(ctx: LossContext, perToken: Tensor): Tensor {
+  const perRow = (value: Tensor) => reduceSum(value, [1], { keepDims: false })
+  const weightSum = perRow(ctx.tokenWeights) // (B)
+  return div(perRow(mul(ctx.tokenWeights, perToken)), where(greater(weightSum, 0), weightSum, 1))
+}
+
+/**
+ * Σ sampleWeight·value / sampleTotal: the weighted mean of a per-row value over the rows of the
+ * optimizer step, so micro-batches summed give the step's mean. A step without weight gives 0.
+ */
+export function weightedSampleMean(ctx: LossContext, perRow: Tensor): Tensor {
+  const safeTotal = where(greater(ctx.sampleTotal, 0), ctx.sampleTotal, 1)
+  return div(reduceSum(mul(ctx.sampleWeights, perRow), undefined, { keepDims: false }), safeTotal)
+}
+
+/**
+ * log σ(x) = min(x, 0) − log(1 + exp(−|x|)), which neither overflows nor loses precision for large |x|.
+ * NOTE: at x = 0 (every pair of a full fine-tuning run's first step) both pieces have a kink that
+ * the sum does not: Min and Max send a tie's gradient to their first input, so min(x, 0) gives
+ * slope 1 and |x| must be max(−x, x), slope −1 — the left-hand slopes, which sum to σ(−0) = ½.
+ * Written max(x, −x), the slope at 0 would be 1.5.
+ */
+export function logSigmoid(x: Tensor): Tensor {
+  return sub(min(x, 0), log(add(exp(neg(max(neg(x), x))), 1)))
 }
 
 /** −log p(target) per predicting position [B, S]. */

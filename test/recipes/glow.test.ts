@@ -2,14 +2,13 @@
  * The glow recipe in a real run on stories260K: its loss history lives in the recipe state, the
  * weights start in the second epoch, and a run resumed from a checkpoint is bit-identical.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
-import { TRAINER_STATE_FILE } from '../../src-main/engine/train/checkpoints'
-import { resolveTrainConfig } from '../../src-main/engine/train/train-config'
 import { train, type TrainEvent } from '../../src-main/engine/train/trainer'
 import { resolveRecipe } from '../../src-main/recipes/index'
-import { STORIES_260K, tempDir } from '../helpers/temp'
+import { recipeRunConfig, savedRecipeState, stepEvents as steps } from '../helpers/recipe-run'
+import { tempDir } from '../helpers/temp'
 
 const temp = tempDir('fs-glow-')
 afterAll(() => temp.cleanup())
@@ -25,31 +24,13 @@ function writeRows(): string {
   return path
 }
 
-function config(outDir: string, resumeFrom?: string) {
-  return resolveTrainConfig(
-    {
-      modelDir: STORIES_260K,
-      dataFile: join(temp.dir, 'train.jsonl'),
-      outDir: join(temp.dir, outDir),
-      cacheDir: join(temp.dir, 'cache'),
-      adapter: { kind: 'full' },
-      recipe: { name: 'glow', params: { alpha: 2 } },
-      lr: 0.05,
-      batchSize: 2,
-      maxSteps: 6,
-      saveEvery: 3,
-      shuffle: true,
-      seed: 5,
-      resumeFrom
-    },
-    resolveRecipe
+const config = (outDir: string, resumeFrom?: string) =>
+  recipeRunConfig(
+    temp.dir,
+    outDir,
+    { name: 'glow', params: { alpha: 2 } },
+    { batchSize: 2, seed: 5, resumeFrom }
   )
-}
-
-type StepEvent = Extract<TrainEvent, { type: 'step' }>
-const steps = (events: TrainEvent[]) => events.filter((e): e is StepEvent => e.type === 'step')
-const savedState = (outDir: string, step: number) =>
-  JSON.parse(readFileSync(join(temp.dir, outDir, 'checkpoints', `step-${step}`, TRAINER_STATE_FILE), 'utf8'))
 
 test('glow weighs samples from the second epoch on, keeps their losses by line, and resumes bit-identically', async () => {
   writeRows()
@@ -71,7 +52,7 @@ test('glow weighs samples from the second epoch on, keeps their losses by line, 
 
   // The state holds each line's loss of the last epoch (steps 5–6), as the step reported it; with no
   // data transform, example i of an epoch is line i + 1.
-  const state = savedState('full', 6).recipeState as Record<string, number>
+  const state = savedRecipeState(temp.dir, 'full', 6) as Record<string, number>
   const lastEpoch = fullSteps
     .slice(4)
     .flatMap((event) =>
@@ -91,5 +72,5 @@ test('glow weighs samples from the second epoch on, keeps their losses by line, 
     expect(Object.is(event.gradNorm, expected[i].gradNorm)).toBe(true)
     expect(event.perSample).toEqual(expected[i].perSample)
   })
-  expect(savedState('resumed', 6).recipeState).toEqual(state)
+  expect(savedRecipeState(temp.dir, 'resumed', 6)).toEqual(state)
 }, 120_000)

@@ -320,9 +320,13 @@ describe('registry', () => {
       'self-correction-format',
       'glow',
       'span-weights',
+      'otr',
       'grape',
+      'uds',
+      's3ft',
       'branch-filter',
-      'dpo'
+      'dpo',
+      'poft'
     ])
     for (const recipe of listRecipes()) {
       expect(recipe.title.length).toBeGreaterThan(3)
@@ -335,7 +339,7 @@ describe('registry', () => {
 
   test('an unknown recipe name lists the known ones', () => {
     expect(() => getRecipe('grpo')).toThrow(
-      'getRecipe: unknown recipe "grpo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, grape, branch-filter, dpo'
+      'getRecipe: unknown recipe "grpo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, otr, grape, uds, s3ft, branch-filter, dpo, poft'
     )
   })
 

@@ -10,7 +10,19 @@
  * intermediate value below 2⁶³: products are of a 32-bit value and a 27-bit constant, and the
  * right shift is an integer division by 2¹⁶ of a non-negative value.
  */
-import { cast, div, greater, mul, range, reshape, shapeOf, size, where, type Tensor } from '../graph/index'
+import {
+  add,
+  cast,
+  div,
+  greater,
+  mul,
+  range,
+  reshape,
+  shapeOf,
+  size,
+  where,
+  type Tensor
+} from '../graph/index'
 import type { GraphBuilder } from '../graph/index'
 import { Rng } from '../rng'
 
@@ -40,19 +52,37 @@ export function declareDropoutSeed(g: GraphBuilder): Tensor {
  */
 export function hashDropout(x: Tensor, p: number, seed: Tensor, salt: number): Tensor {
   if (!(p > 0 && p < 1)) throw new Error(`hashDropout: p must be in (0, 1), got ${p}`)
+  const g = x.graph
+  const salted = hashedIndices(x, seed, salt, 'hashDropout') // (numel) in [0, 2³²)
+  // keep when hash ≥ p·2³²: P(keep) = 1 − p up to 2⁻³²
+  const threshold = Math.ceil(p * 2 ** 32) - 1
+  const scale = where(greater(salted, threshold), g.scalar(1 / (1 - p), x.dtype), 0) // (numel)
+  return mul(x, reshape(cast(scale, x.dtype), shapeOf(x), x.shape))
+}
+
+/**
+ * Uniform draws in (0, 1), one per element of x and shaped like it, from the same hash as the
+ * dropout masks: a pure function of (step seed, salt, element index), so sampling recipes (otr)
+ * redraw each step and a resumed run draws what an uninterrupted one would.
+ */
+export function hashUniform(x: Tensor, seed: Tensor, salt: number): Tensor {
+  // the top 24 bits, exact in float32, so no draw rounds to 0 or 1
+  const top = div(hashedIndices(x, seed, salt, 'hashUniform'), x.graph.scalar(256, 'int64')) // (numel) in [0, 2²⁴)
+  const uniform = div(add(cast(top, 'float32'), 0.5), 2 ** 24) // (numel) in (0, 1)
+  return reshape(uniform, shapeOf(x), x.shape)
+}
+
+/** The hash of each element's flat index keyed by the seed, then by the salt: int64 (numel) in [0, 2³²). */
+function hashedIndices(x: Tensor, seed: Tensor, salt: number, caller: string): Tensor {
   if (!Number.isSafeInteger(salt) || salt < 0) {
-    throw new Error(`hashDropout: salt must be a non-negative integer, got ${salt}`)
+    throw new Error(`${caller}: salt must be a non-negative integer, got ${salt}`)
   }
   const g = x.graph
   const index = range(0, size(x), 1, 'int64') // (numel)
   const keyed = hash32(
     bitwise('BitwiseXor', index, bitwise('BitwiseAnd', seed, g.scalar(LOW_32_BITS, 'int64')))
   )
-  const salted = hash32(bitwise('BitwiseXor', keyed, g.scalar(mix32(salt), 'int64'))) // (numel) in [0, 2³²)
-  // keep when hash ≥ p·2³²: P(keep) = 1 − p up to 2⁻³²
-  const threshold = Math.ceil(p * 2 ** 32) - 1
-  const scale = where(greater(salted, threshold), g.scalar(1 / (1 - p), x.dtype), 0) // (numel)
-  return mul(x, reshape(cast(scale, x.dtype), shapeOf(x), x.shape))
+  return hash32(bitwise('BitwiseXor', keyed, g.scalar(mix32(salt), 'int64')))
 }
 
 /** Mueller's 32-bit integer hash on int64 values in [0, 2³²). */

@@ -25,6 +25,7 @@ import {
   gradSumOutputName,
   metricOutputName,
   perSampleOutputName,
+  statisticOutputName,
   paramInputName,
   paramOutputName,
   stateInputName,
@@ -32,6 +33,7 @@ import {
   STEP_GRAPH_NAMES,
   type StepGraphKind
 } from './step-graph'
+import type { CandidateStatistic } from './run-hooks'
 import type {
   EvalResult,
   StepProgram,
@@ -205,6 +207,26 @@ export class GraphStepProgram implements CompiledStepProgram {
     })
   }
 
+  async score(batch: TrainingBatch): Promise<Record<string, CandidateStatistic>> {
+    return this.exclusive('score', async () => {
+      const out = await this.run('score', {
+        ...this.batchFeeds(batch, 'StepProgram.score'),
+        [LOSS_INPUT_NAMES.tokenTotal]: scalar32(batch.lossWeightTotal),
+        [LOSS_INPUT_NAMES.sampleTotal]: scalar32(sumOf(batch.sampleWeights, (w) => w)),
+        ...slotFeeds(this.params)
+      })
+      const statistics: Record<string, CandidateStatistic> = {}
+      for (const [name, value] of Object.entries(out)) {
+        if (!name.startsWith(STATISTIC_PREFIX)) continue
+        statistics[name.slice(STATISTIC_PREFIX.length)] = {
+          shape: [...value.dims],
+          data: Float32Array.from(value.data as Float32Array)
+        }
+      }
+      return statistics
+    })
+  }
+
   /** Copies: the program updates its own buffers in place at every step. */
   exportState(): TrainableState {
     if (this.busy) throw new Error('StepProgram.exportState: a step is running')
@@ -329,6 +351,7 @@ export class GraphStepProgram implements CompiledStepProgram {
 
 const METRIC_PREFIX = metricOutputName('')
 const PER_SAMPLE_PREFIX = perSampleOutputName('')
+const STATISTIC_PREFIX = statisticOutputName('')
 
 function slotFeeds(slots: readonly StateSlot[]): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {}

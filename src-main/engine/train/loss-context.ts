@@ -55,6 +55,8 @@ export interface LossSources {
   sampleTotal?: Tensor
   /** The recipe's declared extra inputs, by name. */
   inputs?: Readonly<Record<string, Tensor>>
+  /** int64 scalar seed of the step; required when the recipe needs one. */
+  randomSeed?: Tensor | null
 }
 
 /** The names step graphs give the loss inputs (a batch's fields, the step totals, recipe inputs). */
@@ -112,6 +114,9 @@ export function buildLossContext<P extends RecipeParams>(
   if (needsBase && !sources.baseLogits) {
     throw new Error(`buildLossContext: recipe "${recipe.name}" needs the base model's logits`)
   }
+  if (recipe.needs.randomSeed && !sources.randomSeed) {
+    throw new Error(`buildLossContext: recipe "${recipe.name}" needs a random seed`)
+  }
   for (const input of recipe.inputs ?? []) {
     if (!sources.inputs?.[input.name]) {
       throw new Error(`buildLossContext: recipe "${recipe.name}" needs the input "${input.name}"`)
@@ -121,8 +126,8 @@ export function buildLossContext<P extends RecipeParams>(
   const targets = shiftLeft(labels, IGNORE_INDEX) // (B, S)
   const ignored = equal(targets, IGNORE_INDEX) // (B, S)
   const labelMask = cast(not(ignored), dtype) // (B, S)
-  const safeTargets = unsqueeze(where(ignored, 0, targets), [2]) // (B, S, 1)
-  const targetLogProbs = (all: Tensor) => squeeze(gatherElements(all, safeTargets, 2), [2]) // (B, S)
+  const safeTargets = where(ignored, 0, targets) // (B, S)
+  const targetLogProbs = (all: Tensor) => squeeze(gatherElements(all, unsqueeze(safeTargets, [2]), 2), [2]) // (B, S)
   const logProbs = logSoftmax(logits, -1) // (B, S, V)
   const baseLogProbs = needsBase ? logSoftmax(stopGradient(sources.baseLogits!), -1) : null // (B, S, V)
   // Weights count only where there is a target: a weight on an untrained token would skew totals.
@@ -137,12 +142,14 @@ export function buildLossContext<P extends RecipeParams>(
     logProbs: recipe.needs.fullLogProbs ? logProbs : null,
     baseLogProbs,
     baseTokenLogProbs: baseLogProbs ? targetLogProbs(baseLogProbs) : null,
+    targets: safeTargets,
     labelMask,
     tokenWeights,
     sampleWeights,
     tokenTotal: sources.tokenTotal ? cast(sources.tokenTotal, dtype) : ownTokenTotal(),
     sampleTotal: sources.sampleTotal ? cast(sources.sampleTotal, dtype) : ownSampleTotal(),
     inputs: sources.inputs ?? {},
+    randomSeed: recipe.needs.randomSeed ? sources.randomSeed! : null,
     params
   }
 }

@@ -51,6 +51,8 @@ export interface RecipeNeeds {
   fullLogProbs?: boolean
   /** `baseLogProbs` [B, S, V]: the frozen base model's log-softmax, stop-gradient. */
   baseModelLogits?: boolean
+  /** `randomSeed`: a seed for in-graph sampling, new each optimizer step and micro-batch (dropout.ts). */
+  randomSeed?: boolean
 }
 
 /** An extra step input a recipe reads (reference log-probs, advantages, …). */
@@ -71,6 +73,8 @@ export interface LossContext<P extends RecipeParams = RecipeParams> {
   baseLogProbs: Tensor | null
   /** The base model's log p(target) [B, S], aligned like tokenLogProbs; present with baseLogProbs. */
   baseTokenLogProbs: Tensor | null
+  /** The target token id at each predicting position [B, S], int64; 0 where labelMask is 0. */
+  targets: Tensor
   /** 1 where a target is trained, 0 elsewhere [B, S], float. */
   labelMask: Tensor
   /** Data weight of each target [B, S], float; 0 wherever labelMask is 0. */
@@ -83,6 +87,8 @@ export interface LossContext<P extends RecipeParams = RecipeParams> {
   sampleTotal: Tensor
   /** The declared extra inputs, by name. */
   inputs: Readonly<Record<string, Tensor>>
+  /** int64 scalar seed of this step and micro-batch; present when needs.randomSeed. */
+  randomSeed: Tensor | null
   params: P
 }
 

@@ -8,10 +8,12 @@
 import type { ModelConfig } from '../checkpoint/hf-config'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import type { BatchOptions } from './batches'
-import { readTrainingData } from './data'
+import { readTrainingData, type TrainingData } from './data'
 import { EpochBatchStream, readEpochData, type EpochData } from './epoch-data'
 import type { ResolvedRecipe } from './loss-hook'
 import { recipeGroupSize, withRecipeRows } from './recipe-rows'
+import { isAnswering, withOwnAnswers } from './own-answers'
+import type { RecipeState } from './run-hooks'
 import { isSelecting, selectWithBaseModel } from './selection'
 import { plannedSteps, type TrainConfig } from './train-config'
 
@@ -19,15 +21,19 @@ export interface RunData {
   epochData: EpochData
   batchOptions: BatchOptions
   totalSteps: number
+  /** The record of a before-training choice that must be the recipe state (own answers); else undefined. */
+  recipeState: RecipeState | undefined
 }
 
 export async function readRunData(
   config: TrainConfig,
   recipe: ResolvedRecipe,
   tokenizer: TextTokenizer | null,
-  model: ModelConfig
+  model: ModelConfig,
+  savedState?: RecipeState
 ): Promise<RunData> {
-  const epochData = withRecipeRows(await readRecipeData(config, recipe, tokenizer), recipe)
+  const { epochData: recipeData, recipeState } = await readRecipeData(config, recipe, tokenizer, savedState)
+  const epochData = withRecipeRows(recipeData, recipe)
   const batchOptions: BatchOptions = {
     batchSize: config.batchSize,
     seed: config.seed,
@@ -41,22 +47,35 @@ export async function readRunData(
     epochData.epoch(0).examples.length === 0
       ? 0
       : plannedSteps(new EpochBatchStream(epochData, batchOptions), config)
-  return { epochData, batchOptions, totalSteps }
+  return { epochData, batchOptions, totalSteps, recipeState }
 }
 
-/** The samples of every epoch: transformed per epoch, or selected once before training, or as read. */
+/**
+ * The samples of every epoch: transformed per epoch, or selected or answered once before training
+ * (a resumed answering run reuses its saved record), or as read.
+ */
 async function readRecipeData(
   config: TrainConfig,
   recipe: ResolvedRecipe,
-  tokenizer: TextTokenizer | null
-): Promise<EpochData> {
+  tokenizer: TextTokenizer | null,
+  savedState: RecipeState | undefined
+): Promise<{ epochData: EpochData; recipeState: RecipeState | undefined }> {
   const options = { tokenizer, maxSeqLen: config.maxSeqLen }
-  if (!isSelecting(recipe)) return readEpochData(config.dataFile, options, recipe, config.seed)
-  if (recipe.hook.transform) {
+  const stages = [isSelecting(recipe), isAnswering(recipe), recipe.hook.transform !== undefined]
+  if (stages.filter(Boolean).length > 1) {
     throw new Error(
-      `recipe ${recipe.hook.name}: declares both a selection and a data transform; a recipe has one`
+      `recipe ${recipe.hook.name}: declares more than one of a selection, own answers and a data transform; a recipe has one`
     )
   }
-  const selected = await selectWithBaseModel(readTrainingData(config.dataFile, options), recipe, config)
-  return { rowCount: selected.rowCount, epoch: () => selected }
+  const once = (data: TrainingData): EpochData => ({ rowCount: data.rowCount, epoch: () => data })
+  if (isSelecting(recipe)) {
+    const selected = await selectWithBaseModel(readTrainingData(config.dataFile, options), recipe, config)
+    return { epochData: once(selected), recipeState: undefined }
+  }
+  if (isAnswering(recipe)) {
+    const read = readTrainingData(config.dataFile, options)
+    const { data, record } = await withOwnAnswers(read, recipe, tokenizer, config, savedState)
+    return { epochData: once(data), recipeState: record }
+  }
+  return { epochData: readEpochData(config.dataFile, options, recipe, config.seed), recipeState: undefined }
 }

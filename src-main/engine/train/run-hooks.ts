@@ -23,15 +23,21 @@
  * left out of every epoch and reported as dropped rows. The base model, not the run's weights, so
  * a resumed run selects exactly the same rows. A recipe selects or transforms, not both.
  *
+ * Selection (stage 'before-step', `selectBatch`). Each micro-batch is a batch of candidates that the
+ * program scores forward-only with the current weights (statistics built in-graph from the logits);
+ * the recipe chooses the rows that train from those and its state (batch-selection.ts).
+ *
  * Recipe state. `initialState(params)` starts it, `updateState(state, report)` follows every
  * optimizer step, and `batchInputs(state, rows)` derives the next batches' recipe inputs from it; the trainer saves it in every checkpoint (trainer_state.json, `recipeState`)
  * and a resumed run continues from the saved value, so it must be plain JSON (no NaN, −0 or
  * undefined, which JSON does not keep), and updateState must be a pure function of its arguments.
  */
+import type { Tensor } from '../graph/index'
 import type { Rng } from '../rng'
 import type { ChatMessage } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import type { ExampleTokens } from './data'
+import type { LossContext, RecipeParams } from './loss-hook'
 import type { StepResult } from './step-program'
 
 /** A training row as a conversation-level transform sees it (and returns it). */
@@ -88,6 +94,41 @@ export interface CandidateSelection<P> {
   keep(candidates: readonly ScoredCandidate[], params: P): number[]
 }
 
+/**
+ * Before training, the model answers each prompt greedily (own-answers.ts); where `accept` judges
+ * its answer equal to the gold response, the example trains on the model's own answer instead.
+ */
+export interface OwnAnswerJudge<P> {
+  stage: 'before-training'
+  maxNewTokens(params: P): number
+  accept(own: string, gold: string, params: P): boolean
+}
+
+/** A forward-only statistic of a candidate batch: row-major values, the first dimension the rows. */
+export interface CandidateStatistic {
+  shape: number[]
+  data: Float32Array
+}
+
+/**
+ * Online batch selection (stage 'before-step'): every micro-batch the stream yields is a batch of
+ * candidates; a forward-only pass with the current weights computes `statistics` (in-graph, from
+ * the loss context) for every row, `choose` picks the rows that train and may update the recipe
+ * state (a memory of past choices), and the step trains on the chosen rows only. The scoring pass
+ * feeds no recipe inputs, so a selecting recipe declares none.
+ */
+export interface BatchSelection<P> {
+  stage: 'before-step'
+  /** Per-row statistics by name, each [B, …], from the logits [B, S, V]; no dropout in this pass. */
+  statistics(logits: Tensor, ctx: LossContext<P & RecipeParams>): Record<string, Tensor>
+  /** Indices of the rows to train (at least one) and the state after the choice; pure. */
+  choose(
+    state: RecipeState,
+    statistics: Readonly<Record<string, CandidateStatistic>>,
+    params: P
+  ): { rows: number[]; state: RecipeState }
+}
+
 /** JSON-serialisable recipe state. */
 export type RecipeState = null | boolean | number | string | RecipeState[] | { [key: string]: RecipeState }
 
@@ -115,6 +156,9 @@ export interface RecipeBatchRows {
 export interface RecipeRunHooks<P> {
   transform?: DataTransform<P>
   select?: CandidateSelection<P>
+  selectBatch?: BatchSelection<P>
+  /** Own answers in place of gold; the recipe state is then the record of that choice. */
+  answer?: OwnAnswerJudge<P>
   initialState?(params: P): RecipeState
   updateState?(state: RecipeState, report: RecipeStepReport, params: P): RecipeState
   /**

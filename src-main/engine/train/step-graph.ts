@@ -59,7 +59,7 @@ import {
   type OptimizerConfig
 } from './optimizers'
 
-export const STEP_GRAPH_KINDS = ['step', 'step-accumulate', 'micro', 'eval'] as const
+export const STEP_GRAPH_KINDS = ['step', 'step-accumulate', 'micro', 'eval', 'score'] as const
 export type StepGraphKind = (typeof STEP_GRAPH_KINDS)[number]
 
 /** Names of the graphs' inputs and outputs besides the loss inputs (loss-context.ts) and step scalars. */
@@ -87,6 +87,7 @@ export const gradSumInputName = (name: string): string => `grad_sum:${name}`
 export const gradSumOutputName = (name: string): string => `updated.grad_sum:${name}`
 export const metricOutputName = (name: string): string => `metric:${name}`
 export const perSampleOutputName = (name: string): string => `per_sample:${name}`
+export const statisticOutputName = (name: string): string => `statistic:${name}`
 
 export interface TrainableShape {
   name: string
@@ -129,14 +130,28 @@ export function buildStepGraph(
     buildEvalOutputs(g, forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed: null }))
     return
   }
+  if (kind === 'score') {
+    buildScoreOutputs(
+      g,
+      spec,
+      forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed: null })
+    )
+    return
+  }
   const lossInputs = declareLossInputs(g, spec.recipe)
   const dropout = spec.adapter.kind === 'lora' && spec.adapter.dropout > 0
-  const dropoutSeed = dropout ? declareDropoutSeed(g) : null
+  // One seed input serves dropout and the recipe's sampling; each salts it differently.
+  const stepSeed = dropout || spec.recipe.needs.randomSeed ? declareDropoutSeed(g) : null
+  const dropoutSeed = dropout ? stepSeed : null
   const logits = forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed })
   const baseLogits = spec.recipe.needs.baseModelLogits
     ? stopGradient(forwardLogits(spec, frozen, params, batch, { adapter: false, dropoutSeed: null }))
     : undefined
-  const ctx = buildLossContext(spec.recipe, { logits, baseLogits, ...lossInputs }, spec.recipeParams)
+  const ctx = buildLossContext(
+    spec.recipe,
+    { logits, baseLogits, randomSeed: stepSeed, ...lossInputs },
+    spec.recipeParams
+  )
   const result = spec.recipe.loss(ctx)
   g.output(result.loss, STEP_GRAPH_NAMES.loss)
   g.output(mul(ctx.tokenLogProbs, ctx.labelMask), STEP_GRAPH_NAMES.tokenLogProbs)
@@ -405,4 +420,18 @@ function buildEvalOutputs(g: GraphBuilder, logits: Tensor): void {
   g.output(tokenLogProbs, STEP_GRAPH_NAMES.tokenLogProbs)
   g.output(neg(reduceSum(tokenLogProbs, undefined, { keepDims: false })), STEP_GRAPH_NAMES.nllSum)
   g.output(reduceSum(ctx.labelMask, undefined, { keepDims: false }), STEP_GRAPH_NAMES.tokenCount)
+}
+
+/** The batch selection's forward-only statistics of a candidate batch (run-hooks.ts, BatchSelection). */
+function buildScoreOutputs(g: GraphBuilder, spec: StepGraphSpec, logits: Tensor): void {
+  const selection = spec.recipe.selectBatch
+  if (!selection) throw new Error(`step graph: recipe "${spec.recipe.name}" has no batch selection to score`)
+  const ctx = buildLossContext(
+    spec.recipe,
+    { logits, ...declareLossInputs(g, spec.recipe) },
+    spec.recipeParams
+  )
+  for (const [name, value] of Object.entries(selection.statistics(logits, ctx))) {
+    g.output(value, statisticOutputName(name))
+  }
 }

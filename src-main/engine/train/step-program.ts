@@ -3,6 +3,7 @@
  * compiled ONNX graphs and runs them) and the trainer loop (data order, schedule, checkpoints,
  * resume, progress). The compiler implements `StepProgram`; the trainer only ever talks to it.
  */
+import type { CandidateStatistic } from './run-hooks'
 import type { LoraConfig } from '../checkpoint/peft'
 import type { Device } from '../runtime/devices'
 import type { ResolvedRecipe } from './loss-hook'
@@ -116,6 +117,8 @@ export interface StepProgram {
   step(microBatches: readonly TrainingBatch[], scalars: StepScalarValues): Promise<StepResult>
   /** Forward only: the plain mean NLL on a batch (held-out loss), with the current weights. */
   evaluate(batch: TrainingBatch): Promise<EvalResult>
+  /** Forward only: the recipe's batch-selection statistics of a candidate batch (run-hooks.ts). */
+  score(batch: TrainingBatch): Promise<Record<string, CandidateStatistic>>
   /**
    * Copies of the current tensors; optimizer state keyed `${trainable name}.${state name}`
    * (exp_avg, exp_avg_sq, momentum_buffer).

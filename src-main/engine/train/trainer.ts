@@ -55,6 +55,7 @@ import {
 import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { appendMetricsLine, startMetricsFile } from './metrics-file'
 import { checkResumeKey, configHash, resumeKey } from './resume-key'
+import { RecipeRun } from './recipe-run'
 import { readRunData } from './run-data'
 import type { RecipeState } from './run-hooks'
 import { learningRateAt, type LrSchedule } from './schedule'
@@ -63,7 +64,6 @@ import {
   type PerSampleReport,
   type StepProgram,
   type StepProgramSpec,
-  type StepResult,
   type TrainableState
 } from './step-program'
 import { checkSeqLenFits, checkTrainConfig, type TrainConfig } from './train-config'
@@ -158,7 +158,14 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     ? loadTokenizer(config.modelDir)
     : null
   const recipe = options.resolveRecipe(config.recipe.name, config.recipe.params)
-  const { epochData, batchOptions, totalSteps } = await readRunData(config, recipe, tokenizer, model)
+  const resumed = config.resumeFrom ? readCheckpoint(config.resumeFrom) : null
+  const { epochData, batchOptions, totalSteps, recipeState } = await readRunData(
+    config,
+    recipe,
+    tokenizer,
+    model,
+    resumed?.state.recipeState
+  )
   const data = epochData.epoch(0)
   if (data.examples.length === 0) {
     throw new Error(`train: ${config.dataFile} has no usable training examples (${data.rowCount} rows read)`)
@@ -167,7 +174,6 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     ? readEvalExamples(config.evalDataFile, tokenizer, config.maxSeqLen)
     : []
   const key = resumeKey(config, totalSteps)
-  const resumed = config.resumeFrom ? readCheckpoint(config.resumeFrom) : null
   if (resumed) {
     checkResumeKey(resumed.state.resumeKey, key, resumed.dir, config.replanSchedule ? ['totalSteps'] : [])
   }
@@ -199,6 +205,7 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
       evalExamples,
       padId: batchOptions.padId ?? 0,
       resumed: resumed?.state ?? null,
+      recipeState,
       lastCheckpoint: resumed?.dir ?? null
     })
     await emit({
@@ -239,6 +246,8 @@ interface LoopSetup {
   evalExamples: TrainingExample[]
   padId: number
   resumed: TrainerState | null
+  /** The state a before-training stage chose (readRunData), which a fresh run starts from. */
+  recipeState: RecipeState | undefined
   lastCheckpoint: string | null
 }
 
@@ -251,7 +260,7 @@ class TrainingLoop {
   private readonly priorSeconds: number
   private readonly startedAt = performance.now()
   private lastSavedStep: number
-  private recipeState: RecipeState
+  private readonly recipeRun: RecipeRun
 
   constructor(
     private readonly config: TrainConfig,
@@ -268,9 +277,13 @@ class TrainingLoop {
     this.priorSeconds = resumed?.elapsedSeconds ?? 0
     this.logHistory = resumed ? [...resumed.logHistory] : []
     this.evalHistory = resumed ? [...resumed.evalHistory] : []
-    const { hook, params } = setup.recipe
-    this.recipeState =
-      resumed?.recipeState !== undefined ? resumed.recipeState : (hook.initialState?.(params) ?? null)
+    this.recipeRun = new RecipeRun(
+      setup.recipe,
+      setup.stream,
+      program,
+      resumed?.recipeState,
+      setup.recipeState
+    )
     if (config.metricsJsonl) startMetricsFile(config.metricsJsonl, this.logHistory)
   }
 
@@ -300,9 +313,9 @@ class TrainingLoop {
     const microBatches: TrainingBatch[] = []
     // A step never spans two epochs: the epoch's last step may take fewer micro-batches.
     while (microBatches.length < this.config.gradAccum && stream.cursor.epoch === epoch) {
-      microBatches.push(stream.next())
+      microBatches.push(await this.recipeRun.selectRows(stream.next()))
     }
-    this.feedRecipeInputs(epoch, microBatches)
+    this.recipeRun.feedInputs(epoch, microBatches)
     const lr = learningRateAt(schedule, this.step)
     const stepNumber = this.step + 1
     const began = performance.now()
@@ -323,7 +336,7 @@ class TrainingLoop {
       )
     }
     this.step = stepNumber
-    this.updateRecipeState(epoch, result, microBatches)
+    this.recipeRun.update(this.step, epoch, result, microBatches)
     const tokens = microBatches.reduce((n, batch) => n + batch.tokenCount, 0)
     const record: StepRecord = {
       step: stepNumber,
@@ -348,35 +361,6 @@ class TrainingLoop {
       etaSeconds: (sessionSeconds / done) * (schedule.totalSteps - this.step),
       ...perSampleReport(result, microBatches)
     })
-  }
-
-  private feedRecipeInputs(epoch: number, microBatches: TrainingBatch[]): void {
-    const { hook, params } = this.setup.recipe
-    if (!hook.batchInputs) return
-    for (const batch of microBatches) {
-      batch.recipeInputs = hook.batchInputs(
-        this.recipeState,
-        { epoch, rowLines: this.rowLinesOf(epoch, batch) },
-        params
-      )
-    }
-  }
-
-  /** The source-file line of the examples in each row of `batch`. */
-  private rowLinesOf(epoch: number, batch: TrainingBatch): number[][] {
-    const examples = this.setup.stream.examplesOf(epoch)
-    return batch.examples.map((row) => row.map((i) => examples[i].line))
-  }
-
-  private updateRecipeState(epoch: number, result: StepResult, microBatches: TrainingBatch[]): void {
-    const { hook, params } = this.setup.recipe
-    if (!hook.updateState) return
-    const rowLines = microBatches.map((batch) => this.rowLinesOf(epoch, batch))
-    this.recipeState = hook.updateState(
-      this.recipeState,
-      { step: this.step, epoch, result, rowLines },
-      params
-    )
   }
 
   /** Mean NLL per labelled token over the held-out examples, in file order. */
@@ -433,7 +417,7 @@ class TrainingLoop {
       trainableNames: [...this.program.trainableNames],
       logHistory: this.logHistory,
       evalHistory: this.evalHistory,
-      recipeState: this.recipeState
+      recipeState: this.recipeRun.state
     }
     const dir = checkpointDir(this.config.outDir, this.step)
     writeCheckpoint(dir, tensors, state, this.config)

@@ -70,6 +70,10 @@ export class FakeStepProgram implements StepProgram {
     return { loss, tokens }
   }
 
+  async score(): Promise<never> {
+    throw new Error('FakeProgram.score: the fake has no batch-selection statistics')
+  }
+
   exportState(): TrainableState {
     const state: TrainableState = {
       params: new Map([[FAKE_PARAM, { shape: [SIZE], data: Float32Array.from(this.weight) }]]),

@@ -5,11 +5,13 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { expect } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { openSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
 import type { TrainingBatch } from '../../../src-main/engine/train/batches'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { ResolvedRecipe } from '../../../src-main/engine/train/loss-hook'
+import { resolveRecipe } from '../../../src-main/recipes/index'
+import { tempDir } from '../../helpers/temp'
 import type {
   AdapterSpec,
   StepProgram,
@@ -91,6 +93,13 @@ export function expectFinalTensors(
   }
 }
 
+/** |actual − expected| within 1e-4 of |expected|, or of `floor` for values nearer 0 than it. */
+export function expectClose(actual: number, expected: number, what: string, floor = 1): void {
+  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
+    1e-4 * Math.max(Math.abs(expected), floor)
+  )
+}
+
 /** AdamW settings of a golden recipe script. */
 export interface GoldenOptimizer {
   lr: number
@@ -141,4 +150,56 @@ export async function checkGoldenRecipeRun(options: {
   } finally {
     await program.release()
   }
+}
+
+/** A golden run of a recipe that reports metrics: its parameters and each metric per step. */
+export type GoldenMetricRun = GoldenRecipeRun & {
+  params: Record<string, number | string>
+  [metric: `${string}/${string}`]: number[]
+}
+
+/**
+ * The golden runs of `recipe` on both golden models, read from test/fixtures/golden/train-<recipe>-
+ * <model>/ and trained on that folder's batch: per step the loss, the grad norm and every metric
+ * within 1e-4 (relative above `floor`), then the final tensors. `skip` leaves out a metric at a
+ * step where the values it compares tie, so float32 may put them either side.
+ */
+export function describeGoldenMetricRuns(options: {
+  recipe: string
+  metrics: readonly `${string}/${string}`[]
+  floor: number
+  skip: (metric: string, run: GoldenMetricRun, step: number) => boolean
+}): void {
+  const { recipe, metrics, floor } = options
+  describe.each(['llama-untied', 'qwen2-tied'])(`${recipe} on %s against PyTorch`, (model) => {
+    const cache = tempDir()
+    afterAll(() => cache.cleanup())
+    const folder = join(GOLDEN, `train-${recipe}-${model}`)
+    const golden = JSON.parse(readFileSync(join(folder, 'expected.json'), 'utf8')) as {
+      optimizer: GoldenOptimizer
+      runs: GoldenMetricRun[]
+    }
+    const batch = goldenBatch(`train-${recipe}-${model}`)
+    for (const run of golden.runs) {
+      it(`${run.name}: losses, grad norms and ${metrics.join(', ')} within 1e-4, final tensors within 1e-4`, async () => {
+        await checkGoldenRecipeRun({
+          model,
+          folder,
+          optimizer: golden.optimizer,
+          run,
+          recipe: resolveRecipe(recipe, run.params),
+          batch,
+          cacheDir: cache.dir,
+          checkStep(result, k) {
+            expectClose(result.loss, run.losses[k], `loss of step ${k}`, floor)
+            expectClose(result.gradNorm, run.grad_norms[k], `grad norm of step ${k}`, floor)
+            for (const metric of metrics) {
+              if (options.skip(metric, run, k)) continue
+              expectClose(result.metrics[metric], run[metric][k], `${metric} of step ${k}`, floor)
+            }
+          }
+        })
+      })
+    }
+  })
 }

@@ -6,12 +6,13 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, it } from 'vitest'
 import type { TrainingBatch } from '../../../src-main/engine/train/batches'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
 import {
   checkGoldenRecipeRun,
+  expectClose,
   GOLDEN,
   goldenBatch,
   type GoldenOptimizer,
@@ -44,12 +45,6 @@ function recipeBatch(folder: string, recipe: SpanWeightsOrGlowRun['recipe']): Tr
     return { ...batch, recipeInputs: { previous_loss: Float32Array.from(inputs.previous_loss) } }
   const lossWeights = Float32Array.from(inputs.loss_weights.flat())
   return { ...batch, lossWeights, lossWeightTotal: lossWeights.reduce((n, w) => n + w, 0) }
-}
-
-function expectClose(actual: number, expected: number, what: string): void {
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
-    1e-4 * Math.max(Math.abs(expected), 1)
-  )
 }
 
 describe.each(['llama-untied', 'qwen2-tied'])('span-weights and glow on %s against PyTorch', (model) => {
