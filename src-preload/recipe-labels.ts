@@ -3,7 +3,7 @@
  * and `finetune-studio recipes` show the same groups in the same order. Kept apart from contract/
  * so the renderer does not bundle zod.
  */
-import type { RecipeGroup, RecipeRequirement } from './contract/recipes'
+import type { RecipeGroup, RecipeParamInfo, RecipeRequirement } from './contract/recipes'
 
 export interface RecipeGroupLabel {
   group: RecipeGroup
@@ -38,4 +38,12 @@ export function recipesByGroup<R extends { group: RecipeGroup }>(
     label,
     recipes: recipes.filter((recipe) => recipe.group === label.group)
   }))
+}
+
+/**
+ * A parameter's default as people read it: text in quotes, so its spaces show, and unescaped, so a
+ * pattern reads as it is typed.
+ */
+export function paramDefaultLabel(param: RecipeParamInfo): string {
+  return param.type === 'text' ? `"${param.default}"` : String(param.default)
 }

@@ -52,6 +52,9 @@ function registry(recipes: readonly Recipe[]): readonly Recipe[] {
     for (const param of recipe.params) {
       if (params.has(param.name)) throw new Error(`recipes: "${recipe.name}" declares "${param.name}" twice`)
       params.add(param.name)
+      // A declared default must pass its own check, or every run that keeps it would fail late.
+      if (param.type === 'text')
+        parseText(`recipe ${recipe.name}: parameter ${param.name}`, param, param.default)
     }
   }
   return recipes
@@ -76,7 +79,7 @@ export function getRecipe(name: string): Recipe {
 /**
  * The recipe's parameters with `given` applied over the defaults. Values may be typed or strings
  * (from the command line: "0.05", "true"); each is checked against its declaration (type, range,
- * choices) and unknown names are refused.
+ * choices, length, a text parameter's own check) and unknown names are refused.
  */
 export function resolveRecipeParams(
   name: string,
@@ -134,6 +137,11 @@ function describeParam(param: RecipeParam): string {
       return `boolean, default ${param.default}`
     case 'choice':
       return `one of ${param.choices.join(' | ')}, default ${param.default}`
+    case 'text':
+      return (
+        `text, default "${param.default}"` +
+        (param.maxLength !== undefined ? `, at most ${param.maxLength} characters` : '')
+      )
   }
 }
 
@@ -166,5 +174,20 @@ function parseParam(recipe: string, param: RecipeParam, value: unknown): ParamVa
       if (typeof value === 'string' && param.choices.includes(value)) return value
       throw new Error(`${where} must be one of ${param.choices.join(', ')}, got ${JSON.stringify(value)}`)
     }
+    case 'text':
+      return parseText(where, param, value)
   }
+}
+
+function parseText(where: string, param: Extract<RecipeParam, { type: 'text' }>, value: unknown): string {
+  if (typeof value !== 'string') throw new Error(`${where} must be text, got ${JSON.stringify(value)}`)
+  if (param.maxLength !== undefined && value.length > param.maxLength) {
+    throw new Error(`${where} must be at most ${param.maxLength} characters, got ${value.length}`)
+  }
+  try {
+    param.check?.(value)
+  } catch (error) {
+    throw new Error(`${where}: ${JSON.stringify(value)} is refused: ${(error as Error).message}`)
+  }
+  return value
 }

@@ -13,6 +13,13 @@ export type RecipeParam = {
   | { type: 'number' | 'integer'; default: number; min?: number; max?: number }
   | { type: 'boolean'; default: boolean }
   | { type: 'choice'; choices: readonly string[]; default: string }
+  | {
+      type: 'text'
+      default: string
+      maxLength?: number
+      /** Throws with the reason a value cannot be used (a pattern that does not compile, say). */
+      check?: (value: string) => void
+    }
 )
 
 export interface PaperCitation {

@@ -6,6 +6,7 @@ export type RecipeParamInfo = { name: string; description: string } & (
   | { type: 'number' | 'integer'; default: number; min?: number; max?: number }
   | { type: 'boolean'; default: boolean }
   | { type: 'choice'; choices: string[]; default: string }
+  | { type: 'text'; default: string; maxLength?: number }
 )
 
 /** Where a recipe is filed: SFT variants, data selection, preference learning, RL. */

@@ -184,7 +184,11 @@ export const runSettingsSchema = z
     baseModelId: id,
     datasetVersionId: id,
     recipe: z.string().min(1).default('sft'),
-    recipeParams: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+    // A generous cap before the registry checks each value against its declaration (text params
+    // such as a regex have their own, smaller limits).
+    recipeParams: z
+      .record(z.string().max(100), z.union([z.number(), z.boolean(), z.string().max(4096)]))
+      .default({}),
     adapter: z.enum(['lora', 'full']).default('lora'),
     lora: z
       .object({

@@ -17,6 +17,14 @@ describe('recipes.list', () => {
     for (const recipe of listed) expect(recipe).not.toHaveProperty('loss')
   })
 
+  it('gives a text parameter as plain data: its check stays in main, where it runs', async () => {
+    const s3ft = (await fixture.api.call('recipes.list', {})).find((recipe) => recipe.name === 's3ft')
+    const answerRegex = s3ft?.params.find((param) => param.name === 'answer_regex')
+    expect(answerRegex).toMatchObject({ type: 'text', default: '#### (\\-?[0-9\\.\\,]+)', maxLength: 500 })
+    expect(answerRegex).not.toHaveProperty('check')
+    expect(structuredClone(s3ft)).toEqual(s3ft)
+  })
+
   it('files every recipe in a known group with only known needs', async () => {
     const groups = RECIPE_GROUPS.map((label) => label.group)
     for (const recipe of await fixture.api.call('recipes.list', {})) {

@@ -363,6 +363,25 @@ describe('registry', () => {
     expect(() => resolveRecipeParams('sft', { beta: 1 })).toThrow(/it takes no parameters/)
   })
 
+  test('text parameters: the default, a given value, too long or failing their check refused', () => {
+    expect(resolveRecipeParams('s3ft').answer_regex).toBe('#### (\\-?[0-9\\.\\,]+)')
+    expect(resolveRecipeParams('s3ft', { answer_regex: 'The answer is (\\S+)' }).answer_regex).toBe(
+      'The answer is (\\S+)'
+    )
+    expect(() => resolveRecipeParams('s3ft', { answer_regex: 'x'.repeat(501) })).toThrow(
+      'recipe s3ft: parameter answer_regex must be at most 500 characters, got 501'
+    )
+    expect(() => resolveRecipeParams('s3ft', { answer_regex: 7 })).toThrow(
+      'recipe s3ft: parameter answer_regex must be text, got 7'
+    )
+    expect(() => resolveRecipeParams('s3ft', { answer_regex: 'answer (\\d+' })).toThrow(
+      /^recipe s3ft: parameter answer_regex: "answer \(\\\\d\+" is refused: /
+    )
+    expect(recipeHelp(getRecipe('s3ft'))).toContain(
+      'answer_regex (text, default "#### (\\-?[0-9\\.\\,]+)", at most 500 characters)'
+    )
+  })
+
   test('help text carries the citation and the parameters', () => {
     const help = recipeHelp(getRecipe('asft'))
     expect(help).toContain('Anchored Supervised Fine-Tuning')

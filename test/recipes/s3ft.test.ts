@@ -39,6 +39,27 @@ describe('s3ft judges', () => {
     expect(answersAgree('41 or 42?', 'it is 41', 'numeric')).toBe(false)
     expect(answersAgree('no number', 'none here', 'numeric')).toBe(false)
   })
+
+  test('regex compares the first capture group of each, by default the number after GSM8K’s ####', () => {
+    expect(answersAgree('6*7 is 42.\n#### 42', 'Six sevens.\n#### 42', 'regex')).toBe(true)
+    expect(answersAgree('#### 41', '#### 42', 'regex')).toBe(false)
+    expect(answersAgree('it is 42', '#### 42', 'regex')).toBe(false)
+    const pattern = 'The answer is (\\S+)'
+    expect(answersAgree('So. The answer is B', 'The answer is B, since …', 'regex', pattern)).toBe(false)
+    expect(answersAgree('So. The answer is B ok', 'The answer is B since', 'regex', pattern)).toBe(true)
+    expect(answersAgree('no answer here', 'no answer here', 'regex', pattern)).toBe(false)
+  })
+
+  test('the regex judge reaches the recipe through answer_regex; a bad pattern is refused at resolve time', () => {
+    const recipe = resolveRecipe('s3ft', { judge: 'regex', answer_regex: 'answer: ([a-z]+)' })
+    if (!isAnswering(recipe)) throw new Error('s3ft declares no own-answer stage')
+    expect(recipe.hook.answer.accept('answer: yes', 'the answer: yes', recipe.params)).toBe(true)
+    expect(recipe.hook.answer.accept('answer: no', 'the answer: yes', recipe.params)).toBe(false)
+    // Look-behind backtracks; RE2 has none, so the pattern is refused before any training starts.
+    expect(() => resolveRecipe('s3ft', { judge: 'regex', answer_regex: '(?<=#)(\\d+)' })).toThrow(
+      /recipe s3ft: parameter answer_regex: "\(\?<=#\)\(\\\\d\+\)" is refused/
+    )
+  })
 })
 
 describe('s3ft on stories260K', () => {

@@ -5,7 +5,7 @@
  */
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { RecipeInfo } from '../../src-preload/contract'
+import type { RecipeInfo, RunPreflight, RunSummary } from '../../src-preload/contract'
 import { recipesByGroup, REQUIREMENT_LABELS } from '../../src-preload/recipe-labels'
 import { recipeMetricGroups } from '../../src-renderer/src/components/runs/metricSeries'
 import { paramHint, recipeDefaults } from '../../src-renderer/src/components/runs/recipeParams'
@@ -138,6 +138,38 @@ describe('recipe parameters in the run draft', () => {
     store.chooseRecipe('sft')
     expect(store.draft.recipeParams).toEqual({})
     expect(store.built.settings!.recipeParams).toEqual({})
+  })
+
+  it('sends a text parameter to runs.start as the field holds it, and hints its default and length', async () => {
+    const judged = recipe('judged', {
+      params: [
+        {
+          name: 'answer_regex',
+          description: 'The answer pattern.',
+          type: 'text',
+          default: '#### (\\d+)',
+          maxLength: 500
+        }
+      ]
+    })
+    expect(judged.params.map(paramHint)).toEqual([
+      'The answer pattern — default "#### (\\d+)", at most 500 characters'
+    ])
+    bridge.handle('recipes.list', () => ok([judged]))
+    bridge.handle('runs.preflight', () => ok({ ok: true } as RunPreflight))
+    bridge.handle('runs.start', () => ok({ id: 9 } as RunSummary))
+    await useRecipesStore().load()
+    const store = useRunDraftStore()
+    Object.assign(store.draft, { baseModelId: 3, datasetVersionId: 5 })
+    store.chooseRecipe('judged')
+    expect(store.draft.recipeParams).toEqual({ answer_regex: '#### (\\d+)' })
+    // As the one-line input sets it: the text typed, unparsed.
+    store.draft.recipeParams = { answer_regex: 'The answer is (\\S+)' }
+    await store.checkPreflight()
+    await store.start()
+    expect(bridge.callsOf('runs.start').map((settings) => settings.recipeParams)).toEqual([
+      { answer_regex: 'The answer is (\\S+)' }
+    ])
   })
 
   it('names an emptied number field instead of sending it', async () => {

@@ -4,7 +4,7 @@
  * opened (train --help prints the same listing).
  */
 import type { RecipeInfo } from '../../../src-preload/contract'
-import { recipesByGroup, REQUIREMENT_LABELS } from '../../../src-preload/recipe-labels'
+import { paramDefaultLabel, recipesByGroup, REQUIREMENT_LABELS } from '../../../src-preload/recipe-labels'
 import { recipeInfo } from '../../api/recipes'
 import { listRecipes } from '../../recipes/index'
 import { JSON_OPTION, type Command } from '../command'
@@ -31,7 +31,9 @@ export function recipeListing(recipes: readonly RecipeInfo[]): string {
         lines.push(`${indent}${recipe.requires.map((need) => REQUIREMENT_LABELS[need]).join('; ')}`)
       }
       for (const param of recipe.params) {
-        lines.push(`${indent}--recipe-param ${param.name}=… (default ${param.default}): ${param.description}`)
+        lines.push(
+          `${indent}--recipe-param ${param.name}=… (default ${paramDefaultLabel(param)}): ${param.description}`
+        )
       }
     }
   }

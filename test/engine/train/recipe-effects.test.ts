@@ -1,12 +1,14 @@
 /**
- * Each data-transform recipe's intended effect on a real model: short LoRA runs on stories260K over
- * one small conversation set, compared with plain SFT on the same rows, measured by scoring the
- * training rows' token spans with the base model and with each adapter. The figures printed here
+ * Each data-transform, SFT-family and selection recipe's intended effect on a real model: short LoRA
+ * runs on stories260K over one small conversation set, compared with plain SFT on the same rows,
+ * measured by scoring the training rows' token spans with the base model and with each adapter, or
+ * read from the runs' step metrics, per-sample outputs and saved recipe state. The figures printed here
  * are the ones of the README's "Recipes and their measured effect" table; the assertions check
  * directions only. (dpo's effect is shown by dpo-stories.test.ts.)
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { Generator } from '../../../src-main/engine/infer/generation'
 import { Scorer, type ScoreRow } from '../../../src-main/engine/infer/scoring'
 import { IGNORE_INDEX } from '../../../src-main/engine/tokenizer/labels'
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
@@ -17,6 +19,7 @@ import { resolveRecipe } from '../../../src-main/recipes/index'
 import { PROMPT_TEMPLATES } from '../../../src-main/recipes/prompt-diversity'
 import { CONFIRM_LEAD, REVISE_LEAD } from '../../../src-main/recipes/self-correction-format'
 import { DEFAULT_REVIEW_PROMPT } from '../../../src-preload/contract/evaluations'
+import { savedRecipeState, stepEvents, type StepEvent } from '../../helpers/recipe-run'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 import { storiesConfig, writeJsonl } from './invented-stories'
 
@@ -56,6 +59,11 @@ const STEP_LINES = [1, 2, 3, 4]
 const TOOL_LINES = [5, 6, 7, 8]
 const BRANCHING_LINES = [9, 10, 11, 12]
 const SEED = 42
+/**
+ * With the released α = 1 every improving row weighs 1 − σ(β·gain) < 0.5 and is clipped to 0.5, so
+ * on rows that all improve the weights only differ with a larger α and a gentler β.
+ */
+const GLOW_PARAMS = { alpha: '4', beta: '2' }
 
 const temp = tempDir('fs-recipe-effects-')
 const tokenizer = loadTokenizer(STORIES_260K)
@@ -66,16 +74,17 @@ interface Run {
   adapterDir: string
   start: Extract<TrainEvent, { type: 'start' }>
   losses: number[]
+  steps: StepEvent[]
 }
 const runs = new Map<string, Run>()
 
 async function trainRecipe(
   recipe: string,
   params: Record<string, string> = {},
-  { file = dataFile, steps = 6 } = {}
+  { file = dataFile, steps = 6, out = recipe } = {}
 ): Promise<Run> {
   const events: TrainEvent[] = []
-  const config = storiesConfig(temp.dir, file, recipe, {
+  const config = storiesConfig(temp.dir, file, out, {
     recipe: { name: recipe, params },
     adapter: { kind: 'lora', r: 8, alpha: 16, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
     lr: 5e-3,
@@ -87,7 +96,8 @@ async function trainRecipe(
   return {
     adapterDir: config.outDir,
     start: events.find((e) => e.type === 'start') as Run['start'],
-    losses: events.flatMap((e) => (e.type === 'step' ? [e.loss] : []))
+    losses: stepEvents(events).map((e) => e.loss),
+    steps: stepEvents(events)
   }
 }
 
@@ -129,7 +139,11 @@ beforeAll(async () => {
     ['first-step', {}],
     ['masked-thought', {}],
     ['span-weights', { tool_call_weight: '5' }],
-    ['branch-filter', {}]
+    ['branch-filter', {}],
+    ['otr', {}],
+    ['poft', {}],
+    ['glow', GLOW_PARAMS],
+    ['uds', {}]
   ] as const)
     runs.set(recipe, await trainRecipe(recipe, params))
 }, 120_000)
@@ -215,6 +229,123 @@ describe('recipe effects on stories260K (6 LoRA steps each, against sft on the s
     )
     expect(mean).toBeGreaterThan(2)
     expect(Math.max(...perRow)).toBeLessThanOrEqual(PROMPT_TEMPLATES.length)
+  })
+})
+
+/** Mean of `value` over the steps of each epoch (a 6-step run reads the 12 rows twice). */
+function perEpoch(run: Run, value: (step: StepEvent) => number): number[] {
+  return [0, 1].map((epoch) => {
+    const steps = run.steps.filter((step) => step.epoch === epoch)
+    return sum(steps.map(value)) / steps.length
+  })
+}
+
+describe('sft-family and selection recipes on stories260K (6 LoRA steps each)', () => {
+  const responses = () => [...examplesOf('sft').values()].map((example) => scored(example, () => true))
+
+  test('otr: the gold tokens are learned while the share of sampled tokens that hit them rises', async () => {
+    const run = runs.get('otr')!
+    const hitRate = perEpoch(run, (step) => step.metrics.hit_rate)
+    const learned = await gain(responses(), run)
+    console.info(
+      `otr: hit rate epoch 0 ${hitRate[0].toFixed(3)} → epoch 1 ${hitRate[1].toFixed(3)}; ` +
+        `log p gain per response ${learned.toFixed(2)} (sft ${(await gain(responses(), runs.get('sft')!)).toFixed(2)})`
+    )
+    expect(learned).toBeGreaterThan(0)
+    expect(hitRate[1]).toBeGreaterThan(hitRate[0])
+  })
+
+  test('poft: the trained model pulls ahead of the reference on the responses', async () => {
+    const run = runs.get('poft')!
+    const margin = perEpoch(run, (step) => step.metrics['scores/target'] - step.metrics['scores/reference'])
+    const learned = await gain(responses(), run)
+    console.info(
+      `poft: mean log p per token, target − reference, epoch 0 ${margin[0].toFixed(3)} → epoch 1 ` +
+        `${margin[1].toFixed(3)}; log p gain per response ${learned.toFixed(2)}`
+    )
+    expect(margin[1]).toBeGreaterThan(margin[0])
+    expect(learned).toBeGreaterThan(0)
+  })
+
+  test('glow: in epoch 1 the rows whose loss fell least weigh more than those whose loss fell most', () => {
+    const lossOf = new Map<number, number>()
+    const rows: { gain: number; weight: number }[] = []
+    for (const step of runs.get('glow')!.steps) {
+      const { rows: examples, values } = step.perSample!
+      examples.forEach(([example], i) => {
+        if (step.epoch === 1)
+          rows.push({ gain: lossOf.get(example)! - values.loss[i], weight: values.weight[i] })
+        else lossOf.set(example, values.loss[i])
+      })
+    }
+    rows.sort((a, b) => a.gain - b.gain)
+    const third = Math.floor(rows.length / 3)
+    const meanWeight = (part: typeof rows) => sum(part.map((row) => row.weight)) / part.length
+    const slowest = meanWeight(rows.slice(0, third))
+    const fastest = meanWeight(rows.slice(-third))
+    console.info(
+      `glow (alpha ${GLOW_PARAMS.alpha}, beta ${GLOW_PARAMS.beta}): epoch-1 weight of the third of rows ` +
+        `whose loss fell least ${slowest.toFixed(3)}, most ${fastest.toFixed(3)} (gains ` +
+        `${rows[0].gain.toFixed(2)}…${rows[rows.length - 1].gain.toFixed(2)} nats/token)`
+    )
+    expect(rows).toHaveLength(ROWS.length)
+    expect(slowest).toBeGreaterThan(fastest)
+  })
+
+  test('uds: of each candidate batch it trains the row whose logits score highest, longer rows first', () => {
+    const run = runs.get('uds')!
+    const sft = runs.get('sft')!
+    const keptTokens = sum(run.steps.map((step) => step.trainedTokens)) / run.steps.length
+    const candidateTokens = sum(sft.steps.map((step) => step.trainedTokens)) / sft.steps.length / 4
+    const memory = (savedRecipeState(temp.dir, 'uds', run.steps.length) as { memory: number[][] }).memory
+    console.info(
+      `uds: trained tokens per kept row ${keptTokens.toFixed(1)} vs per candidate row ` +
+        `${candidateTokens.toFixed(1)} (1 of 4 kept); memory ${memory.length} after ${run.steps.length} steps`
+    )
+    expect(keptTokens).toBeGreaterThan(candidateTokens)
+    expect(memory).toHaveLength(run.steps.length)
+  })
+})
+
+describe('s3ft on stories260K (1 LoRA step)', () => {
+  test('where the gold is the greedy answer in capitals, it trains on its own, likelier, words', async () => {
+    const MAX_NEW_TOKENS = 12
+    const probeFile = writeJsonl(
+      join(temp.dir, 's3ft-probe.jsonl'),
+      PROMPTS.map((prompt) => ({ prompt, completion: ' x' }))
+    )
+    const generator = await Generator.open({ modelDir: STORIES_260K }, { cacheDir: join(temp.dir, 'cache') })
+    const answers: string[] = []
+    try {
+      for (const example of examplesOf('sft', probeFile).values()) {
+        const promptIds = [
+          ...example.inputIds.subarray(
+            0,
+            example.labels.findIndex((l) => l !== IGNORE_INDEX)
+          )
+        ]
+        const result = await generator.generate(promptIds, tokenizer, {
+          maxNewTokens: MAX_NEW_TOKENS,
+          temperature: 0
+        })
+        answers.push(result.text)
+      }
+    } finally {
+      await generator.release()
+    }
+    const file = writeJsonl(
+      join(temp.dir, 's3ft.jsonl'),
+      PROMPTS.map((prompt, i) => ({ prompt, completion: answers[i].toUpperCase() }))
+    )
+    const own = await trainRecipe('s3ft', { max_new_tokens: String(MAX_NEW_TOKENS) }, { file, steps: 1 })
+    const gold = await trainRecipe('sft', {}, { file, steps: 1, out: 's3ft-sft' })
+    const record = savedRecipeState(temp.dir, 's3ft', 1) as { ownAnswers: Record<string, number[]> }
+    console.info(
+      `s3ft: ${Object.keys(record.ownAnswers).length} of ${PROMPTS.length} rows train on the model's own ` +
+        `answer; loss at step 1 ${own.losses[0].toFixed(3)} (sft on the capitalised gold ${gold.losses[0].toFixed(3)})`
+    )
+    expect(Object.keys(record.ownAnswers)).toHaveLength(PROMPTS.length)
+    expect(own.losses[0]).toBeLessThan(gold.losses[0])
   })
 })
 

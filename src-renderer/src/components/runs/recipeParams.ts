@@ -3,6 +3,7 @@
  * values, and the words under each field. The Recipes view's cards and the new-run form share it.
  */
 import type { RecipeInfo, RecipeParamInfo } from '../../../../src-preload/contract'
+import { paramDefaultLabel } from '../../../../src-preload/recipe-labels'
 
 /** A parameter's value as its field holds it ('' while a number field is empty). */
 export type RecipeParamValue = number | boolean | string
@@ -11,15 +12,20 @@ export function recipeDefaults(recipe: RecipeInfo): Record<string, RecipeParamVa
   return Object.fromEntries(recipe.params.map((param) => [param.name, param.default]))
 }
 
-/** What the parameter does, its default and, for numbers, its range: "λ … — default 0.1, from 0 to 100". */
+/**
+ * What the parameter does, its default and, for numbers, its range ("λ … — default 0.1, from 0 to
+ * 100"), for text its longest length.
+ */
 export function paramHint(param: RecipeParamInfo): string {
-  const parts = [`default ${param.default}`]
+  const parts = [`default ${paramDefaultLabel(param)}`]
   if (param.type === 'number' || param.type === 'integer') {
     if (param.min !== undefined && param.max !== undefined) parts.push(`from ${param.min} to ${param.max}`)
     else if (param.min !== undefined) parts.push(`at least ${param.min}`)
     else if (param.max !== undefined) parts.push(`at most ${param.max}`)
     if (param.type === 'integer') parts.push('whole numbers')
   }
+  if (param.type === 'text' && param.maxLength !== undefined)
+    parts.push(`at most ${param.maxLength} characters`)
   // Descriptions are written as sentences or as phrases; the hint goes on after either.
   return `${param.description.replace(/\.$/, '')} — ${parts.join(', ')}`
 }
