@@ -117,7 +117,13 @@ async function resolveImport(file: string, input: ImportInput) {
   const fileType: ImportFileType = input.fileType === 'auto' ? detectFileType(file) : input.fileType
   let mapping = input.mapping
   if (!mapping) {
-    const preview = await previewImport({ file, fileType, format: input.format, limit: 1 })
+    const preview = await previewImport({
+      file,
+      fileType,
+      format: input.format,
+      limit: 1,
+      textUnit: input.textUnit
+    })
     if (!preview.mapping) {
       throw new ApiError(
         'invalid_input',
@@ -146,6 +152,7 @@ async function importHandler(input: ImportInput, ctx: RequestContext): Promise<I
   const request: ImportRequest = {
     file,
     ...resolved,
+    textUnit: input.textUnit,
     datasetId: input.datasetId,
     datasetName: input.datasetName,
     split: input.split,
@@ -333,13 +340,19 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
     const choice = tokenizerChoice(ctx, input.baseModelId)
     try {
       const rendered = renderSample(cachedTokenizer(choice.dir), conversation!, input.side)
+      const [whole, ...more] = rendered.sequences
       return {
-        text: rendered.text,
-        spans: rendered.spans,
-        tokenCount: rendered.inputIds.length,
-        trainedTokenCount: trainedTokenCount(rendered.labels),
+        text: whole.text,
+        spans: whole.spans,
+        tokenCount: whole.inputIds.length,
+        trainedTokenCount: rendered.sequences.reduce(
+          (n, sequence) => n + trainedTokenCount(sequence.labels),
+          0
+        ),
         template: rendered.template,
-        model: choice.label
+        model: choice.label,
+        moreSequences: more.map(({ text, spans }) => ({ text, spans })),
+        drops: rendered.drops.map((drop) => drop.detail)
       }
     } catch (error) {
       throw new ApiError('failed', `datasets.templatePreview: ${(error as Error).message}`)

@@ -107,6 +107,7 @@ export function trainConfigFor(
     saveEvery: input.saveEvery,
     benchmarkEvery: input.benchmarks?.every ?? 0,
     packing: input.packing,
+    templateDrops: input.templateDrops,
     device: input.device,
     cacheDir
   }

@@ -255,9 +255,28 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
     if (stats.examples === 0) {
       errors.push(`no usable training examples: all ${stats.rows} train samples were dropped`)
     }
-    if (stats.dropped.length > 0) {
-      const reasons = [...new Set(stats.dropped.map((d) => d.reason))].join('; ')
-      warnings.push(`${stats.dropped.length} of ${stats.rows} train samples will be left out: ${reasons}`)
+    const lost = stats.dropped.filter((d) => d.kind === 'template_drops')
+    if (lost.length > 0) {
+      const first = lost[0]
+      const what =
+        `the chat template leaves content out of ${lost.length} of ${stats.rows} train samples ` +
+        `(sample ${sampleIdOfLine(first.line) ?? `line ${first.line}`}: ${first.reason})`
+      if (config.templateDrops === 'refuse') {
+        errors.push(`${what}; fix them, or choose to skip them (templateDrops "skip")`)
+      } else warnings.push(`${what}; they will be skipped`)
+    }
+    const others = stats.dropped.filter((d) => d.kind !== 'template_drops')
+    if (others.length > 0) {
+      const reasons = [...new Set(others.map((d) => d.reason))]
+      const listed = reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? '; …' : '')
+      warnings.push(`${others.length} of ${stats.rows} train samples will be left out: ${listed}`)
+    }
+    if (stats.multiSequenceRows > 0) {
+      warnings.push(
+        `${stats.multiSequenceRows} train samples train as more than one sequence: a raw text longer than ` +
+          `${config.maxSeqLen} tokens is cut into windows, and a turn the chat template renders differently ` +
+          'later in the conversation (Qwen3 drops earlier reasoning) trains in a sequence of its own'
+      )
     }
     if (stats.truncated > 0) {
       warnings.push(
@@ -290,9 +309,12 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
         validationSamples: data.validationCount,
         examples: stats.examples,
         truncated: stats.truncated,
-        dropped: stats.dropped
-          .slice(0, DROPPED_SHOWN)
-          .map((d) => ({ sampleId: sampleIdOfLine(d.line), line: d.line, reason: d.reason })),
+        dropped: stats.dropped.slice(0, DROPPED_SHOWN).map((d) => ({
+          sampleId: sampleIdOfLine(d.line),
+          line: d.line,
+          reason: d.reason,
+          ...(d.kind ? { kind: d.kind } : {})
+        })),
         droppedCount: stats.dropped.length,
         tokens: stats.tokens,
         maxSeqLen: config.maxSeqLen

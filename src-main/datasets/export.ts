@@ -1,9 +1,12 @@
 /**
- * Samples → JSONL rows in the messages, ShareGPT or Alpaca format, each readable again by the
- * importer with the same conversation as result (import → export → import is lossless):
+ * Samples → JSONL rows in the messages, ShareGPT, Alpaca or raw-text format, each readable again by
+ * the importer with the same sample as result (import → export → import is lossless):
  *
  *   messages  {"messages": [...], "tools"?}; a preference pair as {"chosen": [...], "rejected": [...],
- *             "tools"?}, both whole conversations (the importer splits them at the last user turn)
+ *             "tools"?}, both whole conversations (the importer splits them at the last user turn);
+ *             an unpaired preference as TRL writes one, {"prompt": [...], "completion": [...],
+ *             "label"}, split at the last user turn. A message's media parts (content-parts.ts) go
+ *             back into its content, as a list of parts, where they stood.
  *   sharegpt  {"conversations": [{from, value}], "tools"?: JSON text}; human/gpt/system/observation
  *             turns, an assistant turn's tool calls as a function_call turn after it; a preference
  *             pair as the prompt turns plus "chosen" and "rejected" (one turn each when they are one
@@ -16,6 +19,10 @@
  *             with reasoning on the output turn alone; others are skipped with the reason. The
  *             output's reasoning is the row's "reasoning_content", which the importer maps back to
  *             the output turn (the alpaca `reasoning` column).
+ *   text      {"text"}: raw-text samples only.
+ * A raw-text sample has no messages to write in the first three, and a conversation is no raw
+ * text; an unpaired preference's label has no place in ShareGPT or Alpaca rows: each such sample
+ * is skipped with the reason.
  *
  * Metadata goes back where it came from: a sample's as top-level keys of the row, a message's as
  * keys of its message object (of its first turn, when ShareGPT splits it). A key is never written
@@ -25,6 +32,7 @@
  */
 import type { Conversation, ConversationMessage, ExportFormat } from '../../src-preload/contract'
 import { columnsRead, detectMapping } from './import-mapping'
+import { contentWithMedia, MEDIA_PARTS_KEY, mediaParts } from './content-parts'
 import { completionStart } from './normalise'
 import { messageKeysConsumed } from './normalise-message'
 
@@ -89,14 +97,48 @@ function withRowMetadata(row: JsonObject, conversation: Conversation): JsonObjec
   return withMetadata(row, conversation.metadata, rowColumnsConsumed)
 }
 
-/** A message as the messages format writes it: its fields, and its metadata beside them. */
+/** A message as the messages format writes it: its fields, its media parts in its content, its metadata beside them. */
 function messageObject(message: ConversationMessage): JsonObject {
   const { metadata, ...fields } = message
-  return withMetadata(fields, metadata, messageKeysConsumed)
+  const media = mediaParts(message)
+  if (!media) return withMetadata(fields, metadata, messageKeysConsumed)
+  const { [MEDIA_PARTS_KEY]: _media, ...rest } = metadata!
+  return withMetadata(
+    { ...fields, content: contentWithMedia(message.content, media) },
+    Object.keys(rest).length > 0 ? rest : undefined,
+    messageKeysConsumed
+  )
+}
+
+/** A raw-text sample has nothing to write in a conversation format. */
+function skipRawText(conversation: Conversation, format: string): void {
+  if (conversation.text !== undefined)
+    skip(`a raw-text sample has no messages for ${format}; export it as text`)
+}
+
+/** An unpaired preference as TRL's conversational prompt/completion/label row. */
+function labelledRow(conversation: Conversation & { label: boolean }, tools: JsonObject): JsonObject {
+  const start = completionStart(conversation.messages)
+  if (start === 0 || start >= conversation.messages.length) {
+    skip('a labelled sample needs a prompt ending in a user turn and a completion after it')
+  }
+  const messages = conversation.messages.map(messageObject)
+  return withRowMetadata(
+    {
+      prompt: messages.slice(0, start),
+      completion: messages.slice(start),
+      label: conversation.label,
+      ...tools
+    },
+    conversation
+  )
 }
 
 function messagesRow(conversation: Conversation): JsonObject {
+  skipRawText(conversation, 'messages')
   const tools = conversation.tools ? { tools: conversation.tools } : {}
+  if (conversation.label !== undefined)
+    return labelledRow({ ...conversation, label: conversation.label }, tools)
   const messages = conversation.messages.map(messageObject)
   if (!conversation.rejected) return withRowMetadata({ messages, ...tools }, conversation)
   const prompt = messages.slice(0, completionStart(conversation.messages))
@@ -150,7 +192,15 @@ function isPlainAssistantTurn(messages: readonly ConversationMessage[]): boolean
   )
 }
 
+/** ShareGPT and Alpaca rows have no field for an unpaired preference's label. */
+function skipLabel(conversation: Conversation, format: string): void {
+  if (conversation.label !== undefined)
+    skip(`${format} has no unpaired preference label; export it as messages (TRL prompt/completion/label)`)
+}
+
 function shareGptRow(conversation: Conversation): JsonObject {
+  skipRawText(conversation, 'ShareGPT')
+  skipLabel(conversation, 'ShareGPT')
   const tools = conversation.tools ? { tools: JSON.stringify(conversation.tools) } : {}
   if (!conversation.rejected) {
     return withRowMetadata(
@@ -174,6 +224,8 @@ function shareGptRow(conversation: Conversation): JsonObject {
 }
 
 function alpacaRow(conversation: Conversation): JsonObject {
+  skipRawText(conversation, 'Alpaca')
+  skipLabel(conversation, 'Alpaca')
   if (conversation.rejected) skip('Alpaca has no preference pairs')
   if (conversation.tools) skip('Alpaca has no tools')
   let messages = conversation.messages
@@ -216,6 +268,12 @@ function alpacaRow(conversation: Conversation): JsonObject {
   )
 }
 
+function textRow(conversation: Conversation): JsonObject {
+  if (conversation.text === undefined)
+    skip('a conversation is not raw text; export it as messages, sharegpt or alpaca')
+  return withRowMetadata({ text: conversation.text }, conversation)
+}
+
 /** One JSONL row for a sample; throws ExportSkip when the format cannot express it. */
 export function exportRow(conversation: Conversation, format: ExportFormat): JsonObject {
   switch (format) {
@@ -225,5 +283,7 @@ export function exportRow(conversation: Conversation, format: ExportFormat): Jso
       return shareGptRow(conversation)
     case 'alpaca':
       return alpacaRow(conversation)
+    case 'text':
+      return textRow(conversation)
   }
 }

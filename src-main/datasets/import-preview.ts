@@ -1,14 +1,17 @@
 /**
  * The preview of an import: a file's first rows as they would be imported, with the format and
- * mapping detection found and the notes that explain a row that would not import. Nothing is
- * written.
+ * mapping detection found, what it chose per field and why (fieldChoices), and the notes that
+ * explain a row that would not import. Nothing is written.
  */
 import type {
   ImportFileType,
   ImportMapping,
   ImportPreview,
-  ImportPreviewRow
+  ImportPreviewRow,
+  TextSampleUnit
 } from '../../src-preload/contract'
+import { basename } from 'node:path'
+import { mediaMessageCount, mediaWarning } from './content-parts'
 import { utf8Warnings } from './import'
 import { checkMapping, defaultMapping, detectMapping } from './import-mapping'
 import { normaliseRow } from './normalise'
@@ -22,6 +25,8 @@ export interface PreviewRequest {
   format: ImportMapping['format'] | 'auto'
   mapping?: ImportMapping
   limit: number
+  /** How a .txt file is cut into samples (the reader's default when absent). */
+  textUnit?: TextSampleUnit
 }
 
 const PREVIEW_TEXT_LIMIT = 2000
@@ -62,7 +67,7 @@ export async function previewImport(request: PreviewRequest): Promise<ImportPrev
   const records: { line: number; row: RawRow | null; error: string | null }[] = []
   const maxRecords = Math.max(request.limit, DETECTION_ROWS)
   const invalidUtf8 = new InvalidUtf8Tally()
-  const options = { maxRecords, onInvalidUtf8: invalidUtf8.add.bind(invalidUtf8) }
+  const options = { maxRecords, onInvalidUtf8: invalidUtf8.add.bind(invalidUtf8), textUnit: request.textUnit }
   for await (const batch of readRecords(request.file, fileType, options)) {
     for (const record of batch) {
       records.push(
@@ -107,6 +112,12 @@ export async function previewImport(request: PreviewRequest): Promise<ImportPrev
       return { line: record.line, raw, conversation: null, error: error.message }
     }
   })
+  // The previewed rows' media parts, said as the import will say them (over the whole file).
+  const media = mediaWarning(
+    basename(request.file),
+    previewRows.reduce((n, row) => n + (row.conversation ? mediaMessageCount(row.conversation) : 0), 0)
+  )
+  if (media) notes.push(media)
   return {
     path: request.file,
     fileType,
@@ -114,6 +125,7 @@ export async function previewImport(request: PreviewRequest): Promise<ImportPrev
     detected: detection.mapping,
     mapping,
     notes,
+    fieldChoices: detection.fieldChoices,
     rows: previewRows
   }
 }

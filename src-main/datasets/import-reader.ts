@@ -5,9 +5,10 @@
  */
 import { basename } from 'node:path'
 import type { MessagePort } from 'node:worker_threads'
-import type { Conversation, ImportFileType, ImportMapping } from '../../src-preload/contract'
+import type { Conversation, ImportFileType, ImportMapping, TextSampleUnit } from '../../src-preload/contract'
 import { startThread } from '../jobs/worker-entry'
 import { canonicalJson, sha256Hex } from '../shared/canonical-json'
+import { mediaMessageCount } from './content-parts'
 import { normaliseRow } from './normalise'
 import { RowError } from './raw-values'
 import { readRecords, SourceFileError, type ReadProgress } from './sources'
@@ -26,6 +27,8 @@ export interface ReadBatch {
   bad: { line: number; reason: string }[]
   /** Text read in this batch that was not UTF-8 (the rows hold U+FFFD in its place). */
   invalidUtf8: InvalidUtf8
+  /** Messages of this batch's rows that hold media parts (kept as metadata; see content-parts.ts). */
+  mediaMessages: number
   progress: ReadProgress
 }
 
@@ -33,6 +36,8 @@ export interface ReaderRequest {
   file: string
   fileType: ImportFileType
   mapping: ImportMapping
+  /** How a plain text file is cut into samples (default: paragraph). */
+  textUnit?: TextSampleUnit
 }
 
 /** A conversation as the samples table stores it: canonical JSON and its sha256. */
@@ -46,6 +51,7 @@ export async function* normalisedBatches(request: ReaderRequest): AsyncGenerator
   let progress: ReadProgress = { done: 0, total: 0 }
   let invalidUtf8: InvalidUtf8 = { count: 0, lines: [] }
   const records = readRecords(request.file, request.fileType, {
+    textUnit: request.textUnit,
     onProgress: (p) => (progress = p),
     onInvalidUtf8: (found) => {
       invalidUtf8 = { count: invalidUtf8.count + found.count, lines: [...invalidUtf8.lines, ...found.lines] }
@@ -53,7 +59,7 @@ export async function* normalisedBatches(request: ReaderRequest): AsyncGenerator
   })
   try {
     for await (const batch of records) {
-      const out: ReadBatch = { rows: [], bad: [], invalidUtf8, progress }
+      const out: ReadBatch = { rows: [], bad: [], invalidUtf8, mediaMessages: 0, progress }
       invalidUtf8 = { count: 0, lines: [] }
       for (const record of batch) {
         if (!('row' in record)) {
@@ -61,8 +67,10 @@ export async function* normalisedBatches(request: ReaderRequest): AsyncGenerator
           continue
         }
         try {
-          const { json, hash } = serialiseConversation(normaliseRow(record.row, request.mapping))
+          const conversation = normaliseRow(record.row, request.mapping)
+          const { json, hash } = serialiseConversation(conversation)
           out.rows.push({ json, hash, line: record.line })
+          out.mediaMessages += mediaMessageCount(conversation)
         } catch (error) {
           if (!(error instanceof RowError)) {
             throw new SourceFileError(request.file, record.line, (error as Error).message, { cause: error })

@@ -19,13 +19,15 @@
  * listed with file, line and reason. With onBadRows 'abort', any bad row stops the import before
  * the final copy (the file is still read to the end, so the user sees every bad row at once). A
  * file without a single good row imports nothing either way: no empty dataset is made of it. Text
- * that was not UTF-8 is imported as read (with U+FFFD) and named in the outcome's warnings.
+ * that was not UTF-8 is imported as read (with U+FFFD) and named in the outcome's warnings, and so
+ * are messages holding image/video/audio parts (kept as metadata, unseen by a text-only model).
  */
 import { basename } from 'node:path'
 import type { ImportFileType } from '../../src-preload/contract'
 import type { Store } from '../store'
 import { normalisedBatches, readInThread, type ReaderRequest, type ReadBatch } from './import-reader'
 import { DIRECT_IMPORT_BYTES, openSink, type CommittedImport, type WriterRequest } from './import-writer'
+import { mediaWarning } from './content-parts'
 import { checkMapping } from './import-mapping'
 import type { ReadProgress } from './sources'
 import { InvalidUtf8Tally } from './utf8'
@@ -51,7 +53,10 @@ export type ImportOutcome =
       badRows: BadRow[]
       badRowCount: number
       versionId: number | null
-      /** What was imported but not as the file holds it (text that was not UTF-8). */
+      /**
+       * What was imported but not as the file holds it (text that was not UTF-8), or not as the
+       * model will see it (media parts).
+       */
       warnings: string[]
     }
   | { ok: false; message: string; badRows: BadRow[]; badRowCount: number; goodRowCount: number }
@@ -116,6 +121,7 @@ export async function importFile(
   let badRowCount = 0
   let goodRowCount = 0
   let written = 0
+  let mediaMessages = 0
   const invalidUtf8 = new InvalidUtf8Tally()
   let committed: CommittedImport | null = null
   try {
@@ -126,6 +132,7 @@ export async function importFile(
         if (badRows.length < MAX_LISTED_BAD_ROWS) badRows.push({ file: request.file, ...bad })
       }
       invalidUtf8.add(batch.invalidUtf8)
+      mediaMessages += batch.mediaMessages
       goodRowCount += batch.rows.length
       hooks.onProgress?.({ ...batch.progress, rows: written + batch.rows.length + badRowCount })
       // Once a row is bad an aborting import only reads on to report the others.
@@ -143,7 +150,9 @@ export async function importFile(
       return { ok: false, message: abortMessage(badRows, badRowCount), badRows, badRowCount, goodRowCount }
     }
     committed = sink.commit()
-    return { ok: true, ...committed, badRows, badRowCount, warnings: utf8Warnings(invalidUtf8, request) }
+    const media = mediaWarning(basename(request.file), mediaMessages)
+    const warnings = [...utf8Warnings(invalidUtf8, request), ...(media ? [media] : [])]
+    return { ok: true, ...committed, badRows, badRowCount, warnings }
   } finally {
     if (!committed) sink.discard()
   }

@@ -1,10 +1,18 @@
 /**
- * One source message normalised to a ConversationMessage, whatever its source format: {role,
- * content} or {from, value}, content as a string or a list of text parts, tool calls in OpenAI's
- * or ShareGPT's form, reasoning under any of its usual keys. Keys the importer does not read stay
- * with the message as its metadata (see Conversation in the contract).
+ * One source message normalised to ConversationMessages, whatever its source format: {role,
+ * content} or {from, value}, content as a string or a list of parts (content-parts.ts: text,
+ * reasoning, tool calls, tool responses, media), tool calls in OpenAI's or ShareGPT's form,
+ * reasoning under any of its usual keys. Keys the importer does not read stay with the message as
+ * its metadata (see Conversation in the contract).
+ *
+ * A message is one turn, except that each of its tool_response parts (a tool's answer written
+ * inside another message) becomes a tool turn of its own right after it, with the message's
+ * loss_weight; a message that holds nothing else (no text, reasoning, calls, media or other keys)
+ * is replaced by those tool turns. Nothing is lost; only the parts' order within the message is
+ * (its other parts first, then the responses).
  */
 import type { ConversationMessage, ConversationRole, ToolCall } from '../../src-preload/contract'
+import { MEDIA_PARTS_KEY, sortContentParts, textPartsOnly, type SortedParts } from './content-parts'
 import { describeValue, fail, isRecord, jsonValue, unconsumedEntries } from './raw-values'
 
 /** Source role names → ours. function_call is handled apart: it becomes an assistant tool call. */
@@ -21,28 +29,6 @@ const ROLE_ALIASES: Record<string, ConversationRole> = {
   observation: 'tool',
   function: 'tool',
   ipython: 'tool'
-}
-
-/** Text from a content field: a string, or a list of parts whose text parts are joined. */
-function contentText(value: unknown, where: string): string {
-  if (typeof value === 'string') return value
-  if (value === null || value === undefined) return ''
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (Array.isArray(value)) {
-    return value
-      .map((part, i) => {
-        if (typeof part === 'string') return part
-        if (!isRecord(part)) return fail(`${where}[${i}] must be a text part, got ${describeValue(part)}`)
-        if (part.type !== undefined && part.type !== 'text') {
-          return fail(`${where}[${i}] is a "${String(part.type)}" part; only text parts can be imported`)
-        }
-        const text = part.text ?? part.value ?? part.content
-        if (typeof text !== 'string') return fail(`${where}[${i}] has no text`)
-        return text
-      })
-      .join('')
-  }
-  return fail(`${where} must be a string, got ${describeValue(value)}`)
 }
 
 function lossWeight(value: unknown, where: string): number | undefined {
@@ -136,12 +122,44 @@ function messageKeysRead(value: Record<string, unknown>): Set<string> {
 function reasoningText(value: Record<string, unknown>, where: string): string | undefined {
   const key = REASONING_KEYS.find((k) => isReasoningText(value[k]))
   if (key === undefined) return undefined
-  const text = contentText(value[key], `${where}.${key}`)
+  const text = textPartsOnly(value[key], `${where}.${key}`)
   return text === '' ? undefined : text
 }
 
-/** One source message, normalised. */
-export function normaliseMessage(value: unknown, where: string): ConversationMessage {
+/**
+ * The reasoning of a message: from its reasoning key or from reasoning parts of its content. Both
+ * at once is a bad row: which one the turn means cannot be told.
+ */
+function messageReasoning(
+  value: Record<string, unknown>,
+  parts: SortedParts,
+  where: string
+): string | undefined {
+  const fromKey = reasoningText(value, where)
+  if (fromKey !== undefined && parts.reasoning !== undefined) {
+    return fail(`${where} has reasoning both in a reasoning key and in reasoning parts of its content`)
+  }
+  const reasoning = fromKey ?? parts.reasoning
+  return reasoning === '' ? undefined : reasoning
+}
+
+/** The message's tool calls: its tool_calls key, then tool_call parts of its content. */
+function messageToolCalls(
+  value: Record<string, unknown>,
+  read: ReadonlySet<string>,
+  parts: SortedParts,
+  where: string
+): ToolCall[] {
+  const calls: ToolCall[] = []
+  if (read.has('tool_calls') && value.tool_calls !== undefined && value.tool_calls !== null) {
+    calls.push(...toolCalls(value.tool_calls, `${where}.tool_calls`))
+  }
+  parts.toolCalls.forEach((call, i) => calls.push(toolCall(call, `${where}.content tool_call part ${i + 1}`)))
+  return calls
+}
+
+/** One source message, normalised: the turn, then a tool turn per tool_response part (see above). */
+export function normaliseMessageTurns(value: unknown, where: string): ConversationMessage[] {
   if (!isRecord(value)) return fail(`${where} must be an object, got ${describeValue(value)}`)
   const read = messageKeysRead(value)
   const rawRole = read.has('role') ? value.role : value.from
@@ -149,24 +167,55 @@ export function normaliseMessage(value: unknown, where: string): ConversationMes
     return fail(`${where} has no "role" (or "from"), got ${describeValue(rawRole)}`)
   const roleName = rawRole.trim().toLowerCase()
   const rawContent = read.has('content') ? value.content : value.value
-  const message: ConversationMessage =
-    roleName === 'function_call'
-      ? { role: 'assistant', content: '', tool_calls: toolCalls(rawContent, `${where}.value`) }
-      : { role: knownRole(rawRole, where), content: contentText(rawContent, `${where}.content`) }
   const weight = lossWeight(value.loss_weight, where)
-  if (weight !== undefined) message.loss_weight = weight
-  if (read.has('tool_calls') && value.tool_calls !== undefined && value.tool_calls !== null) {
+  if (roleName === 'function_call') {
+    const call: ConversationMessage = {
+      role: 'assistant',
+      content: '',
+      tool_calls: toolCalls(rawContent, `${where}.value`)
+    }
+    return [withMessageExtras(call, value, read, weight, undefined, where)]
+  }
+  const parts = sortContentParts(rawContent, `${where}.content`)
+  const message: ConversationMessage = { role: knownRole(rawRole, where), content: parts.text }
+  const calls = messageToolCalls(value, read, parts, where)
+  if (calls.length > 0) {
     if (message.role !== 'assistant')
       return fail(`${where} is a ${message.role} turn with tool_calls; only assistant turns call tools`)
-    const calls = toolCalls(value.tool_calls, `${where}.tool_calls`)
-    if (calls.length > 0) message.tool_calls = calls
+    message.tool_calls = calls
   }
+  const turn = withMessageExtras(message, value, read, weight, parts, where)
+  const responses = parts.toolResponses.map((content): ConversationMessage => ({
+    role: 'tool',
+    content,
+    ...(weight !== undefined ? { loss_weight: weight } : {})
+  }))
+  const bareKeys = new Set(['role', 'content', 'loss_weight'])
+  const holdsNothingElse = turn.content === '' && Object.keys(turn).every((key) => bareKeys.has(key))
+  return responses.length > 0 && holdsNothingElse ? responses : [turn, ...responses]
+}
+
+/** A turn with the message's loss weight, tool call id and name, reasoning and metadata (media parts included). */
+function withMessageExtras(
+  message: ConversationMessage,
+  value: Record<string, unknown>,
+  read: ReadonlySet<string>,
+  weight: number | undefined,
+  parts: SortedParts | undefined,
+  where: string
+): ConversationMessage {
+  if (weight !== undefined) message.loss_weight = weight
   if (read.has('tool_call_id')) message.tool_call_id = value.tool_call_id as string
   if (read.has('name')) message.name = value.name as string
-  const reasoning = reasoningText(value, where)
+  const reasoning = parts ? messageReasoning(value, parts, where) : reasoningText(value, where)
   if (reasoning !== undefined) message.reasoning_content = reasoning
-  const metadata = unconsumedEntries(value, messageKeysConsumed(value))
-  if (metadata) message.metadata = metadata
+  const metadata = unconsumedEntries(value, messageKeysConsumed(value)) ?? {}
+  if (parts && parts.media.length > 0) {
+    if (Object.hasOwn(metadata, MEDIA_PARTS_KEY))
+      return fail(`${where} has a "${MEDIA_PARTS_KEY}" key and media parts in its content`)
+    metadata[MEDIA_PARTS_KEY] = parts.media
+  }
+  if (Object.keys(metadata).length > 0) message.metadata = metadata
   return message
 }
 
@@ -207,10 +256,11 @@ export function normaliseMessages(value: unknown, where: string): ConversationMe
   if (list.length === 0) return fail(`${where} is empty`)
   const messages: ConversationMessage[] = []
   list.forEach((raw, i) => {
-    const message = normaliseMessage(raw, `${where}[${i}]`)
+    const turns = normaliseMessageTurns(raw, `${where}[${i}]`)
     const previous = messages[messages.length - 1]
-    if (joinsPrevious(raw, message, previous)) previous.tool_calls = message.tool_calls
-    else messages.push(message)
+    if (turns.length === 1 && joinsPrevious(raw, turns[0], previous))
+      previous.tool_calls = turns[0].tool_calls
+    else messages.push(...turns)
   })
   return messages
 }

@@ -12,13 +12,19 @@
  *   alpaca             {"instruction", "input"?, "output", "history"?: [[user, assistant], …], "system"?,
  *                      "reasoning_content"?}; the user turn is the instruction, then a blank line and the input when
  *                      there is one (as the trainer renders Alpaca rows)
- *   prompt-completion  {"prompt", "completion", "system"?, "reasoning"?}: strings, or message lists
+ *   prompt-completion  {"prompt", "completion", "system"?, "reasoning"?, "label"?}: strings, or message
+ *                      lists; a label (true/false, "true"/"false", 1/0) makes an unpaired preference
+ *                      (TRL's KTO rows)
  *   preference         {"chosen", "rejected", "prompt"?}: with a prompt, chosen and rejected are the
  *                      completions (a string, one message or a message list); without one, they are
- *                      whole conversations that share their prompt
+ *                      whole conversations that share their prompt (LLaMA-Factory v1's
+ *                      chosen_messages/rejected_messages mapped to them), or two texts that start
+ *                      with it (TRL's implicit prompt)
+ *   text               {"text"}: raw text for continued pre-training, `{messages: [], text}`
  *
- * Message objects are read as {role, content} or {from, value} in every format, and content given
- * as a list of parts keeps its text parts. A message's reasoning is read from reasoning_content,
+ * Message objects are read as {role, content} or {from, value} in every format; content given as
+ * a list of parts is sorted by part type (content-parts.ts: text, reasoning, tool calls, tool
+ * responses, media kept as metadata). A message's reasoning is read from reasoning_content,
  * reasoning or thinking (the first holding text) into reasoning_content; Alpaca and
  * prompt/completion rows may name a `reasoning` column for the answer's reasoning.
  *
@@ -37,22 +43,21 @@ import type {
   ImportMapping
 } from '../../src-preload/contract'
 import { columnsRead } from './import-mapping'
-import { normaliseMessage, normaliseMessages } from './normalise-message'
+import { fieldMapped, fieldSourceName, fieldValue } from './import-fields'
+import { normaliseMessageTurns, normaliseMessages } from './normalise-message'
 import { describeValue, fail, jsonValue, text, unconsumedEntries } from './raw-values'
 import type { RawRow } from './sources'
 
 function required(row: RawRow, mapping: ImportMapping, field: ImportColumnField): unknown {
-  const name = mapping.columns[field]
-  if (name === undefined) return fail(`the mapping names no column for "${field}"`)
-  const value = row[name]
-  if (value === undefined || value === null) return fail(`column "${name}" is missing`)
+  if (!fieldMapped(mapping, field)) return fail(`the mapping names no column for "${field}"`)
+  const value = fieldValue(row, mapping, field)
+  if (value === undefined || value === null)
+    return fail(`column ${fieldSourceName(mapping, field)} is missing`)
   return value
 }
 
 function optional(row: RawRow, mapping: ImportMapping, field: ImportColumnField): unknown {
-  const name = mapping.columns[field]
-  if (name === undefined) return undefined
-  const value = row[name]
+  const value = fieldValue(row, mapping, field)
   return value === null || value === '' ? undefined : value
 }
 
@@ -125,7 +130,7 @@ function turnMessages(value: unknown, where: string, role: 'user' | 'assistant')
   const parsed = jsonValue(value)
   if (typeof parsed === 'string' || typeof parsed === 'number') return [{ role, content: String(parsed) }]
   if (Array.isArray(parsed)) return normaliseMessages(parsed, where)
-  return [normaliseMessage(parsed, where)]
+  return normaliseMessageTurns(parsed, where)
 }
 
 /** Where the completion starts: just after the last user turn (see Conversation in the contract). */
@@ -136,6 +141,32 @@ export function completionStart(messages: readonly ConversationMessage[]): numbe
 
 function sameMessage(a: ConversationMessage, b: ConversationMessage): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/**
+ * A pair of texts with the prompt left in both (TRL's standard preference rows with an implicit
+ * prompt): the prompt is what they share from the start, as TRL's extract_prompt cuts it (a space
+ * before the first difference goes with the completions), a user turn; the rest are the completions.
+ */
+function implicitPromptPair(
+  chosen: string,
+  rejected: string,
+  chosenName: string,
+  rejectedName: string
+): Conversation {
+  let shared = 0
+  while (shared < chosen.length && shared < rejected.length && chosen[shared] === rejected[shared]) shared++
+  if (shared > 0 && chosen[shared - 1] === ' ') shared--
+  if (shared === 0 || shared === chosen.length || shared === rejected.length) {
+    return fail(`${chosenName} and ${rejectedName} do not share a prompt and differ after it`)
+  }
+  return {
+    messages: [
+      { role: 'user', content: chosen.slice(0, shared) },
+      { role: 'assistant', content: chosen.slice(shared) }
+    ],
+    rejected: [{ role: 'assistant', content: rejected.slice(shared) }]
+  }
 }
 
 function preference(row: RawRow, mapping: ImportMapping): Conversation {
@@ -150,6 +181,11 @@ function preference(row: RawRow, mapping: ImportMapping): Conversation {
       messages: [...prompt, ...turnMessages(chosenValue, chosenName, 'assistant')],
       rejected: turnMessages(rejectedValue, rejectedName, 'assistant')
     }
+  }
+  const chosenText = jsonValue(chosenValue)
+  const rejectedText = jsonValue(rejectedValue)
+  if (typeof chosenText === 'string' && typeof rejectedText === 'string') {
+    return implicitPromptPair(chosenText, rejectedText, chosenName, rejectedName)
   }
   // No prompt column: chosen and rejected are whole conversations sharing everything up to the
   // last user turn.
@@ -167,6 +203,25 @@ function preference(row: RawRow, mapping: ImportMapping): Conversation {
     )
   }
   return { messages: chosen, rejected: rejected.slice(start) }
+}
+
+/** An unpaired preference label as TRL writes it (a bool), or as CSV and Parquet cells hold it. */
+function preferenceLabel(value: unknown, mapping: ImportMapping): boolean {
+  if (typeof value === 'boolean') return value
+  if (value === 1 || value === 0) return value === 1
+  const word = typeof value === 'string' ? value.trim().toLowerCase() : undefined
+  if (word === 'true' || word === '1') return true
+  if (word === 'false' || word === '0') return false
+  return fail(
+    `${fieldSourceName(mapping, 'label')} must be true or false (or 1/0), got ${describeValue(value)}`
+  )
+}
+
+/** A raw-text row's text, as it is (whitespace included); text of whitespace alone is no sample. */
+function rawText(row: RawRow, mapping: ImportMapping): string {
+  const value = text(required(row, mapping, 'text'), fieldSourceName(mapping, 'text'))
+  if (value.trim() === '') return fail(`${fieldSourceName(mapping, 'text')} is empty`)
+  return value
 }
 
 function conversationFromRow(row: RawRow, mapping: ImportMapping): Conversation {
@@ -207,12 +262,16 @@ function conversationFromRow(row: RawRow, mapping: ImportMapping): Conversation 
         `"${mapping.columns.completion}"`,
         'assistant'
       )
-      return { messages: withSystem(row, mapping, withReasoning(row, mapping, [...prompt, ...completion])) }
+      const messages = withSystem(row, mapping, withReasoning(row, mapping, [...prompt, ...completion]))
+      const label = optional(row, mapping, 'label')
+      return label === undefined ? { messages } : { messages, label: preferenceLabel(label, mapping) }
     }
     case 'preference': {
       const pair = preference(row, mapping)
       return { ...pair, messages: withSystem(row, mapping, pair.messages) }
     }
+    case 'text':
+      return { messages: [], text: rawText(row, mapping) }
   }
 }
 
@@ -231,9 +290,20 @@ export function normaliseRow(row: RawRow, mapping: ImportMapping): Conversation 
 
 /** What every sample must be, whatever its source: something to train on. */
 export function checkConversation(conversation: Conversation): void {
+  if (conversation.text !== undefined) return checkRawText(conversation)
   const trainable = (messages: readonly ConversationMessage[]) =>
     messages.some((m) => m.role === 'assistant' && (m.content !== '' || m.tool_calls !== undefined))
   if (!trainable(conversation.messages)) fail('no assistant turn to train on')
   if (conversation.rejected && !trainable(conversation.rejected))
     fail('the rejected completion has no assistant turn')
+  if (conversation.rejected && conversation.label !== undefined)
+    fail('a sample is a preference pair or has a label (unpaired preference), not both')
+}
+
+/** A raw-text sample is its text alone (see Conversation in the contract). */
+function checkRawText(conversation: Conversation): void {
+  if (conversation.text!.trim() === '') fail('the text is empty')
+  if (conversation.messages.length > 0) fail('a raw-text sample has no messages')
+  if (conversation.rejected || conversation.tools || conversation.label !== undefined)
+    fail('a raw-text sample has no rejected completion, tools or label')
 }

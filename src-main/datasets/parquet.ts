@@ -1,5 +1,6 @@
 /**
- * Reading the rows of a Parquet file (with hyparquet), checked against what the file can hold.
+ * Reading the rows of a Parquet file (with hyparquet, and hyparquet-compressors for the codecs
+ * beyond Snappy), checked against what the file can hold.
  *
  * A Parquet file declares its sizes (rows, values, page sizes, where each column chunk lies) in its
  * footer and its page headers, and a reader loops and allocates by them: a damaged or hostile file
@@ -11,7 +12,14 @@
  */
 import { isUtf8 } from 'node:buffer'
 import { closeSync, openSync, readSync } from 'node:fs'
-import type { AsyncBuffer, ColumnMetaData, CompressionCodec, FileMetaData, PageHeader } from 'hyparquet'
+import type {
+  AsyncBuffer,
+  ColumnMetaData,
+  CompressionCodec,
+  Compressors,
+  FileMetaData,
+  PageHeader
+} from 'hyparquet'
 
 export type ParquetRow = Record<string, unknown>
 
@@ -49,8 +57,21 @@ const MAX_PAGE_VALUES = 1 << 24
  */
 export const MAX_DECODED_EXPANSION = 1000
 
-/** The codecs hyparquet decodes, and the most each can expand (a 3-byte Snappy copy writes 64 bytes). */
-const CODEC_EXPANSION: Partial<Record<CompressionCodec, number>> = { UNCOMPRESSED: 1, SNAPPY: 22 }
+/**
+ * The codecs read here, and the most each can expand a page: a 3-byte Snappy copy writes 64 bytes;
+ * deflate's longest match (258 bytes) takes 2 bits; an LZ4 length byte adds 255; a Zstandard RLE
+ * block writes 128 KiB from 4 bytes. Brotli has no such bound (a copy of 16 MiB costs a few bits:
+ * 8 MiB of zeros compress to 16 bytes), so only MAX_PAGE_BYTES holds its pages.
+ */
+const CODEC_EXPANSION: Partial<Record<CompressionCodec, number>> = {
+  UNCOMPRESSED: 1,
+  SNAPPY: 22,
+  GZIP: 1032,
+  LZ4: 255,
+  LZ4_RAW: 255,
+  ZSTD: 32_768,
+  BROTLI: Infinity
+}
 
 /** Bytes read to parse a page header (statistics may make one longer: then more is read). */
 const HEADER_WINDOW = 1 << 13
@@ -67,6 +88,35 @@ export interface ParquetSlice {
 
 type Hyparquet = typeof import('hyparquet')
 type ParquetHeaderReader = (typeof import('hyparquet/src/column.js'))['parquetHeader']
+type Decompress = NonNullable<Compressors[CompressionCodec]>
+
+/** A decompressor whose errors say which codec failed (the decoders' own messages do not). */
+function namingCodec(codec: CompressionCodec, decompress: Decompress): Decompress {
+  return (input, length) => {
+    try {
+      return decompress(input, length)
+    } catch (error) {
+      throw new Error(`its ${codec} data cannot be decompressed (${(error as Error).message})`)
+    }
+  }
+}
+
+/**
+ * The decoders hyparquet lacks, from hyparquet-compressors; Snappy stays hyparquet's own (the
+ * package's WebAssembly one keeps the memory of the largest page it saw). Each writes into a
+ * buffer of the size the page header declares, which checkPages has bounded: given none, the
+ * Zstandard decoder allocates what the frame header claims, gigabytes if it says so.
+ */
+async function loadDecompressors(): Promise<Compressors> {
+  const decoders = await import('hyparquet-compressors')
+  return {
+    GZIP: namingCodec('GZIP', decoders.decompressGzip),
+    BROTLI: namingCodec('BROTLI', decoders.decompressBrotli),
+    LZ4: namingCodec('LZ4', decoders.decompressLz4),
+    LZ4_RAW: namingCodec('LZ4_RAW', decoders.decompressLz4Raw),
+    ZSTD: namingCodec('ZSTD', (input, length) => decoders.decompressZstd(input, new Uint8Array(length)))
+  }
+}
 
 /** Where in the file an error is: row group (1-based, as the user counts) and column. */
 function location(group: number, column?: string): string {
@@ -115,7 +165,8 @@ function checkFooter(metadata: FileMetaData, fileBytes: number): void {
       if (chunk.file_path) throw new ParquetFileError(`${where} lies in another file (${chunk.file_path})`)
       if (!(meta.codec in CODEC_EXPANSION)) {
         throw new ParquetFileError(
-          `${where} is ${meta.codec}-compressed, which cannot be read here; write the file with Snappy or no compression`
+          `${where} is ${meta.codec}-compressed, which cannot be read here; ` +
+            `write the file with one of ${Object.keys(CODEC_EXPANSION).join(', ')}`
         )
       }
       const start = chunkStart(meta)
@@ -281,6 +332,7 @@ class SliceReader {
 
   constructor(
     private readonly hyparquet: Hyparquet,
+    private readonly compressors: Compressors,
     private readonly file: AsyncBuffer,
     private readonly metadata: FileMetaData,
     private readonly columns: string[]
@@ -322,6 +374,7 @@ class SliceReader {
         columns: [column],
         rowStart: start,
         rowEnd: end,
+        compressors: this.compressors,
         parsers: { stringFromBytes: (bytes) => bytes && text(bytes) }
       })
     } catch (error) {
@@ -385,7 +438,7 @@ export async function* readParquetRows(file: string, maxRows = Infinity): AsyncG
     // A field of the wrong type or missing: the footer is damaged.
     throw new ParquetFileError(`the footer cannot be read (${(error as Error).message})`)
   }
-  const reader = new SliceReader(hyparquet, buffer, metadata, columns.names)
+  const reader = new SliceReader(hyparquet, await loadDecompressors(), buffer, metadata, columns.names)
   const fd = openSync(file, 'r')
   try {
     let groupStart = 0

@@ -1,6 +1,6 @@
 /**
- * Reading the rows of an import file: JSONL, a JSON array, CSV (or TSV) and Parquet, each as a
- * stream of batches of records, so memory stays flat in the file's size. A record is a row (a
+ * Reading the rows of an import file: JSONL, a JSON array, CSV (or TSV), Parquet and plain text
+ * (text-samples.ts cuts it into `{"text"}` rows), each as a stream of batches of records, so memory stays flat in the file's size. A record is a row (a
  * plain object of column → value) or the reason the row could not be read, always with the line
  * it starts on (Parquet: the 1-based row number). A file that is not what it should be (empty,
  * UTF-16, compressed, binary, one JSON object) and structural errors that make the rest of the file
@@ -10,11 +10,12 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
-import type { ImportFileType } from '../../src-preload/contract'
+import type { ImportFileType, TextSampleUnit } from '../../src-preload/contract'
 import { CsvParser, delimiterFor } from './csv'
 import { JsonArraySplitter, JsonArrayStructureError } from './json-array'
 import { ParquetFileError, readParquetRows } from './parquet'
 import { SNIFF_BYTES, textFileProblem } from './sniff'
+import { MAX_DOCUMENT_BYTES, TextSampleCutter } from './text-samples'
 import { Utf8Checker, type InvalidUtf8 } from './utf8'
 
 export type RawRow = Record<string, unknown>
@@ -33,6 +34,8 @@ export interface ReadOptions {
   maxRecords?: number
   /** Text that was not UTF-8, found in the stretch just read (the rows hold U+FFFD in its place). */
   onInvalidUtf8?: (found: InvalidUtf8) => void
+  /** How a plain text file is cut into samples (default: paragraph). */
+  textUnit?: TextSampleUnit
 }
 
 const CHUNK_BYTES = 1 << 20
@@ -52,6 +55,7 @@ export function detectFileType(file: string): ImportFileType {
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl'
   if (lower.endsWith('.csv') || lower.endsWith('.tsv')) return 'csv'
   if (lower.endsWith('.parquet')) return 'parquet'
+  if (lower.endsWith('.txt')) return 'txt'
   const head = readHead(file, 4096)
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet'
   const text = head.toString('utf8').replace(/^\uFEFF/, '')
@@ -361,6 +365,34 @@ async function* parquetRecords(file: string, options: ReadOptions): AsyncGenerat
   }
 }
 
+/** A plain text file's samples as `{"text"}` rows, each on the line it starts on. */
+function* textRecords(file: string, options: ReadOptions): Generator<SourceRecord[]> {
+  const unit = options.textUnit ?? 'paragraph'
+  const total = statSync(file).size
+  if (unit === 'document' && total > MAX_DOCUMENT_BYTES) {
+    const mib = Math.ceil(total / (1 << 20))
+    throw new SourceFileError(
+      file,
+      null,
+      `the file is ${mib} MiB, more than the ${MAX_DOCUMENT_BYTES >> 20} MiB one sample may hold; import it by paragraph instead`
+    )
+  }
+  const cutter = new TextSampleCutter(unit)
+  let count = 0
+  for (const { text, bytesRead, last } of textChunks(file, options)) {
+    const samples = [...cutter.push(text), ...(last ? cutter.end() : [])]
+    const batch: SourceRecord[] = []
+    for (const sample of samples) {
+      batch.push({ line: sample.line, row: { text: sample.text } })
+      count++
+      if (options.maxRecords !== undefined && count >= options.maxRecords) return yield batch
+    }
+    options.onProgress?.({ done: bytesRead, total })
+    if (batch.length > 0) yield batch
+  }
+  if (count === 0) throw new SourceFileError(file, null, 'the file holds no text (only blank lines)')
+}
+
 /** The records of an import file, in batches. */
 export async function* readRecords(
   file: string,
@@ -376,5 +408,7 @@ export async function* readRecords(
       return yield* csvRecords(file, options)
     case 'parquet':
       return yield* parquetRecords(file, options)
+    case 'txt':
+      return yield* textRecords(file, options)
   }
 }

@@ -12,9 +12,10 @@ import type {
   PreflightProblemKind,
   TemplatePreview
 } from '../../src-preload/contract'
-import { renderWithAssistantSpans } from '../engine/tokenizer/assistant-spans'
+import { renderTrainingSequences } from '../engine/tokenizer/assistant-spans'
 import { chatTemplateFor, type ChatMessage } from '../engine/tokenizer/chat-template'
-import { IGNORE_INDEX, labelCharacterSpans } from '../engine/tokenizer/labels'
+import { IGNORE_INDEX, labelCharacterSpans, weightedSpans } from '../engine/tokenizer/labels'
+import { describeTemplateDrops, templateDrops, type TemplateDrop } from '../engine/tokenizer/template-drops'
 import { loadTokenizer, type TextTokenizer } from '../engine/tokenizer/tokenizer'
 import { completionStart } from './normalise'
 
@@ -36,30 +37,52 @@ export function sideMessages(conversation: Conversation, side: 'chosen' | 'rejec
   return [...conversation.messages.slice(0, completionStart(conversation.messages)), ...conversation.rejected]
 }
 
-export interface RenderedSample {
+export interface RenderedSequence {
   text: string
   spans: TemplatePreview['spans']
   inputIds: number[]
   labels: number[]
+}
+
+export interface RenderedSample {
+  /** The sequences the sample trains as; the first is the whole conversation (see TemplatePreview). */
+  sequences: RenderedSequence[]
+  /** What the template leaves out (see template-drops.ts). */
+  drops: TemplateDrop[]
   template: string
 }
 
-/** Renders and labels a conversation as the trainer would; throws when the template refuses it. */
+/**
+ * Renders and labels a sample as the trainer would (data.ts): a conversation through the chat
+ * template, a raw text as bos + text + eos, every token trained. Throws when the template refuses it.
+ */
 export function renderSample(
   tokenizer: TextTokenizer,
   conversation: Conversation,
   side: 'chosen' | 'rejected' = 'chosen'
 ): RenderedSample {
+  if (conversation.text !== undefined) return renderRawText(tokenizer, conversation.text)
   const messages = sideMessages(conversation, side) as ChatMessage[]
   const tools = conversation.tools ?? null
   const template = chatTemplateFor(tokenizer, { forTools: tools !== null })
-  const { text, spans } = renderWithAssistantSpans(template, messages, {
+  const rendered = renderTrainingSequences(template, messages, {
     tools,
     endOfTurnMarkers: tokenizer.specialTokens
   })
-  const weighted = spans.map((span) => ({ ...span, weight: messages[span.messageIndex].loss_weight ?? 1 }))
-  const { inputIds, labels } = labelCharacterSpans(tokenizer, text, weighted)
-  return { text, spans: weighted, inputIds, labels, template: template.name }
+  const sequences = rendered.map((sequence) => {
+    const spans = weightedSpans(messages, sequence)
+    return { text: sequence.text, spans, ...labelCharacterSpans(tokenizer, sequence.text, spans) }
+  })
+  return { sequences, drops: templateDrops(messages, rendered), template: template.name }
+}
+
+function renderRawText(tokenizer: TextTokenizer, text: string): RenderedSample {
+  const bos = tokenizer.addsBos && tokenizer.bos ? tokenizer.bos.text : ''
+  const eos = tokenizer.eos ? tokenizer.eos.text : ''
+  const whole = bos + text + eos
+  const spans = [{ start: 0, end: whole.length, messageIndex: 0, weight: 1 }]
+  const { inputIds, labels } = labelCharacterSpans(tokenizer, whole, spans)
+  return { sequences: [{ text: whole, spans, inputIds, labels }], drops: [], template: 'raw text' }
 }
 
 export function trainedTokenCount(labels: readonly number[]): number {
@@ -71,6 +94,8 @@ export function trainedTokenCount(labels: readonly number[]): number {
 
 /** The token count of a conversation's rendering (no labelling: cheaper, for counting many samples). */
 export function renderedTokenCount(tokenizer: TextTokenizer, conversation: Conversation): number {
+  if (conversation.text !== undefined)
+    return renderRawText(tokenizer, conversation.text).sequences[0].inputIds.length
   const tools = conversation.tools ?? null
   const template = chatTemplateFor(tokenizer, { forTools: tools !== null })
   const text = template.render(conversation.messages as ChatMessage[], { tools })
@@ -95,15 +120,23 @@ export function preflightSample(
   } catch (error) {
     return { kind: 'template_error', detail: (error as Error).message, tokenCount: null }
   }
-  const tokens = rendered.inputIds.length
-  if (rendered.text.trim() === '' || tokens === 0) {
+  const [whole] = rendered.sequences
+  const tokens = whole.inputIds.length
+  if (rendered.drops.length > 0) {
+    return {
+      kind: 'template_drops',
+      detail: describeTemplateDrops(rendered.drops),
+      tokenCount: tokens
+    }
+  }
+  if (whole.text.trim() === '' || tokens === 0) {
     return {
       kind: 'empty',
       detail: 'the chat template renders this sample as empty text',
       tokenCount: tokens
     }
   }
-  const trained = trainedTokenCount(rendered.labels)
+  const trained = rendered.sequences.reduce((n, sequence) => n + trainedTokenCount(sequence.labels), 0)
   if (trained === 0) {
     return {
       kind: 'no_trainable_tokens',
@@ -111,14 +144,19 @@ export function preflightSample(
       tokenCount: tokens
     }
   }
-  if (tokens > maxLength) {
-    const kept = trainedTokenCount(rendered.labels.slice(0, maxLength))
+  // A raw text is cut into windows of the maximum length, so nothing of it is lost.
+  const longest = rendered.sequences.reduce((a, b) => (b.inputIds.length > a.inputIds.length ? b : a))
+  if (conversation.text === undefined && longest.inputIds.length > maxLength) {
+    const kept = rendered.sequences.reduce(
+      (n, sequence) => n + trainedTokenCount(sequence.labels.slice(0, maxLength)),
+      0
+    )
     return {
       kind: 'too_long',
       detail:
-        `${tokens} tokens, more than the maximum of ${maxLength}; cut to it, ${kept} of ${trained} trained tokens remain` +
+        `${longest.inputIds.length} tokens, more than the maximum of ${maxLength}; cut to it, ${kept} of ${trained} trained tokens remain` +
         (kept === 0 ? ' (the run would drop this sample)' : ''),
-      tokenCount: tokens
+      tokenCount: longest.inputIds.length
     }
   }
   return null

@@ -105,7 +105,7 @@ export function preflight(
   const total = liveCount(store, input.datasetId)
   const outcome: PreflightOutcome = {
     checked: 0,
-    counts: { empty: 0, too_long: 0, no_trainable_tokens: 0, template_error: 0 },
+    counts: { empty: 0, too_long: 0, no_trainable_tokens: 0, template_error: 0, template_drops: 0 },
     problems: []
   }
   for (const rows of livePages(store, input.datasetId)) {

@@ -12,10 +12,21 @@
  *             is the same for the keys of a source message object the importer does not read.
  *             Metadata is part of the sample's content (and hash); nothing in training uses it
  *             (a message's goes to the chat template with the message, which ignores it).
+ *             A message's image/video/audio content parts are kept there too, as `media_parts`
+ *             ([{at, part}]: the part as the source wrote it and its offset in the content): the
+ *             model is text-only, and export writes them back in place.
  * A message's reasoning_content is an assistant turn's reasoning (distilled traces, Qwen3
  * thinking data), read from `reasoning_content`, `reasoning` or `thinking`; chat templates that
  * know it (Qwen3: message.reasoning_content) render it, others ignore it.
  * SFT on a preference sample trains on the chosen completion.
+ *
+ * Two more kinds of sample share the schema:
+ *   text      a raw-text sample (continued pre-training: `{"text"}` rows, .txt files): `messages`
+ *             is empty and every token of `text` is trained (bos + text + eos); a long text is cut
+ *             into windows of the run's maximum length, not truncated.
+ *   label     an unpaired preference (TRL's KTO form `{prompt, completion, label}`): true marks a
+ *             desirable completion, false an undesirable one. Supervised recipes train only the
+ *             desirable ones and report the others as skipped.
  */
 import { z } from 'zod'
 
@@ -45,7 +56,12 @@ export interface ConversationMessage {
 }
 
 export interface Conversation {
+  /** Empty exactly when `text` is set. */
   messages: ConversationMessage[]
+  /** A raw-text sample's text (see above); absent for conversations. */
+  text?: string
+  /** Unpaired preference label (see above); absent for everything else. */
+  label?: boolean
   tools?: unknown[]
   rejected?: ConversationMessage[]
   /** Columns of the source row the mapping did not use; absent when there were none. */
@@ -79,9 +95,14 @@ const messageSchema = z
 /** A conversation as an editor sends it (see Conversation). */
 export const conversationSchema = z
   .object({
-    messages: z.array(messageSchema).min(1),
+    messages: z.array(messageSchema),
+    text: z.string().min(1).optional(),
+    label: z.boolean().optional(),
     tools: z.array(z.unknown()).optional(),
     rejected: z.array(messageSchema).min(1).optional(),
     metadata: z.record(z.string(), z.unknown()).optional()
   })
   .strict()
+  .refine((c) => (c.text === undefined) !== (c.messages.length === 0), {
+    message: 'a sample has either messages or (raw text) a text, not both and not neither'
+  })

@@ -71,12 +71,26 @@ export interface TemplatePreview {
   spans: { start: number; end: number; messageIndex: number; weight: number }[]
   tokenCount: number
   trainedTokenCount: number
-  /** 'default', 'tool_use', or 'fallback' (the model has no chat template). */
+  /** 'default', 'tool_use', or 'fallback' (the model has no chat template); 'raw text' for a text sample. */
   template: string
   model: string
+  /**
+   * The further sequences the sample trains as, when the template renders an earlier turn
+   * differently from how the model generates it (Qwen3 drops earlier reasoning): each such turn
+   * trains in the conversation up to it. `text`/`spans` above are the whole conversation's. A raw
+   * text longer than the maximum length is cut into windows at training time, not here.
+   */
+  moreSequences: { text: string; spans: TemplatePreview['spans'] }[]
+  /** What the template leaves out of the sample (its content, reasoning or tool calls), by message. */
+  drops: string[]
 }
 
-export type PreflightProblemKind = 'empty' | 'too_long' | 'no_trainable_tokens' | 'template_error'
+/**
+ * template_drops: the chat template leaves out part of a message (its content, reasoning or tool
+ * calls), so the model would train on a conversation that is not the sample.
+ */
+export type PreflightProblemKind =
+  'empty' | 'too_long' | 'no_trainable_tokens' | 'template_error' | 'template_drops'
 
 export interface PreflightReport {
   jobId: string
@@ -146,7 +160,7 @@ export const datasetQualityCalls = {
       })
   ),
   'datasets.preflight': call<PreflightReport>()(
-    'List live samples that render empty, exceed the maximum length, or have no trainable tokens (job "dataset.preflight").',
+    'List live samples whose content, reasoning or tool calls the chat template leaves out, or that render empty, exceed the maximum length, or have no trainable tokens (job "dataset.preflight").',
     z
       .object({
         id,

@@ -47,11 +47,16 @@ export interface ImportResult {
 }
 
 /** File containers an import reads. */
-export type ImportFileType = 'jsonl' | 'json' | 'csv' | 'parquet'
+export type ImportFileType = 'jsonl' | 'json' | 'csv' | 'parquet' | 'txt'
 /** Row formats an import understands; each is normalised to a Conversation. */
-export type ImportFormat = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'preference'
+export type ImportFormat = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'preference' | 'text'
 /** Formats an export writes (JSONL). */
-export type ExportFormat = 'messages' | 'sharegpt' | 'alpaca'
+export type ExportFormat = 'messages' | 'sharegpt' | 'alpaca' | 'text'
+/**
+ * How a .txt file becomes samples, as Hugging Face datasets' text loader (`sample_by`) does: one
+ * per line, one per paragraph (blank-line separated), or the whole file as one.
+ */
+export type TextSampleUnit = 'line' | 'paragraph' | 'document'
 
 /**
  * Which source column feeds which field of a format. Fields per format (the other columns are
@@ -59,18 +64,27 @@ export type ExportFormat = 'messages' | 'sharegpt' | 'alpaca'
  *   messages          messages, tools?, system?
  *   sharegpt          conversations, tools?, system?
  *   alpaca            instruction, input?, output, history?, system?, reasoning?
- *   prompt-completion prompt, completion, system?, reasoning?
+ *   prompt-completion prompt, completion, system?, reasoning?, label?   (label: unpaired preference)
  *   preference        chosen, rejected, prompt?, system?   (prompt absent: chosen and rejected are
  *                     whole conversations sharing their prompt)
+ *   text              text   (raw text for continued pre-training: Conversation.text)
+ * A column name may be a dotted path into a nested column ("question.stem"; a list index is a
+ * number: "choices.0"). A field may instead be composed by a template: `templates[field]` is a Jinja
+ * template over the row (e.g. a question and its lettered choices); it wins over `columns[field]`.
+ * One column may feed only one field (use a template to use it twice).
  * `reasoning` is the reasoning of the answer: the last assistant turn's reasoning_content.
  * Message objects are read as {role, content} or {from, value} alike; content given as a list of
- * parts ({type: 'text', text | value}) is joined into one string; reasoning_content, reasoning or
- * thinking (the first that holds text) becomes reasoning_content; other keys are kept as the
- * message's metadata.
+ * parts (OpenAI's {type, text} or LLaMA-Factory v1's {type, value}) is sorted by type: text parts
+ * are joined into the content, reasoning parts into reasoning_content, tool_call parts become
+ * tool_calls, each tool_response part a tool turn after the message, and image/video/audio parts
+ * are kept in the message's metadata (`media_parts`, each with its offset in the content; export
+ * puts them back in place). reasoning_content, reasoning or thinking (the first that holds text)
+ * becomes reasoning_content; other keys are kept as the message's metadata.
  */
 export interface ImportMapping {
   format: ImportFormat
   columns: Partial<Record<ImportColumnField, string>>
+  templates?: Partial<Record<ImportColumnField, string>>
 }
 export type ImportColumnField =
   | 'messages'
@@ -86,6 +100,22 @@ export type ImportColumnField =
   | 'chosen'
   | 'rejected'
   | 'reasoning'
+  | 'text'
+  | 'label'
+
+/**
+ * How auto-mapping filled one field, and why; the alternatives it passed over (another column, or a
+ * template), each with why one might want it. The preview offers them; choosing one changes the mapping.
+ */
+export interface ImportFieldChoice {
+  field: ImportColumnField
+  /** What was chosen: a column (or path) or a template. */
+  chosen: ImportFieldSource
+  why: string
+  alternatives: (ImportFieldSource & { why: string })[]
+}
+export type ImportFieldSource =
+  { column: string; template?: undefined } | { template: string; column?: undefined }
 
 export interface ImportPreviewRow {
   /** 1-based line (JSONL, CSV: the line the record starts on) or record number (JSON, Parquet). */
@@ -108,6 +138,8 @@ export interface ImportPreview {
   mapping: ImportMapping | null
   /** Why detection chose what it did, the columns kept as metadata, guesses to check. */
   notes: string[]
+  /** For each field detection filled: what it chose, why, and the alternatives (see ImportFieldChoice). */
+  fieldChoices: ImportFieldChoice[]
   rows: ImportPreviewRow[]
 }
 
@@ -141,7 +173,26 @@ export interface VersionSampleRow {
   contentHash: string
 }
 
-const importFormat = z.enum(['messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference'])
+const importColumnField = z.enum([
+  'messages',
+  'conversations',
+  'tools',
+  'system',
+  'instruction',
+  'input',
+  'output',
+  'history',
+  'prompt',
+  'completion',
+  'chosen',
+  'rejected',
+  'reasoning',
+  'text',
+  'label'
+])
+/** Every field a mapping may fill, for callers that list them (the CLI's --map). */
+export const IMPORT_COLUMN_FIELDS: readonly ImportColumnField[] = importColumnField.options
+const importFormat = z.enum(['messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference', 'text'])
 const importMappingSchema = z
   .object({
     format: importFormat,
@@ -159,21 +210,24 @@ const importMappingSchema = z
         completion: z.string().min(1),
         chosen: z.string().min(1),
         rejected: z.string().min(1),
-        reasoning: z.string().min(1)
+        reasoning: z.string().min(1),
+        text: z.string().min(1),
+        label: z.string().min(1)
       })
       .partial()
       .strict()
-      .default({})
+      .default({}),
+    templates: z.partialRecord(importColumnField, z.string().min(1).max(20_000)).optional()
   })
   .strict()
 const importSource = {
   path: z.string().min(1),
-  fileType: z.enum(['auto', 'jsonl', 'json', 'csv', 'parquet']).default('auto'),
+  fileType: z.enum(['auto', 'jsonl', 'json', 'csv', 'parquet', 'txt']).default('auto'),
   /** 'auto' detects the format; `mapping`, when given, wins over both. */
-  format: z
-    .enum(['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference'])
-    .default('auto'),
-  mapping: importMappingSchema.optional()
+  format: z.union([z.literal('auto'), importFormat]).default('auto'),
+  mapping: importMappingSchema.optional(),
+  /** How a .txt file is cut into samples (see TextSampleUnit). */
+  textUnit: z.enum(['line', 'paragraph', 'document']).default('paragraph')
 }
 /** Exactly one source for an export: a frozen version, or a dataset's live samples (filtered). */
 const exportSource = {
@@ -223,7 +277,8 @@ export const datasetCalls = {
     z.object({ ...importSource, limit: z.number().int().min(1).max(200).default(20) }).strict()
   ),
   'datasets.import': call<ImportResult>()(
-    'Import a JSONL, JSON, CSV or Parquet file into a dataset (created if needed). Runs as a job of kind ' +
+    'Import a JSONL, JSON, CSV, Parquet or plain text (.txt, cut into samples by textUnit) file into a ' +
+      'dataset (created if needed). Runs as a job of kind ' +
       '"dataset.import" (job.progress events); the call answers when it ends. All rows or none.',
     z
       .object({
@@ -250,7 +305,7 @@ export const datasetCalls = {
     z
       .object({
         ...exportSource,
-        format: z.enum(['messages', 'sharegpt', 'alpaca']).default('messages'),
+        format: z.enum(['messages', 'sharegpt', 'alpaca', 'text']).default('messages'),
         path: z.string().min(1),
         overwrite: z.boolean().default(false)
       })

@@ -126,8 +126,11 @@ export interface RunPreflight {
     examples: number
     /** Examples cut to maxSeqLen (kept). */
     truncated: number
-    /** Samples left out, with why (sampleId null for rows that are not store samples). The first 200. */
-    dropped: { sampleId: number | null; line: number; reason: string }[]
+    /**
+     * Samples left out, with why (sampleId null for rows that are not store samples). The first 200.
+     * kind 'template_drops': the chat template leaves part of the sample out (see RunSettings.templateDrops).
+     */
+    dropped: { sampleId: number | null; line: number; reason: string; kind?: 'template_drops' }[]
     droppedCount: number
     /** Over the kept training examples. */
     tokens: { total: number; trained: number; meanPerExample: number; maxPerExample: number }
@@ -216,6 +219,11 @@ export const runSettingsSchema = z
     evalEvery: z.number().int().min(0).default(0),
     benchmarks: benchmarkPlanSchema.optional(),
     packing: z.boolean().default(false),
+    /**
+     * Samples the chat template leaves content out of (a tool call, reasoning): 'refuse' makes the
+     * pre-flight fail and the run not start; 'skip' trains without them.
+     */
+    templateDrops: z.enum(['refuse', 'skip']).default('refuse'),
     device: device.default('cpu')
   })
   .strict()

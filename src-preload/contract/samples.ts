@@ -66,7 +66,7 @@ export interface SampleRow {
   messageCount: number
   /** Roles in turn order, e.g. ['system', 'user', 'assistant']. */
   roles: ConversationRole[]
-  /** The first user turn, cut to 300 characters. */
+  /** The first user turn (a raw-text sample: its text), cut to 300 characters. */
   prompt: string
   /** The last assistant turn, cut to 300 characters. */
   response: string

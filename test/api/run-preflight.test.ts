@@ -81,3 +81,46 @@ describe('runs.preflight: the data a recipe needs', () => {
     )
   })
 })
+
+describe('runs.preflight: samples the chat template loses content of', () => {
+  const fixture = useTrainingStore('fs-run-preflight-drops-')
+
+  it('refuses them by default, naming the sample, and skips them when asked', async () => {
+    const dataset = fixture.api.store.datasets.create({ name: 'tool calls', description: '' })
+    const story = pair(0).messages
+    // stories260K has no chat template: the plain one renders content only, so the call is lost.
+    const calling: Conversation = {
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: 'Let me look.',
+          tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: { city: 'Paris' } } }]
+        }
+      ]
+    }
+    const [, callingId] = fixture.api.store.datasets.addSamples(dataset.id, [
+      { conversation: { messages: story }, split: 'train' },
+      { conversation: calling, split: 'train' },
+      { conversation: { messages: story }, split: 'train' }
+    ])
+    const versionId = fixture.api.store.datasets.cutVersion(dataset.id, '').id
+    const settings = quickRun(fixture.inputs, { datasetVersionId: versionId })
+    const refused = await fixture.api.call('runs.preflight', settings)
+    expect(refused.ok).toBe(false)
+    expect(refused.errors).toEqual([
+      `the chat template leaves content out of 1 of 3 train samples (sample ${callingId}: the chat template ` +
+        'leaves out message 1 (assistant): its tool call "get_weather"); fix them, or choose to skip them (templateDrops "skip")'
+    ])
+    expect(refused.data.dropped).toEqual([
+      expect.objectContaining({ sampleId: callingId, kind: 'template_drops' })
+    ])
+    const skipping = await fixture.api.call('runs.preflight', { ...settings, templateDrops: 'skip' })
+    expect(skipping.errors).toEqual([])
+    expect(skipping.data.examples).toBe(2)
+    expect(skipping.warnings).toContain(
+      `the chat template leaves content out of 1 of 3 train samples (sample ${callingId}: the chat template ` +
+        'leaves out message 1 (assistant): its tool call "get_weather"); they will be skipped'
+    )
+  })
+})

@@ -16,7 +16,7 @@ const PROMPT_COMPLETION: ImportMapping = {
   format: 'prompt-completion',
   columns: { prompt: 'prompt', completion: 'completion' }
 }
-const TEXT: ImportMapping = { format: 'prompt-completion', columns: { prompt: 'text', completion: 'text' } }
+const TEXT: ImportMapping = { format: 'text', columns: { text: 'text' } }
 
 function write(name: string, content: string | Buffer): string {
   const file = join(makeTempDir(), name)

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { defaultMapping, detectMapping } from '../../src-main/datasets/import-mapping'
 import { normaliseRow } from '../../src-main/datasets/normalise'
-import { RowError } from '../../src-main/datasets/raw-values'
 import { canonicalJson, sha256Hex } from '../../src-main/shared/canonical-json'
 import type { ImportMapping } from '../../src-preload/contract'
+import { reason } from './fidelity-helpers'
 
 const MESSAGES: ImportMapping = { format: 'messages', columns: { messages: 'messages', tools: 'tools' } }
 const SHAREGPT: ImportMapping = {
   format: 'sharegpt',
   columns: { conversations: 'conversations', tools: 'tools' }
-}
-
-function reason(row: Record<string, unknown>, mapping: ImportMapping): string {
-  try {
-    normaliseRow(row, mapping)
-  } catch (error) {
-    expect(error).toBeInstanceOf(RowError)
-    return (error as Error).message
-  }
-  throw new Error('expected the row to be refused')
 }
 
 describe('normaliseRow', () => {
@@ -293,8 +283,8 @@ describe('normaliseRow', () => {
       'no assistant turn to train on'
     )
     expect(
-      reason({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 'x' }] }] }, MESSAGES)
-    ).toMatch(/is a "image_url" part; only text parts can be imported/)
+      reason({ messages: [{ role: 'user', content: [{ type: 'hologram', value: 'x' }] }] }, MESSAGES)
+    ).toMatch(/is a part of the unknown type "hologram"/)
     expect(reason({ messages: [{ role: 'assistant', content: 'x', loss_weight: -1 }] }, MESSAGES)).toMatch(
       /loss_weight must be a finite number ≥ 0, got number -1/
     )

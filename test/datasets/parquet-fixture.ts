@@ -2,8 +2,9 @@
  * Writes small Parquet files for tests (no Parquet writer is installed): UTF-8 string (or double)
  * columns, REQUIRED, PLAIN-encoded, uncompressed or Snappy-compressed, one data page per column
  * chunk, any number of row groups; or one dictionary-encoded column. Damaged and forged files too:
- * footers and page headers that claim more than the file holds, Snappy data that cannot be
- * decompressed. Layout and metadata after the Parquet format spec (apache/parquet-format,
+ * footers and page headers that claim more than the file holds or a codec they are not in, Snappy
+ * data that cannot be decompressed. (Files in the other codecs are real ones, under
+ * test/fixtures/parquet.) Layout and metadata after the Parquet format spec (apache/parquet-format,
  * parquet.thrift), the metadata in Thrift's compact protocol; Snappy after its format description
  * (google/snappy, format_description.txt).
  */
@@ -112,6 +113,9 @@ const DATA_PAGE = 0
 const DICTIONARY_PAGE = 2
 const UNCOMPRESSED = 0
 const SNAPPY = 1
+/** Codecs a forged footer names (parquet.thrift's CompressionCodec): one read here, one not. */
+export const ZSTD = 6
+export const LZO = 3
 
 export type ParquetValue = string | number | Uint8Array
 
@@ -258,6 +262,8 @@ export interface ParquetOptions {
   claimedPageBytes?: number
   /** The size the footer claims for each column chunk, when not the true one. */
   claimedChunkBytes?: number
+  /** The codec the footer names (parquet.thrift's number), when not the one the pages are in. */
+  claimedCodec?: number
 }
 
 /**
@@ -286,7 +292,7 @@ export function writeParquetStrings(
       return {
         name,
         type: typeof groupRows[0][name] === 'number' ? DOUBLE : BYTE_ARRAY,
-        codec: options.snappy ? SNAPPY : UNCOMPRESSED,
+        codec: options.claimedCodec ?? (options.snappy ? SNAPPY : UNCOMPRESSED),
         encodings: [PLAIN],
         bytes,
         dictionaryBytes: 0,

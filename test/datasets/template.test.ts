@@ -24,9 +24,15 @@ const CHAT: Conversation = {
   ]
 }
 
+/** The sample's whole-conversation sequence, with the template's name. */
+function wholeSequence(...args: Parameters<typeof renderSample>) {
+  const rendered = renderSample(...args)
+  return { ...rendered.sequences[0], template: rendered.template }
+}
+
 describe('template preview', () => {
   it('marks exactly the assistant text (and its end token) as trained, with the fallback template', () => {
-    const rendered = renderSample(stories, CHAT)
+    const rendered = wholeSequence(stories, CHAT)
     expect(rendered.template).toBe('fallback')
     expect(rendered.text).toBe('<s>User: Tell me a story.\nAssistant: Once upon a time.</s>')
     expect(rendered.spans).toHaveLength(1)
@@ -46,7 +52,7 @@ describe('template preview', () => {
         { role: 'assistant', content: 'Goodbye!', loss_weight: 2 }
       ]
     }
-    const rendered = renderSample(qwen3, conversation)
+    const rendered = wholeSequence(qwen3, conversation)
     expect(rendered.template).toBe('default')
     expect(rendered.spans).toEqual([
       { messageIndex: 3, start: expect.any(Number), end: expect.any(Number), weight: 2 }
@@ -64,11 +70,11 @@ describe('template preview', () => {
       ],
       metadata: { id: 'r-1' }
     }
-    const rendered = renderSample(qwen3, conversation)
+    const rendered = wholeSequence(qwen3, conversation)
     const turn = rendered.text.slice(rendered.spans[0].start, rendered.spans[0].end)
     expect(turn).toBe('<think>\n7 + 5 = 12, carry the 1.\n</think>\n\n42<|im_end|>')
     // Without reasoning the same turn renders as it always did: Qwen3's empty think block.
-    const plain = renderSample(qwen3, {
+    const plain = wholeSequence(qwen3, {
       messages: [conversation.messages[0], { role: 'assistant', content: '42' }]
     })
     expect(plain.text.slice(plain.spans[0].start, plain.spans[0].end)).toBe(
@@ -88,14 +94,16 @@ describe('template preview', () => {
       ],
       metadata: { source: 'hand-written' }
     }
-    expect(renderSample(qwen3, withMetadata).text).toBe(renderSample(qwen3, CHAT).text)
-    expect(renderSample(stories, withMetadata).text).toBe(renderSample(stories, CHAT).text)
+    expect(wholeSequence(qwen3, withMetadata).text).toBe(wholeSequence(qwen3, CHAT).text)
+    expect(wholeSequence(stories, withMetadata).text).toBe(wholeSequence(stories, CHAT).text)
   })
 
   it('renders the rejected side of a preference pair as its prompt plus the rejected completion', () => {
     const pair: Conversation = { ...CHAT, rejected: [{ role: 'assistant', content: 'No.' }] }
     expect(sideMessages(pair, 'rejected')).toEqual([CHAT.messages[0], { role: 'assistant', content: 'No.' }])
-    expect(renderSample(stories, pair, 'rejected').text).toBe('<s>User: Tell me a story.\nAssistant: No.</s>')
+    expect(wholeSequence(stories, pair, 'rejected').text).toBe(
+      '<s>User: Tell me a story.\nAssistant: No.</s>'
+    )
   })
 })
 
@@ -108,7 +116,7 @@ describe('pre-flight', () => {
     const problem = preflightSample(stories, CHAT, 8)
     expect(problem).toMatchObject({
       kind: 'too_long',
-      tokenCount: renderSample(stories, CHAT).inputIds.length
+      tokenCount: wholeSequence(stories, CHAT).inputIds.length
     })
     expect(problem!.detail).toMatch(
       /more than the maximum of 8; cut to it, 0 of \d+ trained tokens remain \(the run would drop this sample\)/

@@ -442,7 +442,7 @@ describe('useDatasetQualityStore pre-flight', () => {
     maxLength: 512,
     model: 'stories260K',
     contextLength: 512,
-    counts: { empty: 0, too_long: 0, no_trainable_tokens: 0, template_error: 0 },
+    counts: { empty: 0, too_long: 0, no_trainable_tokens: 0, template_error: 0, template_drops: 0 },
     problems: []
   }
 
@@ -502,6 +502,7 @@ describe('useDatasetImportStore', () => {
       detected: messagesMapping,
       mapping: messagesMapping,
       notes: [],
+      fieldChoices: [],
       rows: []
     })
 
@@ -653,6 +654,7 @@ describe('useDatasetImportStore', () => {
         // As main parses it: a mapping without columns maps none.
         mapping: input.mapping ? { columns: {}, ...input.mapping } : null,
         notes: ['no format fits'],
+        fieldChoices: [],
         rows: []
       })
     )

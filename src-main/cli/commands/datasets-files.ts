@@ -2,7 +2,12 @@
  * The dataset commands that read or write files: preview and import a file, export a dataset to
  * one. They share the options that say how a file's rows are read, and the listing of bad rows.
  */
-import type { ImportColumnField, ImportMapping } from '../../../src-preload/contract'
+import {
+  IMPORT_COLUMN_FIELDS,
+  type ImportColumnField,
+  type ImportFieldSource,
+  type ImportMapping
+} from '../../../src-preload/contract'
 import { ApiError } from '../../api/errors'
 import { SEARCH_INDEX_JOB } from '../../datasets/jobs'
 import { SPLITS } from '../../datasets/splits'
@@ -10,49 +15,63 @@ import { JSON_OPTION, UsageError, type CliIO, type Command, type ParsedArgs } fr
 import { datasetIdArg, oneOf, positiveInt } from '../option-values'
 import { withSession, type CliSession } from '../session'
 
-const FORMATS = ['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference'] as const
-const FILE_TYPES = ['auto', 'jsonl', 'json', 'csv', 'parquet'] as const
-const FIELDS: readonly ImportColumnField[] = [
-  'messages',
-  'conversations',
-  'tools',
-  'system',
-  'instruction',
-  'input',
-  'output',
-  'history',
-  'prompt',
-  'completion',
-  'chosen',
-  'rejected',
-  'reasoning'
-]
+const FORMATS = ['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'preference', 'text'] as const
+const FILE_TYPES = ['auto', 'jsonl', 'json', 'csv', 'parquet', 'txt'] as const
+const TEXT_UNITS = ['line', 'paragraph', 'document'] as const
+const EXPORT_FORMATS = ['messages', 'sharegpt', 'alpaca', 'text'] as const
 const BAD_ROWS_SHOWN = 20
 
-/** `--map prompt=question --map completion=answer` (with --format) as an import mapping. */
+/**
+ * `--map prompt=question --map completion=answer` and `--template prompt='{{ question.stem }}'`
+ * (with --format) as an import mapping.
+ */
 function mappingFrom(args: ParsedArgs): ImportMapping | undefined {
-  const pairs = (args.values.map as string[] | undefined) ?? []
-  if (pairs.length === 0) return undefined
+  const columns = fieldPairs(args, 'map', 'COLUMN')
+  const templates = fieldPairs(args, 'template', 'TEMPLATE')
+  if (Object.keys(columns).length + Object.keys(templates).length === 0) return undefined
   const format = oneOf('format', args.values.format, FORMATS)
-  if (format === 'auto') throw new UsageError('--map needs --format (which format the columns map to)')
-  const columns: ImportMapping['columns'] = {}
-  for (const pair of pairs) {
-    const match = /^([a-z]+)=(.+)$/.exec(pair)
-    if (!match || !FIELDS.includes(match[1] as ImportColumnField)) {
+  if (format === 'auto')
+    throw new UsageError('--map and --template need --format (which format the fields belong to)')
+  return Object.keys(templates).length > 0 ? { format, columns, templates } : { format, columns }
+}
+
+/** The FIELD=VALUE pairs of a repeatable option, by field. */
+function fieldPairs(
+  args: ParsedArgs,
+  option: 'map' | 'template',
+  what: string
+): Partial<Record<ImportColumnField, string>> {
+  const pairs: Partial<Record<ImportColumnField, string>> = {}
+  for (const pair of (args.values[option] as string[] | undefined) ?? []) {
+    const match = /^([a-z]+)=([\s\S]+)$/.exec(pair)
+    if (!match || !IMPORT_COLUMN_FIELDS.includes(match[1] as ImportColumnField)) {
       throw new UsageError(
-        `--map takes FIELD=COLUMN with FIELD one of ${FIELDS.join(', ')}, got ${JSON.stringify(pair)}`
+        `--${option} takes FIELD=${what} with FIELD one of ${IMPORT_COLUMN_FIELDS.join(', ')}, got ${JSON.stringify(pair)}`
       )
     }
-    columns[match[1] as ImportColumnField] = match[2]
+    pairs[match[1] as ImportColumnField] = match[2]
   }
-  return { format, columns }
+  return pairs
+}
+
+/** Text on one line of a terminal: its first 200 characters, line breaks written as \n. */
+function shortLine(text: string): string {
+  return (text.length > 200 ? `${text.slice(0, 200)}…` : text).replaceAll('\n', '\\n')
 }
 
 function describeMapping(mapping: ImportMapping): string {
-  const columns = Object.entries(mapping.columns)
-    .map(([field, column]) => `${field}=${column}`)
-    .join(' ')
-  return `${mapping.format} (${columns})`
+  const fields = [
+    ...Object.entries(mapping.columns).map(([field, column]) => `${field}=${column}`),
+    ...Object.entries(mapping.templates ?? {}).map(
+      ([field, template]) => `${field}=template ${shortLine(template)}`
+    )
+  ]
+  return `${mapping.format} (${fields.join(' ')})`
+}
+
+/** A field's source as a person reads it: the column, or the template on one line. */
+function describeSource(source: ImportFieldSource): string {
+  return source.column !== undefined ? `"${source.column}"` : `template ${shortLine(source.template)}`
 }
 
 function printBadRows(
@@ -81,14 +100,28 @@ const IMPORT_SOURCE_OPTIONS = {
     type: 'string',
     valueName: 'FIELD=COLUMN',
     multiple: true,
-    description: 'map a source column to a format field (repeatable; needs --format), e.g. prompt=question'
+    description:
+      'map a source column (or a path into one: question.stem) to a format field (repeatable; needs --format), e.g. prompt=question'
+  },
+  template: {
+    type: 'string',
+    valueName: 'FIELD=JINJA',
+    multiple: true,
+    description:
+      "compose a format field with a Jinja template over the row (repeatable; needs --format), e.g. completion='{{ answer }}'"
+  },
+  'text-unit': {
+    type: 'string',
+    valueName: 'UNIT',
+    description: `how a .txt file is cut into samples: ${TEXT_UNITS.join(', ')}`,
+    default: 'paragraph'
   }
 } as const
 
 export const datasetsPreviewCommand: Command = {
   words: ['datasets', 'preview'],
   summary: 'Show how a file would be imported: its detected format, mapping and first rows.',
-  positionals: [{ name: 'file', description: 'a JSONL, JSON, CSV or Parquet file' }],
+  positionals: [{ name: 'file', description: 'a JSONL, JSON, CSV, Parquet or plain text (.txt) file' }],
   options: {
     ...IMPORT_SOURCE_OPTIONS,
     limit: { type: 'string', valueName: 'N', description: 'rows to show', default: '3' },
@@ -100,6 +133,7 @@ export const datasetsPreviewCommand: Command = {
       fileType: oneOf('file-type', args.values['file-type'], FILE_TYPES),
       format: oneOf('format', args.values.format, FORMATS),
       mapping: mappingFrom(args),
+      textUnit: oneOf('text-unit', args.values['text-unit'], TEXT_UNITS),
       limit: positiveInt('limit', args.values.limit)
     }
     const preview = await withSession(args, (s) => s.call('datasets.previewImport', input))
@@ -110,14 +144,18 @@ export const datasetsPreviewCommand: Command = {
       `mapping:   ${preview.mapping ? describeMapping(preview.mapping) : 'none (map columns with --format and --map)'}`
     )
     for (const note of preview.notes) io.out(`note:      ${note}`)
+    for (const choice of preview.fieldChoices) {
+      io.out(`field:     ${choice.field} ← ${describeSource(choice.chosen)}: ${choice.why}`)
+      for (const other of choice.alternatives) io.out(`           or ${describeSource(other)}: ${other.why}`)
+    }
     for (const row of preview.rows) {
       io.out('')
       io.out(`line ${row.line}:${row.error ? ` cannot import: ${row.error}` : ''}`)
+      if (row.conversation?.text !== undefined) io.out(`  text: ${shortLine(row.conversation.text)}`)
+      if (row.conversation?.label !== undefined)
+        io.out(`  label: ${row.conversation.label ? 'desirable' : 'undesirable'}`)
       for (const message of row.conversation?.messages ?? []) {
-        const text = message.content.length > 200 ? `${message.content.slice(0, 200)}…` : message.content
-        io.out(
-          `  ${message.role}: ${text.replaceAll('\n', '\\n')}${message.tool_calls ? ' [tool calls]' : ''}`
-        )
+        io.out(`  ${message.role}: ${shortLine(message.content)}${message.tool_calls ? ' [tool calls]' : ''}`)
       }
     }
   }
@@ -125,15 +163,16 @@ export const datasetsPreviewCommand: Command = {
 
 export const datasetsImportCommand: Command = {
   words: ['datasets', 'import'],
-  summary: 'Import a JSONL, JSON, CSV or Parquet file into a dataset (all rows or none).',
+  summary: 'Import a JSONL, JSON, CSV, Parquet or .txt file into a dataset (all rows or none).',
   details:
-    'Formats: OpenAI messages, ShareGPT, Alpaca, prompt/completion and preference pairs, detected from\n' +
+    'Formats: OpenAI messages, ShareGPT, Alpaca, prompt/completion (with a label: unpaired preference),\n' +
+    'preference pairs and raw text ({"text"} rows; a .txt file cut by --text-unit), detected from\n' +
     'the columns unless --format says. Bad rows are listed with their line; by default they abort the\n' +
     'import (nothing is imported), --skip-bad-rows imports the rest; a file without a good row\n' +
     'imports nothing either way. Example (GSM8K):\n' +
     '  finetune-studio datasets import train.jsonl --name gsm8k --format prompt-completion \\\n' +
     '    --map prompt=question --map completion=answer',
-  positionals: [{ name: 'file', description: 'a JSONL, JSON, CSV or Parquet file' }],
+  positionals: [{ name: 'file', description: 'a JSONL, JSON, CSV, Parquet or plain text (.txt) file' }],
   options: {
     name: {
       type: 'string',
@@ -176,6 +215,7 @@ export const datasetsImportCommand: Command = {
       fileType: oneOf('file-type', args.values['file-type'], FILE_TYPES),
       format: oneOf('format', args.values.format, FORMATS),
       mapping: mappingFrom(args),
+      textUnit: oneOf('text-unit', args.values['text-unit'], TEXT_UNITS),
       split: oneOf('split', args.values.split, SPLITS),
       tags: (args.values.tag as string[] | undefined) ?? [],
       onBadRows: args.values['skip-bad-rows'] ? ('skip' as const) : ('abort' as const),
@@ -259,7 +299,7 @@ export const datasetsExportCommand: Command = {
     format: {
       type: 'string',
       valueName: 'FORMAT',
-      description: 'messages, sharegpt or alpaca',
+      description: EXPORT_FORMATS.join(', '),
       default: 'messages'
     },
     overwrite: { type: 'boolean', description: 'replace OUT if it exists' },
@@ -275,7 +315,7 @@ export const datasetsExportCommand: Command = {
       ...(args.values.version !== undefined
         ? { versionId: positiveInt('version', args.values.version) }
         : { datasetId: positiveInt('dataset', args.values.dataset), filter: { split, tags } }),
-      format: oneOf('format', args.values.format, ['messages', 'sharegpt', 'alpaca'] as const),
+      format: oneOf('format', args.values.format, EXPORT_FORMATS),
       path: args.positionals[0],
       overwrite: Boolean(args.values.overwrite)
     }

@@ -221,7 +221,8 @@ export const datasetsDuplicatesCommand: Command = {
 
 export const datasetsPreflightCommand: Command = {
   words: ['datasets', 'preflight'],
-  summary: 'List samples that render empty, exceed the maximum length or have nothing to train on.',
+  summary:
+    'List samples whose content, reasoning or tool calls the chat template leaves out, or that render empty, exceed the maximum length or have nothing to train on.',
   positionals: [{ name: 'dataset', description: 'dataset id' }],
   options: {
     model: {

@@ -28,6 +28,7 @@ import {
   DEFAULT_LORA,
   DEFAULT_LR,
   DEFAULT_MAX_SEQ_LEN,
+  TEMPLATE_DROP_POLICIES,
   type TrainConfig,
   type TrainConfigInput
 } from '../../engine/train/train-config'
@@ -91,6 +92,11 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   ),
   'no-shuffle': flag('keep file order: batch k is rows k·B … k·B+B−1'),
   pack: flag('pack several examples per row (attention never crosses them)'),
+  'template-drops': string(
+    TEMPLATE_DROP_POLICIES.join('|'),
+    'samples the chat template leaves content out of: refuse the run, or skip them',
+    { default: 'refuse' }
+  ),
   seed: string('N', 'seed of data order, LoRA init and dropout', { default: '42' }),
   'save-every': string('N', 'save a checkpoint every N steps (0 = only at the end)', { default: '0' }),
   'eval-data': string('FILE', 'held-out rows: loss before training, every --eval-every steps and at the end'),
@@ -349,6 +355,7 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
     maxSeqLen: integer('max-seq-len', 2),
     shuffle: args.values['no-shuffle'] !== true,
     packing: args.values.pack === true,
+    templateDrops: choice('template-drops', TEMPLATE_DROP_POLICIES),
     seed: integer('seed', 0),
     saveEvery: integer('save-every', 0),
     evalDataFile: text('eval-data') ?? null,

@@ -5,8 +5,11 @@
  * variables (e.g. Qwen3's `enable_thinking`); globals `raise_exception` and `strftime_now` (which
  * @huggingface/jinja defines itself and does not let us redefine); blocks
  * trimmed (`trim_blocks`, `lstrip_blocks`), as transformers configures its jinja environment.
+ * Operations the two Jinja implementations evaluate differently are rewritten to jinja2's
+ * semantics (python-semantics.ts).
  */
 import { Template } from '@huggingface/jinja'
+import { applyPythonSemantics, PYTHON_SEMANTICS } from './python-semantics'
 import type { TextTokenizer } from './tokenizer'
 
 export interface ChatMessage {
@@ -63,6 +66,7 @@ export class ChatTemplate {
     } catch (error) {
       throw new Error(`chat template (${name}): cannot parse: ${(error as Error).message}`)
     }
+    applyPythonSemantics(this.template.parsed)
   }
 
   get isFallback(): boolean {
@@ -77,7 +81,8 @@ export class ChatTemplate {
         messages,
         tools: options.tools ?? null,
         documents: null,
-        add_generation_prompt: options.addGenerationPrompt ?? false
+        add_generation_prompt: options.addGenerationPrompt ?? false,
+        ...PYTHON_SEMANTICS
       })
     } catch (error) {
       throw new Error(`chat template (${this.name}): ${(error as Error).message}`)

@@ -13,8 +13,14 @@
  * and end with one, so boundaries fall between tokens. Cost: one extra encoding of a prefix per
  * span boundary.
  */
-import { renderWithAssistantSpans } from './assistant-spans'
+import {
+  renderTrainingSequences,
+  renderWithAssistantSpans,
+  type AssistantSpan,
+  type RenderedConversation
+} from './assistant-spans'
 import { chatTemplateFor, type ChatMessage, type ChatRenderOptions, type ChatTemplate } from './chat-template'
+import { templateDrops, type TemplateDrop } from './template-drops'
 import type { TextTokenizer } from './tokenizer'
 
 export const IGNORE_INDEX = -100
@@ -68,10 +74,37 @@ export interface ChatEncodeOptions extends Omit<ChatRenderOptions, 'addGeneratio
   template?: ChatTemplate
 }
 
+export interface ChatTrainingSequences {
+  /** The sequences the conversation trains as (see renderTrainingSequences), tokenized and labelled. */
+  sequences: (TokenizedExample & { text: string })[]
+  /** What the template leaves out of the conversation (see template-drops.ts); empty when nothing. */
+  drops: TemplateDrop[]
+}
+
 /**
  * A conversation rendered with the chat template and tokenized, assistant turns labelled (content
  * and end-of-turn token; see assistant-spans.ts), each weighted by its `loss_weight` (default 1; 0
- * leaves the turn untrained). The template supplies bos, so no special tokens are added.
+ * leaves the turn untrained), as one sequence or more when the template rewrites earlier turns. The
+ * template supplies bos, so no special tokens are added.
+ */
+export function encodeChatSequences(
+  tokenizer: TextTokenizer,
+  messages: readonly ChatMessage[],
+  options: ChatEncodeOptions = {}
+): ChatTrainingSequences {
+  const template = options.template ?? chatTemplateFor(tokenizer, { forTools: Boolean(options.tools) })
+  const rendered = renderTrainingSequences(template, messages, {
+    tools: options.tools,
+    variables: options.variables,
+    endOfTurnMarkers: tokenizer.specialTokens
+  })
+  const sequences = rendered.map((sequence) => labelRendered(tokenizer, messages, sequence))
+  return { sequences, drops: templateDrops(messages, rendered) }
+}
+
+/**
+ * The same as one sequence, for callers that score a conversation whole: throws when the template
+ * needs more than one (see renderWithAssistantSpans).
  */
 export function encodeChatForTraining(
   tokenizer: TextTokenizer,
@@ -79,13 +112,31 @@ export function encodeChatForTraining(
   options: ChatEncodeOptions = {}
 ): TokenizedExample & { text: string } {
   const template = options.template ?? chatTemplateFor(tokenizer, { forTools: Boolean(options.tools) })
-  const { text, spans } = renderWithAssistantSpans(template, messages, {
+  const rendered = renderWithAssistantSpans(template, messages, {
     tools: options.tools,
     variables: options.variables,
     endOfTurnMarkers: tokenizer.specialTokens
   })
-  const weighted = spans.map((span) => ({ ...span, weight: messages[span.messageIndex].loss_weight ?? 1 }))
-  return { text, ...labelCharacterSpans(tokenizer, text, weighted) }
+  return labelRendered(tokenizer, messages, rendered)
+}
+
+/** The spans of a rendering weighted by their turns' loss_weight (default 1). */
+export function weightedSpans(
+  messages: readonly ChatMessage[],
+  rendered: RenderedConversation
+): (AssistantSpan & WeightedSpan)[] {
+  return rendered.spans.map((span) => ({ ...span, weight: messages[span.messageIndex].loss_weight ?? 1 }))
+}
+
+function labelRendered(
+  tokenizer: TextTokenizer,
+  messages: readonly ChatMessage[],
+  rendered: RenderedConversation
+): TokenizedExample & { text: string } {
+  return {
+    text: rendered.text,
+    ...labelCharacterSpans(tokenizer, rendered.text, weightedSpans(messages, rendered))
+  }
 }
 
 export type PromptCompletion =

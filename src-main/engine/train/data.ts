@@ -14,6 +14,12 @@
  *                                                         "User:/Assistant:" one for models without a
  *                                                         template), so instruction and answer are
  *                                                         never glued together as raw text.
+ *   {"text"}                                              raw text (continued pre-training): bos + text
+ *                                                         + eos, every token trained; a text longer than
+ *                                                         `maxSeqLen` is cut into windows of that length
+ *                                                         (each its own example), never truncated. The
+ *                                                         store writes raw-text samples as
+ *                                                         {"messages": [], "text"}.
  *   {"input_ids", "labels", "weights"?}                   pre-tokenized; labels are NOT shifted
  *                                                         (labels[t] is the target for token t, −100 =
  *                                                         untrained) and may differ from input_ids
@@ -30,23 +36,37 @@
  *   {"chosen": {"input_ids", "labels", "weights"?},       pre-tokenized, each side as above
  *    "rejected": {...}}
  *
+ * A row with `"label": false` is an undesirable completion of unpaired preference data (TRL's KTO
+ * form): supervised training leaves it out and reports it; `"label": true` trains as usual.
+ *
+ * A conversation may train as more than one sequence: when the chat template renders an earlier
+ * turn differently from how the model generates it (Qwen3 drops the reasoning of turns before the
+ * last user query), that turn trains in a rendering of its own (assistant-spans.ts); each sequence
+ * is an example with the row's line and its `part`. A conversation the template leaves content out
+ * of (template-drops.ts: a tool call or reasoning the template does not render) is dropped with
+ * kind 'template_drops', and one the template refuses (raise_exception) or cannot be located in is
+ * dropped with the template's error: one sample never aborts a run. The trainer refuses to start on
+ * template drops unless told to skip them (TrainConfig.templateDrops).
+ *
  * Every example is normalised the same way: truncated to `maxSeqLen` tokens keeping the start;
  * the first token is never a target (nothing precedes it — the same rule makes packed samples
  * independent); a token is trained exactly when its label is not −100 and its weight is > 0 (the
  * other one is cleared to match). An example left with no trained token is dropped and reported,
  * not an error: truncation of long prompts is the usual cause.
  *
- * A malformed row is an error naming the file, the line and the reason; nothing is half-read.
+ * A malformed row (not JSON, not one of the forms) is an error naming the file, the line and the
+ * reason; nothing is half-read.
  */
 import { readFileSync } from 'node:fs'
 import type { ChatMessage } from '../tokenizer/chat-template'
 import {
-  encodeChatForTraining,
+  encodeChatSequences,
   encodePromptCompletion,
   IGNORE_INDEX,
   type ChatEncodeOptions,
   type TokenizedExample
 } from '../tokenizer/labels'
+import { describeTemplateDrops } from '../tokenizer/template-drops'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 
 /** One side of a row: what a plain (non-preference) row is. */
@@ -56,9 +76,13 @@ export type TrainingSideRow =
   | { format: 'prompt-completion-chat'; prompt: ChatMessage[]; completion: ChatMessage[] }
   | { format: 'alpaca'; instruction: string; input: string; output: string }
   | { format: 'tokens'; inputIds: number[]; labels: number[]; weights: number[] | null }
+  | { format: 'text'; text: string }
 
-/** A row: its chosen (or only) side, and the rejected side of a preference pair. */
-export type TrainingRow = TrainingSideRow & { rejected?: TrainingSideRow }
+/**
+ * A row: its chosen (or only) side, the rejected side of a preference pair, and the label of an
+ * unpaired preference (false: undesirable, left out of supervised training).
+ */
+export type TrainingRow = TrainingSideRow & { rejected?: TrainingSideRow; label?: boolean }
 
 /** Tokens of one sequence, normalised (see the module comment). */
 export interface ExampleTokens {
@@ -73,6 +97,8 @@ export interface ExampleTokens {
 export interface TrainingExample extends ExampleTokens {
   /** 1-based line of the source file, for reports and lineage. */
   line: number
+  /** Which of the row's sequences this is, when it trains as several (a raw text's windows, a split conversation). */
+  part?: number
   /** A preference pair's rejected response (the example itself is the chosen one). */
   rejected?: ExampleTokens
 }
@@ -88,6 +114,8 @@ export interface ExampleOptions {
 export interface DroppedRow {
   line: number
   reason: string
+  /** 'template_drops': the chat template leaves part of the sample out (see the module comment). */
+  kind?: 'template_drops'
 }
 
 export interface TrainingData {
@@ -125,12 +153,21 @@ export function parseTrainingData(text: string, file: string, options: ExampleOp
   checkMaxSeqLen(options.maxSeqLen)
   const data: TrainingData = { examples: [], rowCount: 0, truncatedCount: 0, dropped: [] }
   data.rowCount = forEachTrainingRow(text, file, (row, line) => {
-    const result = exampleFromRow(row, line, options)
-    if (result.truncated) data.truncatedCount++
-    if (result.example) data.examples.push(result.example)
-    else data.dropped.push({ line, reason: result.dropReason })
+    addExamples(data, exampleFromRow(row, line, options), line)
   })
   return data
+}
+
+/** Adds a row's result to the data: its examples, or the row to the dropped ones. */
+export function addExamples(data: TrainingData, result: ExampleResult, line: number): void {
+  if (result.truncated) data.truncatedCount++
+  if (result.examples.length > 0) data.examples.push(...result.examples)
+  else
+    data.dropped.push({
+      line,
+      reason: result.dropReason ?? 'no trained tokens',
+      ...(result.dropKind ? { kind: result.dropKind } : {})
+    })
 }
 
 /**
@@ -171,11 +208,26 @@ export function forEachTrainingRow(
 /** Recognises a row's form and checks its fields; throws with the reason (no location). */
 export function parseTrainingRow(value: unknown): TrainingRow {
   if (!isRecord(value)) return invalid(`a row must be a JSON object, got ${describe(value)}`)
-  if ('rejected' in value) return parsePreferenceRow(value)
-  return parseSideRow(value)
+  const row = 'rejected' in value ? parsePreferenceRow(value) : parseSideRow(value)
+  const label = value.label
+  if (label === undefined || label === null) return row
+  if (typeof label !== 'boolean') return invalid(`"label" must be true or false, got ${describe(label)}`)
+  return { ...row, label }
+}
+
+/** A raw-text row: {"text"}, or the store's {"messages": [], "text"}. */
+function isTextRow(value: Record<string, unknown>): boolean {
+  return (
+    typeof value.text === 'string' &&
+    (value.messages === undefined || (Array.isArray(value.messages) && value.messages.length === 0))
+  )
 }
 
 function parseSideRow(value: Record<string, unknown>): TrainingSideRow {
+  if (isTextRow(value)) {
+    if ((value.text as string).trim() === '') return invalid('"text" is empty')
+    return { format: 'text', text: value.text as string }
+  }
   if ('messages' in value) {
     return {
       format: 'messages',
@@ -218,7 +270,7 @@ function parseSideRow(value: Record<string, unknown>): TrainingSideRow {
   }
   if ('input_ids' in value) return parseTokenRow(value)
   return invalid(
-    'expected {"messages"}, {"prompt","completion"}, {"instruction","input","output"} or ' +
+    'expected {"messages"}, {"text"}, {"prompt","completion"}, {"instruction","input","output"} or ' +
       `{"input_ids","labels"}, got keys ${Object.keys(value).join(', ') || '(none)'}`
   )
 }
@@ -275,30 +327,89 @@ function promptLength(messages: readonly ChatMessage[]): number {
   return 0
 }
 
-export type ExampleResult =
-  { example: TrainingExample; truncated: boolean } | { example: null; truncated: boolean; dropReason: string }
+export interface ExampleResult {
+  /** The row's examples (one per sequence it trains as); empty when it is dropped. */
+  examples: TrainingExample[]
+  truncated: boolean
+  /** Why the row is dropped (when `examples` is empty). */
+  dropReason?: string
+  dropKind?: DroppedRow['kind']
+}
 
 /** Tokenizes and normalises one row (see the module comment); a pair is kept only with both sides. */
 export function exampleFromRow(row: TrainingRow, line: number, options: ExampleOptions): ExampleResult {
   checkMaxSeqLen(options.maxSeqLen)
-  const chosen = sideTokens(row, options)
-  const rejected = row.rejected ? sideTokens(row.rejected, options) : null
+  if (row.label === false) {
+    return {
+      examples: [],
+      truncated: false,
+      dropReason: 'an undesirable completion (label false): supervised training leaves it out'
+    }
+  }
+  const chosen = sideSequences(row, options)
+  const rejected = row.rejected ? sideSequences(row.rejected, options) : null
   const truncated = chosen.truncated || (rejected?.truncated ?? false)
-  const side = rejected ? 'chosen: ' : ''
-  if (!chosen.tokens) return { example: null, truncated, dropReason: `${side}${chosen.dropReason}` }
-  if (!rejected) return { example: { ...chosen.tokens, line }, truncated }
-  if (!rejected.tokens) return { example: null, truncated, dropReason: `rejected: ${rejected.dropReason}` }
-  return { example: { ...chosen.tokens, line, rejected: rejected.tokens }, truncated }
+  const dropped = (side: string, result: SideResult): ExampleResult => ({
+    examples: [],
+    truncated,
+    dropReason: `${side}${result.dropReason}`,
+    dropKind: result.dropKind
+  })
+  if (chosen.sequences.length === 0) return dropped(rejected ? 'chosen: ' : '', chosen)
+  if (!rejected) {
+    const parts = chosen.sequences.length > 1
+    return {
+      examples: chosen.sequences.map((tokens, part) => ({ ...tokens, line, ...(parts ? { part } : {}) })),
+      truncated
+    }
+  }
+  if (rejected.sequences.length === 0) return dropped('rejected: ', rejected)
+  const split = [chosen, rejected].findIndex((side) => side.sequences.length > 1)
+  if (split >= 0) {
+    return {
+      examples: [],
+      truncated,
+      dropReason: `${split === 0 ? 'chosen' : 'rejected'}: the chat template makes it more than one sequence; a preference pair compares one per side`
+    }
+  }
+  return { examples: [{ ...chosen.sequences[0], line, rejected: rejected.sequences[0] }], truncated }
 }
 
-type SideResult =
-  { tokens: ExampleTokens; truncated: boolean } | { tokens: null; truncated: boolean; dropReason: string }
+interface SideResult {
+  /** Normalised sequences with trained tokens; empty when the side has none (dropReason says why). */
+  sequences: ExampleTokens[]
+  truncated: boolean
+  dropReason?: string
+  dropKind?: DroppedRow['kind']
+}
 
-function sideTokens(row: TrainingSideRow, options: ExampleOptions): SideResult {
+function sideSequences(row: TrainingSideRow, options: ExampleOptions): SideResult {
   const tokenized = tokenizeRow(row, options)
+  if (tokenized.sequences === null) {
+    return { sequences: [], truncated: false, dropReason: tokenized.reason, dropKind: tokenized.kind }
+  }
   if (options.tokenizer && row.format === 'tokens') checkVocabulary(row.inputIds, options.tokenizer)
-  const truncated = tokenized.inputIds.length > options.maxSeqLen
-  const length = Math.min(tokenized.inputIds.length, options.maxSeqLen)
+  const normalised = tokenized.sequences.map((sequence) => normaliseSequence(sequence, options.maxSeqLen))
+  const truncated = normalised.some((sequence) => sequence.truncated)
+  const kept = normalised.flatMap((sequence) => (sequence.tokens ? [sequence.tokens] : []))
+  if (kept.length > 0) return { sequences: kept, truncated }
+  const [first] = normalised
+  const dropReason =
+    first.length === 0
+      ? 'no tokens'
+      : truncated
+        ? `no trained tokens left after truncation to ${options.maxSeqLen} tokens`
+        : 'no trained tokens'
+  return { sequences: [], truncated, dropReason }
+}
+
+/** One sequence cut to maxSeqLen, labels and weights cleared to match; tokens null without a trained one. */
+function normaliseSequence(
+  tokenized: TokenizedExample,
+  maxSeqLen: number
+): { tokens: ExampleTokens | null; truncated: boolean; length: number } {
+  const truncated = tokenized.inputIds.length > maxSeqLen
+  const length = Math.min(tokenized.inputIds.length, maxSeqLen)
   const inputIds = Int32Array.from(tokenized.inputIds.slice(0, length))
   const labels = new Int32Array(length).fill(IGNORE_INDEX)
   const weights = new Float32Array(length)
@@ -311,14 +422,7 @@ function sideTokens(row: TrainingSideRow, options: ExampleOptions): SideResult {
     weights[t] = weight
     trained++
   }
-  if (trained > 0) return { tokens: { inputIds, labels, weights }, truncated }
-  const dropReason =
-    length === 0
-      ? 'no tokens'
-      : truncated
-        ? `no trained tokens left after truncation to ${options.maxSeqLen} tokens`
-        : 'no trained tokens'
-  return { tokens: null, truncated, dropReason }
+  return { tokens: trained > 0 ? { inputIds, labels, weights } : null, truncated, length }
 }
 
 /** The user turn of an Alpaca row: the instruction, then a blank line and the input when there is one. */
@@ -326,34 +430,84 @@ export function alpacaPrompt(instruction: string, input: string): string {
   return input === '' ? instruction : `${instruction}\n\n${input}`
 }
 
-function tokenizeRow(row: TrainingSideRow, options: ExampleOptions): TokenizedExample {
+/** A row's sequences before normalisation, or why it has none. */
+type TokenizedRow =
+  { sequences: TokenizedExample[] } | { sequences: null; reason: string; kind?: DroppedRow['kind'] }
+
+function tokenizeRow(row: TrainingSideRow, options: ExampleOptions): TokenizedRow {
   if (row.format === 'tokens') {
-    return {
-      inputIds: row.inputIds,
-      labels: row.labels,
-      weights: row.weights ?? row.labels.map((label) => (label === IGNORE_INDEX ? 0 : 1))
-    }
+    const weights = row.weights ?? row.labels.map((label) => (label === IGNORE_INDEX ? 0 : 1))
+    return { sequences: [{ inputIds: row.inputIds, labels: row.labels, weights }] }
   }
   const tokenizer = options.tokenizer
   if (!tokenizer) return invalid(`a "${row.format}" row needs a tokenizer (only pre-tokenized rows do not)`)
   const chat = options.chat ?? {}
   switch (row.format) {
-    case 'messages':
-      return encodeChatForTraining(tokenizer, row.messages, { ...chat, tools: row.tools })
+    case 'text':
+      return { sequences: textWindows(tokenizer, row.text, options.maxSeqLen) }
     case 'prompt-completion':
-      return encodePromptCompletion(tokenizer, { prompt: row.prompt, completion: row.completion }, chat)
+      return {
+        sequences: [
+          encodePromptCompletion(tokenizer, { prompt: row.prompt, completion: row.completion }, chat)
+        ]
+      }
+    case 'messages':
+      return chatSequences(tokenizer, row.messages, { ...chat, tools: row.tools })
     case 'prompt-completion-chat':
-      return encodePromptCompletion(tokenizer, { prompt: row.prompt, completion: row.completion }, chat)
+      return chatSequences(tokenizer, [...untrained(row.prompt), ...row.completion], chat)
     case 'alpaca':
-      return encodePromptCompletion(
+      return chatSequences(
         tokenizer,
-        {
-          prompt: [{ role: 'user', content: alpacaPrompt(row.instruction, row.input) }],
-          completion: [{ role: 'assistant', content: row.output }]
-        },
+        [
+          { role: 'user', content: alpacaPrompt(row.instruction, row.input), loss_weight: 0 },
+          { role: 'assistant', content: row.output }
+        ],
         chat
       )
   }
+}
+
+/** A prompt's messages, none of them trained. */
+export function untrained(messages: readonly ChatMessage[]): ChatMessage[] {
+  return messages.map((message) => ({ ...message, loss_weight: 0 }))
+}
+
+/**
+ * A conversation's sequences; a conversation the template leaves content out of, or refuses, has
+ * none, with why (see the module comment).
+ */
+function chatSequences(
+  tokenizer: TextTokenizer,
+  messages: readonly ChatMessage[],
+  options: ChatEncodeOptions
+): TokenizedRow {
+  try {
+    const { sequences, drops } = encodeChatSequences(tokenizer, messages, options)
+    if (drops.length > 0)
+      return { sequences: null, reason: describeTemplateDrops(drops), kind: 'template_drops' }
+    return { sequences }
+  } catch (error) {
+    // The template's own errors (raise_exception, a turn it cannot place) concern this sample only.
+    const message = (error as Error).message
+    if (!message.startsWith('chat template')) throw error
+    return { sequences: null, reason: message }
+  }
+}
+
+/**
+ * A raw text as training sequences: bos (when the tokenizer adds one) + text + eos, every token
+ * trained, cut into windows of maxSeqLen tokens so that nothing is truncated.
+ */
+function textWindows(tokenizer: TextTokenizer, text: string, maxSeqLen: number): TokenizedExample[] {
+  const bos = tokenizer.addsBos && tokenizer.bos ? [tokenizer.bos.id] : []
+  const eos = tokenizer.eos ? [tokenizer.eos.id] : []
+  const ids = [...bos, ...tokenizer.encode(text, { addSpecialTokens: false }), ...eos]
+  const windows: TokenizedExample[] = []
+  for (let start = 0; start < ids.length; start += maxSeqLen) {
+    const inputIds = ids.slice(start, start + maxSeqLen)
+    windows.push({ inputIds, labels: inputIds, weights: inputIds.map(() => 1) })
+  }
+  return windows
 }
 
 function parseTools(row: Record<string, unknown>): unknown[] | null {

@@ -19,6 +19,7 @@ import type { TextTokenizer } from '../tokenizer/tokenizer'
 import { BatchStream, type BatchOptions, type DataCursor, type TrainingBatch } from './batches'
 import {
   alpacaPrompt,
+  addExamples,
   exampleFromRow,
   readTrainingData,
   readTrainingRows,
@@ -27,7 +28,8 @@ import {
   type TrainingData,
   type TrainingExample,
   type TrainingRow,
-  type TrainingSideRow
+  type TrainingSideRow,
+  untrained
 } from './data'
 import type { ResolvedRecipe } from './loss-hook'
 import type { Conversation, DataTransform, TransformContext } from './run-hooks'
@@ -95,9 +97,7 @@ class TransformedData implements EpochData {
             (error as Error).message
         )
       }
-      if (result.truncated) data.truncatedCount++
-      if (result.example) data.examples.push(result.example)
-      else data.dropped.push({ line, reason: result.dropReason })
+      addExamples(data, result, line)
     })
     return data
   }
@@ -108,9 +108,11 @@ class TransformedData implements EpochData {
     ctx: TransformContext<ResolvedRecipe['params']>
   ): ExampleResult {
     const { transform } = this.recipe
+    // An undesirable completion is left out before any transform sees it.
+    if (row.label === false) return exampleFromRow(row, line, this.options)
     if (transform.level === 'conversation') {
       const kept = transform.apply(conversationOf(row, this.recipe.hook.name), ctx)
-      if (!kept) return { example: null, truncated: false, dropReason: `left out by the recipe's transform` }
+      if (!kept) return { examples: [], truncated: false, dropReason: `left out by the recipe's transform` }
       return exampleFromRow(
         { format: 'messages', messages: kept.messages, tools: kept.tools },
         line,
@@ -118,23 +120,30 @@ class TransformedData implements EpochData {
       )
     }
     const tokenized = exampleFromRow(row, line, this.options)
-    if (!tokenized.example) return tokenized
-    const { inputIds, labels, weights } = transform.apply(
-      {
-        inputIds: Int32Array.from(tokenized.example.inputIds),
-        labels: Int32Array.from(tokenized.example.labels),
-        weights: Float32Array.from(tokenized.example.weights)
-      },
-      { ...ctx, maskTokenId: maskTokenIdOf(this.options.tokenizer), tokenizer: this.options.tokenizer }
-    )
-    // Normalised again as a pre-tokenized row: labels and weights cleared to match, and dropped
-    // when nothing is left to train.
-    const normalised = exampleFromRow(
-      { format: 'tokens', inputIds: [...inputIds], labels: [...labels], weights: [...weights] },
-      line,
-      this.options
-    )
-    return { ...normalised, truncated: tokenized.truncated }
+    if (tokenized.examples.length === 0) return tokenized
+    const normalised = tokenized.examples.map((example) => {
+      const { inputIds, labels, weights } = transform.apply(
+        {
+          inputIds: Int32Array.from(example.inputIds),
+          labels: Int32Array.from(example.labels),
+          weights: Float32Array.from(example.weights)
+        },
+        { ...ctx, maskTokenId: maskTokenIdOf(this.options.tokenizer), tokenizer: this.options.tokenizer }
+      )
+      // Normalised again as a pre-tokenized row: labels and weights cleared to match, and dropped
+      // when nothing is left to train.
+      const result = exampleFromRow(
+        { format: 'tokens', inputIds: [...inputIds], labels: [...labels], weights: [...weights] },
+        line,
+        this.options
+      )
+      const part = example.part !== undefined ? { part: example.part } : {}
+      return { ...result, examples: result.examples.map((kept) => ({ ...kept, ...part })) }
+    })
+    const examples = normalised.flatMap((result) => result.examples)
+    return examples.length > 0
+      ? { examples, truncated: tokenized.truncated }
+      : { ...normalised[0], truncated: tokenized.truncated }
   }
 }
 
@@ -151,10 +160,7 @@ function sideConversation(row: TrainingSideRow, recipe: string): Conversation {
       return { messages: row.messages.map((message) => ({ ...message })), tools: row.tools }
     case 'prompt-completion-chat':
       return {
-        messages: [
-          ...row.prompt.map((message) => ({ ...message, loss_weight: 0 })),
-          ...row.completion.map((message) => ({ ...message }))
-        ],
+        messages: [...untrained(row.prompt), ...row.completion.map((message) => ({ ...message }))],
         tools: null
       }
     case 'alpaca':
@@ -167,12 +173,19 @@ function sideConversation(row: TrainingSideRow, recipe: string): Conversation {
       }
     case 'prompt-completion':
     case 'tokens':
+    case 'text':
       throw new Error(
-        `recipe ${recipe} rewrites conversations, and a ${row.format === 'tokens' ? 'pre-tokenized' : 'plain-text prompt/completion'} ` +
+        `recipe ${recipe} rewrites conversations, and a ${NOT_CONVERSATIONS[row.format]} ` +
           'row is not one; give {"messages"}, prompt/completion message lists or Alpaca rows'
       )
   }
 }
+
+const NOT_CONVERSATIONS = {
+  'prompt-completion': 'plain-text prompt/completion',
+  tokens: 'pre-tokenized',
+  text: 'raw-text'
+} as const
 
 function maskTokenIdOf(tokenizer: TextTokenizer | null): number {
   return tokenizer?.unk?.id ?? tokenizer?.pad?.id ?? 0

@@ -59,10 +59,15 @@ export async function judgeOwnAnswers(
     )
     const own = await answer([...example.inputIds.subarray(0, start)])
     if (own.tokenIds.length > 0 && recipe.hook.answer.accept(own.text, gold, recipe.params)) {
-      ownAnswers[String(example.line)] = own.tokenIds
+      ownAnswers[exampleKey(example)] = own.tokenIds
     }
   }
   return { ownAnswers }
+}
+
+/** An example's key in the record: its line, and which of the line's sequences it is when there are several. */
+function exampleKey(example: TrainingExample): string {
+  return example.part === undefined ? String(example.line) : `${example.line}.${example.part}`
 }
 
 /** `data` with the recorded own answers in place of the gold responses, cut to maxSeqLen. */
@@ -73,7 +78,7 @@ export function applyOwnAnswers(
 ): TrainingData {
   let truncatedCount = data.truncatedCount
   const examples = data.examples.map((example): TrainingExample => {
-    const own = record.ownAnswers[String(example.line)]
+    const own = record.ownAnswers[exampleKey(example)]
     if (!own) return example
     const prompt = [...example.inputIds.subarray(0, firstTrainedIndex(example))]
     const ids = [...prompt, ...own]
@@ -81,7 +86,13 @@ export function applyOwnAnswers(
     const inputIds = Int32Array.from(ids.slice(0, maxSeqLen))
     const labels = Int32Array.from(inputIds, (id, t) => (t < prompt.length ? IGNORE_INDEX : id))
     const weights = Float32Array.from(labels, (label) => (label === IGNORE_INDEX ? 0 : 1))
-    return { line: example.line, inputIds, labels, weights }
+    return {
+      line: example.line,
+      ...(example.part !== undefined ? { part: example.part } : {}),
+      inputIds,
+      labels,
+      weights
+    }
   })
   return { ...data, examples, truncatedCount }
 }

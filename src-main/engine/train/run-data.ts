@@ -51,6 +51,29 @@ export async function readRunData(
 }
 
 /**
+ * Refuses a run whose data the chat template loses content of, unless it was told to skip those
+ * samples (TrainConfig.templateDrops): training on them would teach conversations that are not the
+ * samples (a tool call turn as a bare end-of-turn token).
+ */
+export function checkTemplateDrops(
+  data: TrainingData,
+  config: Pick<TrainConfig, 'templateDrops' | 'dataFile'>
+): void {
+  if (config.templateDrops === 'skip') return
+  const lost = data.dropped.filter((row) => row.kind === 'template_drops')
+  if (lost.length === 0) return
+  const listed = lost
+    .slice(0, 3)
+    .map((row) => `line ${row.line}: ${row.reason}`)
+    .join('; ')
+  throw new Error(
+    `train: the chat template leaves content out of ${lost.length} of ${data.rowCount} samples of ${config.dataFile} ` +
+      `(${listed}${lost.length > 3 ? '; …' : ''}); fix those samples or use a template that renders them, ` +
+      'or train without them (--template-drops skip)'
+  )
+}
+
+/**
  * The samples of every epoch: transformed per epoch, or selected or answered once before training
  * (a resumed answering run reuses its saved record), or as read.
  */

@@ -53,6 +53,12 @@ export interface TrainConfig {
   benchmarkEvery: number
   /** Pack several examples per row (attention never crosses samples). */
   packing: boolean
+  /**
+   * Samples the chat template leaves content out of (data.ts, template-drops.ts): 'refuse' (the
+   * default) stops the run before it starts, listing them; 'skip' trains without them, reported as
+   * dropped rows.
+   */
+  templateDrops: TemplateDropPolicy
   device: Device
   /** Held-out rows: their loss is measured before training, every evalEvery steps and at the end. */
   evalDataFile: string | null
@@ -76,6 +82,9 @@ export interface TrainConfig {
   /** Where compiled step graphs are cached. */
   cacheDir: string
 }
+
+export const TEMPLATE_DROP_POLICIES = ['refuse', 'skip'] as const
+export type TemplateDropPolicy = (typeof TEMPLATE_DROP_POLICIES)[number]
 
 /** What a caller must give; everything else has a default (see resolveTrainConfig). */
 export type TrainConfigInput = Pick<TrainConfig, 'modelDir' | 'dataFile' | 'outDir'> & {
@@ -124,6 +133,7 @@ export function resolveTrainConfig(input: TrainConfigInput, resolveRecipe: Recip
     saveEvery: input.saveEvery ?? 0,
     benchmarkEvery: input.benchmarkEvery ?? 0,
     packing: input.packing ?? false,
+    templateDrops: input.templateDrops ?? 'refuse',
     device: input.device ?? 'cpu',
     evalDataFile: input.evalDataFile ? resolve(input.evalDataFile) : null,
     evalEvery: input.evalEvery ?? 0,
@@ -241,6 +251,8 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!LR_SCHEDULER_KINDS.includes(c.lrScheduler))
     fail('--lr-scheduler', LR_SCHEDULER_KINDS.join(' | '), c.lrScheduler)
   nonNegativeInteger('--warmup-steps', c.warmupSteps)
+  if (!TEMPLATE_DROP_POLICIES.includes(c.templateDrops))
+    fail('--template-drops', TEMPLATE_DROP_POLICIES.join(' | '), c.templateDrops)
   nonNegativeNumber('--max-grad-norm', c.maxGradNorm)
   positiveInteger('--batch-size', c.batchSize)
   positiveInteger('--grad-accum', c.gradAccum)

@@ -56,7 +56,7 @@ import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { appendMetricsLine, startMetricsFile } from './metrics-file'
 import { checkResumeKey, configHash, resumeKey } from './resume-key'
 import { RecipeRun } from './recipe-run'
-import { readRunData } from './run-data'
+import { checkTemplateDrops, readRunData } from './run-data'
 import type { RecipeState } from './run-hooks'
 import { learningRateAt, type LrSchedule } from './schedule'
 import {
@@ -167,6 +167,7 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     resumed?.state.recipeState
   )
   const data = epochData.epoch(0)
+  checkTemplateDrops(data, config)
   if (data.examples.length === 0) {
     throw new Error(`train: ${config.dataFile} has no usable training examples (${data.rowCount} rows read)`)
   }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { readModelConfig } from '../../engine/checkpoint/hf-config'
-import { renderWithAssistantSpans } from '../../engine/tokenizer/assistant-spans'
+import { renderTrainingSequences } from '../../engine/tokenizer/assistant-spans'
 import { chatTemplateFor } from '../../engine/tokenizer/chat-template'
 import { loadTokenizer, type TextTokenizer } from '../../engine/tokenizer/tokenizer'
 import {
@@ -32,6 +32,8 @@ export interface TrainPreflightResult {
   examples: number
   truncated: number
   dropped: DroppedRow[]
+  /** Rows that train as more than one sequence (raw-text windows, turns a template renders apart). */
+  multiSequenceRows: number
   evalExamples: number
   tokens: { total: number; trained: number; meanPerExample: number; maxPerExample: number }
   plan: { totalSteps: number; stepsPerEpoch: number; epochs: number | null; examplesPerStep: number }
@@ -61,10 +63,11 @@ function previewOf(
   const row = parseTrainingRow(JSON.parse(source))
   if (row.format === 'messages' && tokenizer) {
     const template = chatTemplateFor(tokenizer, { forTools: Boolean(row.tools) })
-    const rendered = renderWithAssistantSpans(template, row.messages, {
+    // The sequence this example is (a conversation may train as several, see assistant-spans.ts).
+    const rendered = renderTrainingSequences(template, row.messages, {
       tools: row.tools,
       endOfTurnMarkers: tokenizer.specialTokens
-    })
+    })[example.part ?? 0]
     return { ...base, text: rendered.text, spans: rendered.spans.map(({ start, end }) => ({ start, end })) }
   }
   const text = tokenizer ? tokenizer.decode([...example.inputIds]) : [...example.inputIds].join(' ')
@@ -111,6 +114,7 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
       examples: data.examples.length,
       truncated: data.truncatedCount,
       dropped: data.dropped,
+      multiSequenceRows: new Set(data.examples.filter((e) => (e.part ?? 0) > 0).map((e) => e.line)).size,
       evalExamples,
       tokens: {
         total,

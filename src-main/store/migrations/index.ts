@@ -7,6 +7,7 @@ import * as runControl from './0005-run-control'
 import * as searchBacklog from './0006-search-backlog'
 import * as importOwner from './0007-import-owner'
 import * as evaluationTasks from './0008-evaluation-tasks'
+import * as searchRawText from './0009-search-raw-text'
 
 export interface Migration {
   version: number
@@ -31,5 +32,6 @@ export const MIGRATIONS: readonly Migration[] = [
     version: evaluationTasks.version,
     name: '0008-evaluation-tasks',
     up: evaluationTasks.updateToSchemaVersion8
-  }
+  },
+  { version: searchRawText.version, name: '0009-search-raw-text', up: searchRawText.updateToSchemaVersion9 }
 ]

@@ -70,7 +70,7 @@ function toSampleRow(row: BrowseRow, conversation: Conversation): SampleRow {
     deleted: row.deleted_at !== null,
     messageCount: row.message_count,
     roles: messages.map((m) => m.role),
-    prompt: preview(firstUser?.content ?? ''),
+    prompt: preview(conversation.text ?? firstUser?.content ?? ''),
     response: preview(lastAssistant?.content ?? ''),
     isPreference: conversation.rejected !== undefined,
     tokenCount: row.token_count,

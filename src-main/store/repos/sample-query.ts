@@ -10,9 +10,9 @@ import { StoreConflictError } from '../errors'
 import { joinSql, sql, type Sql } from '../sql-template'
 import { compileUserRegex, type UserRegex } from '../user-regex'
 
-/** The content of the first user turn of the sample row `s`: its prompt. */
-export const FIRST_USER_CONTENT_SQL = sql`(SELECT value ->> '$.content' FROM json_each(s.conversation, '$.messages')
-  WHERE value ->> '$.role' = 'user' ORDER BY key LIMIT 1)`
+/** The content of the first user turn of the sample row `s`: its prompt (a raw-text sample's text). */
+export const FIRST_USER_CONTENT_SQL = sql`coalesce(s.conversation ->> '$.text', (SELECT value ->> '$.content'
+  FROM json_each(s.conversation, '$.messages') WHERE value ->> '$.role' = 'user' ORDER BY key LIMIT 1))`
 
 /** Expressions over the sample row `s` (and `tc`, its token count for the chosen tokenizer). */
 export const SORT_SQL: Record<SampleSortColumn, Sql> = {

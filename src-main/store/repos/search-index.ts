@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3'
 // The searchable text and meta tokens exactly as the triggers compute them (defined by the latest
 // migration to change each; one that changes them again must be imported here instead).
 import { metaText } from '../migrations/0004-dataset-curation'
-import { bodyText } from '../migrations/0006-search-backlog'
+import { bodyText } from '../migrations/0009-search-raw-text'
 import { inTransaction } from './sql'
 
 export interface SearchIndexRepo {

@@ -2,12 +2,14 @@ import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import type {
   ImportColumnField,
+  ImportFieldSource,
   ImportFileType,
   ImportFormat,
   ImportMapping,
   ImportPreview,
   ImportResult,
-  Split
+  Split,
+  TextSampleUnit
 } from '../../../src-preload/contract'
 import { ApiError, useApi } from '../api'
 import { useDatasetsStore } from './datasets'
@@ -43,14 +45,16 @@ export const FORMAT_FIELDS: Record<ImportFormat, { field: ImportColumnField; req
     { field: 'prompt', required: true },
     { field: 'completion', required: true },
     { field: 'system', required: false },
-    { field: 'reasoning', required: false }
+    { field: 'reasoning', required: false },
+    { field: 'label', required: false }
   ],
   preference: [
     { field: 'chosen', required: true },
     { field: 'rejected', required: true },
     { field: 'prompt', required: false },
     { field: 'system', required: false }
-  ]
+  ],
+  text: [{ field: 'text', required: true }]
 }
 
 export const IMPORT_FORMATS: { value: ImportFormat; label: string }[] = [
@@ -58,24 +62,81 @@ export const IMPORT_FORMATS: { value: ImportFormat; label: string }[] = [
   { value: 'sharegpt', label: 'ShareGPT conversations' },
   { value: 'alpaca', label: 'Alpaca instruction/input/output' },
   { value: 'prompt-completion', label: 'Prompt / completion' },
-  { value: 'preference', label: 'Preference pairs (chosen/rejected)' }
+  { value: 'preference', label: 'Preference pairs (chosen/rejected)' },
+  { value: 'text', label: 'Raw text (continued pre-training)' }
 ]
+
+/** Whether the mapping gives a field a source: a column, a path or a template. */
+export function fieldMapped(mapping: ImportMapping, field: ImportColumnField): boolean {
+  return mapping.templates?.[field] !== undefined || mapping.columns[field] !== undefined
+}
+
+/** The mapping with one field read from `source` (a column or path, or a template), or from nothing. */
+export function withFieldSource(
+  mapping: ImportMapping,
+  field: ImportColumnField,
+  source: ImportFieldSource | null
+): ImportMapping {
+  const columns = { ...mapping.columns }
+  const templates = { ...mapping.templates }
+  delete columns[field]
+  delete templates[field]
+  if (source?.template !== undefined) templates[field] = source.template
+  else if (source?.column !== undefined) columns[field] = source.column
+  return Object.keys(templates).length > 0
+    ? { format: mapping.format, columns, templates }
+    : { format: mapping.format, columns }
+}
+
+/** Whether a field is read from exactly this source now. */
+export function usesSource(
+  mapping: ImportMapping | null,
+  field: ImportColumnField,
+  source: ImportFieldSource
+): boolean {
+  if (!mapping) return false
+  const template = mapping.templates?.[field]
+  if (source.template !== undefined) return template === source.template
+  return template === undefined && mapping.columns[field] === source.column
+}
+
+const MAX_PATH_DEPTH = 4
+
+/**
+ * Paths into the nested objects of the rows ("question.stem"), in first-seen order, for fields
+ * that read part of a column. Lists are not entered: a path through one picks one element.
+ */
+export function nestedPaths(rows: readonly Record<string, unknown>[]): string[] {
+  const paths = new Set<string>()
+  const visit = (value: unknown, prefix: string, depth: number) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > MAX_PATH_DEPTH) return
+    for (const [key, inner] of Object.entries(value)) {
+      const path = `${prefix}.${key}`
+      paths.add(path)
+      visit(inner, path, depth + 1)
+    }
+  }
+  for (const row of rows) for (const [column, value] of Object.entries(row)) visit(value, column, 1)
+  return [...paths]
+}
 
 /**
  * A mapping for another format, keeping the columns the user already chose where the new format
  * has the same field, and otherwise guessing a column of the same name.
  */
 export function remapForFormat(format: ImportFormat, previous: ImportMapping | null, columns: string[]) {
-  const mapping: ImportMapping = { format, columns: {} }
+  let mapping: ImportMapping = { format, columns: {} }
   for (const { field } of FORMAT_FIELDS[format]) {
+    const template = previous?.templates?.[field]
     const kept = previous?.columns[field]
-    if (kept && columns.includes(kept)) mapping.columns[field] = kept
+    if (template !== undefined) mapping = withFieldSource(mapping, field, { template })
+    else if (kept && columns.includes(kept.split('.')[0])) mapping.columns[field] = kept
     else if (columns.includes(field)) mapping.columns[field] = field
   }
   return mapping
 }
 
-const DATA_FILE_EXTENSION = /\.(jsonl|json|csv|parquet|ndjson)$/i
+const DATA_FILE_EXTENSION = /\.(jsonl|json|csv|parquet|ndjson|txt)$/i
 /** `train-00000-of-00003`: one shard of a split, as the Hugging Face hub stores them. */
 const SHARD_SUFFIX = /-\d{5}-of-\d{5}$/
 /** Names that say which part of a dataset a file or folder holds, not which dataset it is. */
@@ -149,6 +210,8 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
   /** The name of the file the user picked or dropped, when the app stores it under another. */
   const pickedName = ref<string | null>(null)
   const fileType = ref<'auto' | ImportFileType>('auto')
+  /** How a .txt file is cut into samples. */
+  const textUnit = ref<TextSampleUnit>('paragraph')
   /** The user's own mapping; null follows auto-detection. */
   const mapping = ref<ImportMapping | null>(null)
   const preview = ref<ImportPreview | null>(null)
@@ -177,7 +240,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     const current = effectiveMapping.value
     if (!current) return []
     return FORMAT_FIELDS[current.format]
-      .filter(({ field, required }) => required && !current.columns[field])
+      .filter(({ field, required }) => required && !fieldMapped(current, field))
       .map(({ field }) => field)
   })
   const canImport = computed(
@@ -193,6 +256,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     path.value = ''
     pickedName.value = null
     fileType.value = 'auto'
+    textUnit.value = 'paragraph'
     mapping.value = null
     preview.value = null
     datasetName.value = ''
@@ -219,6 +283,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     return {
       path: path.value.trim(),
       fileType: fileType.value,
+      textUnit: textUnit.value,
       ...(mapping.value ? { mapping: mapping.value } : {})
     }
   }
@@ -262,6 +327,12 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     await runPreview()
   }
 
+  /** Another way to cut a .txt file makes other samples: preview them. */
+  async function setTextUnit(next: TextSampleUnit): Promise<void> {
+    textUnit.value = next
+    if (preview.value) await runPreview()
+  }
+
   async function startImport(badRowPolicy: 'abort' | 'skip' = onBadRows.value): Promise<ImportResult | null> {
     if (!canImport.value) return null
     importing.value = true
@@ -302,6 +373,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     path,
     pickedName,
     fileType,
+    textUnit,
     mapping,
     preview,
     previewing,
@@ -321,6 +393,7 @@ export const useDatasetImportStore = defineStore('datasetImport', () => {
     runPreview,
     setPath,
     setMapping,
+    setTextUnit,
     startImport
   }
 })

@@ -68,6 +68,8 @@ export interface RunDraft {
   /** Built-in tasks the checkpoints are evaluated on while the run trains (none: no benchmarks). */
   benchmarks: { tasks: string[]; every: number | ''; limit: number | '' }
   packing: boolean
+  /** Train without the samples the chat template loses content of, instead of refusing the run. */
+  skipTemplateDrops: boolean
   device: Device
 }
 
@@ -99,6 +101,7 @@ export function defaultRunDraft(): RunDraft {
     evalEvery: 50,
     benchmarks: { tasks: [], every: 100, limit: 50 },
     packing: false,
+    skipTemplateDrops: false,
     device: 'cpu'
   }
 }
@@ -142,6 +145,7 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
     saveEvery: number('Checkpoint every', draft.saveEvery),
     evalEvery: number('Validate every', draft.evalEvery),
     packing: draft.packing,
+    templateDrops: draft.skipTemplateDrops ? 'skip' : 'refuse',
     device: draft.device
   }
   if (draft.name.trim() !== '') settings.name = draft.name.trim()

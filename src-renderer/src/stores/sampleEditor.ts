@@ -56,6 +56,9 @@ export function normaliseMessage(message: ConversationMessage): ConversationMess
 
 export function normaliseConversation(conversation: Conversation): Conversation {
   const clean: Conversation = { messages: conversation.messages.map(normaliseMessage) }
+  // A raw-text sample's text stays even when emptied: the server then says the text is empty.
+  if (conversation.text !== undefined) clean.text = conversation.text
+  if (conversation.label !== undefined) clean.label = conversation.label
   if (conversation.tools && conversation.tools.length > 0) clean.tools = conversation.tools
   if (conversation.rejected && conversation.rejected.length > 0)
     clean.rejected = conversation.rejected.map(normaliseMessage)

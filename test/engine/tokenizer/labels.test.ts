@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   encodeChatForTraining,
+  encodeChatSequences,
   encodePromptCompletion,
   IGNORE_INDEX,
   labelCharacterSpans
@@ -73,17 +74,19 @@ describe('encodeChatForTraining', () => {
     expect(trained(example)).toEqual([9707, 0, 151645])
   })
 
-  it('Qwen3 multi-turn: drops the reasoning of the earlier turn from text and labels, keeps the last', () => {
-    const example = encodeChatForTraining(qwen3, [
+  it('Qwen3 multi-turn: the earlier turn, whose reasoning the whole conversation drops, trains with it in its own sequence', () => {
+    const { sequences, drops } = encodeChatSequences(qwen3, [
       { role: 'user', content: 'Hi there' },
       { role: 'assistant', content: '<think>\nplan a\n</think>\n\nHello!' },
       { role: 'user', content: 'Bye' },
       { role: 'assistant', content: '<think>\nplan b\n</think>\n\nSee you.' }
     ])
-    expect(example.text).not.toContain('plan a')
-    expect(qwen3.decode(trained(example))).toBe(
-      'Hello!<|im_end|><think>\nplan b\n</think>\n\nSee you.<|im_end|>'
-    )
+    expect(drops).toEqual([])
+    expect(sequences[0].text).not.toContain('plan a')
+    expect(sequences.map((sequence) => qwen3.decode(trained(sequence)))).toEqual([
+      '<think>\nplan b\n</think>\n\nSee you.<|im_end|>',
+      '<think>\nplan a\n</think>\n\nHello!<|im_end|>'
+    ])
   })
 
   it('weights each turn by its loss_weight and leaves loss_weight 0 untrained', () => {

@@ -27,8 +27,8 @@ const list = (e: TrainingExample) => ({
 
 function onlyExample(row: unknown, opts: ExampleOptions = options): TrainingExample {
   const result = exampleFromRow(parseTrainingRow(row), 1, opts)
-  if (!result.example) throw new Error(`dropped: ${result.dropReason}`)
-  return result.example
+  if (result.examples.length !== 1) throw new Error(`not one example: ${result.dropReason}`)
+  return result.examples[0]
 }
 
 describe('row forms', () => {
@@ -123,21 +123,21 @@ describe('normalisation', () => {
     const row = parseTrainingRow({ input_ids: [1, 2, 3, 4, 5, 6], labels: [_, 2, 3, 4, 5, 6] })
     const result = exampleFromRow(row, 3, { tokenizer: null, maxSeqLen: 4 })
     expect(result.truncated).toBe(true)
-    expect(Array.from(result.example!.inputIds)).toEqual([1, 2, 3, 4])
-    expect(Array.from(result.example!.labels)).toEqual([_, 2, 3, 4])
-    expect(result.example!.line).toBe(3)
+    expect(Array.from(result.examples[0].inputIds)).toEqual([1, 2, 3, 4])
+    expect(Array.from(result.examples[0].labels)).toEqual([_, 2, 3, 4])
+    expect(result.examples[0].line).toBe(3)
   })
 
   test('an example with no trained token left is dropped with the reason', () => {
     const opts = { tokenizer: null, maxSeqLen: 3 }
     const cut = exampleFromRow(parseTrainingRow({ input_ids: [1, 2, 3, 4], labels: [_, _, _, 4] }), 1, opts)
     expect(cut).toEqual({
-      example: null,
+      examples: [],
       truncated: true,
       dropReason: 'no trained tokens left after truncation to 3 tokens'
     })
     const firstOnly = exampleFromRow(parseTrainingRow({ input_ids: [1, 2], labels: [1, _] }), 1, opts)
-    expect(firstOnly.example).toBeNull()
+    expect(firstOnly.examples).toEqual([])
     expect(firstOnly).toMatchObject({ dropReason: 'no trained tokens' })
   })
 })
@@ -213,9 +213,10 @@ describe('errors name the file, the line and the reason', () => {
       '{"input_ids": [1, 999999], "labels": [1, 2]}',
       'input_ids[1] = 999999 is outside the vocabulary (size 512)'
     ],
+    ['{"text": " \\n"}', '"text" is empty'],
     [
-      '{"text": "free text"}',
-      'expected {"messages"}, {"prompt","completion"}, {"instruction","input","output"} or {"input_ids","labels"}, got keys text'
+      '{"body": "free text"}',
+      'expected {"messages"}, {"text"}, {"prompt","completion"}, {"instruction","input","output"} or {"input_ids","labels"}, got keys body'
     ],
     ['[1, 2]', 'a row must be a JSON object, got an array'],
     ['{"prompt": "a", ', 'invalid JSON']
@@ -277,7 +278,7 @@ describe('preference rows', () => {
       4,
       options
     )
-    expect(dropped).toMatchObject({ example: null, dropReason: 'rejected: no trained tokens' })
+    expect(dropped).toMatchObject({ examples: [], dropReason: 'rejected: no trained tokens' })
   })
 
   test('errors name the file, the line, the side and the value', () => {

@@ -36,13 +36,16 @@ const stepRow = (prompt: string) => ({
     { role: 'assistant', content: 'dragon named Zob.\n\nZob liked to fly over the big hill.' }
   ]
 })
-/** An assistant turn that calls a tool: span-weights weighs it more. */
+/**
+ * An assistant turn that calls a tool: span-weights weighs it more. Its content spells the call out,
+ * so that stories260K's plain template, which renders content only, loses nothing of it.
+ */
 const toolRow = (prompt: string) => ({
   messages: [
     { role: 'user', content: prompt },
     {
       role: 'assistant',
-      content: 'fly(Zob, hill)',
+      content: 'fly(who=Zob)',
       tool_calls: [{ type: 'function', function: { name: 'fly', arguments: { who: 'Zob' } } }]
     }
   ]

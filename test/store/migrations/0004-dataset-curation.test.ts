@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { migrate, schemaVersion } from '../../../src-main/store/db'
 import { openBareDatabase, tableNames } from '../helpers'
+import { searchIds } from './seed'
 
 const conversation = (user: string, assistant: string, rejected?: string) =>
   JSON.stringify({
@@ -25,13 +26,6 @@ function seededAt3(): Database.Database {
   return db
 }
 
-function search(db: Database.Database, query: string): number[] {
-  return db
-    .prepare<[string], number>('SELECT rowid FROM sample_search WHERE sample_search MATCH ? ORDER BY rowid')
-    .pluck()
-    .all(query)
-}
-
 describe('migration 0004-dataset-curation (3 → 4)', () => {
   it('adds the curation tables and indexes the existing samples for search', () => {
     const db = seededAt3()
@@ -45,9 +39,9 @@ describe('migration 0004-dataset-curation (3 → 4)', () => {
         'near_duplicate_members'
       ])
     )
-    expect(search(db, 'antarctica')).toEqual([1])
+    expect(searchIds(db, 'antarctica')).toEqual([1])
     // The rejected completion is searchable too.
-    expect(search(db, 'rock')).toEqual([2])
+    expect(searchIds(db, 'rock')).toEqual([2])
     expect(db.prepare('SELECT id, message_count FROM samples ORDER BY id').all()).toEqual([
       { id: 1, message_count: 2 },
       { id: 2, message_count: 2 }
@@ -61,30 +55,30 @@ describe('migration 0004-dataset-curation (3 → 4)', () => {
       conversation('Tallest mountain?', 'Everest.'),
       'h3'
     )
-    expect(search(db, 'everest')).toEqual([3])
+    expect(searchIds(db, 'everest')).toEqual([3])
     db.prepare('UPDATE samples SET conversation = ? WHERE id = 1').run(
       conversation('Where do penguins live?', 'Near the south pole.')
     )
-    expect(search(db, 'antarctica')).toEqual([])
-    expect(search(db, 'pole')).toEqual([1])
+    expect(searchIds(db, 'antarctica')).toEqual([])
+    expect(searchIds(db, 'pole')).toEqual([1])
     // Rewriting other columns leaves the entry as it is.
     db.prepare('UPDATE samples SET tags = \'["x"]\' WHERE id = 1').run()
-    expect(search(db, 'pole')).toEqual([1])
+    expect(searchIds(db, 'pole')).toEqual([1])
     db.prepare('DELETE FROM samples WHERE id = 3').run()
-    expect(search(db, 'everest')).toEqual([])
+    expect(searchIds(db, 'everest')).toEqual([])
   })
 
   it('indexes the dataset, live/deleted state and split as meta tokens, following changes', () => {
     const db = seededAt3()
     migrate(db, 4)
-    expect(search(db, 'meta : "d1" AND meta : "live" AND meta : "train"')).toEqual([1, 2])
+    expect(searchIds(db, 'meta : "d1" AND meta : "live" AND meta : "train"')).toEqual([1, 2])
     db.prepare(
       "UPDATE samples SET deleted_at = '2026-01-01T00:00:00.000Z', split = 'test' WHERE id = 2"
     ).run()
-    expect(search(db, 'meta : "live"')).toEqual([1])
-    expect(search(db, 'meta : "deleted" AND meta : "test" AND body : "rock"')).toEqual([2])
+    expect(searchIds(db, 'meta : "live"')).toEqual([1])
+    expect(searchIds(db, 'meta : "deleted" AND meta : "test" AND body : "rock"')).toEqual([2])
     // Meta words are not body words.
-    expect(search(db, 'body : "train"')).toEqual([])
+    expect(searchIds(db, 'body : "train"')).toEqual([])
   })
 
   it('drops token counts and near-duplicate membership with their sample', () => {

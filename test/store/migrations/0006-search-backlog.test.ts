@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { migrate, schemaVersion } from '../../../src-main/store/db'
 import { openBareDatabase, tableNames } from '../helpers'
+import { searchIds } from './seed'
 
 const conversation = (user: string, assistant: string) =>
   JSON.stringify({
@@ -40,13 +41,6 @@ function insertSample(db: Database.Database, id: number, user: string, assistant
   )
 }
 
-function search(db: Database.Database, query: string): number[] {
-  return db
-    .prepare<[string], number>('SELECT rowid FROM sample_search WHERE sample_search MATCH ? ORDER BY rowid')
-    .pluck()
-    .all(query)
-}
-
 describe('migration 0006-search-backlog (5 → 6)', () => {
   it('keeps the existing samples searchable and starts with an empty backlog', () => {
     const db = seededAt5()
@@ -54,8 +48,8 @@ describe('migration 0006-search-backlog (5 → 6)', () => {
     expect(schemaVersion(db)).toBe(6)
     expect(tableNames(db)).toContain('sample_search_backlog')
     expect(db.prepare('SELECT count(*) FROM sample_search_backlog').pluck().get()).toBe(0)
-    expect(search(db, 'antarctica')).toEqual([1])
-    expect(search(db, 'meta : "d1" AND meta : "live"')).toEqual([1, 2])
+    expect(searchIds(db, 'antarctica')).toEqual([1])
+    expect(searchIds(db, 'meta : "d1" AND meta : "live"')).toEqual([1, 2])
   })
 
   it('adds datasets.import_heartbeat_at, NULL for existing and new datasets', () => {
@@ -81,26 +75,26 @@ describe('migration 0006-search-backlog (5 → 6)', () => {
     insertSample(db, 10, 'Tallest mountain?', 'Everest.')
     insertSample(db, 12, 'Longest river?', 'The Nile.')
     insertSample(db, 13, 'Deepest lake?', 'Baikal.')
-    expect(search(db, 'everest')).toEqual([])
-    expect(search(db, 'nile')).toEqual([])
-    expect(search(db, 'baikal')).toEqual([13])
-    expect(search(db, 'meta : "d1"')).toEqual([1, 2, 13])
+    expect(searchIds(db, 'everest')).toEqual([])
+    expect(searchIds(db, 'nile')).toEqual([])
+    expect(searchIds(db, 'baikal')).toEqual([13])
+    expect(searchIds(db, 'meta : "d1"')).toEqual([1, 2, 13])
   })
 
   it('does not index a backlogged sample when it is edited, soft-deleted or moved', () => {
     const db = seededAt6WithBacklog()
     insertSample(db, 11, 'Tallest mountain?', 'Everest.')
     db.prepare('UPDATE samples SET conversation = ? WHERE id = 11').run(conversation('Highest peak?', 'K2.'))
-    expect(search(db, 'everest')).toEqual([])
-    expect(search(db, 'k2')).toEqual([])
+    expect(searchIds(db, 'everest')).toEqual([])
+    expect(searchIds(db, 'k2')).toEqual([])
     db.exec("UPDATE samples SET deleted_at = '2026-01-01T00:00:00.000Z', split = 'test' WHERE id = 11")
     db.exec(
       "INSERT INTO datasets (id, name) VALUES (2, 'other'); UPDATE samples SET dataset_id = 2 WHERE id = 11"
     )
-    expect(search(db, 'meta : "deleted" OR meta : "test" OR meta : "d2"')).toEqual([])
+    expect(searchIds(db, 'meta : "deleted" OR meta : "test" OR meta : "d2"')).toEqual([])
     // Deleting it (never indexed) leaves the index's other entries alone.
     db.exec('DELETE FROM samples WHERE id = 11')
-    expect(search(db, 'meta : "d1"')).toEqual([1, 2])
+    expect(searchIds(db, 'meta : "d1"')).toEqual([1, 2])
   })
 
   it('still reindexes an edited sample that is not backlogged, and only on indexed columns', () => {
@@ -108,13 +102,13 @@ describe('migration 0006-search-backlog (5 → 6)', () => {
     db.prepare('UPDATE samples SET conversation = ? WHERE id = 1').run(
       conversation('Where do penguins live?', 'Near the south pole.')
     )
-    expect(search(db, 'antarctica')).toEqual([])
-    expect(search(db, 'pole')).toEqual([1])
+    expect(searchIds(db, 'antarctica')).toEqual([])
+    expect(searchIds(db, 'pole')).toEqual([1])
     db.exec("UPDATE samples SET split = 'validation' WHERE id = 2")
-    expect(search(db, 'meta : "validation" AND body : "cat"')).toEqual([2])
+    expect(searchIds(db, 'meta : "validation" AND body : "cat"')).toEqual([2])
     db.exec('UPDATE samples SET tags = \'["x"]\' WHERE id = 1')
-    expect(search(db, 'pole')).toEqual([1])
+    expect(searchIds(db, 'pole')).toEqual([1])
     db.exec('DELETE FROM samples WHERE id = 1')
-    expect(search(db, 'pole')).toEqual([])
+    expect(searchIds(db, 'pole')).toEqual([])
   })
 })

@@ -42,3 +42,11 @@ export function seedFinishedRun(db: Database.Database, run: { id: number; config
        VALUES (@id, 'r', 1, 1, 1, 1, @config, 'completed')`
   ).run({ id: run.id, config: run.config ?? '{}' })
 }
+
+/** Ids of the samples a full-text query finds, in id order (migration 0004 on). */
+export function searchIds(db: Database.Database, query: string): number[] {
+  return db
+    .prepare<[string], number>('SELECT rowid FROM sample_search WHERE sample_search MATCH ? ORDER BY rowid')
+    .pluck()
+    .all(query)
+}

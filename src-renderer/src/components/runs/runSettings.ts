@@ -23,6 +23,7 @@ const SETTING_LABELS: Record<string, string> = {
   gradAccum: 'Gradient accumulation',
   maxSeqLen: 'Max sequence length',
   packing: 'Packing',
+  templateDrops: 'Samples the chat template loses content of',
   shuffle: 'Shuffle',
   lr: 'Learning rate',
   lrScheduler: 'Learning-rate schedule',
