@@ -4,10 +4,10 @@
  *
  *   messages  {"messages": [...], "tools"?}; a preference pair as {"chosen": [...], "rejected": [...],
  *             "tools"?}, both whole conversations (the importer splits them at the last user turn);
- *             an unpaired preference as TRL writes one, {"prompt": [...], "completion": [...],
- *             "label"}, split at the last user turn. A message's media parts (content-parts.ts) go
- *             back into its content, as a list of parts, where they stood.
- *   sharegpt  {"conversations": [{from, value}], "tools"?: JSON text}; human/gpt/system/observation
+ *             an unpaired preference as LLaMA-Factory's KTO data holds one, {"messages": [...],
+ *             "label"}. A message's media parts (content-parts.ts) go back into its content, as a
+ *             list of parts, where they stood.
+ *   sharegpt  {"conversations": [{from, value}], "tools"?: JSON text, "label"?}; human/gpt/system/observation
  *             turns, an assistant turn's tool calls as a function_call turn after it; a preference
  *             pair as the prompt turns plus "chosen" and "rejected" (one turn each when they are one
  *             plain assistant turn, else lists). Fields ShareGPT has no name for (loss_weight,
@@ -21,8 +21,8 @@
  *             the output turn (the alpaca `reasoning` column).
  *   text      {"text"}: raw-text samples only.
  * A raw-text sample has no messages to write in the first three, and a conversation is no raw
- * text; an unpaired preference's label has no place in ShareGPT or Alpaca rows: each such sample
- * is skipped with the reason.
+ * text; an unpaired preference's label has no place in Alpaca rows: each such sample is skipped
+ * with the reason.
  *
  * Metadata goes back where it came from: a sample's as top-level keys of the row, a message's as
  * keys of its message object (of its first turn, when ShareGPT splits it). A key is never written
@@ -116,31 +116,12 @@ function skipRawText(conversation: Conversation, format: string): void {
     skip(`a raw-text sample has no messages for ${format}; export it as text`)
 }
 
-/** An unpaired preference as TRL's conversational prompt/completion/label row. */
-function labelledRow(conversation: Conversation & { label: boolean }, tools: JsonObject): JsonObject {
-  const start = completionStart(conversation.messages)
-  if (start === 0 || start >= conversation.messages.length) {
-    skip('a labelled sample needs a prompt ending in a user turn and a completion after it')
-  }
-  const messages = conversation.messages.map(messageObject)
-  return withRowMetadata(
-    {
-      prompt: messages.slice(0, start),
-      completion: messages.slice(start),
-      label: conversation.label,
-      ...tools
-    },
-    conversation
-  )
-}
-
 function messagesRow(conversation: Conversation): JsonObject {
   skipRawText(conversation, 'messages')
   const tools = conversation.tools ? { tools: conversation.tools } : {}
-  if (conversation.label !== undefined)
-    return labelledRow({ ...conversation, label: conversation.label }, tools)
   const messages = conversation.messages.map(messageObject)
-  if (!conversation.rejected) return withRowMetadata({ messages, ...tools }, conversation)
+  if (!conversation.rejected)
+    return withRowMetadata({ messages, ...tools, ...labelOf(conversation) }, conversation)
   const prompt = messages.slice(0, completionStart(conversation.messages))
   const rejected = [...prompt, ...conversation.rejected.map(messageObject)]
   return withRowMetadata({ chosen: messages, rejected, ...tools }, conversation)
@@ -192,19 +173,17 @@ function isPlainAssistantTurn(messages: readonly ConversationMessage[]): boolean
   )
 }
 
-/** ShareGPT and Alpaca rows have no field for an unpaired preference's label. */
-function skipLabel(conversation: Conversation, format: string): void {
-  if (conversation.label !== undefined)
-    skip(`${format} has no unpaired preference label; export it as messages (TRL prompt/completion/label)`)
+/** An unpaired preference's label, as a row's key (LLaMA-Factory's kto_tag column). */
+function labelOf(conversation: Conversation): { label?: boolean } {
+  return conversation.label === undefined ? {} : { label: conversation.label }
 }
 
 function shareGptRow(conversation: Conversation): JsonObject {
   skipRawText(conversation, 'ShareGPT')
-  skipLabel(conversation, 'ShareGPT')
   const tools = conversation.tools ? { tools: JSON.stringify(conversation.tools) } : {}
   if (!conversation.rejected) {
     return withRowMetadata(
-      { conversations: conversation.messages.flatMap(shareGptTurns), ...tools },
+      { conversations: conversation.messages.flatMap(shareGptTurns), ...tools, ...labelOf(conversation) },
       conversation
     )
   }
@@ -225,7 +204,7 @@ function shareGptRow(conversation: Conversation): JsonObject {
 
 function alpacaRow(conversation: Conversation): JsonObject {
   skipRawText(conversation, 'Alpaca')
-  skipLabel(conversation, 'Alpaca')
+  if (conversation.label !== undefined) skip('Alpaca has no unpaired preference label; export it as messages')
   if (conversation.rejected) skip('Alpaca has no preference pairs')
   if (conversation.tools) skip('Alpaca has no tools')
   let messages = conversation.messages

@@ -14,13 +14,13 @@ import type {
 import { detectMultipleChoice } from './import-choices'
 import { fieldColumns, fieldMapped, templateProblem } from './import-fields'
 import { REASONING_KEYS } from './normalise-message'
-import { isRecord, jsonValue } from './raw-values'
+import { isRecord, jsonValue, preferenceLabelValue } from './raw-values'
 import type { RawRow } from './sources'
 
 /** The fields each format reads (tools in every one); a column mapped to another field is unread. */
 const FORMAT_FIELDS: Record<ImportFormat, readonly ImportColumnField[]> = {
-  messages: ['messages', 'tools', 'system'],
-  sharegpt: ['conversations', 'tools', 'system'],
+  messages: ['messages', 'tools', 'system', 'label'],
+  sharegpt: ['conversations', 'tools', 'system', 'label'],
   alpaca: ['instruction', 'input', 'output', 'history', 'system', 'reasoning', 'tools'],
   'prompt-completion': ['prompt', 'completion', 'system', 'reasoning', 'label', 'tools'],
   preference: ['chosen', 'rejected', 'prompt', 'system', 'tools'],
@@ -134,16 +134,9 @@ function isBareAnswer(value: unknown): boolean {
   return typeof value === 'string' && /^\s*(\d{1,2}|[A-Za-z])\s*$/.test(value)
 }
 
-/** An unpaired preference label as files hold it: a boolean, "true"/"false", 1/0 (or none). */
+/** An unpaired preference label as files hold it (or none): see preferenceLabelValue. */
 function isPreferenceLabel(value: unknown): boolean {
-  return (
-    value === undefined ||
-    value === null ||
-    typeof value === 'boolean' ||
-    value === 0 ||
-    value === 1 ||
-    (typeof value === 'string' && /^(true|false|0|1)$/i.test(value.trim()))
-  )
+  return value === undefined || value === null || preferenceLabelValue(value) !== null
 }
 
 /**
@@ -212,15 +205,26 @@ function conversationDetection(
   const name = columns.has('messages') ? 'messages' : 'conversations'
   // Without a telling message, the column's name decides: ShareGPT calls it "conversations".
   const shareGpt = looksShareGpt(firstValue(rows, name)) ?? name === 'conversations'
-  return {
-    mapping: defaultMapping(shareGpt ? 'sharegpt' : 'messages', columnList),
-    notes: [
-      shareGpt
-        ? `ShareGPT conversations ({from, value}) in "${name}"`
-        : `OpenAI messages ({role, content}) in "${name}" (TRL conversational language modeling)`
-    ],
-    fieldChoices: []
+  const mapping = defaultMapping(shareGpt ? 'sharegpt' : 'messages', columnList)
+  const notes = [
+    shareGpt
+      ? `ShareGPT conversations ({from, value}) in "${name}"`
+      : `OpenAI messages ({role, content}) in "${name}" (TRL conversational language modeling)`
+  ]
+  const label = preferenceLabelColumn(columns, rows)
+  if (label) {
+    mapping.columns.label = label
+    notes.push(
+      `unpaired preference (KTO, as LLaMA-Factory's kto_tag): "${label}" marks each conversation desirable (true) or not (false)`
+    )
   }
+  return { mapping, notes, fieldChoices: [] }
+}
+
+/** A "label" (or LLaMA-Factory's "kto_tag") column whose values are all true/false: an unpaired preference. */
+function preferenceLabelColumn(columns: ReadonlySet<string>, rows: readonly RawRow[]): string | undefined {
+  const column = firstPresent(columns, ['label', 'kto_tag'])
+  return column !== undefined && rows.every((row) => isPreferenceLabel(row[column])) ? column : undefined
 }
 
 /** The completion column: a worked solution beats its bare final answer (MATH: solution, answer). */

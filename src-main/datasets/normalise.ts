@@ -45,7 +45,7 @@ import type {
 import { columnsRead } from './import-mapping'
 import { fieldMapped, fieldSourceName, fieldValue } from './import-fields'
 import { normaliseMessageTurns, normaliseMessages } from './normalise-message'
-import { describeValue, fail, jsonValue, text, unconsumedEntries } from './raw-values'
+import { describeValue, fail, jsonValue, preferenceLabelValue, text, unconsumedEntries } from './raw-values'
 import type { RawRow } from './sources'
 
 function required(row: RawRow, mapping: ImportMapping, field: ImportColumnField): unknown {
@@ -205,16 +205,17 @@ function preference(row: RawRow, mapping: ImportMapping): Conversation {
   return { messages: chosen, rejected: rejected.slice(start) }
 }
 
-/** An unpaired preference label as TRL writes it (a bool), or as CSV and Parquet cells hold it. */
-function preferenceLabel(value: unknown, mapping: ImportMapping): boolean {
-  if (typeof value === 'boolean') return value
-  if (value === 1 || value === 0) return value === 1
-  const word = typeof value === 'string' ? value.trim().toLowerCase() : undefined
-  if (word === 'true' || word === '1') return true
-  if (word === 'false' || word === '0') return false
-  return fail(
-    `${fieldSourceName(mapping, 'label')} must be true or false (or 1/0), got ${describeValue(value)}`
-  )
+/** The row's unpaired preference label, when the mapping reads one (see preferenceLabelValue). */
+function withLabel(row: RawRow, mapping: ImportMapping, conversation: Conversation): Conversation {
+  const value = optional(row, mapping, 'label')
+  if (value === undefined) return conversation
+  const label = preferenceLabelValue(value)
+  if (label === null) {
+    return fail(
+      `${fieldSourceName(mapping, 'label')} must be true or false (or 1/0), got ${describeValue(value)}`
+    )
+  }
+  return { ...conversation, label }
 }
 
 /** A raw-text row's text, as it is (whitespace included); text of whitespace alone is no sample. */
@@ -230,7 +231,7 @@ function conversationFromRow(row: RawRow, mapping: ImportMapping): Conversation 
     case 'sharegpt': {
       const field = mapping.format === 'messages' ? 'messages' : 'conversations'
       const messages = normaliseMessages(required(row, mapping, field), `"${mapping.columns[field]}"`)
-      return { messages: withSystem(row, mapping, messages) }
+      return withLabel(row, mapping, { messages: withSystem(row, mapping, messages) })
     }
     case 'alpaca': {
       const instruction = text(required(row, mapping, 'instruction'), `"${mapping.columns.instruction}"`)
@@ -262,9 +263,9 @@ function conversationFromRow(row: RawRow, mapping: ImportMapping): Conversation 
         `"${mapping.columns.completion}"`,
         'assistant'
       )
-      const messages = withSystem(row, mapping, withReasoning(row, mapping, [...prompt, ...completion]))
-      const label = optional(row, mapping, 'label')
-      return label === undefined ? { messages } : { messages, label: preferenceLabel(label, mapping) }
+      return withLabel(row, mapping, {
+        messages: withSystem(row, mapping, withReasoning(row, mapping, [...prompt, ...completion]))
+      })
     }
     case 'preference': {
       const pair = preference(row, mapping)

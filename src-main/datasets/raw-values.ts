@@ -53,3 +53,16 @@ export function unconsumedEntries(
   const kept = Object.entries(value).filter(([key, v]) => !consumed.has(key) && v !== undefined)
   return kept.length > 0 ? Object.fromEntries(kept) : undefined
 }
+
+/**
+ * An unpaired preference label as files hold it: a boolean (TRL, LLaMA-Factory), "true"/"false" in
+ * any case, 1/0 or "1"/"0" (CSV and Parquet cells); null when the value is none of these.
+ */
+export function preferenceLabelValue(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value
+  if (value === 1 || value === 0) return value === 1
+  const word = typeof value === 'string' ? value.trim().toLowerCase() : undefined
+  if (word === 'true' || word === '1') return true
+  if (word === 'false' || word === '0') return false
+  return null
+}

@@ -3,10 +3,11 @@
  * written in exactly the documented shapes (test/fixtures/datasets/trl, see the README there):
  * each imports as the sample it describes and exports back to the same sample.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exportRow } from '../../src-main/datasets/export'
+import { previewImport } from '../../src-main/datasets/import-preview'
 import { normaliseRow } from '../../src-main/datasets/normalise'
 import { RowError } from '../../src-main/datasets/raw-values'
 import type { Conversation, ImportFormat, ImportMapping } from '../../src-preload/contract'
@@ -110,22 +111,34 @@ describe('TRL dataset types', () => {
     }
   )
 
-  it('writes an unpaired preference back in TRL’s conversational shape', () => {
+  it('writes an unpaired preference back as LLaMA-Factory’s KTO data holds it: messages and a label', () => {
     const sample: Conversation = {
       messages: [{ role: 'system', content: 'Be brief.' }, user(SKY), assistant('It is green.')],
       label: false,
       metadata: { id: 7 }
     }
-    expect(exportRow(sample, 'messages')).toEqual({
-      prompt: [{ role: 'system', content: 'Be brief.' }, user(SKY)],
-      completion: [assistant('It is green.')],
-      label: false,
-      id: 7
-    })
-    expect(() => exportRow(sample, 'sharegpt')).toThrow(
-      'ShareGPT has no unpaired preference label; export it as messages (TRL prompt/completion/label)'
-    )
+    expect(exportRow(sample, 'messages')).toEqual({ messages: sample.messages, label: false, id: 7 })
+    expect(exportRow(sample, 'sharegpt')).toMatchObject({ label: false, id: 7 })
     expect(() => exportRow(sample, 'alpaca')).toThrow(/^Alpaca has no unpaired preference label/)
+  })
+
+  it('imports LLaMA-Factory’s KTO demo (messages with a label), and writes it back the same', async () => {
+    const file = join(FIXTURES, 'llamafactory', 'kto_en_demo_rows3.json')
+    const preview = await previewImport({ file, fileType: 'auto', format: 'auto', limit: 3 })
+    expect(preview.mapping).toEqual({ format: 'messages', columns: { messages: 'messages', label: 'label' } })
+    expect(preview.notes).toContain(
+      'unpaired preference (KTO, as LLaMA-Factory\'s kto_tag): "label" marks each conversation desirable (true) or not (false)'
+    )
+    const store = openTempStore()
+    const { datasetId } = await importWith(store, file, preview.mapping!, 'kto')
+    const samples = conversations(store, datasetId)
+    expect(samples.map((sample) => sample.label)).toEqual([true, false, true])
+    const { path } = exported(store, datasetId, 'messages')
+    const written = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown)
+    expect(written).toEqual(JSON.parse(readFileSync(file, 'utf8')))
   })
 
   it('reads a label as CSV and Parquet cells hold it, and names a value that is none', async () => {

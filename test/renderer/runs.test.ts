@@ -248,6 +248,12 @@ describe('buildRunSettings', () => {
     ])
   })
 
+  it('refuses samples the chat template loses content of unless the box to skip them is ticked', () => {
+    const chosen = { ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 }
+    expect(buildRunSettings(chosen).settings?.templateDrops).toBe('refuse')
+    expect(buildRunSettings({ ...chosen, skipTemplateDrops: true }).settings?.templateDrops).toBe('skip')
+  })
+
   it('leaves empty optional fields to the engine and sends LoRA settings only for LoRA', () => {
     const lora = buildRunSettings({ ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 })
     expect(lora.problems).toEqual([])

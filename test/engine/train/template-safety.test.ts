@@ -124,6 +124,36 @@ describe('the trainer', () => {
     return { events, done: train(config, { ...fakeFactory(), onEvent: (event) => void events.push(event) }) }
   }
 
+  test('packs raw-text windows: a long text fills whole rows, short ones share a row', async () => {
+    const dataFile = join(temp.dir, 'text.jsonl')
+    const long = 'Once upon a time there was a little fox who ran in the green forest every morning. '.repeat(
+      4
+    )
+    writeFileSync(dataFile, jsonl([{ text: long }, { text: 'A cat sat.' }, { text: 'A dog ran.' }]))
+    const config = resolveTrainConfig(
+      {
+        modelDir: STORIES_260K,
+        dataFile,
+        outDir: join(temp.dir, 'out-text'),
+        adapter: { kind: 'full' },
+        batchSize: 1,
+        epochs: 1,
+        maxSeqLen: 32,
+        packing: true,
+        shuffle: false,
+        cacheDir: join(temp.dir, 'cache')
+      },
+      resolveRecipe
+    )
+    const fake = fakeFactory()
+    expect((await train(config, fake)).status).toBe('completed')
+    const rows = fake.programs[0].calls.flatMap((call) => call.rows.flat())
+    const windows = Math.ceil((stories.encode(long, { addSpecialTokens: false }).length + 2) / 32)
+    // Every window of the long text is an example of its own row; the two short texts share one.
+    expect(rows.some((row) => row.length >= 2)).toBe(true)
+    expect(rows.flat().length).toBe(windows + 2)
+  })
+
   test('refuses to start on samples the template loses content of, unless told to skip them', async () => {
     await expect(run('refuse').done).rejects.toThrow('the chat template leaves content out of 1 of 3 samples')
     const skipped = run('skip')
