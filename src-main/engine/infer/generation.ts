@@ -15,7 +15,14 @@ import { chatTemplateFor } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import { add, expand, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
 import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
-import { causalBias, decoderForward, lmHead, type LayerKeyValues, type ParamProvider } from '../models/llama'
+import {
+  causalBias,
+  decoderForward,
+  lmHead,
+  type LayerKeyValues,
+  type LinearHook,
+  type ParamProvider
+} from '../models/llama'
 import type { WeightsSource } from '../models/weights'
 import { hostTensor, type EngineSession, type HostTensor } from '../runtime/session'
 import {
@@ -42,7 +49,9 @@ export function buildGenerationGraph(
   g: GraphBuilder,
   config: ModelConfig,
   param: ParamProvider,
-  fused: boolean
+  fused: boolean,
+  /** Wraps every projection (LoRA fed at run time, live-generation.ts); the plain decoder only. */
+  linear?: LinearHook
 ): void {
   const { numKvHeads: K, headDim: D } = config
   const inputIds = g.input('input_ids', 'int64', ['batch', 'seq'])
@@ -53,9 +62,9 @@ export function buildGenerationGraph(
   const pastLength = shape(past[0].key, 2, 3) // [P]
   const newLength = shape(inputIds, 1, 2) // [S]
   const total = add(pastLength, newLength) // [P + S]
-  const weights = { param }
+  const weights = { param, linear }
   const { hidden, present } =
-    fused && supportsFusedDecoder(config)
+    fused && !linear && supportsFusedDecoder(config)
       ? fusedDecoderForward(config, param, {
           inputIds,
           keyLengths: expand(total, shape(inputIds, 0, 1)), // (B): every row holds P + S

@@ -83,4 +83,42 @@ describe('choosing the next token', () => {
       /top-k must be a whole number/
     )
   })
+
+  it('sorts only the likely tokens, giving what sorting the whole vocabulary gives', () => {
+    /** The distribution as defined: every token sorted, cut to top-k, then to the nucleus. */
+    function sortedReference(values: Float32Array, temperature: number, topK: number, topP: number) {
+      const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a] || a - b)
+      const kept = topK > 0 ? order.slice(0, topK) : order
+      const weights = kept.map((t) => Math.exp((values[t] - values[kept[0]]) / temperature))
+      const total = weights.reduce((a, b) => a + b, 0)
+      let mass = 0
+      let count = 0
+      while (count < weights.length && mass < topP * total) mass += weights[count++]
+      return { tokens: kept.slice(0, count), probs: weights.slice(0, count).map((w) => w / mass) }
+    }
+    const random = seededRandom(9)
+    for (const [temperature, topK, topP] of [
+      [1, 0, 0.9],
+      [0.7, 40, 1],
+      [1.3, 5, 0.5],
+      [1, 0, 0.999999]
+    ]) {
+      const values = Float32Array.from({ length: 30_000 }, () => (random() - 0.5) * 30)
+      const ours = candidateDistribution(values, { temperature, topK, topP })
+      const expected = sortedReference(values, temperature, topK, topP)
+      expect(ours.tokens).toEqual(expected.tokens)
+      ours.probs.forEach((p, i) => expect(p).toBeCloseTo(expected.probs[i], 12))
+    }
+  })
+
+  it('draws from the whole softmax without truncation, each token with its probability', () => {
+    const random = seededRandom(3)
+    const counts = new Map<number, number>()
+    for (let i = 0; i < 8000; i++) {
+      const token = sampleToken(logits, { temperature: 1 }, random)
+      counts.set(token, (counts.get(token) ?? 0) + 1)
+    }
+    const { tokens, probs } = candidateDistribution(logits, { temperature: 1 })
+    tokens.forEach((token, i) => expect((counts.get(token) ?? 0) / 8000).toBeCloseTo(probs[i], 1))
+  })
 })
