@@ -175,7 +175,7 @@ describe('finetune-studio datasets …', () => {
   it('refuses a mapping without a format, and a file it cannot read, with one clear line', async () => {
     const noFormat = await cli('datasets', 'import', GSM8K_TRAIN, '--map', 'prompt=question', ...store)
     expect(noFormat.code).toBe(2)
-    expect(noFormat.err).toMatch(/--map needs --format/)
+    expect(noFormat.err).toMatch(/--map and --template need --format/)
     const csv = join(dir.dir, 'odd.csv')
     writeFileSync(csv, 'stem,choices\nx,y\n')
     const unknown = await cli('datasets', 'import', csv, ...store)
