@@ -28,10 +28,10 @@ from typing import Dict
 import torch
 import torch.nn.functional as F
 
-from golden_io import GOLDEN_ROOT, recreate_folder, run_cases, tensor_checksums, write_json, write_recipe_expected
+from golden_io import GOLDEN_ROOT, recreate_folder, run_cases, write_json, write_recipe_expected
 from make_golden_recipes import row_losses, token_nll
 from make_golden_preference import STEPS, train_against_base
-from make_golden_training import ADAMW, load_batch, write_final_tensors
+from make_golden_training import ADAMW, load_batch, recipe_run_record
 from safetensors_io import read_safetensors
 
 # A tenth of the SFT runs' rate: at 1e-2 the margin runs saturate within two steps, and AdamW's normalised
@@ -86,21 +86,10 @@ def make_case(case: str) -> None:
     for run in RUNS:
         history, tensors = train(case, run, adapter, batch, torch.float64)
         history32, _ = train(case, run, adapter, batch, torch.float32)
-        file_name, stored = write_final_tensors(folder, run.name, run.method, tensors)
         f32_diff = max(abs(a - b) for a, b in zip(history["losses"], history32["losses"]))
-        runs.append(
-            {
-                "name": run.name,
-                "method": run.method,
-                "params": {"beta": run.beta, "gamma": run.gamma},
-                "steps": STEPS,
-                **history,
-                "final_tensors_file": file_name,
-                "final_tensors": sorted(stored),
-                "checksums": tensor_checksums(tensors),
-                "float32_loss_max_abs_diff": f32_diff,
-            }
-        )
+        params = {"beta": run.beta, "gamma": run.gamma}
+        check = {"float32_loss_max_abs_diff": f32_diff}
+        runs.append(recipe_run_record(folder, run.name, run.method, params, STEPS, history, tensors, check))
         print(
             f"{case} {run.name}: losses {[round(v, 5) for v in history['losses']]}, "
             f"target scores {[round(v, 4) for v in history['scores/target']]}, f32 loss diff {f32_diff:.1e}"

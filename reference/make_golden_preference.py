@@ -33,9 +33,9 @@ from typing import Callable, Dict, List
 import torch
 import torch.nn.functional as F
 
-from golden_io import GOLDEN_ROOT, recreate_folder, right_padded_batch, run_cases, tensor_checksums, write_json, write_recipe_expected
+from golden_io import GOLDEN_ROOT, recreate_folder, right_padded_batch, run_cases, write_json, write_recipe_expected
 from llama_ref import LORA_TARGETS_ALL, CausalLM, attach_lora, load_hf_model, set_lora_enabled
-from make_golden_training import ADAMW, LORA_ALPHA, LORA_RANK, make_optimizer, trainable_tensors, write_final_tensors
+from make_golden_training import ADAMW, LORA_ALPHA, LORA_RANK, make_optimizer, recipe_run_record, trainable_tensors
 from safetensors_io import read_safetensors
 
 STEPS = 5
@@ -185,24 +185,14 @@ def make_case(case: str) -> None:
     for run in spec["runs"]:
         history, tensors = train(case, run, adapter, batch, torch.float64)
         history32, _ = train(case, run, adapter, batch, torch.float32)
-        file_name, stored = write_final_tensors(folder, run.name, run.method, tensors)
-        runs.append(
-            {
-                "name": run.name,
-                "method": run.method,
-                "params": {"beta": BETA, "loss_type": run.loss_type, "label_smoothing": run.label_smoothing},
-                "steps": STEPS,
-                **history,
-                "final_tensors_file": file_name,
-                "final_tensors": sorted(stored),
-                "checksums": tensor_checksums(tensors),
-                "float32_loss_max_abs_diff": max(abs(a - b) for a, b in zip(history["losses"], history32["losses"])),
-            }
-        )
+        params = {"beta": BETA, "loss_type": run.loss_type, "label_smoothing": run.label_smoothing}
+        f32_diff = max(abs(a - b) for a, b in zip(history["losses"], history32["losses"]))
+        check = {"float32_loss_max_abs_diff": f32_diff}
+        runs.append(recipe_run_record(folder, run.name, run.method, params, STEPS, history, tensors, check))
         print(
             f"{case} {run.name}: losses {[round(v, 5) for v in history['losses']]}, "
             f"margins {[round(v, 5) for v in history['rewards/margins']]}, "
-            f"f32 loss diff {max(abs(a - b) for a, b in zip(history['losses'], history32['losses'])):.1e}"
+            f"f32 loss diff {f32_diff:.1e}"
         )
 
     write_recipe_expected(folder, case, OPTIMIZER, runs)

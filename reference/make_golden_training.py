@@ -229,6 +229,32 @@ def write_final_tensors(
     return file_name, stored
 
 
+def recipe_run_record(
+    folder: str,
+    name: str,
+    method: str,
+    params: Dict[str, object],
+    steps: int,
+    history: Dict[str, List[float]],
+    tensors: Dict[str, torch.Tensor],
+    float32_check: Dict[str, float],
+) -> Dict[str, object]:
+    """One run of a recipe golden's expected.json: settings, per-step figures, the final tensors (written to
+    `folder` by write_final_tensors) and their checksums, and how far a float32 run strayed."""
+    file_name, stored = write_final_tensors(folder, name, method, tensors)
+    return {
+        "name": name,
+        "method": method,
+        "params": params,
+        "steps": steps,
+        **history,
+        "final_tensors_file": file_name,
+        "final_tensors": sorted(stored),
+        "checksums": tensor_checksums(tensors),
+        **float32_check,
+    }
+
+
 def divergence(reference: Dict[str, torch.Tensor], other: Dict[str, torch.Tensor]) -> float:
     return max(
         float((reference[name] - other[name].double()).abs().max() / reference[name].abs().max().clamp(min=1e-30))

@@ -14,6 +14,7 @@ import { evaluationHandlers } from './evaluations'
 import { jobHandlers } from './jobs'
 import { modelHandlers } from './models'
 import { recipeHandlers } from './recipes'
+import { rewardHandlers } from './rewards'
 import { runHandlers } from './runs'
 import { systemHandlers } from './system'
 
@@ -24,6 +25,7 @@ export const handlers: Handlers = {
   ...modelHandlers,
   ...runHandlers,
   ...recipeHandlers,
+  ...rewardHandlers,
   ...evaluationHandlers,
   ...arenaHandlers,
   ...jobHandlers

@@ -17,7 +17,7 @@ export function recipeInfo(recipe: Recipe): RecipeInfo {
 }
 
 /** A parameter as the contract shows it: plain data, so a text parameter's `check` stays in main. */
-function paramInfo(param: RecipeParam): RecipeParamInfo {
+export function paramInfo(param: RecipeParam): RecipeParamInfo {
   switch (param.type) {
     case 'choice':
       return { ...param, choices: [...param.choices] }

@@ -20,6 +20,7 @@ import {
   runsStopCommand
 } from './commands/runs'
 import { recipesCommand } from './commands/recipes'
+import { rewardsListCommand, rewardsScoreCommand } from './commands/rewards'
 import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
 import { trainCommand } from './commands/train'
@@ -41,6 +42,8 @@ export const commands: Command[] = [
   runsContinueCommand,
   runsDeleteCommand,
   recipesCommand,
+  rewardsListCommand,
+  rewardsScoreCommand,
   evalCommand,
   ...evalCommands,
   scoreCommand,

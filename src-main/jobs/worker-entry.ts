@@ -20,12 +20,13 @@ function tsxExportUrl(subpath: '.' | './esm/api'): string {
 }
 
 /**
- * The threads the app starts, by bundle entry name (see electron.vite.config.ts), with the source
- * file each is built from, relative to this file.
+ * The threads and child processes the app starts, by bundle entry name (see
+ * electron.vite.config.ts), with the source file each is built from, relative to this file.
  */
 const THREAD_SOURCES = {
   'job-worker': './job-worker.ts',
-  'import-reader': '../datasets/import-reader-worker.ts'
+  'import-reader': '../datasets/import-reader-worker.ts',
+  'sql-query': '../rewards/sql-query-process.ts'
 } as const
 
 export type ThreadEntry = keyof typeof THREAD_SOURCES
@@ -61,18 +62,29 @@ export function startJobWorker(options: WorkerOptions): Worker {
 
 /**
  * Starts the job worker in a child process of its own, which can be killed (SIGKILL) without
- * harming this one; the messages travel over the IPC channel. From sources the child loads tsx with
- * `--import`. Under Electron the child runs Electron's binary as plain Node (ELECTRON_RUN_AS_NODE),
- * so native modules built for the app load in it too. Its stdout and stderr are piped to the caller.
+ * harming this one; the messages travel over the IPC channel. Its stdout and stderr are piped to
+ * the caller.
  */
 export function startJobProcess(start: JobStart): ChildProcess {
-  const { file, fromSources } = threadFile('job-worker')
-  const child = fork(file, [], {
+  const child = startChildProcess('job-worker', ['ignore', 'pipe', 'pipe', 'ipc'])
+  child.send({ type: 'start', start } satisfies ProcessStart)
+  return child
+}
+
+/**
+ * Starts one of the app's entries as a child process (messages over IPC, advanced serialization).
+ * From sources the child loads tsx with `--import`. Under Electron the child runs Electron's binary
+ * as plain Node (ELECTRON_RUN_AS_NODE), so native modules built for the app load in it too.
+ */
+export function startChildProcess(
+  entry: ThreadEntry,
+  stdio: ['ignore', 'pipe' | 'ignore', 'pipe' | 'ignore', 'ipc']
+): ChildProcess {
+  const { file, fromSources } = threadFile(entry)
+  return fork(file, [], {
     execArgv: fromSources ? ['--import', tsxExportUrl('.')] : [],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio,
     serialization: 'advanced',
     env: process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env
   })
-  child.send({ type: 'start', start } satisfies ProcessStart)
-  return child
 }

@@ -26,10 +26,14 @@ import type { LossContext } from '../engine/train/loss-hook'
  * A step with no trained token gives 0, not NaN.
  */
 export function weightedTokenMean(ctx: LossContext, perToken: Tensor): Tensor {
-  const weights = mul(ctx.tokenWeights, unsqueeze(ctx.sampleWeights, [1])) // (B, S)
-  const total = reduceSum(mul(weights, perToken), undefined, { keepDims: false })
   const safeTotal = where(greater(ctx.tokenTotal, 0), ctx.tokenTotal, 1)
-  return div(total, safeTotal)
+  return div(weightedTokenSum(ctx, perToken), safeTotal)
+}
+
+/** Σ sampleWeight·tokenWeight·value over the batch's trained tokens, rank 0 (not normalised). */
+export function weightedTokenSum(ctx: LossContext, perToken: Tensor): Tensor {
+  const weights = mul(ctx.tokenWeights, unsqueeze(ctx.sampleWeights, [1])) // (B, S)
+  return reduceSum(mul(weights, perToken), undefined, { keepDims: false })
 }
 
 /**

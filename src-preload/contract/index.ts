@@ -20,6 +20,7 @@ import type { EventName, Events } from './events'
 import { jobCalls } from './jobs'
 import { modelCalls } from './models'
 import { recipeCalls } from './recipes'
+import { rewardCalls } from './rewards'
 import { runCalls } from './runs'
 import { sampleCalls } from './samples'
 import { systemCalls } from './system'
@@ -33,6 +34,7 @@ export * from './events'
 export * from './jobs'
 export * from './models'
 export * from './recipes'
+export * from './rewards'
 export * from './runs'
 export * from './samples'
 export * from './system'
@@ -46,6 +48,7 @@ export const calls = {
   ...modelCalls,
   ...runCalls,
   ...recipeCalls,
+  ...rewardCalls,
   ...evaluationCalls,
   ...arenaCalls,
   ...jobCalls

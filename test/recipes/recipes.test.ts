@@ -326,7 +326,8 @@ describe('registry', () => {
       's3ft',
       'branch-filter',
       'dpo',
-      'poft'
+      'poft',
+      'grpo'
     ])
     for (const recipe of listRecipes()) {
       expect(recipe.title.length).toBeGreaterThan(3)
@@ -338,8 +339,8 @@ describe('registry', () => {
   })
 
   test('an unknown recipe name lists the known ones', () => {
-    expect(() => getRecipe('grpo')).toThrow(
-      'getRecipe: unknown recipe "grpo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, otr, grape, uds, s3ft, branch-filter, dpo, poft'
+    expect(() => getRecipe('ppo')).toThrow(
+      'getRecipe: unknown recipe "ppo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, otr, grape, uds, s3ft, branch-filter, dpo, poft, grpo'
     )
   })
 

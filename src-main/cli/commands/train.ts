@@ -55,6 +55,10 @@ import { graphCacheDir } from '../../store/location'
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: string('DIR', 'HF base model folder (config.json, safetensors, tokenizer.json)'),
   data: string('FILE', 'training rows, JSONL (forms above)'),
+  rollouts: string(
+    'FILE',
+    'grpo: rollout rows, JSONL {"prompt_ids", "completion_ids", "reward", "group"} (in place of --data)'
+  ),
   out: string('DIR', 'receives the adapter (LoRA) or model folder (full), plus checkpoints/'),
   adapter: string('lora|full', 'LoRA adapter or full fine-tuning', { default: 'lora' }),
   'init-adapter': string('DIR', 'start LoRA from this PEFT adapter (its r, alpha, targets and weights)'),
@@ -128,6 +132,9 @@ export const trainCommand: Command = {
   details: [
     'Data rows (JSONL), one of: {"messages": [...]}, {"prompt", "completion"},',
     '{"instruction", "input", "output"}, or pre-tokenized {"input_ids", "labels"} (labels not shifted, -100 = untrained).',
+    '',
+    'Reinforcement learning on given completions: --recipe grpo --rollouts FILE, rows {"prompt_ids": [...],',
+    '"completion_ids": [...], "reward": 1.0, "group": 7}; the group_size consecutive rows of a group share a prompt.',
     '',
     'Benchmarks during training: --eval-tasks arc_easy,gsm8k --eval-every 20 --eval-limit 50 evaluates the',
     'checkpoints of every 20th step and the last one (`finetune-studio eval tasks` lists the built-ins).',
@@ -324,9 +331,10 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
   const adapterKind = choice('adapter', ['lora', 'full'] as const)
   const optimizerKind = choice('optimizer', OPTIMIZER_KINDS)
   const weightDecay = number('weight-decay', 0)!
+  const recipe = choice('recipe', recipeNames())
   return {
     modelDir: required('model'),
-    dataFile: required('data'),
+    dataFile: dataFileOf(recipe, text('data'), text('rollouts')),
     outDir: required('out'),
     adapter:
       adapterKind === 'full'
@@ -339,7 +347,7 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
             targets: listOf(text('lora-targets') ?? ''),
             initAdapterDir: text('init-adapter') ?? null
           },
-    recipe: { name: choice('recipe', recipeNames()), params: recipeParams(args.values['recipe-param']) },
+    recipe: { name: recipe, params: recipeParams(args.values['recipe-param']) },
     optimizer:
       optimizerKind === 'sgd'
         ? { kind: 'sgd', momentum: number('momentum', 0), weightDecay }
@@ -367,6 +375,25 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
     // Compiled graphs and converted weights are store artifacts, reused by later runs.
     cacheDir: graphCacheDir(storeDirFor(args))
   }
+}
+
+/**
+ * The training file: --data, or --rollouts for grpo (rollout rows; grpo itself refuses data rows
+ * that are not rollouts, whichever flag named the file).
+ */
+function dataFileOf(recipe: string, data: string | undefined, rollouts: string | undefined): string {
+  if (rollouts !== undefined && recipe !== 'grpo') {
+    throw new UsageError(
+      `--rollouts trains on given completions and rewards, which only --recipe grpo reads (got --recipe ${recipe}); ` +
+        'give other recipes their rows with --data'
+    )
+  }
+  if (rollouts !== undefined && data !== undefined) {
+    throw new UsageError('give the training rows with --data or --rollouts, not both')
+  }
+  const file = rollouts ?? data
+  if (!file) throw new UsageError(recipe === 'grpo' ? '--rollouts is required' : '--data is required')
+  return file
 }
 
 function listOf(value: string): string[] {

@@ -11,7 +11,7 @@
 import type { ModelConfig } from '../checkpoint/hf-config'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chatTemplateFor } from '../tokenizer/chat-template'
+import { chatTemplateFor, type ChatMessage } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import { add, expand, range, reshape, shape, slice, SLICE_TO_END, type GraphBuilder } from '../graph/index'
 import { fusedDecoderForward, supportsFusedDecoder } from '../models/fused'
@@ -233,8 +233,21 @@ export interface KvCache {
  * none), ending with the generation prompt, so the model answers as the assistant.
  */
 export function encodeChatPrompt(tokenizer: TextTokenizer, prompt: string): number[] {
-  const text = chatTemplateFor(tokenizer).render([{ role: 'user', content: prompt }], {
-    addGenerationPrompt: true
+  return encodeChatMessages(tokenizer, [{ role: 'user', content: prompt }])
+}
+
+/**
+ * A conversation so far (ending with the turn to answer) through the model's chat template (the
+ * tool-use one when tools are given), ending with the generation prompt.
+ */
+export function encodeChatMessages(
+  tokenizer: TextTokenizer,
+  messages: readonly ChatMessage[],
+  tools: readonly unknown[] | null = null
+): number[] {
+  const text = chatTemplateFor(tokenizer, { forTools: tools !== null }).render(messages, {
+    addGenerationPrompt: true,
+    tools
   })
   return tokenizer.encode(text, { addSpecialTokens: false }) // the template writes its own BOS
 }

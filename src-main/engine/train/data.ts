@@ -24,6 +24,11 @@
  *                                                         (labels[t] is the target for token t, −100 =
  *                                                         untrained) and may differ from input_ids
  *                                                         (e.g. masked inputs with original labels)
+ *   {"prompt_ids", "completion_ids", "reward", "group"}   a rollout (RL on given completions, grpo):
+ *                                                         input ids = prompt + completion, the completion
+ *                                                         trained; the reward and the group id ride along
+ *                                                         on the example (`rollout`) for the recipe, which
+ *                                                         checks the groups (consecutive rows of one group)
  *
  * Preference pairs (read by preference recipes such as dpo; the others train the chosen side):
  *
@@ -77,6 +82,13 @@ export type TrainingSideRow =
   | { format: 'alpaca'; instruction: string; input: string; output: string }
   | { format: 'tokens'; inputIds: number[]; labels: number[]; weights: number[] | null }
   | { format: 'text'; text: string }
+  | ({ format: 'rollout'; promptIds: number[]; completionIds: number[] } & RolloutScore)
+
+/** What a rollout row carries besides its tokens: its reward and the id of its group of completions. */
+export interface RolloutScore {
+  reward: number
+  group: string | number
+}
 
 /**
  * A row: its chosen (or only) side, the rejected side of a preference pair, and the label of an
@@ -101,6 +113,8 @@ export interface TrainingExample extends ExampleTokens {
   part?: number
   /** A preference pair's rejected response (the example itself is the chosen one). */
   rejected?: ExampleTokens
+  /** A rollout row's reward and group (the example is its prompt + completion). */
+  rollout?: RolloutScore
 }
 
 export interface ExampleOptions {
@@ -269,9 +283,10 @@ function parseSideRow(value: Record<string, unknown>): TrainingSideRow {
     }
   }
   if ('input_ids' in value) return parseTokenRow(value)
+  if ('prompt_ids' in value || 'completion_ids' in value) return parseRolloutRow(value)
   return invalid(
-    'expected {"messages"}, {"text"}, {"prompt","completion"}, {"instruction","input","output"} or ' +
-      `{"input_ids","labels"}, got keys ${Object.keys(value).join(', ') || '(none)'}`
+    'expected {"messages"}, {"text"}, {"prompt","completion"}, {"instruction","input","output"}, ' +
+      `{"input_ids","labels"} or {"prompt_ids","completion_ids","reward","group"}, got keys ${Object.keys(value).join(', ') || '(none)'}`
   )
 }
 
@@ -358,8 +373,14 @@ export function exampleFromRow(row: TrainingRow, line: number, options: ExampleO
   if (chosen.sequences.length === 0) return dropped(rejected ? 'chosen: ' : '', chosen)
   if (!rejected) {
     const parts = chosen.sequences.length > 1
+    const rollout = row.format === 'rollout' ? { rollout: { reward: row.reward, group: row.group } } : {}
     return {
-      examples: chosen.sequences.map((tokens, part) => ({ ...tokens, line, ...(parts ? { part } : {}) })),
+      examples: chosen.sequences.map((tokens, part) => ({
+        ...tokens,
+        line,
+        ...(parts ? { part } : {}),
+        ...rollout
+      })),
       truncated
     }
   }
@@ -388,7 +409,12 @@ function sideSequences(row: TrainingSideRow, options: ExampleOptions): SideResul
   if (tokenized.sequences === null) {
     return { sequences: [], truncated: false, dropReason: tokenized.reason, dropKind: tokenized.kind }
   }
-  if (options.tokenizer && row.format === 'tokens') checkVocabulary(row.inputIds, options.tokenizer)
+  if (options.tokenizer && row.format === 'tokens')
+    checkVocabulary(row.inputIds, 'input_ids', options.tokenizer)
+  if (options.tokenizer && row.format === 'rollout') {
+    checkVocabulary(row.promptIds, 'prompt_ids', options.tokenizer)
+    checkVocabulary(row.completionIds, 'completion_ids', options.tokenizer)
+  }
   const normalised = tokenized.sequences.map((sequence) => normaliseSequence(sequence, options.maxSeqLen))
   const truncated = normalised.some((sequence) => sequence.truncated)
   const kept = normalised.flatMap((sequence) => (sequence.tokens ? [sequence.tokens] : []))
@@ -439,6 +465,7 @@ function tokenizeRow(row: TrainingSideRow, options: ExampleOptions): TokenizedRo
     const weights = row.weights ?? row.labels.map((label) => (label === IGNORE_INDEX ? 0 : 1))
     return { sequences: [{ inputIds: row.inputIds, labels: row.labels, weights }] }
   }
+  if (row.format === 'rollout') return { sequences: [rolloutSequence(row.promptIds, row.completionIds)] }
   const tokenizer = options.tokenizer
   if (!tokenizer) return invalid(`a "${row.format}" row needs a tokenizer (only pre-tokenized rows do not)`)
   const chat = options.chat ?? {}
@@ -566,6 +593,38 @@ function parseTokenRow(value: Record<string, unknown>): TrainingSideRow {
   return { format: 'tokens', inputIds, labels, weights }
 }
 
+/** A rollout as one sequence: prompt + completion, the completion trained. */
+function rolloutSequence(promptIds: readonly number[], completionIds: readonly number[]): TokenizedExample {
+  return {
+    inputIds: [...promptIds, ...completionIds],
+    labels: [...promptIds.map(() => IGNORE_INDEX), ...completionIds],
+    weights: [...promptIds.map(() => 0), ...completionIds.map(() => 1)]
+  }
+}
+
+function parseRolloutRow(value: Record<string, unknown>): TrainingSideRow {
+  const nonNegative = (n: number) => n >= 0
+  const promptIds = integerArray(value.prompt_ids, 'prompt_ids', nonNegative, 'non-negative')
+  const completionIds = integerArray(value.completion_ids, 'completion_ids', nonNegative, 'non-negative')
+  // The first token is never a target, so an empty prompt would leave the completion's first untrained.
+  if (promptIds.length === 0) invalid('"prompt_ids" is empty')
+  if (completionIds.length === 0) invalid('"completion_ids" is empty')
+  const { reward, group } = value
+  if (!(typeof reward === 'number' && Number.isFinite(reward))) {
+    invalid(`"reward" must be a finite number, got ${describe(reward)}`)
+  }
+  if (!(typeof group === 'string' || (typeof group === 'number' && Number.isInteger(group)))) {
+    invalid(`"group" must be a string or an integer, got ${describe(group)}`)
+  }
+  return {
+    format: 'rollout',
+    promptIds,
+    completionIds,
+    reward: reward as number,
+    group: group as string | number
+  }
+}
+
 function integerArray(value: unknown, key: string, ok: (n: number) => boolean, what: string): number[] {
   if (!Array.isArray(value)) return invalid(`"${key}" must be an array of integers, got ${describe(value)}`)
   value.forEach((n, i) => {
@@ -576,10 +635,10 @@ function integerArray(value: unknown, key: string, ok: (n: number) => boolean, w
   return value as number[]
 }
 
-function checkVocabulary(ids: readonly number[], tokenizer: TextTokenizer): void {
+function checkVocabulary(ids: readonly number[], key: string, tokenizer: TextTokenizer): void {
   const outside = ids.findIndex((id) => id >= tokenizer.vocabSize)
   if (outside >= 0) {
-    invalid(`input_ids[${outside}] = ${ids[outside]} is outside the vocabulary (size ${tokenizer.vocabSize})`)
+    invalid(`${key}[${outside}] = ${ids[outside]} is outside the vocabulary (size ${tokenizer.vocabSize})`)
   }
 }
 

@@ -174,6 +174,7 @@ function sideConversation(row: TrainingSideRow, recipe: string): Conversation {
     case 'prompt-completion':
     case 'tokens':
     case 'text':
+    case 'rollout':
       throw new Error(
         `recipe ${recipe} rewrites conversations, and a ${NOT_CONVERSATIONS[row.format]} ` +
           'row is not one; give {"messages"}, prompt/completion message lists or Alpaca rows'
@@ -184,7 +185,8 @@ function sideConversation(row: TrainingSideRow, recipe: string): Conversation {
 const NOT_CONVERSATIONS = {
   'prompt-completion': 'plain-text prompt/completion',
   tokens: 'pre-tokenized',
-  text: 'raw-text'
+  text: 'raw-text',
+  rollout: 'rollout'
 } as const
 
 function maskTokenIdOf(tokenizer: TextTokenizer | null): number {

@@ -37,7 +37,7 @@
  *     the run. The loss hook itself stays a pure graph function.
  */
 import type { Tensor } from '../graph/index'
-import type { TrainingExample } from './data'
+import type { TrainingData, TrainingExample } from './data'
 import type { RecipeRunHooks } from './run-hooks'
 
 export type ParamValue = number | boolean | string
@@ -114,6 +114,13 @@ export interface LossHook<P extends RecipeParams = RecipeParams> extends RecipeR
    * rejected response).
    */
   rows?(sample: TrainingExample, params: P): TrainingExample[]
+  /**
+   * Instead of `rows`: the samples are rows already, grouped by the data itself (grpo's rollouts:
+   * consecutive rows of one group). Returns the epoch's data with the rows in whole groups of
+   * `groupSize` and any group it leaves out added to `dropped` with why; throws naming the line of
+   * a sample that cannot be grouped.
+   */
+  groupRows?(data: TrainingData, params: P): TrainingData
   /** Rows come in consecutive groups of this many (a number, or the name of an integer param); default 1. */
   groupSize?: number | string
   loss(ctx: LossContext<P>): LossResult

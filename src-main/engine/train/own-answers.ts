@@ -39,7 +39,8 @@ export interface OwnAnswerRecord {
 /** The model's greedy answer to a prompt: its ids (with a stopping end-of-sequence) and its text. */
 export type AnswerPrompt = (promptIds: number[]) => Promise<{ tokenIds: number[]; text: string }>
 
-function firstTrainedIndex(example: TrainingExample): number {
+/** Where an example's response starts: its first trained token (what precedes it is the prompt). */
+export function firstTrainedIndex(example: TrainingExample): number {
   return example.labels.findIndex((label) => label !== IGNORE_INDEX)
 }
 

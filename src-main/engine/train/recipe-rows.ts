@@ -1,6 +1,7 @@
 /**
  * Samples → the rows a recipe trains on (loss-hook.ts, `rows` and `groupSize`): each sample becomes
- * a group of `groupSize` consecutive examples, which batches.ts then keeps whole.
+ * a group of `groupSize` consecutive examples, which batches.ts then keeps whole. A recipe whose
+ * data is grouped already (`groupRows`, grpo's rollouts) checks and regroups the whole epoch instead.
  */
 import type { TrainingData, TrainingExample } from './data'
 import type { EpochData } from './epoch-data'
@@ -43,10 +44,16 @@ export function recipeRows(recipe: ResolvedRecipe, samples: readonly TrainingExa
 /**
  * The epochs' data as the recipe trains it: every epoch's samples turned into their rows. Each
  * epoch's rows are made once for the examples `data` gives (it hands out the same examples for
- * an epoch until it moves on).
+ * an epoch until it moves on). `file` names the data in the errors of `groupRows`.
  */
-export function withRecipeRows(data: EpochData, recipe: ResolvedRecipe): EpochData {
-  if (!recipe.hook.rows && recipeGroupSize(recipe) === 1) return data
+export function withRecipeRows(data: EpochData, recipe: ResolvedRecipe, file = 'the data'): EpochData {
+  const { hook } = recipe
+  if (hook.rows && hook.groupRows) {
+    throw new Error(
+      `recipe ${hook.name}: declares both rows and groupRows; a recipe makes its groups one way`
+    )
+  }
+  if (!hook.rows && !hook.groupRows && recipeGroupSize(recipe) === 1) return data
   const made = new WeakMap<TrainingData, TrainingData>()
   return {
     rowCount: data.rowCount,
@@ -54,10 +61,20 @@ export function withRecipeRows(data: EpochData, recipe: ResolvedRecipe): EpochDa
       const samples = data.epoch(epoch)
       let rows = made.get(samples)
       if (!rows) {
-        rows = { ...samples, examples: recipeRows(recipe, samples.examples) }
+        rows = hook.groupRows
+          ? groupedRows(recipe, samples, file)
+          : { ...samples, examples: recipeRows(recipe, samples.examples) }
         made.set(samples, rows)
       }
       return rows
     }
+  }
+}
+
+function groupedRows({ hook, params }: ResolvedRecipe, samples: TrainingData, file: string): TrainingData {
+  try {
+    return hook.groupRows!(samples, params)
+  } catch (error) {
+    throw new Error(`train: ${file}: ${(error as Error).message}`)
   }
 }

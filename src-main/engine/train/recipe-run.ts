@@ -47,9 +47,11 @@ export class RecipeRun {
     const { hook, params } = this.recipe
     if (!hook.batchInputs) return
     for (const batch of microBatches) {
+      const examples = this.stream.examplesOf(epoch)
+      const rowExamples = batch.examples.map((row) => row.map((i) => examples[i]))
       batch.recipeInputs = hook.batchInputs(
         this.current,
-        { epoch, rowLines: this.rowLinesOf(epoch, batch) },
+        { epoch, rowLines: this.rowLinesOf(epoch, batch), rowExamples },
         params
       )
     }

@@ -33,7 +33,7 @@ export async function readRunData(
   savedState?: RecipeState
 ): Promise<RunData> {
   const { epochData: recipeData, recipeState } = await readRecipeData(config, recipe, tokenizer, savedState)
-  const epochData = withRecipeRows(recipeData, recipe)
+  const epochData = withRecipeRows(recipeData, recipe, config.dataFile)
   const batchOptions: BatchOptions = {
     batchSize: config.batchSize,
     seed: config.seed,

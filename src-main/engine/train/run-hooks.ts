@@ -36,7 +36,7 @@ import type { Tensor } from '../graph/index'
 import type { Rng } from '../rng'
 import type { ChatMessage } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
-import type { ExampleTokens } from './data'
+import type { ExampleTokens, TrainingExample } from './data'
 import type { LossContext, RecipeParams } from './loss-hook'
 import type { StepResult } from './step-program'
 
@@ -150,6 +150,8 @@ export interface RecipeBatchRows {
   epoch: number
   /** Source-file line of the examples in each row: stable across epochs. */
   rowLines: number[][]
+  /** The examples in each row, with what the data carries beside the tokens (a rollout's reward). */
+  rowExamples: readonly (readonly TrainingExample[])[]
 }
 
 /** The run-level part of a recipe (the loss hook extends it); every member is optional. */

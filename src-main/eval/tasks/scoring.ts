@@ -83,7 +83,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** mentions_all's test, whole word and case-insensitive: "cat" is in "The cat sat" but not in "catch". */
-function mentions(text: string, word: string): boolean {
+export function mentions(text: string, word: string): boolean {
   return new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(word)}($|[^\\p{L}\\p{N}])`, 'iu').test(text)
 }
 

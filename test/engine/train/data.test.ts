@@ -216,7 +216,7 @@ describe('errors name the file, the line and the reason', () => {
     ['{"text": " \\n"}', '"text" is empty'],
     [
       '{"body": "free text"}',
-      'expected {"messages"}, {"text"}, {"prompt","completion"}, {"instruction","input","output"} or {"input_ids","labels"}, got keys body'
+      'expected {"messages"}, {"text"}, {"prompt","completion"}, {"instruction","input","output"}, {"input_ids","labels"} or {"prompt_ids","completion_ids","reward","group"}, got keys body'
     ],
     ['[1, 2]', 'a row must be a JSON object, got an array'],
     ['{"prompt": "a", ', 'invalid JSON']
