@@ -9,7 +9,7 @@ import type { EngineGenerateInput, EngineGenerateOutput } from '../jobs/kinds/en
 import { graphCacheDir } from '../store/location'
 import { ApiError } from './errors'
 import type { RequestContext } from './handlers'
-import { baseModelTarget, checkpointTarget, type WeightsTarget } from './weights-target'
+import { baseModelOrCheckpointTarget, type WeightsTarget } from './weights-target'
 
 const OPERATION = 'models.generate'
 
@@ -20,10 +20,7 @@ export async function generate(
   ctx: RequestContext,
   input: ParsedInput<'models.generate'>
 ): Promise<GenerateOutput> {
-  const target =
-    input.baseModelId !== undefined
-      ? baseModelTarget(ctx, OPERATION, input.baseModelId)
-      : checkpointTarget(ctx, OPERATION, input.checkpointId!)
+  const target = baseModelOrCheckpointTarget(ctx, OPERATION, input)
   checkFitsContext(target, input.maxNewTokens)
   const jobInput: EngineGenerateInput = {
     modelDir: target.modelDir,

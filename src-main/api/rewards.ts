@@ -1,8 +1,8 @@
 import type { RewardInfo } from '../../src-preload/contract'
-import { listRewards, RewardSpecError, scoreRows, type RewardFunction } from '../rewards'
-import { ApiError } from './errors'
+import { listRewards, scoreRows, type RewardFunction } from '../rewards'
 import type { Handlers } from './handlers'
 import { paramInfo } from './recipes'
+import { testRewards, withSpecChecked } from './rewards-test'
 
 /** A reward declaration as the contract shows it: plain data, without its scoring. */
 export function rewardInfo(reward: RewardFunction): RewardInfo {
@@ -15,14 +15,8 @@ export function rewardInfo(reward: RewardFunction): RewardInfo {
   }
 }
 
-export const rewardHandlers: Pick<Handlers, 'rewards.list' | 'rewards.score'> = {
+export const rewardHandlers: Pick<Handlers, 'rewards.list' | 'rewards.score' | 'rewards.test'> = {
   'rewards.list': () => listRewards().map(rewardInfo),
-  'rewards.score': async ({ spec, rows }) => {
-    try {
-      return await scoreRows(spec, rows)
-    } catch (error) {
-      if (error instanceof RewardSpecError) throw new ApiError('invalid_input', error.message)
-      throw error
-    }
-  }
+  'rewards.score': ({ spec, rows }) => withSpecChecked(() => scoreRows(spec, rows)),
+  'rewards.test': (input, ctx) => testRewards(ctx, input)
 }

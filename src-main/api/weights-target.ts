@@ -77,3 +77,14 @@ export function checkpointTarget(
     runId: run.id
   }
 }
+
+/** The weights a call names by one of baseModelId and checkpointId (its schema requires exactly one). */
+export function baseModelOrCheckpointTarget(
+  ctx: RequestContext,
+  operation: string,
+  ids: { baseModelId?: number; checkpointId?: number }
+): WeightsTarget {
+  return ids.baseModelId !== undefined
+    ? baseModelTarget(ctx, operation, ids.baseModelId)
+    : checkpointTarget(ctx, operation, ids.checkpointId!)
+}

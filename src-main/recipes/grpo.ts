@@ -69,6 +69,7 @@ import {
   type Tensor
 } from '../engine/graph/index'
 import type { LossContext } from '../engine/train/loss-hook'
+import { generatesRollouts, grpoRollouts, parseRewardSpec, promptCopies } from './grpo-online'
 import { groupRollouts } from './grpo-rollouts'
 import { rowTokenMean, weightedSampleMean, weightedTokenMean, weightedTokenSum } from './loss-terms'
 import type { Recipe } from './types'
@@ -85,6 +86,9 @@ export type GrpoParams = {
   max_completion_length: number
   dynamic_sampling: boolean
   num_iterations: number
+  rewards: string
+  temperature: number
+  top_p: number
 }
 
 /** TRL's guard against dividing by a zero group std. */
@@ -178,6 +182,33 @@ export const grpo: Recipe<GrpoParams> = {
       default: 1,
       min: 1,
       max: 16
+    },
+    {
+      name: 'rewards',
+      description:
+        'a reward spec in JSON ({"terms": [{"reward", "weight", "params"}]}, see finetune-studio rewards list): ' +
+        'the model then answers each prompt group_size times before every step and these rewards score it; ' +
+        'empty: the data are given rollouts',
+      type: 'text',
+      default: '',
+      maxLength: 20_000,
+      check: (source) => void (source.trim() === '' || parseRewardSpec(source))
+    },
+    {
+      name: 'temperature',
+      description: 'sampling temperature of the generated completions (TRL default 1)',
+      type: 'number',
+      default: 1,
+      min: 0.01,
+      max: 5
+    },
+    {
+      name: 'top_p',
+      description: 'nucleus sampling of the generated completions (1 = off)',
+      type: 'number',
+      default: 1,
+      min: 0.01,
+      max: 1
     }
   ],
   needs: { fullLogProbs: true, baseModelLogits: true },
@@ -185,7 +216,9 @@ export const grpo: Recipe<GrpoParams> = {
     { name: 'reward', description: 'the reward of each row’s completion', per: 'sample', dtype: 'float32' }
   ],
   groupSize: 'group_size',
-  groupRows: (data, params) => groupRollouts(data, params),
+  groupRows: (data, params) =>
+    generatesRollouts(params) ? promptCopies(data, params) : groupRollouts(data, params),
+  rollouts: grpoRollouts,
   batchInputs: (_state, { rowExamples }) => ({
     reward: Float32Array.from(rowExamples, ([example]) => example.rollout!.reward)
   }),

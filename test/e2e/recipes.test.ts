@@ -80,9 +80,8 @@ describe('recipes, driven by Chromium', () => {
     expect(await dpo.getByTestId('recipe-param-beta').inputValue()).toBe('0.1')
     expect(await dpo.getByTestId('recipe-param-loss_type').inputValue()).toBe('sigmoid')
 
-    // RL has no recipe yet: it says so in one line, with no card.
-    expect(await group('rl').getByTestId('recipe-group-coming').count()).toBe(1)
-    expect(await group('rl').locator('[data-testid^="recipe-use-"]').count()).toBe(0)
+    // RL has its first recipe: grpo, with a card of its own.
+    expect(await group('rl').getByTestId('recipe-grpo').count()).toBe(1)
     await screenshotWhole(page, 'recipes-grouped.png')
   })
 

@@ -248,6 +248,21 @@ describe('buildRunSettings', () => {
     ])
   })
 
+  it('sends grpo the Rewards panel’s spec as its rewards parameter, and asks for one', () => {
+    const grpo = {
+      ...defaultRunDraft(),
+      baseModelId: 3,
+      datasetVersionId: 5,
+      recipe: 'grpo',
+      recipeParams: { rewards: '', group_size: 4 }
+    }
+    expect(buildRunSettings(grpo).problems).toEqual(['Rewards: Add a reward'])
+    const term = { reward: 'contains_all', weight: 1, params: { keys: 'name,animal' } }
+    const { settings, problems } = buildRunSettings({ ...grpo, rewardSpec: { terms: [term] } })
+    expect(problems).toEqual([])
+    expect(settings?.recipeParams).toEqual({ group_size: 4, rewards: JSON.stringify({ terms: [term] }) })
+  })
+
   it('refuses samples the chat template loses content of unless the box to skip them is ticked', () => {
     const chosen = { ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 }
     expect(buildRunSettings(chosen).settings?.templateDrops).toBe('refuse')

@@ -12,6 +12,7 @@
  * the end) and waits for the last of them before it reports. Its results are evaluations in the
  * store, so it needs one: without, it is refused up front rather than trained without them.
  */
+import { readFileSync } from 'node:fs'
 import type { EngineTrainInput } from '../../jobs/kinds/engine-train'
 import {
   benchmarkPlanSchema,
@@ -58,6 +59,10 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   rollouts: string(
     'FILE',
     'grpo: rollout rows, JSONL {"prompt_ids", "completion_ids", "reward", "group"} (in place of --data)'
+  ),
+  rewards: string(
+    'FILE',
+    'grpo: a reward spec (JSON, see `finetune-studio rewards`); the model answers the --data prompts before every step'
   ),
   out: string('DIR', 'receives the adapter (LoRA) or model folder (full), plus checkpoints/'),
   adapter: string('lora|full', 'LoRA adapter or full fine-tuning', { default: 'lora' }),
@@ -135,6 +140,8 @@ export const trainCommand: Command = {
     '',
     'Reinforcement learning on given completions: --recipe grpo --rollouts FILE, rows {"prompt_ids": [...],',
     '"completion_ids": [...], "reward": 1.0, "group": 7}; the group_size consecutive rows of a group share a prompt.',
+    'On its own samples: --recipe grpo --data PROMPTS --rewards SPEC.json: before every step the model answers each',
+    'prompt group_size times and the spec scores the answers (rollout tokens/s is reported beside training tokens/s).',
     '',
     'Benchmarks during training: --eval-tasks arc_easy,gsm8k --eval-every 20 --eval-limit 50 evaluates the',
     'checkpoints of every 20th step and the last one (`finetune-studio eval tasks` lists the built-ins).',
@@ -334,7 +341,7 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
   const recipe = choice('recipe', recipeNames())
   return {
     modelDir: required('model'),
-    dataFile: dataFileOf(recipe, text('data'), text('rollouts')),
+    dataFile: dataFileOf(recipe, text('data'), text('rollouts'), text('rewards')),
     outDir: required('out'),
     adapter:
       adapterKind === 'full'
@@ -347,7 +354,10 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
             targets: listOf(text('lora-targets') ?? ''),
             initAdapterDir: text('init-adapter') ?? null
           },
-    recipe: { name: recipe, params: recipeParams(args.values['recipe-param']) },
+    recipe: {
+      name: recipe,
+      params: { ...recipeParams(args.values['recipe-param']), ...rewardsParam(text('rewards')) }
+    },
     optimizer:
       optimizerKind === 'sgd'
         ? { kind: 'sgd', momentum: number('momentum', 0), weightDecay }
@@ -381,19 +391,42 @@ export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
  * The training file: --data, or --rollouts for grpo (rollout rows; grpo itself refuses data rows
  * that are not rollouts, whichever flag named the file).
  */
-function dataFileOf(recipe: string, data: string | undefined, rollouts: string | undefined): string {
-  if (rollouts !== undefined && recipe !== 'grpo') {
+function dataFileOf(
+  recipe: string,
+  data: string | undefined,
+  rollouts: string | undefined,
+  rewards: string | undefined
+): string {
+  if ((rollouts !== undefined || rewards !== undefined) && recipe !== 'grpo') {
     throw new UsageError(
-      `--rollouts trains on given completions and rewards, which only --recipe grpo reads (got --recipe ${recipe}); ` +
-        'give other recipes their rows with --data'
+      `--${rollouts !== undefined ? 'rollouts' : 'rewards'} is for reinforcement learning, which only --recipe grpo does ` +
+        `(got --recipe ${recipe}); for other recipes give the training rows with --data`
     )
   }
-  if (rollouts !== undefined && data !== undefined) {
-    throw new UsageError('give the training rows with --data or --rollouts, not both')
+  if (rollouts !== undefined && (data !== undefined || rewards !== undefined)) {
+    throw new UsageError(
+      '--rollouts trains on given completions and rewards: give it without --data and --rewards'
+    )
   }
   const file = rollouts ?? data
-  if (!file) throw new UsageError(recipe === 'grpo' ? '--rollouts is required' : '--data is required')
+  if (!file) {
+    throw new UsageError(
+      recipe === 'grpo'
+        ? 'give --rollouts FILE (given completions), or --data PROMPTS with --rewards SPEC (the model answers)'
+        : '--data is required'
+    )
+  }
   return file
+}
+
+/** --rewards FILE as grpo's `rewards` parameter (the spec's JSON). */
+function rewardsParam(file: string | undefined): Record<string, string> {
+  if (file === undefined) return {}
+  try {
+    return { rewards: readFileSync(file, 'utf8') }
+  } catch (error) {
+    throw new UsageError(`--rewards: cannot read ${file}: ${(error as Error).message}`)
+  }
 }
 
 function listOf(value: string): string[] {

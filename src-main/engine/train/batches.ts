@@ -80,6 +80,11 @@ export interface TrainingBatch {
   recipeInputs?: Record<string, Float32Array | BigInt64Array>
   /** Indices (into the example list) of the examples in each row, in row order. */
   examples: number[][]
+  /**
+   * The example list `examples` indexes when it is not the epoch's: rollouts generated for this
+   * step (online-rollouts.ts).
+   */
+  ownExamples?: readonly TrainingExample[]
   /** Non-padding tokens. */
   tokenCount: number
   /** Σ sampleWeights[b] · lossWeights[b, t]: the batch's share of the loss normaliser. */

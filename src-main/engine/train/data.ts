@@ -94,7 +94,12 @@ export interface RolloutScore {
  * A row: its chosen (or only) side, the rejected side of a preference pair, and the label of an
  * unpaired preference (false: undesirable, left out of supervised training).
  */
-export type TrainingRow = TrainingSideRow & { rejected?: TrainingSideRow; label?: boolean }
+export type TrainingRow = TrainingSideRow & {
+  rejected?: TrainingSideRow
+  label?: boolean
+  /** The sample's metadata (the store writes it with the conversation): what reward functions may read. */
+  metadata?: Record<string, unknown>
+}
 
 /** Tokens of one sequence, normalised (see the module comment). */
 export interface ExampleTokens {
@@ -115,6 +120,8 @@ export interface TrainingExample extends ExampleTokens {
   rejected?: ExampleTokens
   /** A rollout row's reward and group (the example is its prompt + completion). */
   rollout?: RolloutScore
+  /** The row's metadata, for rewards of rollouts generated from its prompt (online-rollouts.ts). */
+  metadata?: Record<string, unknown>
 }
 
 export interface ExampleOptions {
@@ -222,7 +229,8 @@ export function forEachTrainingRow(
 /** Recognises a row's form and checks its fields; throws with the reason (no location). */
 export function parseTrainingRow(value: unknown): TrainingRow {
   if (!isRecord(value)) return invalid(`a row must be a JSON object, got ${describe(value)}`)
-  const row = 'rejected' in value ? parsePreferenceRow(value) : parseSideRow(value)
+  const parsed = 'rejected' in value ? parsePreferenceRow(value) : parseSideRow(value)
+  const row: TrainingRow = isRecord(value.metadata) ? { ...parsed, metadata: value.metadata } : parsed
   const label = value.label
   if (label === undefined || label === null) return row
   if (typeof label !== 'boolean') return invalid(`"label" must be true or false, got ${describe(label)}`)
@@ -374,12 +382,14 @@ export function exampleFromRow(row: TrainingRow, line: number, options: ExampleO
   if (!rejected) {
     const parts = chosen.sequences.length > 1
     const rollout = row.format === 'rollout' ? { rollout: { reward: row.reward, group: row.group } } : {}
+    const metadata = row.metadata ? { metadata: row.metadata } : {}
     return {
       examples: chosen.sequences.map((tokens, part) => ({
         ...tokens,
         line,
         ...(parts ? { part } : {}),
-        ...rollout
+        ...rollout,
+        ...metadata
       })),
       truncated
     }

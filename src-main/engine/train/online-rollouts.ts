@@ -26,6 +26,8 @@ export interface RolloutGroupText {
   prompt: string
   /** The row's gold response (its trained tokens), decoded. */
   reference: string
+  /** The row's metadata (what reward functions may read: a requested name, a database path). */
+  metadata: Readonly<Record<string, unknown>>
   completions: string[]
 }
 
@@ -94,6 +96,7 @@ export async function onlineRollouts(
       line: example.line,
       prompt: decode(promptIds),
       reference: decode([...example.labels.subarray(start)].filter((label) => label !== IGNORE_INDEX)),
+      metadata: example.metadata ?? {},
       completions: generated.completions.map((completion) => decode(completion.tokenIds))
     }
     const rewards = await score(group)

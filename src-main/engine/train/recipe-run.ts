@@ -4,12 +4,37 @@
  * the state it updates from each step's result. The trainer owns the loop; this owns the recipe's
  * view of it, so a recipe that declares no run hooks costs the loop nothing.
  */
-import type { TrainingBatch } from './batches'
+import type { ModelConfig } from '../checkpoint/hf-config'
+import { LiveGenerator, type LiveWeightsSpec } from '../infer/live-generation'
+import type { Device } from '../runtime/devices'
+import type { TextTokenizer } from '../tokenizer/tokenizer'
+import { collateRows, type TrainingBatch } from './batches'
 import { chooseTrainingRows, isBatchSelecting } from './batch-selection'
+import type { TrainingExample } from './data'
 import type { EpochBatchStream } from './epoch-data'
+import { resolveLora } from './lora'
 import type { ResolvedRecipe } from './loss-hook'
+import { onlineRollouts } from './online-rollouts'
 import type { RecipeState } from './run-hooks'
 import type { StepProgram, StepResult } from './step-program'
+
+/** What generating rollouts in the loop needs besides the program (the run's model and settings). */
+export interface RolloutSetting {
+  modelDir: string
+  model: ModelConfig
+  tokenizer: TextTokenizer | null
+  device: Device
+  cacheDir: string
+  seed: number
+  maxSeqLen: number
+  padId: number
+}
+
+/** What the step's rollouts cost, reported beside the step's training figures. */
+export interface RolloutReport {
+  generatedTokens: number
+  generationSeconds: number
+}
 
 export class RecipeRun {
   private current: RecipeState
@@ -18,12 +43,15 @@ export class RecipeRun {
    * `saved` is a resumed checkpoint's state (it wins, even when it is null); `chosen` the state a
    * before-training stage chose for a fresh run (readRunData); otherwise the recipe's initial state.
    */
+  private generator: Promise<LiveGenerator> | null = null
+
   constructor(
     private readonly recipe: ResolvedRecipe,
     private readonly stream: EpochBatchStream,
     private readonly program: StepProgram,
     saved: RecipeState | undefined,
-    chosen: RecipeState | undefined
+    chosen: RecipeState | undefined,
+    private readonly rolloutSetting?: RolloutSetting
   ) {
     const { hook, params } = recipe
     this.current = saved !== undefined ? saved : (chosen ?? hook.initialState?.(params) ?? null)
@@ -42,13 +70,93 @@ export class RecipeRun {
     return chosen.batch
   }
 
+  /** Whether the recipe generates its rows before each step (run-hooks.ts `rollouts`). */
+  get generates(): boolean {
+    const { hook, params } = this.recipe
+    return hook.rollouts?.online(params) ?? false
+  }
+
+  /**
+   * The micro-batches with each group of prompt copies replaced by the model's scored completions
+   * of that prompt, generated on the current weights for step `step` (1-based).
+   */
+  async generateRollouts(
+    epoch: number,
+    step: number,
+    microBatches: TrainingBatch[]
+  ): Promise<{ batches: TrainingBatch[]; report: RolloutReport }> {
+    const { hook, params } = this.recipe
+    const setting = this.rolloutSetting
+    if (!hook.rollouts || !setting?.tokenizer) {
+      throw new Error(`recipe ${hook.name}: generating rollouts needs the run's tokenizer`)
+    }
+    const rollouts = hook.rollouts
+    const { tokenizer } = setting
+    const generator = await this.liveGenerator(setting)
+    const weights = this.program.exportState().params
+    const sampling = rollouts.sampling(params)
+    const report: RolloutReport = { generatedTokens: 0, generationSeconds: 0 }
+    const batches: TrainingBatch[] = []
+    for (const batch of microBatches) {
+      // Rows come as groups of groupSize copies of one prompt: one prompt per group.
+      const rows = this.examplesOf(epoch, batch)
+      const prompts = rows.filter((_, i) => i % sampling.groupSize === 0).map(([example]) => example)
+      const generated = await onlineRollouts(
+        generator,
+        weights,
+        prompts,
+        tokenizer,
+        { ...sampling, maxSeqLen: setting.maxSeqLen, seed: setting.seed, step },
+        (group) => rollouts.score(group, params)
+      )
+      report.generatedTokens += generated.generatedTokens
+      report.generationSeconds += generated.generationSeconds
+      const examples: TrainingExample[] = generated.examples
+      const collated = collateRows(
+        examples.map((_, i) => [i]),
+        examples,
+        { padId: setting.padId }
+      )
+      batches.push({ ...collated, ownExamples: examples })
+    }
+    return { batches, report }
+  }
+
+  /** The generator on live weights, opened once for the run. */
+  private liveGenerator(setting: RolloutSetting): Promise<LiveGenerator> {
+    this.generator ??= LiveGenerator.open({ modelDir: setting.modelDir }, this.liveSpec(setting), {
+      device: setting.device,
+      cacheDir: setting.cacheDir
+    })
+    return this.generator
+  }
+
+  /** Which of the program's tensors are trained: a LoRA's A/B, or full fine-tuning's parameters. */
+  private liveSpec(setting: RolloutSetting): LiveWeightsSpec {
+    const { adapter } = this.program.spec
+    if (adapter.kind === 'full') return { kind: 'full', names: [...this.program.trainableNames] }
+    const lora = resolveLora(adapter, setting.model, setting.seed)
+    return { kind: 'lora', r: lora.config.r, scaling: lora.scaling, modules: lora.modules }
+  }
+
+  /** Closes what generating rollouts opened. */
+  async release(): Promise<void> {
+    if (this.generator) await (await this.generator).release()
+    this.generator = null
+  }
+
+  /** The examples in each row of `batch`: its own (generated rollouts) or the epoch's. */
+  private examplesOf(epoch: number, batch: TrainingBatch): TrainingExample[][] {
+    const examples = batch.ownExamples ?? this.stream.examplesOf(epoch)
+    return batch.examples.map((row) => row.map((i) => examples[i]))
+  }
+
   /** Sets each micro-batch's declared recipe inputs from the state, when the recipe feeds any. */
   feedInputs(epoch: number, microBatches: TrainingBatch[]): void {
     const { hook, params } = this.recipe
     if (!hook.batchInputs) return
     for (const batch of microBatches) {
-      const examples = this.stream.examplesOf(epoch)
-      const rowExamples = batch.examples.map((row) => row.map((i) => examples[i]))
+      const rowExamples = this.examplesOf(epoch, batch)
       batch.recipeInputs = hook.batchInputs(
         this.current,
         { epoch, rowLines: this.rowLinesOf(epoch, batch), rowExamples },
@@ -67,7 +175,6 @@ export class RecipeRun {
 
   /** The source-file line of the examples in each row of `batch` (stable across epochs). */
   private rowLinesOf(epoch: number, batch: TrainingBatch): number[][] {
-    const examples = this.stream.examplesOf(epoch)
-    return batch.examples.map((row) => row.map((i) => examples[i].line))
+    return this.examplesOf(epoch, batch).map((row) => row.map((example) => example.line))
   }
 }

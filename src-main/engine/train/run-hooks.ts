@@ -27,6 +27,12 @@
  * program scores forward-only with the current weights (statistics built in-graph from the logits);
  * the recipe chooses the rows that train from those and its state (batch-selection.ts).
  *
+ * Rollouts (stage 'before-step', `rollouts`). Each micro-batch holds groups of G copies of a prompt
+ * row; before the step, the model as it is then answers each prompt G times (live-generation.ts,
+ * fed the program's current trainables), the recipe scores the completions, and the copies are
+ * replaced by the scored rollouts (online-rollouts.ts). Seeded by (run seed, step, line), so a
+ * resumed run generates what the uninterrupted one did.
+ *
  * Recipe state. `initialState(params)` starts it, `updateState(state, report)` follows every
  * optimizer step, and `batchInputs(state, rows)` derives the next batches' recipe inputs from it; the trainer saves it in every checkpoint (trainer_state.json, `recipeState`)
  * and a resumed run continues from the saved value, so it must be plain JSON (no NaN, −0 or
@@ -38,6 +44,7 @@ import type { ChatMessage } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import type { ExampleTokens, TrainingExample } from './data'
 import type { LossContext, RecipeParams } from './loss-hook'
+import type { RolloutGroupText } from './online-rollouts'
 import type { StepResult } from './step-program'
 
 /** A training row as a conversation-level transform sees it (and returns it). */
@@ -154,11 +161,23 @@ export interface RecipeBatchRows {
   rowExamples: readonly (readonly TrainingExample[])[]
 }
 
+/** Rollouts generated on the current weights before each step (see the module comment). */
+export interface OnlineRolloutHook<P> {
+  stage: 'before-step'
+  /** Whether this run generates its rollouts (false: its data are rollouts already). */
+  online(params: P): boolean
+  /** Completions per prompt, and how they are sampled. */
+  sampling(params: P): { groupSize: number; temperature: number; topP: number; maxNewTokens: number }
+  /** One reward per completion, in order. */
+  score(group: RolloutGroupText, params: P): Promise<number[]>
+}
+
 /** The run-level part of a recipe (the loss hook extends it); every member is optional. */
 export interface RecipeRunHooks<P> {
   transform?: DataTransform<P>
   select?: CandidateSelection<P>
   selectBatch?: BatchSelection<P>
+  rollouts?: OnlineRolloutHook<P>
   /** Own answers in place of gold; the recipe state is then the record of that choice. */
   answer?: OwnAnswerJudge<P>
   initialState?(params: P): RecipeState

@@ -56,6 +56,7 @@ import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { appendMetricsLine, startMetricsFile } from './metrics-file'
 import { checkResumeKey, configHash, resumeKey } from './resume-key'
 import { RecipeRun } from './recipe-run'
+import type { RolloutReport, RolloutSetting } from './recipe-run'
 import { checkTemplateDrops, readRunData } from './run-data'
 import type { RecipeState } from './run-hooks'
 import { learningRateAt, type LrSchedule } from './schedule'
@@ -196,9 +197,10 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     seed: config.seed,
     packed: config.packing
   })
+  let loop: TrainingLoop | undefined
   try {
     if (resumed) importCheckpoint(program, resumed.tensors, resumed.dir)
-    const loop = new TrainingLoop(config, program, emit, options.signal, {
+    loop = new TrainingLoop(config, program, emit, options.signal, {
       stream: new EpochBatchStream(epochData, batchOptions, resumed?.state.dataCursor),
       recipe,
       schedule: { kind: config.lrScheduler, baseLr: config.lr, warmupSteps: config.warmupSteps, totalSteps },
@@ -207,7 +209,17 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
       padId: batchOptions.padId ?? 0,
       resumed: resumed?.state ?? null,
       recipeState,
-      lastCheckpoint: resumed?.dir ?? null
+      lastCheckpoint: resumed?.dir ?? null,
+      rollouts: {
+        modelDir: config.modelDir,
+        model,
+        tokenizer,
+        device: config.device,
+        cacheDir: config.cacheDir,
+        seed: config.seed,
+        maxSeqLen: config.maxSeqLen,
+        padId: batchOptions.padId ?? 0
+      }
     })
     await emit({
       type: 'start',
@@ -235,6 +247,7 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     if (status === 'completed') Object.assign(result, exportTrained(config, model, program))
     return result
   } finally {
+    await loop?.release()
     await program.release()
   }
 }
@@ -250,6 +263,17 @@ interface LoopSetup {
   /** The state a before-training stage chose (readRunData), which a fresh run starts from. */
   recipeState: RecipeState | undefined
   lastCheckpoint: string | null
+  /** What a recipe that generates its rollouts in the loop needs (recipe-run.ts). */
+  rollouts: RolloutSetting
+}
+
+/** Rollout throughput, beside the step's training tokens/s. */
+function rolloutMetrics(report: RolloutReport): Record<string, number> {
+  const { generatedTokens, generationSeconds } = report
+  return {
+    'rollout/tokens': generatedTokens,
+    'rollout/tokens_per_s': generationSeconds > 0 ? generatedTokens / generationSeconds : 0
+  }
 }
 
 class TrainingLoop {
@@ -283,9 +307,15 @@ class TrainingLoop {
       setup.stream,
       program,
       resumed?.recipeState,
-      setup.recipeState
+      setup.recipeState,
+      setup.rollouts
     )
     if (config.metricsJsonl) startMetricsFile(config.metricsJsonl, this.logHistory)
+  }
+
+  /** Closes what the recipe's part of the loop opened (a rollout generator). */
+  release(): Promise<void> {
+    return this.recipeRun.release()
   }
 
   async run(): Promise<'completed' | 'stopped'> {
@@ -316,9 +346,13 @@ class TrainingLoop {
     while (microBatches.length < this.config.gradAccum && stream.cursor.epoch === epoch) {
       microBatches.push(await this.recipeRun.selectRows(stream.next()))
     }
+    const stepNumber = this.step + 1
+    const rollouts = this.recipeRun.generates
+      ? await this.recipeRun.generateRollouts(epoch, stepNumber, microBatches)
+      : null
+    if (rollouts) microBatches.splice(0, microBatches.length, ...rollouts.batches)
     this.recipeRun.feedInputs(epoch, microBatches)
     const lr = learningRateAt(schedule, this.step)
-    const stepNumber = this.step + 1
     const began = performance.now()
     const result = await this.program.step(microBatches, {
       lr,
@@ -347,7 +381,7 @@ class TrainingLoop {
       tokens,
       trainedTokens: result.tokens,
       tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
-      metrics: result.metrics
+      metrics: rollouts ? { ...result.metrics, ...rolloutMetrics(rollouts.report) } : result.metrics
     }
     this.logHistory.push(record)
     if (this.config.metricsJsonl) appendMetricsLine(this.config.metricsJsonl, record)

@@ -6,7 +6,7 @@ import {
   type FinishReason
 } from '../../engine/infer/generation'
 import type { Device } from '../../engine/runtime/devices'
-import { loadTokenizer } from '../../engine/tokenizer/tokenizer'
+import { loadTokenizer, type TextTokenizer } from '../../engine/tokenizer/tokenizer'
 import { checkpointWeightsSource } from '../../engine/train/checkpoint-weights'
 import type { JobKind } from '../protocol'
 
@@ -40,22 +40,39 @@ export interface EngineGenerateOutput {
   finishReason: FinishReason
 }
 
+/** The weights a generation job names, in the engine's settings a generation job takes. */
+export type GenerationWeights = Pick<
+  EngineGenerateInput,
+  'modelDir' | 'adapterDir' | 'checkpointDir' | 'device' | 'cacheDir' | 'threads'
+>
+
+/**
+ * The tokenizer and a Generator for a job's weights, stopping at the tokenizer's end-of-sequence
+ * and the model's end-of-turn tokens. The caller releases the generator.
+ */
+export async function openGeneration(
+  input: GenerationWeights
+): Promise<{ tokenizer: TextTokenizer; generator: Generator }> {
+  const source = input.checkpointDir
+    ? checkpointWeightsSource(input.checkpointDir, input.modelDir)
+    : { modelDir: input.modelDir, adapterDir: input.adapterDir }
+  const tokenizer = loadTokenizer(source.modelDir)
+  const eos = [...(tokenizer.eos ? [tokenizer.eos.id] : []), ...generationEosIds(source.modelDir)]
+  const generator = await Generator.open(source, {
+    device: input.device,
+    cacheDir: input.cacheDir,
+    threads: input.threads,
+    eosTokenIds: eos
+  })
+  return { tokenizer, generator }
+}
+
 /** Generates text after a prompt, streaming each new piece as job output. */
 export const engineGenerateJob: JobKind<EngineGenerateInput, EngineGenerateOutput> = {
   kind: 'engine.generate',
   summary: 'Generate text from a prompt with a model, streaming it as it comes',
   async run(input, ctx) {
-    const source = input.checkpointDir
-      ? checkpointWeightsSource(input.checkpointDir, input.modelDir)
-      : { modelDir: input.modelDir, adapterDir: input.adapterDir }
-    const tokenizer = loadTokenizer(source.modelDir)
-    const eos = [...(tokenizer.eos ? [tokenizer.eos.id] : []), ...generationEosIds(source.modelDir)]
-    const generator = await Generator.open(source, {
-      device: input.device,
-      cacheDir: input.cacheDir,
-      threads: input.threads,
-      eosTokenIds: eos
-    })
+    const { tokenizer, generator } = await openGeneration(input)
     try {
       const promptIds = input.chat
         ? encodeChatPrompt(tokenizer, input.prompt)

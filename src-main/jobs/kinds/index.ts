@@ -8,6 +8,7 @@ import { evalInspectJob } from './eval-inspect'
 import { evalTasksJob } from './eval-tasks'
 import { modelInspectJob } from './model-inspect'
 import { modelValidateJob } from './model-validate'
+import { rewardsTestJob } from './rewards-test'
 import { trainPreflightJob } from './train-preflight'
 
 /** Every kind of job a worker can run. Registering a kind twice is a programming error. */
@@ -27,6 +28,7 @@ register(evalTasksJob as JobKind<never, unknown>)
 register(evalInspectJob as JobKind<never, unknown>)
 register(trainPreflightJob as JobKind<never, unknown>)
 register(cachePruneJob as JobKind<never, unknown>)
+register(rewardsTestJob as JobKind<never, unknown>)
 for (const job of datasetJobs) register(job)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {

@@ -2,26 +2,18 @@ import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import type { GenerateOutput } from '../../../src-preload/contract'
 import { useApi } from '../api'
+import { useRequestedJob } from '../composables/useRequestedJob'
 import { targetInput, useTargetsStore, type TargetKey } from './targets'
 import { useToastStore } from './toasts'
 
 /** models.generate's own bound on new tokens, whatever the model. */
 export const MAX_NEW_TOKENS = 4096
 
-let requestCounter = 0
-/** Unique enough among the clients of one server: a time, a random part, and this window's count. */
-function newRequestId(): string {
-  requestCounter += 1
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${requestCounter}`
-}
-
 /**
  * Trying a prompt on a base model or a run's checkpoint. models.generate answers only when the
- * generation ends, while its text streams as job.output events. So each generation carries a
- * requestId this store chooses and the events echo: the store keeps only pieces of its own request
- * (another window's generation never leaks in), and learns the jobId — for Stop — from the first
- * event, an empty piece sent as soon as the job is queued. Listening for any engine.generate job
- * starting would be a guess when two windows generate at once; the echoed id is not.
+ * generation ends, while its text streams as job.output events tagged with this store's request
+ * (useRequestedJob): the store keeps only pieces of its own request (another window's generation
+ * never leaks in), and Stop cancels its own job.
  */
 export const usePlaygroundStore = defineStore('playground', () => {
   const api = useApi()
@@ -49,10 +41,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const output = ref('')
   const result = ref<GenerateOutput | null>(null)
   const generating = ref(false)
-  /** The running generation's job, once its first event named it. */
-  const jobId = ref<string | null>(null)
-  const stopping = ref(false)
-  let currentRequest: string | null = null
+  const request = useRequestedJob((text) => (output.value += text))
 
   /** The base model whose context bounds a generation: the one chosen, or the one a chosen checkpoint's run trains. */
   const targetModel = computed(() => {
@@ -84,12 +73,6 @@ export const usePlaygroundStore = defineStore('playground', () => {
     () => !generating.value && targetInput(target.value) !== null && maxNewTokensProblem.value === null
   )
 
-  api.on('job.output', (piece) => {
-    if (currentRequest === null || piece.requestId !== currentRequest) return
-    jobId.value = piece.jobId
-    output.value += piece.text
-  })
-
   async function load(): Promise<void> {
     await targets.load()
     if (target.value === '' && models.value.length > 0) target.value = `base:${models.value[0].id}`
@@ -99,11 +82,8 @@ export const usePlaygroundStore = defineStore('playground', () => {
   async function generate(): Promise<void> {
     const chosen = targetInput(target.value)
     if (!chosen || !canGenerate.value) return
-    const requestId = newRequestId()
-    currentRequest = requestId
+    const requestId = request.begin()
     generating.value = true
-    stopping.value = false
-    jobId.value = null
     output.value = ''
     result.value = null
     try {
@@ -126,19 +106,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
       toasts.showError(error)
     } finally {
       generating.value = false
-      jobId.value = null
-      currentRequest = null
-    }
-  }
-
-  /** Cancels the running generation; its call then answers with the text so far, finish reason aborted. */
-  async function stop(): Promise<void> {
-    if (!jobId.value || stopping.value) return
-    stopping.value = true
-    try {
-      await api.call('jobs.cancel', { id: jobId.value })
-    } catch (error) {
-      toasts.showError(error)
+      request.end()
     }
   }
 
@@ -151,14 +119,16 @@ export const usePlaygroundStore = defineStore('playground', () => {
     output,
     result,
     generating,
-    jobId,
-    stopping,
+    /** The running generation's job, once its first event named it. */
+    jobId: request.jobId,
+    stopping: request.stopping,
     targetModel,
     maxNewTokensLimit,
     maxNewTokensProblem,
     canGenerate,
     load,
     generate,
-    stop
+    /** Cancels the running generation; its call then answers with the text so far, finish reason aborted. */
+    stop: request.stop
   }
 })

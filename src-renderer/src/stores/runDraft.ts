@@ -10,6 +10,7 @@ import type {
   RunSummary
 } from '../../../src-preload/contract'
 import { useApi } from '../api'
+import { buildRewardSpec, type RewardSpecDraft } from '../components/rewards/rewardSpec'
 import { recipeDefaults, type RecipeParamValue } from '../components/runs/recipeParams'
 import { useModelsStore } from './models'
 import { useRecipesStore } from './recipes'
@@ -71,6 +72,11 @@ export interface RunDraft {
   /** Train without the samples the chat template loses content of, instead of refusing the run. */
   skipTemplateDrops: boolean
   device: Device
+  /**
+   * The reward spec composed in the Rewards panel (grpo): kept with the draft, not yet part of the
+   * run's settings.
+   */
+  rewardSpec: RewardSpecDraft
 }
 
 export function defaultRunDraft(): RunDraft {
@@ -102,8 +108,22 @@ export function defaultRunDraft(): RunDraft {
     benchmarks: { tasks: [], every: 100, limit: 50 },
     packing: false,
     skipTemplateDrops: false,
-    device: 'cpu'
+    device: 'cpu',
+    rewardSpec: { terms: [] }
   }
+}
+
+/**
+ * The recipe parameters, grpo's `rewards` taken from the Rewards panel's spec as JSON (the run then
+ * answers its prompts and scores the answers before every step). The stored data are
+ * conversations, not given rollouts, so a grpo run from the app needs a spec.
+ */
+function withRewards(draft: RunDraft, problems: string[]): Record<string, RecipeParamValue> {
+  if (draft.recipe !== 'grpo') return { ...draft.recipeParams }
+  const { rewards: _edited, ...others } = draft.recipeParams
+  const { spec, problems: specProblems } = buildRewardSpec(draft.rewardSpec)
+  problems.push(...specProblems.map((problem) => `Rewards: ${problem}`))
+  return spec ? { ...others, rewards: JSON.stringify(spec) } : others
 }
 
 /**
@@ -122,7 +142,8 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
   if (draft.datasetVersionId === null) problems.push('Choose a dataset version')
   if (draft.adapter === 'lora' && draft.lora.targets.length === 0)
     problems.push('Choose at least one LoRA target')
-  for (const [name, value] of Object.entries(draft.recipeParams)) {
+  const recipeParams = withRewards(draft, problems)
+  for (const [name, value] of Object.entries(recipeParams)) {
     if (value === '' || (typeof value === 'number' && !Number.isFinite(value))) {
       problems.push(`Recipe parameter ${name} must be a value`)
     }
@@ -132,7 +153,7 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
     baseModelId: draft.baseModelId ?? 0,
     datasetVersionId: draft.datasetVersionId ?? 0,
     recipe: draft.recipe,
-    recipeParams: { ...draft.recipeParams },
+    recipeParams,
     adapter: draft.adapter,
     optimizer: draft.optimizer,
     weightDecay: number('Weight decay', draft.weightDecay),

@@ -8,7 +8,8 @@ import { paramDefaultLabel } from '../../../../src-preload/recipe-labels'
 /** A parameter's value as its field holds it ('' while a number field is empty). */
 export type RecipeParamValue = number | boolean | string
 
-export function recipeDefaults(recipe: RecipeInfo): Record<string, RecipeParamValue> {
+/** Every declared parameter at its default (a reward's parameters are declared the same way). */
+export function recipeDefaults(recipe: Pick<RecipeInfo, 'params'>): Record<string, RecipeParamValue> {
   return Object.fromEntries(recipe.params.map((param) => [param.name, param.default]))
 }
 

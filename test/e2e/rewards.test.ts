@@ -1,0 +1,144 @@
+/**
+ * The Rewards panel through the headless door: with grpo chosen in the new-run form, two reward
+ * terms are composed from the reward list (one parameter edited in each generated form), the spec
+ * shows as JSON, and "Test on 5 prompts" samples stories260K's completions of the first five story
+ * requests and shows every completion's total and per-term values, with the means.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { registerEmbeddedModel, screenshotWhole, StudioUnderTest } from './harness'
+
+/** Long enough to compile the generation graph and sample ten completions on a busy machine. */
+const SLOW_MS = 120_000
+
+const NAMES = ['Tom', 'Lily', 'Max', 'Sue']
+
+/** Story requests whose `name` column (kept as metadata) is who the story must be about. */
+function writeStoryRequests(dir: string): string {
+  const file = join(dir, 'story-requests.jsonl')
+  const rows = Array.from({ length: 8 }, (_, i) => ({
+    messages: [
+      { role: 'user', content: `Tell me a story about ${NAMES[i % 4]}.` },
+      { role: 'assistant', content: `Once upon a time, ${NAMES[i % 4]} found a red stone.` }
+    ],
+    name: NAMES[i % 4]
+  }))
+  writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
+  return file
+}
+
+describe('the Rewards panel, driven by Chromium', () => {
+  const studio = new StudioUnderTest('rewards')
+  const { api } = studio
+  let page: Page
+  const browserErrors: string[] = []
+
+  beforeAll(async () => {
+    await studio.start()
+    await registerEmbeddedModel(studio.server)
+    const file = writeStoryRequests(studio.storeDir)
+    await api('datasets.import', { path: file, datasetName: 'story requests', cutVersion: true })
+    page = await studio.openStudioPage({ width: 1280, height: 900 }, browserErrors)
+  })
+
+  afterAll(() => studio.close())
+
+  it('composes two reward terms, tests them on 5 prompts and shows each term’s value', async () => {
+    await page.getByTestId('nav-runs').click()
+    await page.getByTestId('new-run-button').click()
+    const form = page.getByTestId('new-run-form')
+    await form.waitFor()
+    expect(await form.getByTestId('rewards-panel').count()).toBe(0)
+    await form.getByTestId('new-run-recipe').selectOption('grpo')
+    const panel = form.getByTestId('rewards-panel')
+    await panel.waitFor()
+
+    await form.getByTestId('new-run-model').selectOption({ index: 1 })
+    await form.getByTestId('new-run-dataset').selectOption({ label: 'story requests' })
+    await expect.poll(() => form.getByTestId('new-run-version').inputValue()).not.toBe('')
+
+    await panel.getByTestId('rewards-add-choice').selectOption('contains_all')
+    await panel.getByTestId('rewards-add').click()
+    const mentions = panel.getByTestId('reward-term-0')
+    await mentions.getByTestId('reward-term-weight').fill('2')
+    await mentions.getByTestId('recipe-param-keys').fill('name')
+
+    await panel.getByTestId('rewards-add-choice').selectOption('length_penalty')
+    await panel.getByTestId('rewards-add').click()
+    const length = panel.getByTestId('reward-term-1')
+    await length.getByTestId('reward-term-weight').fill('0.5')
+    await length.getByTestId('recipe-param-max_length').fill('12')
+    await length.getByTestId('recipe-param-cache_length').fill('8')
+    await panel.getByTestId('rewards-test-max-new-tokens').fill('16')
+
+    await panel.locator('summary').click()
+    expect(JSON.parse(await panel.getByTestId('rewards-spec-json').inputValue())).toEqual({
+      terms: [
+        { reward: 'contains_all', weight: 2, params: { keys: 'name' } },
+        { reward: 'length_penalty', weight: 0.5, params: { max_length: 12, cache_length: 8 } }
+      ]
+    })
+
+    const button = panel.getByTestId('rewards-test')
+    expect(await button.textContent()).toContain('Test on 5 prompts')
+    await button.click()
+    const result = panel.getByTestId('reward-test-result')
+    await result.waitFor({ timeout: SLOW_MS })
+    expect(await panel.getByTestId('rewards-test-error').count()).toBe(0)
+
+    for (let p = 0; p < 5; p++) {
+      const prompt = result.getByTestId(`reward-test-prompt-${p}`)
+      expect(await prompt.textContent()).toContain(`Tell me a story about ${NAMES[p % 4]}.`)
+      const rows = prompt.getByTestId('reward-completion')
+      expect(await rows.count()).toBe(2)
+      for (let c = 0; c < 2; c++) {
+        const row = rows.nth(c)
+        const mentioned = Number(await row.getByTestId('reward-value-0').textContent())
+        const penalty = Number(await row.getByTestId('reward-value-1').textContent())
+        expect([0, 1]).toContain(mentioned)
+        expect(penalty).toBeGreaterThanOrEqual(-1)
+        expect(penalty).toBeLessThanOrEqual(0)
+        // The reason shows on hover: length_penalty says what it counted.
+        expect(await row.getByTestId('reward-value-1').getAttribute('title')).toMatch(/^\d+ tokens$/)
+        const total = Number(await row.getByTestId('reward-total').textContent())
+        expect(total).toBeCloseTo(2 * mentioned + 0.5 * penalty, 3)
+      }
+    }
+    for (const id of ['reward-mean-total', 'reward-mean-0', 'reward-mean-1']) {
+      expect(Number.isFinite(Number(await result.getByTestId(id).textContent()))).toBe(true)
+    }
+    await screenshotWhole(page, 'rewards-test.png')
+    expect(browserErrors).toEqual([])
+  })
+
+  it('launches grpo with the composed rewards and sees the reward points of every step arrive', async () => {
+    const form = page.getByTestId('new-run-form')
+    await form.getByTestId('recipe-param-max_completion_length').fill('16')
+    await form.getByTestId('new-run-length-by').selectOption('steps')
+    await form.getByTestId('new-run-steps').fill('3')
+    await form.getByTestId('new-run-batch-size').fill('8')
+    await form.getByTestId('new-run-lr').fill('0.001')
+    await form.getByTestId('new-run-preflight').click()
+    const report = form.getByTestId('preflight-report')
+    await expect.poll(() => report.getAttribute('data-ok'), { timeout: SLOW_MS }).toBe('true')
+    await form.getByTestId('new-run-start').click()
+    await form.waitFor({ state: 'detached' })
+
+    const detail = page.getByTestId('run-detail')
+    await detail
+      .locator('[data-testid="run-status"][data-status="completed"]')
+      .first()
+      .waitFor({ timeout: SLOW_MS })
+    const rewards = detail.locator('[data-testid="chart-recipe"][data-group="rewards"]')
+    await expect
+      .poll(() => rewards.getAttribute('data-metrics'), { timeout: SLOW_MS })
+      .toContain('recipe/rewards/mean')
+    await expect
+      .poll(async () => Number(await rewards.getAttribute('data-point-count')), { timeout: SLOW_MS })
+      .toBe(3)
+    await screenshotWhole(page, 'rewards-grpo-run.png')
+    expect(browserErrors).toEqual([])
+  })
+})
