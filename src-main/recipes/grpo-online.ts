@@ -62,8 +62,9 @@ export function parseRewardSpec(source: string): RewardSpec {
 /** Each prompt row as group_size copies of itself, one group per prompt. */
 export function promptCopies(
   data: TrainingData,
-  params: Pick<GrpoParams, 'group_size' | 'dynamic_sampling'>
+  params: Pick<GrpoParams, 'group_size' | 'dynamic_sampling' | 'num_iterations'>
 ): TrainingData {
+  checkIterations(params)
   if (params.dynamic_sampling) {
     throw new Error(
       'grpo: dynamic_sampling leaves out groups whose given rewards are all equal; with rewards computed ' +

@@ -34,6 +34,9 @@
  * `reward`, read from the rows' examples (`batchInputs`); the advantages are computed in the graph,
  * where batches.ts keeps every group whole in one micro-batch.
  *
+ * Or the run generates its rollouts: with a reward spec in `rewards`, the data are prompts and the
+ * model answers each group_size times before every step (grpo-online.ts); the loss is the same.
+ *
  * The base model. `needs` cannot depend on parameters (it is read before they are resolved, by the
  * compiler, pre-flight and the Recipes view alike), so the frozen base pass is built even at β = 0,
  * where the loss does not read it: one extra forward pass per step.
@@ -100,8 +103,10 @@ export const grpo: Recipe<GrpoParams> = {
   summary:
     'Reinforcement learning from rewards: every prompt has a group of completions, each with a reward, ' +
     'and each completion is made more likely in proportion to how much better than the rest of its group ' +
-    'it scored (worse ones less likely), with no value model. Trains on given rollouts (train --rollouts ' +
-    'FILE: prompt_ids, completion_ids, reward, group per row). beta > 0 keeps the model near the ' +
+    'it scored (worse ones less likely), with no value model. With a reward spec (the Rewards panel, ' +
+    'train --rewards) the model answers every prompt group_size times before each step and the spec scores ' +
+    'the answers; without one it trains on given rollouts (train --rollouts FILE: prompt_ids, ' +
+    'completion_ids, reward, group per row). beta > 0 keeps the model near the ' +
     'starting model (a KL penalty); loss_type chooses how token losses are averaged (grpo per sequence, ' +
     'dr_grpo by a fixed length, dapo per token); dynamic_sampling leaves out groups whose rewards are ' +
     'all equal. Costs one extra forward pass of the starting model per step.',

@@ -42,13 +42,16 @@ describe('train --rollouts', () => {
   it.each([
     [
       ['--rollouts', rollouts],
-      '--rollouts trains on given completions and rewards, which only --recipe grpo reads (got --recipe sft)'
+      '--rollouts is for reinforcement learning, which only --recipe grpo does (got --recipe sft)'
     ],
     [
       [...grpo, '--rollouts', rollouts, '--data', plain],
-      'give the training rows with --data or --rollouts, not both'
+      '--rollouts trains on given completions and rewards: give it without --data and --rewards'
     ],
-    [grpo, '--rollouts is required'],
+    [
+      grpo,
+      'give --rollouts FILE (given completions), or --data PROMPTS with --rewards SPEC (the model answers)'
+    ],
     [['--recipe', 'dpo'], '--data is required']
   ])('refuses %j with one line naming the flag', async (extra, message) => {
     const { code, errLines } = await cli([...base('never'), ...extra])
