@@ -11,7 +11,7 @@
  */
 import type { TrainingData } from '../engine/train/data'
 import type { OnlineRolloutHook } from '../engine/train/run-hooks'
-import type { RolloutGroupText } from '../engine/train/online-rollouts'
+import type { GroupRewards, RolloutGroupText } from '../engine/train/online-rollouts'
 import {
   listRewards,
   resolveRewardSpec,
@@ -85,7 +85,15 @@ export function promptCopies(
 /** Resolved specs by their text: a run scores with one spec at every step. */
 const resolvedSpecs = new Map<string, Promise<ResolvedRewardTerm[]>>()
 
-async function rewardsOf(group: RolloutGroupText, source: string): Promise<number[]> {
+/** The spec's terms as metric labels: the reward's name, numbered when a reward appears twice. */
+function termLabels(terms: readonly ResolvedRewardTerm[]): string[] {
+  return terms.map((term, i) => {
+    const same = terms.filter((other) => other.reward.name === term.reward.name)
+    return same.length > 1 ? `${term.reward.name}_${same.indexOf(term) + 1}` : term.reward.name
+  })
+}
+
+async function rewardsOf(group: RolloutGroupText, source: string): Promise<GroupRewards> {
   let terms = resolvedSpecs.get(source)
   if (!terms) {
     terms = resolveRewardSpec(parseRewardSpec(source))
@@ -93,14 +101,18 @@ async function rewardsOf(group: RolloutGroupText, source: string): Promise<numbe
     terms.catch(() => resolvedSpecs.delete(source))
   }
   const resolved = await terms
+  const labels = termLabels(resolved)
   const session = new RewardSession()
   try {
     const totals: number[] = []
+    const values: Record<string, number[]> = Object.fromEntries(labels.map((label) => [label, []]))
     for (const completion of group.completions) {
       const input = { prompt: group.prompt, completion, reference: group.reference, metadata: group.metadata }
-      totals.push((await scoreWithSpec(resolved, input, session)).total)
+      const score = await scoreWithSpec(resolved, input, session)
+      totals.push(score.total)
+      score.terms.forEach((term, i) => values[labels[i]].push(term.value))
     }
-    return totals
+    return { totals, terms: values }
   } finally {
     session.close()
   }

@@ -43,10 +43,17 @@ export interface OnlineRolloutOptions {
   step: number
 }
 
+/** A group's rewards: the totals the loss trains on, and each term's values where there are terms. */
+export interface GroupRewards {
+  totals: number[]
+  /** Per reward term (by a label unique in the spec), one value per completion. */
+  terms?: Record<string, number[]>
+}
+
 export interface OnlineRollouts {
   /** groupSize examples per prompt, in prompt order; each group's rows are consecutive. */
   examples: TrainingExample[]
-  groups: (RolloutGroupText & { rewards: number[] })[]
+  groups: (RolloutGroupText & { rewards: number[]; terms?: Record<string, number[]> })[]
   generatedTokens: number
   /** Time spent generating (not scoring). */
   generationSeconds: number
@@ -57,7 +64,7 @@ const ONLINE_STREAM = 0x4f6e6c69
 
 /**
  * Generates and scores groupSize completions for each prompt example, on `weights`. `score`
- * returns one reward per completion, in order.
+ * returns one reward per completion, in order (and each reward term's values, for the metrics).
  */
 export async function onlineRollouts(
   generator: LiveGenerator,
@@ -65,7 +72,7 @@ export async function onlineRollouts(
   prompts: readonly TrainingExample[],
   tokenizer: TextTokenizer,
   options: OnlineRolloutOptions,
-  score: (group: RolloutGroupText) => Promise<number[]>
+  score: (group: RolloutGroupText) => Promise<GroupRewards>
 ): Promise<OnlineRollouts> {
   const result: OnlineRollouts = { examples: [], groups: [], generatedTokens: 0, generationSeconds: 0 }
   for (const example of prompts) {
@@ -99,13 +106,13 @@ export async function onlineRollouts(
       metadata: example.metadata ?? {},
       completions: generated.completions.map((completion) => decode(completion.tokenIds))
     }
-    const rewards = await score(group)
+    const { totals: rewards, terms } = await score(group)
     if (rewards.length !== options.groupSize || !rewards.every(Number.isFinite)) {
       throw new Error(
         `online rollouts: the rewards of line ${example.line} must be ${options.groupSize} finite numbers, got ${JSON.stringify(rewards)}`
       )
     }
-    result.groups.push({ ...group, rewards })
+    result.groups.push({ ...group, rewards, ...(terms ? { terms } : {}) })
     generated.completions.forEach((completion, row) => {
       result.examples.push(
         rolloutExample(promptIds, completion.tokenIds, example.line, {

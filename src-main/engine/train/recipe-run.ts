@@ -30,10 +30,12 @@ export interface RolloutSetting {
   padId: number
 }
 
-/** What the step's rollouts cost, reported beside the step's training figures. */
+/** What the step's rollouts cost, and what each reward term gave, reported beside the step's training figures. */
 export interface RolloutReport {
   generatedTokens: number
   generationSeconds: number
+  /** Per reward term: the sum of its values over the step's completions, and how many there were. */
+  terms: Record<string, { sum: number; count: number }>
 }
 
 export class RecipeRun {
@@ -95,7 +97,7 @@ export class RecipeRun {
     const generator = await this.liveGenerator(setting)
     const weights = this.program.exportState().params
     const sampling = rollouts.sampling(params)
-    const report: RolloutReport = { generatedTokens: 0, generationSeconds: 0 }
+    const report: RolloutReport = { generatedTokens: 0, generationSeconds: 0, terms: {} }
     const batches: TrainingBatch[] = []
     for (const batch of microBatches) {
       // Rows come as groups of groupSize copies of one prompt: one prompt per group.
@@ -111,6 +113,13 @@ export class RecipeRun {
       )
       report.generatedTokens += generated.generatedTokens
       report.generationSeconds += generated.generationSeconds
+      for (const { terms } of generated.groups) {
+        for (const [term, values] of Object.entries(terms ?? {})) {
+          const tally = (report.terms[term] ??= { sum: 0, count: 0 })
+          tally.sum += values.reduce((a, b) => a + b, 0)
+          tally.count += values.length
+        }
+      }
       const examples: TrainingExample[] = generated.examples
       const collated = collateRows(
         examples.map((_, i) => [i]),

@@ -44,7 +44,7 @@ import type { ChatMessage } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import type { ExampleTokens, TrainingExample } from './data'
 import type { LossContext, RecipeParams } from './loss-hook'
-import type { RolloutGroupText } from './online-rollouts'
+import type { GroupRewards, RolloutGroupText } from './online-rollouts'
 import type { StepResult } from './step-program'
 
 /** A training row as a conversation-level transform sees it (and returns it). */
@@ -168,8 +168,8 @@ export interface OnlineRolloutHook<P> {
   online(params: P): boolean
   /** Completions per prompt, and how they are sampled. */
   sampling(params: P): { groupSize: number; temperature: number; topP: number; maxNewTokens: number }
-  /** One reward per completion, in order. */
-  score(group: RolloutGroupText, params: P): Promise<number[]>
+  /** One reward per completion, in order, and each reward term's values (reported per step). */
+  score(group: RolloutGroupText, params: P): Promise<GroupRewards>
 }
 
 /** The run-level part of a recipe (the loss hook extends it); every member is optional. */

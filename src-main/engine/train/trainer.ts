@@ -267,12 +267,14 @@ interface LoopSetup {
   rollouts: RolloutSetting
 }
 
-/** Rollout throughput, beside the step's training tokens/s. */
+/** Rollout throughput, beside the step's training tokens/s, and each reward term's mean (rewards/<term>). */
 function rolloutMetrics(report: RolloutReport): Record<string, number> {
   const { generatedTokens, generationSeconds } = report
+  const terms = Object.entries(report.terms).map(([term, { sum, count }]) => [`rewards/${term}`, sum / count])
   return {
     'rollout/tokens': generatedTokens,
-    'rollout/tokens_per_s': generationSeconds > 0 ? generatedTokens / generationSeconds : 0
+    'rollout/tokens_per_s': generationSeconds > 0 ? generatedTokens / generationSeconds : 0,
+    ...Object.fromEntries(terms)
   }
 }
 

@@ -123,6 +123,8 @@ describe('grpo on its own samples after a short SFT stage, stories260K', () => {
     for (const step of steps) {
       expect(step.metrics['rollout/tokens_per_s']).toBeGreaterThan(0)
       expect(step.metrics['rollout/tokens']).toBe(32 * step.metrics['completions/mean_length'])
+      // One term of weight 1: its mean is the reward's.
+      expect(step.metrics['rewards/contains_all']).toBeCloseTo(step.metrics['rewards/mean'], 5)
     }
   }, 300_000)
 

@@ -11,7 +11,11 @@ import { LiveGenerator, type LiveWeights } from '../../../src-main/engine/infer/
 import { IGNORE_INDEX } from '../../../src-main/engine/tokenizer/labels'
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
 import { readTrainingData } from '../../../src-main/engine/train/data'
-import { onlineRollouts, type RolloutGroupText } from '../../../src-main/engine/train/online-rollouts'
+import {
+  onlineRollouts,
+  type GroupRewards,
+  type RolloutGroupText
+} from '../../../src-main/engine/train/online-rollouts'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 
 const config = readModelConfig(STORIES_260K)
@@ -41,9 +45,11 @@ const weights: LiveWeights = new Map(
   ])
 )
 /** A reward of the kind story-requests needs: the share of the prompt's name and animal mentioned. */
-async function mentions(group: RolloutGroupText): Promise<number[]> {
+async function mentions(group: RolloutGroupText): Promise<GroupRewards> {
   const [, name, animal] = /about (\w+) the (\w+)/.exec(group.prompt) ?? []
-  return group.completions.map((text) => [name, animal].filter((word) => text.includes(word)).length / 2)
+  return {
+    totals: group.completions.map((text) => [name, animal].filter((word) => text.includes(word)).length / 2)
+  }
 }
 
 describe('online rollouts on stories260K', () => {
@@ -112,7 +118,9 @@ describe('online rollouts on stories260K', () => {
 
   it('refuses rewards that are not one finite number per completion', async () => {
     await expect(
-      onlineRollouts(generator, weights, prompts, tokenizer, options, async () => [1, Number.NaN, 0])
+      onlineRollouts(generator, weights, prompts, tokenizer, options, async () => ({
+        totals: [1, Number.NaN, 0]
+      }))
     ).rejects.toThrow(/the rewards of line 1 must be 3 finite numbers, got \[1,null,0\]/)
   })
 })
