@@ -87,7 +87,7 @@ const resolvedSpecs = new Map<string, Promise<ResolvedRewardTerm[]>>()
 
 /** The spec's terms as metric labels: the reward's name, numbered when a reward appears twice. */
 function termLabels(terms: readonly ResolvedRewardTerm[]): string[] {
-  return terms.map((term, i) => {
+  return terms.map((term) => {
     const same = terms.filter((other) => other.reward.name === term.reward.name)
     return same.length > 1 ? `${term.reward.name}_${same.indexOf(term) + 1}` : term.reward.name
   })
