@@ -10,7 +10,7 @@
  * rewards before the batch is made, so it is for given rollouts only.
  */
 import type { TrainingData } from '../engine/train/data'
-import type { OnlineRolloutHook } from '../engine/train/run-hooks'
+import type { OnlineRolloutHook, RecipeState, RecipeStepReport } from '../engine/train/run-hooks'
 import type { GroupRewards, RolloutGroupText } from '../engine/train/online-rollouts'
 import {
   listRewards,
@@ -118,14 +118,53 @@ async function rewardsOf(group: RolloutGroupText, source: string): Promise<Group
   }
 }
 
+/**
+ * Entropy-targeted temperature (target_entropy > 0). AceReason-Nemotron 1.1 (Liu et al. 2025,
+ * arXiv:2506.13284) finds RL works best with the sampling temperature chosen so that the
+ * temperature-adjusted entropy of the rollouts stays around 0.3, and sets it per training stage.
+ * Here the temperature follows that entropy step by step, a choice of ours: after each step,
+ * T ← T · exp(TEMPERATURE_GAIN · (target − H)), kept within TEMPERATURE_BOUNDS, where H is the mean
+ * entropy of the step's sampling distributions (rollout/entropy). The temperature is the recipe
+ * state, saved in checkpoints, so a resumed run samples as the uninterrupted one did.
+ */
+const TEMPERATURE_GAIN = 1
+const TEMPERATURE_BOUNDS = [0.05, 2] as const
+
+function stateTemperature(state: RecipeState, params: Pick<GrpoParams, 'temperature'>): number {
+  const value = (state as { temperature?: unknown } | null)?.temperature
+  return typeof value === 'number' ? value : params.temperature
+}
+
+/** The temperature for the next step, from the entropy the last step's rollouts had. */
+export function nextTemperature(temperature: number, entropy: number, target: number): number {
+  const [low, high] = TEMPERATURE_BOUNDS
+  return Math.min(high, Math.max(low, temperature * Math.exp(TEMPERATURE_GAIN * (target - entropy))))
+}
+
 export const grpoRollouts: OnlineRolloutHook<GrpoParams> = {
   stage: 'before-step',
   online: generatesRollouts,
-  sampling: (params) => ({
+  sampling: (params, state) => ({
     groupSize: params.group_size,
-    temperature: params.temperature,
+    temperature: stateTemperature(state, params),
     topP: params.top_p,
     maxNewTokens: params.max_completion_length
   }),
   score: (group, params) => rewardsOf(group, params.rewards)
+}
+
+/** grpo's recipe state: the sampling temperature, when it targets an entropy (else none). */
+export function grpoInitialState(params: GrpoParams): RecipeState {
+  return generatesRollouts(params) && params.target_entropy > 0 ? { temperature: params.temperature } : null
+}
+
+export function grpoUpdateState(
+  state: RecipeState,
+  report: RecipeStepReport,
+  params: GrpoParams
+): RecipeState {
+  if (state === null) return null
+  const entropy = report.result.metrics['rollout/entropy']
+  if (!Number.isFinite(entropy)) return state
+  return { temperature: nextTemperature(stateTemperature(state, params), entropy, params.target_entropy) }
 }

@@ -72,7 +72,14 @@ import {
   type Tensor
 } from '../engine/graph/index'
 import type { LossContext } from '../engine/train/loss-hook'
-import { generatesRollouts, grpoRollouts, parseRewardSpec, promptCopies } from './grpo-online'
+import {
+  generatesRollouts,
+  grpoInitialState,
+  grpoRollouts,
+  grpoUpdateState,
+  parseRewardSpec,
+  promptCopies
+} from './grpo-online'
 import { groupRollouts } from './grpo-rollouts'
 import { rowTokenMean, weightedSampleMean, weightedTokenMean, weightedTokenSum } from './loss-terms'
 import type { Recipe } from './types'
@@ -92,6 +99,7 @@ export type GrpoParams = {
   rewards: string
   temperature: number
   top_p: number
+  target_entropy: number
 }
 
 /** TRL's guard against dividing by a zero group std. */
@@ -208,6 +216,17 @@ export const grpo: Recipe<GrpoParams> = {
       max: 5
     },
     {
+      name: 'target_entropy',
+      description:
+        'entropy-targeted temperature (AceReason-Nemotron 1.1 keeps the temperature-adjusted entropy near ' +
+        '0.3): after each step the sampling temperature moves so that the rollouts’ entropy approaches this; ' +
+        '0 = a fixed temperature',
+      type: 'number',
+      default: 0,
+      min: 0,
+      max: 10
+    },
+    {
       name: 'top_p',
       description: 'nucleus sampling of the generated completions (1 = off)',
       type: 'number',
@@ -224,6 +243,8 @@ export const grpo: Recipe<GrpoParams> = {
   groupRows: (data, params) =>
     generatesRollouts(params) ? promptCopies(data, params) : groupRollouts(data, params),
   rollouts: grpoRollouts,
+  initialState: grpoInitialState,
+  updateState: grpoUpdateState,
   batchInputs: (_state, { rowExamples }) => ({
     reward: Float32Array.from(rowExamples, ([example]) => example.rollout!.reward)
   }),

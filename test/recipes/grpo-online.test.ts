@@ -7,7 +7,12 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { TrainingData } from '../../src-main/engine/train/data'
-import { generatesRollouts, parseRewardSpec, promptCopies } from '../../src-main/recipes/grpo-online'
+import {
+  generatesRollouts,
+  nextTemperature,
+  parseRewardSpec,
+  promptCopies
+} from '../../src-main/recipes/grpo-online'
 import { resolveRecipe } from '../../src-main/recipes/index'
 import { runCaptured } from '../cli/captured-cli'
 import { STORIES_260K, tempDir } from '../helpers/temp'
@@ -84,5 +89,15 @@ describe('train --rewards', () => {
     ])
     expect(missing.err).toContain('--rewards: cannot read')
     dir.cleanup()
+  })
+})
+
+describe('entropy-targeted temperature', () => {
+  it('warms when the rollouts are too certain, cools when too random, within bounds', () => {
+    expect(nextTemperature(1, 0.1, 0.3)).toBeCloseTo(Math.exp(0.2), 12)
+    expect(nextTemperature(1, 0.8, 0.3)).toBeCloseTo(Math.exp(-0.5), 12)
+    expect(nextTemperature(1, 0.3, 0.3)).toBe(1)
+    expect(nextTemperature(1.9, 0, 3)).toBe(2)
+    expect(nextTemperature(0.06, 9, 0.3)).toBe(0.05)
   })
 })

@@ -37,7 +37,7 @@ import {
   type InferenceOptions,
   type LoadedModel
 } from './model-session'
-import { sampleToken, type SamplingOptions } from './sampling'
+import { sampleToken, samplingEntropy, type SamplingOptions } from './sampling'
 
 /** Which tensors are trained, and so become inputs of the generation graph. */
 export type LiveWeightsSpec =
@@ -81,6 +81,8 @@ export interface RolloutResult {
   /** Tokens generated over all rows (ended rows' discarded steps not counted), and the time taken. */
   generatedTokens: number
   seconds: number
+  /** The sampling distribution's entropy (samplingEntropy), summed over the generated tokens. */
+  entropySum: number
 }
 
 /** Separates the rollout samplers from the run seed's other users ("Roll"). */
@@ -215,6 +217,7 @@ export class LiveGenerator extends ModelGraphSession {
       finishReason: 'length' as FinishReason
     }))
     const open = new Set(completions.keys())
+    let entropySum = 0
     for (let step = 0; step < options.maxNewTokens && open.size > 0; step++) {
       if (options.signal?.aborted) {
         for (const row of open) completions[row].finishReason = 'aborted'
@@ -224,6 +227,7 @@ export class LiveGenerator extends ModelGraphSession {
         const rowLogits = logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize)
         const token = sampleToken(rowLogits, options, randoms[row])
         if (!open.has(row)) return token
+        entropySum += samplingEntropy(rowLogits, options.temperature)
         completion.tokenIds.push(token)
         if (eos.has(token)) {
           completion.finishReason = 'eos'
@@ -238,7 +242,7 @@ export class LiveGenerator extends ModelGraphSession {
       logits = ran.logits
     }
     const generatedTokens = completions.reduce((n, c) => n + c.tokenIds.length, 0)
-    return { completions, generatedTokens, seconds: (performance.now() - started) / 1000 }
+    return { completions, generatedTokens, seconds: (performance.now() - started) / 1000, entropySum }
   }
 }
 

@@ -101,6 +101,26 @@ function sortedTokens(logits: ArrayLike<number>, keep: (logit: number) => boolea
 }
 
 /**
+ * The entropy (nats) of what sampling at `temperature` draws from, softmax(logits / temperature)
+ * over the whole vocabulary (top-k and top-p not applied): the "temperature-adjusted entropy" that
+ * AceReason-Nemotron 1.1 keeps near 0.3 by its choice of temperature. 0 for greedy decoding.
+ */
+export function samplingEntropy(logits: ArrayLike<number>, temperature: number): number {
+  if (!(temperature > 0)) return 0
+  const max = maxOf(logits)
+  let total = 0
+  let weighted = 0
+  for (let i = 0; i < logits.length; i++) {
+    const scaled = (logits[i] - max) / temperature
+    const weight = Math.exp(scaled)
+    total += weight
+    weighted += weight * scaled
+  }
+  // H = −Σ p·log p with p = w/Z and log p = scaled − log Z.
+  return Math.log(total) - weighted / total
+}
+
+/**
  * A draw from softmax(logits / temperature) over the whole vocabulary without sorting it: the
  * tokens in id order, each taking its share of [0, 1).
  */

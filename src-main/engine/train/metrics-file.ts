@@ -22,8 +22,13 @@ export function startMetricsFile(path: string, history: readonly StepRecord[]): 
 }
 
 export function appendMetricsLine(path: string, record: StepRecord): void {
+  appendJsonLine(path, metricsLine(record))
+}
+
+/** Appends one line in a single write, so a reader sees whole lines (or a torn last one after a kill). */
+export function appendJsonLine(path: string, line: string): void {
   try {
-    appendFileSync(path, metricsLine(record) + '\n')
+    appendFileSync(path, line + '\n')
   } catch (error) {
     throw errorNamingPath(error, path)
   }

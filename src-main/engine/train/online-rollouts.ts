@@ -57,6 +57,8 @@ export interface OnlineRollouts {
   generatedTokens: number
   /** Time spent generating (not scoring). */
   generationSeconds: number
+  /** The sampling distributions' entropy summed over the generated tokens (samplingEntropy). */
+  entropySum: number
 }
 
 /** Separates the online rollouts' seeds from the run seed's other users ("Onli"). */
@@ -74,7 +76,13 @@ export async function onlineRollouts(
   options: OnlineRolloutOptions,
   score: (group: RolloutGroupText) => Promise<GroupRewards>
 ): Promise<OnlineRollouts> {
-  const result: OnlineRollouts = { examples: [], groups: [], generatedTokens: 0, generationSeconds: 0 }
+  const result: OnlineRollouts = {
+    examples: [],
+    groups: [],
+    generatedTokens: 0,
+    generationSeconds: 0,
+    entropySum: 0
+  }
   for (const example of prompts) {
     const start = firstTrainedIndex(example)
     if (start < 1)
@@ -98,6 +106,7 @@ export async function onlineRollouts(
     })
     result.generatedTokens += generated.generatedTokens
     result.generationSeconds += generated.seconds
+    result.entropySum += generated.entropySum
     const decode = (ids: readonly number[]) => tokenizer.decode([...ids], { skipSpecialTokens: true })
     const group: RolloutGroupText = {
       line: example.line,

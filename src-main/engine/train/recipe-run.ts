@@ -14,7 +14,7 @@ import type { TrainingExample } from './data'
 import type { EpochBatchStream } from './epoch-data'
 import { resolveLora } from './lora'
 import type { ResolvedRecipe } from './loss-hook'
-import { onlineRollouts } from './online-rollouts'
+import { onlineRollouts, type OnlineRollouts } from './online-rollouts'
 import type { RecipeState } from './run-hooks'
 import type { StepProgram, StepResult } from './step-program'
 
@@ -36,6 +36,11 @@ export interface RolloutReport {
   generationSeconds: number
   /** Per reward term: the sum of its values over the step's completions, and how many there were. */
   terms: Record<string, { sum: number; count: number }>
+  /** The sampling temperature used, and the sampling distributions' entropy summed over the tokens. */
+  temperature: number
+  entropySum: number
+  /** The scored groups, in the order of the step's rows (for the rollout log). */
+  groups: OnlineRollouts['groups']
 }
 
 export class RecipeRun {
@@ -96,8 +101,15 @@ export class RecipeRun {
     const { tokenizer } = setting
     const generator = await this.liveGenerator(setting)
     const weights = this.program.exportState().params
-    const sampling = rollouts.sampling(params)
-    const report: RolloutReport = { generatedTokens: 0, generationSeconds: 0, terms: {} }
+    const sampling = rollouts.sampling(params, this.current)
+    const report: RolloutReport = {
+      generatedTokens: 0,
+      generationSeconds: 0,
+      terms: {},
+      temperature: sampling.temperature,
+      entropySum: 0,
+      groups: []
+    }
     const batches: TrainingBatch[] = []
     for (const batch of microBatches) {
       // Rows come as groups of groupSize copies of one prompt: one prompt per group.
@@ -113,6 +125,8 @@ export class RecipeRun {
       )
       report.generatedTokens += generated.generatedTokens
       report.generationSeconds += generated.generationSeconds
+      report.entropySum += generated.entropySum
+      report.groups.push(...generated.groups)
       for (const { terms } of generated.groups) {
         for (const [term, values] of Object.entries(terms ?? {})) {
           const tally = (report.terms[term] ??= { sum: 0, count: 0 })

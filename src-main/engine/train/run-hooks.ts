@@ -166,8 +166,11 @@ export interface OnlineRolloutHook<P> {
   stage: 'before-step'
   /** Whether this run generates its rollouts (false: its data are rollouts already). */
   online(params: P): boolean
-  /** Completions per prompt, and how they are sampled. */
-  sampling(params: P): { groupSize: number; temperature: number; topP: number; maxNewTokens: number }
+  /** Completions per prompt, and how they are sampled (the temperature may follow the recipe state). */
+  sampling(
+    params: P,
+    state: RecipeState
+  ): { groupSize: number; temperature: number; topP: number; maxNewTokens: number }
   /** One reward per completion, in order, and each reward term's values (reported per step). */
   score(group: RolloutGroupText, params: P): Promise<GroupRewards>
 }

@@ -55,6 +55,7 @@ import {
 import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { appendMetricsLine, startMetricsFile } from './metrics-file'
 import { checkResumeKey, configHash, resumeKey } from './resume-key'
+import { appendRolloutStep, rolloutsPath, rolloutStepRecord, startRolloutLog } from './rollout-log'
 import { RecipeRun } from './recipe-run'
 import type { RolloutReport, RolloutSetting } from './recipe-run'
 import { checkTemplateDrops, readRunData } from './run-data'
@@ -274,6 +275,8 @@ function rolloutMetrics(report: RolloutReport): Record<string, number> {
   return {
     'rollout/tokens': generatedTokens,
     'rollout/tokens_per_s': generationSeconds > 0 ? generatedTokens / generationSeconds : 0,
+    'rollout/temperature': report.temperature,
+    'rollout/entropy': generatedTokens > 0 ? report.entropySum / generatedTokens : 0,
     ...Object.fromEntries(terms)
   }
 }
@@ -323,6 +326,7 @@ class TrainingLoop {
   async run(): Promise<'completed' | 'stopped'> {
     const { totalSteps } = this.setup.schedule
     const evaluating = this.setup.evalExamples.length > 0
+    if (this.recipeRun.generates) await startRolloutLog(rolloutsPath(this.config.outDir), this.step)
     if (evaluating && this.step === 0) await this.evaluate()
     while (this.step < totalSteps) {
       if (this.signal?.aborted) {
@@ -373,7 +377,11 @@ class TrainingLoop {
       )
     }
     this.step = stepNumber
-    this.recipeRun.update(this.step, epoch, result, microBatches)
+    // The recipe state follows the rollouts too (grpo's entropy-targeted temperature).
+    const reported = rollouts
+      ? { ...result, metrics: { ...result.metrics, ...rolloutMetrics(rollouts.report) } }
+      : result
+    this.recipeRun.update(this.step, epoch, reported, microBatches)
     const tokens = microBatches.reduce((n, batch) => n + batch.tokenCount, 0)
     const record: StepRecord = {
       step: stepNumber,
@@ -383,10 +391,18 @@ class TrainingLoop {
       tokens,
       trainedTokens: result.tokens,
       tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
-      metrics: rollouts ? { ...result.metrics, ...rolloutMetrics(rollouts.report) } : result.metrics
+      metrics: reported.metrics
     }
     this.logHistory.push(record)
     if (this.config.metricsJsonl) appendMetricsLine(this.config.metricsJsonl, record)
+    const perSample = perSampleReport(result, microBatches)
+    if (rollouts) {
+      const advantages = perSample.perSample?.values.advantage
+      appendRolloutStep(
+        rolloutsPath(this.config.outDir),
+        rolloutStepRecord(stepNumber, rollouts.report.groups, advantages)
+      )
+    }
     const sessionSeconds = (performance.now() - this.startedAt) / 1000
     const done = this.step - this.startStep
     await this.emit({
@@ -396,7 +412,7 @@ class TrainingLoop {
       epoch,
       elapsedSeconds: this.priorSeconds + sessionSeconds,
       etaSeconds: (sessionSeconds / done) * (schedule.totalSteps - this.step),
-      ...perSampleReport(result, microBatches)
+      ...perSample
     })
   }
 

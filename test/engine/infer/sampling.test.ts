@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   argmax,
   candidateDistribution,
+  samplingEntropy,
   sampleToken,
   seededRandom
 } from '../../../src-main/engine/infer/sampling'
@@ -120,5 +121,17 @@ describe('choosing the next token', () => {
     }
     const { tokens, probs } = candidateDistribution(logits, { temperature: 1 })
     tokens.forEach((token, i) => expect((counts.get(token) ?? 0) / 8000).toBeCloseTo(probs[i], 1))
+  })
+
+  it('gives the entropy of what sampling at a temperature draws from', () => {
+    expect(samplingEntropy([2, 2, 2, 2], 1)).toBeCloseTo(Math.log(4), 12)
+    expect(samplingEntropy([2, 2, 2, 2], 0.3)).toBeCloseTo(Math.log(4), 12)
+    expect(samplingEntropy([1, 4, 2, 3.5, -1], 0)).toBe(0)
+    const probs = [1, 4, 2].map((l) => Math.exp(l / 0.5))
+    const z = probs.reduce((a, b) => a + b, 0)
+    const expected = -probs.reduce((h, w) => h + (w / z) * Math.log(w / z), 0)
+    expect(samplingEntropy([1, 4, 2], 0.5)).toBeCloseTo(expected, 12)
+    // Colder is more certain.
+    expect(samplingEntropy([1, 4, 2], 0.5)).toBeLessThan(samplingEntropy([1, 4, 2], 2))
   })
 })

@@ -14,6 +14,7 @@ import { encodeChatPrompt, Generator } from '../../../src-main/engine/infer/gene
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
 import { train, type TrainEvent } from '../../../src-main/engine/train/trainer'
 import { mentions } from '../../../src-main/eval/tasks/scoring'
+import { nextTemperature } from '../../../src-main/recipes/grpo-online'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 import { storiesConfig } from './invented-stories'
@@ -128,16 +129,32 @@ describe('grpo on its own samples after a short SFT stage, stories260K', () => {
     }
   }, 300_000)
 
-  test('a resumed run generates and trains exactly what the uninterrupted one did', async () => {
-    const whole = await run(grpoConfig(data, 'whole', sftDir, { maxSteps: 4 }))
-    await run(grpoConfig(data, 'halves', sftDir, { maxSteps: 2, saveEvery: 2 }))
+  test('a resumed run generates and trains exactly what the uninterrupted one did, temperature included', async () => {
+    // With an entropy target the sampling temperature is recipe state, carried by the checkpoint.
+    const targeted = (out: string, overrides: object) => {
+      const config = grpoConfig(data, out, sftDir, overrides)
+      config.recipe.params = { ...config.recipe.params, target_entropy: 0.3 }
+      return config
+    }
+    const whole = await run(targeted('whole', { maxSteps: 4 }))
+    const temperatures = whole.map((s) => s.metrics['rollout/temperature'])
+    whole.slice(1).forEach((step, i) => {
+      expect(step.metrics['rollout/temperature']).toBeCloseTo(
+        nextTemperature(temperatures[i], whole[i].metrics['rollout/entropy'], 0.3),
+        10
+      )
+    })
+    expect(temperatures[0]).toBe(1)
+    expect(new Set(temperatures).size).toBeGreaterThan(1)
+    await run(targeted('halves', { maxSteps: 2, saveEvery: 2 }))
     const resumed = await run(
-      grpoConfig(data, 'halves', sftDir, {
+      targeted('halves', {
         maxSteps: 4,
         resumeFrom: join(temp.dir, 'halves', 'checkpoints', 'step-2'),
         replanSchedule: true
       })
     )
+    expect(resumed.map((s) => s.metrics['rollout/temperature'])).toEqual(temperatures.slice(2))
     expect(resumed.map((s) => [s.step, s.loss, s.metrics['rewards/mean']])).toEqual(
       whole.slice(2).map((s) => [s.step, s.loss, s.metrics['rewards/mean']])
     )
