@@ -51,6 +51,7 @@ export const CALL_NAMES = [
   'runs.delete',
   'runs.checkpoints',
   'runs.compare',
+  'runs.rollouts',
   'recipes.list',
   'rewards.list',
   'rewards.score',

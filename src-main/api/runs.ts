@@ -7,6 +7,7 @@ import type { Handlers, RequestContext } from './handlers'
 import { compareRuns } from './run-compare'
 import { startRun } from './run-launcher'
 import { preflightRun } from './run-preflight'
+import { runRollouts } from './run-rollouts'
 
 type RunHandlers =
   | 'runs.list'
@@ -23,6 +24,7 @@ type RunHandlers =
   | 'runs.delete'
   | 'runs.checkpoints'
   | 'runs.compare'
+  | 'runs.rollouts'
 
 const CONTINUABLE = ['completed', 'stopped', 'interrupted'] as const
 
@@ -102,5 +104,6 @@ export const runHandlers: Pick<Handlers, RunHandlers> = {
     return { deleted }
   },
   'runs.checkpoints': (input, ctx) => ctx.store.runs.runCheckpoints(input),
-  'runs.compare': (input, ctx) => compareRuns(ctx.store, input.ids, input.metrics)
+  'runs.compare': (input, ctx) => compareRuns(ctx.store, input.ids, input.metrics),
+  'runs.rollouts': (input, ctx) => runRollouts(ctx, input)
 }

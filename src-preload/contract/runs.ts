@@ -102,6 +102,29 @@ export interface RunDetail extends RunSummary {
   owner: { pid: number; heartbeatAt: string | null; alive: boolean } | null
 }
 
+/** One completion of a rollout group: its reward, the loss's advantage (null when not reported), its reward terms. */
+export interface RolloutCompletion {
+  text: string
+  reward: number
+  advantage: number | null
+  terms?: Record<string, number>
+}
+
+/** A prompt (from line `line` of the run's data) and the G completions generated for it at a step. */
+export interface RolloutGroup {
+  line: number
+  prompt: string
+  reference: string
+  completions: RolloutCompletion[]
+}
+
+/** The steps a run generated rollouts at (oldest first), and the rollouts of the one asked for (default the latest). */
+export interface RunRollouts {
+  steps: number[]
+  step: number | null
+  groups: RolloutGroup[]
+}
+
 /** A line of a run's log (job logs, status changes, the training process's stderr). */
 export interface RunLogLine {
   id: number
@@ -303,6 +326,11 @@ export const runCalls = {
   'runs.checkpoints': call<RunCheckpoints[]>()(
     'The checkpoints of the newest runs that have any, grouped by run, newest run first (a picker).',
     z.object(page).strict()
+  ),
+  'runs.rollouts': call<RunRollouts>()(
+    'The rollouts a run generated before its steps (grpo on its own samples): the steps that have them, ' +
+      "and one step's prompts with their completions, rewards, advantages and reward terms (the latest by default).",
+    z.object({ id, step: z.number().int().min(1).optional() }).strict()
   ),
   'runs.compare': call<RunComparison>()(
     'Several runs side by side: their metric series and the settings that differ.',

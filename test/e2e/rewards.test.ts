@@ -138,6 +138,25 @@ describe('the Rewards panel, driven by Chromium', () => {
     await expect
       .poll(async () => Number(await rewards.getAttribute('data-point-count')), { timeout: SLOW_MS })
       .toBe(3)
+
+    // The rollout browser: the latest step's 2 prompts, each with its G = 4 scored completions.
+    const rollouts = detail.getByTestId('run-rollouts')
+    await rollouts.waitFor({ timeout: SLOW_MS })
+    await expect.poll(() => rollouts.getByTestId('rollouts-step').inputValue()).toBe('3')
+    await rollouts.getByTestId('rollouts-step').selectOption('1')
+    const groups = rollouts.getByTestId('rollout-group')
+    await expect.poll(() => groups.first().getByTestId('rollout-prompt').count()).toBe(1)
+    expect(await groups.count()).toBe(2)
+    for (let g = 0; g < 2; g++) {
+      const group = groups.nth(g)
+      expect(await group.getByTestId('rollout-prompt').textContent()).toContain('Tell me a story about')
+      const numbers = async (id: string) =>
+        (await group.getByTestId(id).allTextContents()).map((text) => Number(text.trim()))
+      const [rewardValues, advantages] = [await numbers('rollout-reward'), await numbers('rollout-advantage')]
+      expect(rewardValues).toHaveLength(4)
+      for (const reward of rewardValues) expect(Number.isFinite(reward)).toBe(true)
+      expect(advantages.reduce((a, b) => a + b, 0)).toBeCloseTo(0, 2)
+    }
     await screenshotWhole(page, 'rewards-grpo-run.png')
     expect(browserErrors).toEqual([])
   })
