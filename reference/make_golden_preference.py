@@ -28,7 +28,7 @@ import copy
 import json
 import os
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -120,9 +120,11 @@ def train_against_base(
     dtype: torch.dtype,
     score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     objective: Callable[[torch.Tensor, torch.Tensor], Dict[str, torch.Tensor]],
+    step_batches: Optional[Sequence[Dict[str, torch.Tensor]]] = None,
 ):
     """STEPS steps of objective(policy scores, reference scores), each row scored by score(logits, labels); the
     reference is the base model: LoRA switched off, or (full fine-tuning) a frozen copy of the initial weights.
+    Every step trains on `batch`, or on step_batches[k] at step k when given.
     Returns the per-step loss, grad norm and the objective's other figures, and the final trainable tensors."""
     model = load_hf_model(os.path.join(GOLDEN_ROOT, case), dtype)
     frozen: CausalLM = copy.deepcopy(model).requires_grad_(False)
@@ -131,20 +133,21 @@ def train_against_base(
     parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = make_optimizer(optimizer_settings, parameters)
 
-    def reference_scores() -> torch.Tensor:
+    def reference_scores(scored: Dict[str, torch.Tensor]) -> torch.Tensor:
         with torch.no_grad():
             if method == "full":
-                return score(frozen(batch["input_ids"], batch["attention_mask"]), batch["labels"])
+                return score(frozen(scored["input_ids"], scored["attention_mask"]), scored["labels"])
             set_lora_enabled(model, False)
-            logits = model(batch["input_ids"], batch["attention_mask"])
+            logits = model(scored["input_ids"], scored["attention_mask"])
             set_lora_enabled(model, True)
-            return score(logits, batch["labels"])
+            return score(logits, scored["labels"])
 
     history: Dict[str, List[float]] = {"losses": [], "grad_norms": []}
-    for _ in range(STEPS):
+    for step in range(STEPS):
+        step_batch = step_batches[step] if step_batches is not None else batch
         optimizer.zero_grad()
-        policy = score(model(batch["input_ids"], batch["attention_mask"]), batch["labels"])
-        parts = objective(policy, reference_scores())
+        policy = score(model(step_batch["input_ids"], step_batch["attention_mask"]), step_batch["labels"])
+        parts = objective(policy, reference_scores(step_batch))
         parts["loss"].backward()
         grad_norm = torch.sqrt(sum(parameter.grad.double().pow(2).sum() for parameter in parameters))
         history["losses"].append(float(parts["loss"]))

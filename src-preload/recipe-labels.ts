@@ -19,8 +19,8 @@ export const RECIPE_GROUPS: readonly RecipeGroupLabel[] = [
   { group: 'preference', title: 'Preference', comingNote: 'Preference recipes are coming.' },
   {
     group: 'rl',
-    title: 'RL (later)',
-    comingNote: 'Reinforcement learning with verifiable rewards (GRPO and its kin) is coming later.'
+    title: 'RL',
+    comingNote: 'Reinforcement learning with verifiable rewards (GRPO and its kin) is coming.'
   }
 ]
 

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { CHECKPOINTS_DIR, removeStaleRunTemporaries, TRAINER_STATE_FILE } from '../engine/train/checkpoints'
+import { isPipelineConfig, stageFolders } from '../engine/train/pipeline'
 import type { Store } from '../store'
 import type { Checkpoint } from '../store/repos/runs'
 
@@ -32,21 +33,34 @@ export function recordCheckpoint(store: Store, runId: number, step: number, path
   )
 }
 
-/** The run's newest complete checkpoint; one found on disk only is recorded. */
+/**
+ * The run's newest complete checkpoint; one found on disk only is recorded. A pipeline's stages keep
+ * theirs in their own folders, numbered by the stage's steps: they are read on the run's timeline.
+ */
 export function latestCheckpointOf(store: Store, runId: number): { step: number; path: string } | null {
   const record = store.runs.getRecord(runId)
   if (!record?.outDir) return null
-  const dir = join(record.outDir, CHECKPOINTS_DIR)
-  const steps = existsSync(dir)
-    ? readdirSync(dir)
-        .map((name) => /^step-(\d+)$/.exec(name))
-        .filter((match) => match !== null)
-        .map((match) => Number(match[1]))
-        .filter((step) => existsSync(join(dir, `step-${step}`, TRAINER_STATE_FILE)))
-    : []
-  if (steps.length === 0) return null
-  const step = Math.max(...steps)
-  const path = join(dir, `step-${step}`)
-  recordCheckpoint(store, runId, step, path)
-  return { step, path }
+  const folders = isPipelineConfig(record.config)
+    ? stageFolders(record.config)
+    : [{ dir: record.outDir, offset: 0 }]
+  const found = folders.flatMap(({ dir, offset }) =>
+    savedSteps(join(dir, CHECKPOINTS_DIR)).map((step) => ({
+      step: step + offset,
+      path: join(dir, CHECKPOINTS_DIR, `step-${step}`)
+    }))
+  )
+  if (found.length === 0) return null
+  const latest = found.reduce((a, b) => (b.step > a.step ? b : a))
+  recordCheckpoint(store, runId, latest.step, latest.path)
+  return latest
+}
+
+/** The steps of the complete checkpoints in a checkpoints folder. */
+function savedSteps(dir: string): number[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .map((name) => /^step-(\d+)$/.exec(name))
+    .filter((match) => match !== null)
+    .map((match) => Number(match[1]))
+    .filter((step) => existsSync(join(dir, `step-${step}`, TRAINER_STATE_FILE)))
 }

@@ -10,10 +10,10 @@
  * recorded); the plan, with task files as absolute paths, is kept in the run's configuration.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import type { ModelSummary, ParsedInput, RunSummary } from '../../src-preload/contract'
-import { writeTextFileAtomically } from '../engine/checkpoint/atomic-write'
+import type { ModelSummary, RunSummary } from '../../src-preload/contract'
+import { isPipelineConfig, resolvePipelineConfig, type PipelineConfig } from '../engine/train/pipeline'
 import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '../engine/train/train-config'
 import { inspectModel } from '../jobs/kinds/model-inspect'
 import { getRecipe, recipeNames, resolveRecipe } from '../recipes'
@@ -22,35 +22,9 @@ import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
 import { graphCacheDir } from '../store/location'
 import { resolveBenchmarkPlan, type BenchmarkPlan } from './run-benchmarks'
+import { stageSettings, writeStagesData, type RunSettings, type StageData } from './run-stages'
 
-export type RunSettings = ParsedInput<'runs.start'>
-
-/** The version's samples as the trainer's JSONL: train split for training, validation for held-out loss. */
-export function writeVersionData(
-  store: Store,
-  versionId: number,
-  dir: string,
-  operation = 'runs.start'
-): {
-  trainFile: string
-  evalFile: string | null
-  trainSampleIds: (number | null)[]
-  validationCount: number
-} {
-  mkdirSync(dir, { recursive: true })
-  const samples = (split: 'train' | 'validation') => store.datasets.versionSamples(versionId, { split })
-  const train = samples('train')
-  if (train.length === 0)
-    throw new ApiError('invalid_input', `${operation}: dataset version ${versionId} has no train samples`)
-  const trainFile = join(dir, 'train.jsonl')
-  writeTextFileAtomically(trainFile, train.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
-  const trainSampleIds = train.map((s) => s.sampleId)
-  const validation = samples('validation')
-  if (validation.length === 0) return { trainFile, evalFile: null, trainSampleIds, validationCount: 0 }
-  const evalFile = join(dir, 'validation.jsonl')
-  writeTextFileAtomically(evalFile, validation.map((s) => JSON.stringify(s.conversation)).join('\n') + '\n')
-  return { trainFile, evalFile, trainSampleIds, validationCount: validation.length }
-}
+export type { RunSettings } from './run-stages'
 
 export function checkRecipe(name: string, operation = 'runs.start'): void {
   try {
@@ -119,7 +93,8 @@ function sha256File(path: string): string {
 }
 
 export async function startRun(ctx: RequestContext, input: RunSettings): Promise<RunSummary> {
-  checkRecipe(input.recipe)
+  const stages = stageSettings(input)
+  for (const stage of stages) checkRecipe(stage.recipe)
   const model = ctx.store.models.get(input.baseModelId)
   if (!model) throw notFound('base model', input.baseModelId)
   const version = ctx.store.datasets.getVersion(input.datasetVersionId)
@@ -129,7 +104,8 @@ export async function startRun(ctx: RequestContext, input: RunSettings): Promise
     : null
 
   const run = ctx.store.runs.create({
-    name: input.name ?? `${input.recipe}-${input.adapter} on ${model.name}`,
+    name:
+      input.name ?? `${stages.map((stage) => stage.recipe).join(' → ')}-${input.adapter} on ${model.name}`,
     recipeId: recipeRow(ctx.store, input.recipe),
     baseModelId: model.id,
     datasetVersionId: version.id,
@@ -137,11 +113,11 @@ export async function startRun(ctx: RequestContext, input: RunSettings): Promise
     device: input.device
   })
   const outDir = join(ctx.store.dir, 'runs', String(run.id))
-  let config: TrainConfig
-  let data: ReturnType<typeof writeVersionData>
+  let config: TrainConfig | PipelineConfig
+  let data: StageData[]
   try {
-    data = writeVersionData(ctx.store, version.id, join(outDir, 'data'))
-    config = trainConfigFor(input, model.path, outDir, data, graphCacheDir(ctx.store.dir))
+    data = writeStagesData(ctx.store, input, join(outDir, 'data'), 'runs.start')
+    config = runConfigFor(stages, model.path, outDir, data, graphCacheDir(ctx.store.dir))
   } catch (err) {
     ctx.store.runs.delete(run.id)
     throw err instanceof ApiError
@@ -150,18 +126,72 @@ export async function startRun(ctx: RequestContext, input: RunSettings): Promise
   }
   ctx.store.runs.setOutDir(run.id, outDir)
   ctx.store.runs.setConfig(run.id, {
-    ...config,
+    ...runRecordView(config),
     request: input,
     baseModelHash: model.contentHash,
     datasetVersionHash: version.contentHash,
-    dataHash: sha256File(data.trainFile),
+    dataHash: sha256File(data[0].trainFile),
+    ...(data.length > 1 || input.mixture
+      ? { stageData: data.map((stage) => ({ ...stage.report, dataHash: sha256File(stage.trainFile) })) }
+      : {}),
     benchmarks,
     segments: []
   })
   ctx.store.runs.claim(run.id, ctx.runs.owner)
-  ctx.runs.log(run.id, 'info', `queued on ${config.device}`)
+  ctx.runs.log(run.id, 'info', `queued on ${input.device}`)
+  for (const line of stageDataLines(data)) ctx.runs.log(run.id, 'info', line)
   ctx.runs.enqueue(run.id, config, 'start')
   return ctx.store.runs.getSummary(run.id)!
+}
+
+/** One stage: its training configuration; several: a pipeline of them (engine/train/pipeline.ts). */
+export function runConfigFor(
+  stages: RunSettings[],
+  modelDir: string,
+  outDir: string,
+  data: StageData[],
+  cacheDir: string
+): TrainConfig | PipelineConfig {
+  if (stages.length === 1) return trainConfigFor(stages[0], modelDir, outDir, data[0], cacheDir)
+  const configs = stages.map((stage, index) => {
+    try {
+      return trainConfigFor(stage, modelDir, outDir, data[index], cacheDir)
+    } catch (error) {
+      throw new ApiError('invalid_input', `stage ${index + 1}: ${(error as Error).message}`)
+    }
+  })
+  return resolvePipelineConfig({ outDir, stages: configs }, resolveRecipe)
+}
+
+/**
+ * What the run's record keeps of its configuration: a pipeline keeps its stages, and beside them
+ * the first stage's settings that every stage shares (adapter, device, …) where a one-stage run's
+ * readers look for them.
+ */
+export function runRecordView(config: TrainConfig | PipelineConfig): Record<string, unknown> {
+  if (!isPipelineConfig(config)) return { ...config }
+  return { ...config.stages[0], ...config }
+}
+
+/** What each stage's data came to, in words for the run's log. */
+function stageDataLines(data: StageData[]): string[] {
+  return data.flatMap(({ report }, index) => {
+    const stage = data.length > 1 ? `stage ${index + 1}: ` : ''
+    const parts = [`${report.rows} training rows`]
+    if (report.mixture) {
+      parts.push(
+        `mixed from ${report.mixture.map((m) => `${m.rows} of version ${m.datasetVersionId}`).join(', ')}`
+      )
+    }
+    if (report.overlap) {
+      const { seen, unseen, share } = report.overlap
+      parts.push(
+        `${seen} ask a prompt an earlier stage trained on, ${unseen} do not` +
+          (share === null ? ' (overlap not controlled)' : ` (overlap ${share} asked)`)
+      )
+    }
+    return report.mixture || report.overlap ? [`${stage}${parts.join('; ')}`] : []
+  })
 }
 
 /**
@@ -186,37 +216,44 @@ export async function ensureModelRegistered(ctx: RequestContext, path: string): 
 /**
  * Records and queues a run trained from files (`finetune-studio train --store`): the base model is
  * registered if needed, the data file is named with its hash, and the run's folder is the config's
- * outDir (the user's --out). Its checkpoints are saved at the benchmark steps too.
+ * outDir (the user's --out). Its checkpoints are saved at the benchmark steps too. A pipeline
+ * (`train --pipeline`) is recorded the same way, named by its stages' recipes.
  */
 export async function startFileRun(
   ctx: RequestContext,
-  trainConfig: TrainConfig,
+  trainConfig: TrainConfig | PipelineConfig,
   options: { name?: string; request?: Record<string, unknown>; benchmarks?: BenchmarkPlan } = {}
 ): Promise<RunSummary> {
   const benchmarks = options.benchmarks
     ? await resolveBenchmarkPlan(ctx, '--eval-tasks', options.benchmarks)
     : null
-  const config: TrainConfig = { ...trainConfig, benchmarkEvery: benchmarks?.every ?? 0 }
-  const model = await ensureModelRegistered(ctx, config.modelDir)
+  const benchmarkEvery = benchmarks?.every ?? 0
+  const config = isPipelineConfig(trainConfig)
+    ? { ...trainConfig, stages: trainConfig.stages.map((stage) => ({ ...stage, benchmarkEvery })) }
+    : { ...trainConfig, benchmarkEvery }
+  const stages = isPipelineConfig(config) ? config.stages : [config]
+  const first = stages[0]
+  const model = await ensureModelRegistered(ctx, first.modelDir)
+  const recipes = stages.map((stage) => stage.recipe.name).join(' → ')
   const run = ctx.store.runs.create({
-    name: options.name ?? `${config.recipe.name}-${config.adapter.kind} on ${basename(config.dataFile)}`,
-    recipeId: recipeRow(ctx.store, config.recipe.name),
+    name: options.name ?? `${recipes}-${first.adapter.kind} on ${basename(first.dataFile)}`,
+    recipeId: recipeRow(ctx.store, first.recipe.name),
     baseModelId: model.id,
     datasetVersionId: null,
     outDir: config.outDir,
     config: {
-      ...config,
+      ...runRecordView(config),
       request: options.request ?? {},
       baseModelHash: model.contentHash,
-      dataHash: sha256File(config.dataFile),
-      evalDataHash: config.evalDataFile ? sha256File(config.evalDataFile) : null,
+      dataHash: sha256File(first.dataFile),
+      evalDataHash: first.evalDataFile ? sha256File(first.evalDataFile) : null,
       benchmarks,
       segments: []
     },
-    device: config.device,
+    device: first.device,
     owner: ctx.runs.owner
   })
-  ctx.runs.log(run.id, 'info', `queued on ${config.device} from ${config.dataFile}`)
+  ctx.runs.log(run.id, 'info', `queued on ${first.device} from ${first.dataFile}`)
   ctx.runs.enqueue(run.id, config, config.resumeFrom ? 'resume' : 'start')
   return ctx.store.runs.getSummary(run.id)!
 }

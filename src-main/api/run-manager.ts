@@ -37,6 +37,7 @@ import type {
   RunStatus,
   RunSummary
 } from '../../src-preload/contract'
+import { isPipelineConfig, resolvePipelineConfig, type PipelineConfig } from '../engine/train/pipeline'
 import { resolveTrainConfig, type TrainConfig } from '../engine/train/train-config'
 import type { TrainEvent, TrainResult } from '../engine/train/trainer'
 import { jsonLinesReader } from '../jobs/json-lines'
@@ -55,11 +56,19 @@ import { runOutcome } from './run-outcome'
 import { TrainingRun, type SegmentKind } from './run-training'
 import { deviceTaken, isFinished, orphanedRuns, OtherProcessRuns, RunWaiters } from './run-watch'
 
+/** What a run trains: one configuration, or a pipeline of stages (engine/train/pipeline.ts). */
+export type RunTrainConfig = TrainConfig | PipelineConfig
+
 interface QueuedRun {
   runId: number
   device: Device
-  config: TrainConfig
+  config: RunTrainConfig
   segment: SegmentKind
+}
+
+/** The device a run trains on (every stage of a pipeline trains on the same one). */
+function deviceOf(config: RunTrainConfig): Device {
+  return isPipelineConfig(config) ? config.stages[0].device : config.device
 }
 
 export class RunManager {
@@ -101,8 +110,8 @@ export class RunManager {
   // -------------------------------------------------------------------------------------------
 
   /** Queues a run this manager owns (status queued, claimed) for training with `config`. */
-  enqueue(runId: number, config: TrainConfig, segment: SegmentKind): void {
-    this.queue.push({ runId, device: config.device, config, segment })
+  enqueue(runId: number, config: RunTrainConfig, segment: SegmentKind): void {
+    this.queue.push({ runId, device: deviceOf(config), config, segment })
     this.emitStatus(runId)
     this.pump()
   }
@@ -162,10 +171,10 @@ export class RunManager {
   }
 
   private launch(queued: QueuedRun): void {
-    const { runId, config } = queued
+    const { runId, config, device } = queued
     const job = this.jobs.submit('engine.train', config, {
       isolation: 'process',
-      lane: `train:${config.device}`,
+      lane: `train:${device}`,
       cancelPolicy: 'cooperative',
       onOutput: this.trainEventSink(runId),
       onLog: (level, message) => this.log(runId, level, message),
@@ -174,7 +183,7 @@ export class RunManager {
     const run = new TrainingRun(this.store, {
       runId,
       jobId: job.id,
-      device: config.device,
+      device,
       segment: queued.segment,
       benchmarks: benchmarkPlanOf(this.store.runs.getRecord(runId)!.config)
     })
@@ -277,10 +286,20 @@ export class RunManager {
       throw new ApiError('conflict', `runs.continue: run ${runId} has no checkpoint to continue from`)
     }
     const operation = segment === 'continue' ? 'runs.continue' : 'runs.resume'
-    let config: TrainConfig
+    let config: RunTrainConfig
     try {
-      const stored = record.config as unknown as TrainConfig
-      config = resolveTrainConfig(plan({ ...stored, resumeFrom: checkpoint?.path ?? null }), resolveRecipe)
+      const resumeFrom = checkpoint?.path ?? null
+      if (isPipelineConfig(record.config)) {
+        if (segment === 'continue') {
+          throw new Error(
+            'it is a pipeline of stages; continuing trains one stage further, so start a new run'
+          )
+        }
+        config = resolvePipelineConfig({ ...record.config, resumeFrom }, resolveRecipe)
+      } else {
+        const stored = record.config as unknown as TrainConfig
+        config = resolveTrainConfig(plan({ ...stored, resumeFrom }), resolveRecipe)
+      }
     } catch (error) {
       throw new ApiError('conflict', `${operation}: run ${runId}: ${(error as Error).message}`)
     }

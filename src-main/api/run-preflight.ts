@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto'
 import { cpus, freemem } from 'node:os'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
-import type { RunPreflight } from '../../src-preload/contract'
+import type { PreflightStage, RunPreflight } from '../../src-preload/contract'
 import { readModelConfig, type ModelConfig } from '../engine/checkpoint/hf-config'
 import { cudaProviderInstalled } from '../engine/runtime/devices'
 import type { TrainConfig } from '../engine/train/train-config'
@@ -38,7 +38,8 @@ import { ApiError, notFound } from './errors'
 import type { RequestContext } from './handlers'
 import { validateModel } from './model-validation'
 import { resolveBenchmarkPlan } from './run-benchmarks'
-import { checkRecipe, trainConfigFor, writeVersionData, type RunSettings } from './run-launcher'
+import { checkRecipe, trainConfigFor, type RunSettings } from './run-launcher'
+import { stageSettings, writeStagesData, type StageData } from './run-stages'
 import { graphCacheDir } from '../store/location'
 
 const CPU_FLOPS_PER_CORE = 5e9
@@ -185,7 +186,8 @@ async function readDataAsTrainer(ctx: RequestContext, config: TrainConfig): Prom
 }
 
 export async function preflightRun(ctx: RequestContext, input: RunSettings): Promise<RunPreflight> {
-  checkRecipe(input.recipe, 'runs.preflight')
+  const stages = stageSettings(input)
+  for (const stage of stages) checkRecipe(stage.recipe, 'runs.preflight')
   const model = ctx.store.models.get(input.baseModelId)
   if (!model) throw notFound('base model', input.baseModelId)
   const version = ctx.store.datasets.getVersion(input.datasetVersionId)
@@ -211,6 +213,7 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
     },
     preview: null,
     plan: { totalSteps: 0, stepsPerEpoch: 0, epochs: input.epochs ?? null, examplesPerStep: 0 },
+    stages: [],
     estimate: {
       memory: { weights: 0, trainable: 0, optimizer: 0, activations: 0, total: 0 },
       secondsPerStep: 0,
@@ -238,12 +241,19 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
 
   const dir = join(ctx.store.dir, 'tmp', `preflight-${randomUUID()}`)
   try {
-    const data = writeVersionData(ctx.store, version.id, join(dir, 'data'), 'runs.preflight')
+    let stagesData: StageData[]
+    try {
+      stagesData = writeStagesData(ctx.store, input, join(dir, 'data'), 'runs.preflight')
+    } catch (error) {
+      errors.push((error as Error).message)
+      return empty
+    }
+    const data = stagesData[0]
     empty.data.trainSamples = data.trainSampleIds.length
     empty.data.validationSamples = data.validationCount
     let config: TrainConfig
     try {
-      config = trainConfigFor(input, model.path, join(dir, 'out'), data, graphCacheDir(ctx.store.dir))
+      config = trainConfigFor(stages[0], model.path, join(dir, 'out'), data, graphCacheDir(ctx.store.dir))
     } catch (error) {
       errors.push((error as Error).message)
       return empty
@@ -298,6 +308,7 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
         `the estimated memory (${(memory.total / 2 ** 30).toFixed(1)} GiB) is more than this machine has free now`
       )
     }
+    const laterStages = await preflightLaterStages(ctx, stages, stagesData, join(dir, 'out'), errors)
     return {
       ok: errors.length === 0,
       errors,
@@ -327,9 +338,65 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
         trainedTokens: stats.preview.trainedTokens
       },
       plan: stats.plan,
+      stages: [preflightStage(1, config, data, stats), ...laterStages],
       estimate: { memory, ...timeEstimate(ctx.store, input, config, parameters, stats) }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+function preflightStage(
+  stage: number,
+  config: TrainConfig,
+  data: StageData,
+  stats: TrainPreflightResult
+): PreflightStage {
+  return {
+    stage,
+    recipe: config.recipe.name,
+    rows: data.report.rows,
+    mixture: data.report.mixture,
+    overlap: data.report.overlap,
+    examples: stats.examples,
+    droppedCount: stats.dropped.length,
+    totalSteps: stats.plan.totalSteps
+  }
+}
+
+/**
+ * A pipeline's stages after the first, read as the trainer will read them: settings resolved, the
+ * data the recipe needs, samples left out and the plan. Problems go to `errors`, naming the stage.
+ */
+async function preflightLaterStages(
+  ctx: RequestContext,
+  stages: RunSettings[],
+  data: StageData[],
+  outDir: string,
+  errors: string[]
+): Promise<PreflightStage[]> {
+  const model = ctx.store.models.get(stages[0].baseModelId)!
+  const planned: PreflightStage[] = []
+  for (let index = 1; index < stages.length; index++) {
+    const stage = stages[index]
+    const name = `stage ${index + 1} (${stage.recipe})`
+    const problems = recipeDataProblems(ctx.store, getRecipe(stage.recipe), stage.datasetVersionId)
+    if (problems.length > 0) {
+      errors.push(...problems.map((problem) => `${name}: ${problem}`))
+      continue
+    }
+    try {
+      const config = trainConfigFor(stage, model.path, outDir, data[index], graphCacheDir(ctx.store.dir))
+      const stats = await readDataAsTrainer(ctx, config)
+      if (stats.examples === 0) errors.push(`${name}: no usable training examples`)
+      const lost = stats.dropped.filter((d) => d.kind === 'template_drops').length
+      if (lost > 0 && config.templateDrops === 'refuse') {
+        errors.push(`${name}: the chat template leaves content out of ${lost} train samples`)
+      }
+      planned.push(preflightStage(index + 1, config, data[index], stats))
+    } catch (error) {
+      errors.push(`${name}: ${(error as Error).message}`)
+    }
+  }
+  return planned
 }

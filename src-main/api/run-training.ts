@@ -76,16 +76,21 @@ export class TrainingRun implements TrainingJob {
     this.metrics = new MetricsWriter(store, job.runId)
   }
 
-  /** The job has started: the steps it trains to, and the segment of the run it opens. */
+  /**
+   * The job has started (a pipeline's job: a stage has): the steps it trains to, and the segment of
+   * the run it opens. A pipeline's later stages open segments of kind 'start' in the same job.
+   */
   started(event: TrainEventOf<'start'>): void {
+    const firstOfJob = this.totalSteps === null
     this.totalSteps = event.totalSteps
     const config = this.store.runs.getRecord(this.runId)!.config
     const segments = [...(Array.isArray(config.segments) ? (config.segments as RunSegment[]) : [])]
     segments.push({
-      kind: this.segment,
+      kind: firstOfJob ? this.segment : 'start',
       fromStep: event.startStep,
       totalSteps: event.totalSteps,
-      at: new Date().toISOString()
+      at: new Date().toISOString(),
+      ...(event.stage ? { stage: event.stage } : {})
     })
     this.store.runs.setConfig(this.runId, { ...config, segments })
   }

@@ -21,7 +21,6 @@ import {
   type RewardSpec
 } from '../rewards/index'
 import type { GrpoParams } from './grpo'
-import { checkIterations } from './grpo-rollouts'
 
 /** Whether a run of these parameters generates its rollouts. */
 export function generatesRollouts(params: Pick<GrpoParams, 'rewards'>): boolean {
@@ -62,9 +61,8 @@ export function parseRewardSpec(source: string): RewardSpec {
 /** Each prompt row as group_size copies of itself, one group per prompt. */
 export function promptCopies(
   data: TrainingData,
-  params: Pick<GrpoParams, 'group_size' | 'dynamic_sampling' | 'num_iterations'>
+  params: Pick<GrpoParams, 'group_size' | 'dynamic_sampling'>
 ): TrainingData {
-  checkIterations(params)
   if (params.dynamic_sampling) {
     throw new Error(
       'grpo: dynamic_sampling leaves out groups whose given rewards are all equal; with rewards computed ' +

@@ -9,19 +9,8 @@ import type { GrpoParams } from './grpo'
 
 export const ROLLOUT_ROW_FORM = '{"prompt_ids", "completion_ids", "reward", "group"}'
 
-/** μ > 1 needs the log-probabilities from before the first of the μ updates, which no pass makes yet. */
-export function checkIterations(params: Pick<GrpoParams, 'num_iterations'>): void {
-  if (params.num_iterations !== 1) {
-    throw new Error(
-      `grpo: num_iterations ${params.num_iterations} is not available yet: more than one update per rollout ` +
-        'batch needs the log-probabilities from before the first of them (a scoring pass), which is not built; use 1'
-    )
-  }
-}
-
 /** The data's rollouts in whole groups; throws naming the line of the first row that does not fit. */
 export function groupRollouts(data: TrainingData, params: GrpoParams): TrainingData {
-  checkIterations(params)
   const examples: TrainingExample[] = []
   const dropped: DroppedRow[] = [...data.dropped]
   for (const group of consecutiveGroups(data.examples)) {

@@ -10,8 +10,10 @@
  *   A_i   = r_i − mean(r)                 over the rows of the group; with scale_rewards divided by
  *           (std(r) + 1e-4), std the unbiased (torch.std) one. A group whose rewards are all equal
  *           has A = 0: it teaches nothing (dynamic_sampling leaves it out, as DAPO does).
- *   ρ_t   = exp(log π(y_t) − log π_old(y_t)); with one update per rollout batch (μ = 1, what runs
- *           here) π_old is π itself behind stopGradient, so ρ = 1 with the gradient of log π.
+ *   ρ_t   = exp(log π(y_t) − log π_old(y_t)), π_old the weights before the first of the μ =
+ *           num_iterations updates on this rollout batch: on that first update π_old is π itself
+ *           behind stopGradient (ρ = 1 with the gradient of log π, exactly what μ = 1 computes), on
+ *           updates 2…μ the first update's log-probs, fed as the input `old_logprobs`.
  *   ℓ_t   = −min(ρ_t·A, clip(ρ_t, 1 − ε, 1 + ε_high)·A) + β·KL_t,
  *   KL_t  = exp(b_t − log π(y_t)) − (b_t − log π(y_t)) − 1, b the frozen base model's log-prob
  *           (Schulman's k3 estimator, as TRL; only when β > 0).
@@ -23,10 +25,16 @@
  *
  * Sequences and tokens are counted over the whole optimizer step (loss-hook.ts `sampleTotal`,
  * `tokenTotal`), so gradient accumulation gives the loss of the step's batch, as TRL's division by
- * the accumulation steps does. ε_high > ε is DAPO's clip-higher; with μ = 1 the clip is never active
- * (ρ = 1), so it and the clip ratio matter once inner iterations exist: μ > 1 needs the log-probs of
- * the weights before the first of the μ updates as a per-token input from a scoring pass, which is
- * not built yet, and is refused.
+ * the accumulation steps does. ε_high > ε is DAPO's clip-higher.
+ *
+ * Inner iterations (μ = num_iterations, TRL's name and counting): each rollout batch, the
+ * micro-batches of one optimizer step, read or generated, trains for μ consecutive optimizer steps
+ * (engine/train/update-cycle.ts), each a step of the run with its own learning rate, so a run has μ
+ * times the steps of its batches. Online, the model generates only before a batch's first update.
+ * The first update's forward pass runs on π_old, so its per-token log-probs, which the step returns
+ * anyway, are π_old on updates 2…μ (no scoring pass); there ρ ≠ 1, and the clip and the clip ratio
+ * take effect. `old_logprobs_given` (0 on a first update, 1 after) chooses in the graph, so a first
+ * update computes the same values as a run with μ = 1. Checkpoints and a stop fall between batches.
  *
  * The data. Rollout rows (data.ts) `{"prompt_ids", "completion_ids", "reward", "group"}`: the
  * consecutive rows of one group share a prompt and there are exactly group_size of them
@@ -43,9 +51,10 @@
  *
  * Metrics per step, named after TRL's where it has them: rewards/mean, rewards/std (the mean of the
  * groups' stds), advantages/abs_mean, kl/mean (β > 0), clip/ratio (share of completion tokens whose
- * ratio is clipped: 0 with μ = 1), completions/mean_length, groups/zero_std_share (TRL's
+ * ratio is clipped: 0 on a batch's first update), completions/mean_length, groups/zero_std_share (TRL's
  * frac_reward_zero_std), entropy/mean (the policy's entropy over completion tokens, from the
- * log-softmax the loss builds anyway, behind stopGradient); per row, its advantage.
+ * log-softmax the loss builds anyway, behind stopGradient); per row, its advantage. With μ > 1 the
+ * trainer adds `iteration`, the update (1…μ) a step is on its batch.
  */
 import {
   add,
@@ -72,6 +81,7 @@ import {
   type Tensor
 } from '../engine/graph/index'
 import type { LossContext } from '../engine/train/loss-hook'
+import type { BatchUpdate } from '../engine/train/run-hooks'
 import {
   generatesRollouts,
   grpoInitialState,
@@ -117,7 +127,8 @@ export const grpo: Recipe<GrpoParams> = {
     'completion_ids, reward, group per row). beta > 0 keeps the model near the ' +
     'starting model (a KL penalty); loss_type chooses how token losses are averaged (grpo per sequence, ' +
     'dr_grpo by a fixed length, dapo per token); dynamic_sampling leaves out groups whose rewards are ' +
-    'all equal. Costs one extra forward pass of the starting model per step.',
+    'all equal; num_iterations trains each rollout batch for several steps, clipping (epsilon) how far the ' +
+    'model moves from where it was before the first of them. Costs one extra forward pass of the starting model per step.',
   paper: {
     title: 'DeepSeekMath: Pushing the Limits of Mathematical Reasoning in Open Language Models',
     authors:
@@ -190,7 +201,9 @@ export const grpo: Recipe<GrpoParams> = {
     },
     {
       name: 'num_iterations',
-      description: 'μ, updates per rollout batch; only 1 is available yet',
+      description:
+        'μ, optimizer steps per rollout batch (TRL num_iterations): the batch is generated or read once and ' +
+        'trained μ times, its ratio to the weights before the first of them clipped by epsilon; the run has μ steps per batch',
       type: 'integer',
       default: 1,
       min: 1,
@@ -237,23 +250,37 @@ export const grpo: Recipe<GrpoParams> = {
   ],
   needs: { fullLogProbs: true, baseModelLogits: true },
   inputs: [
-    { name: 'reward', description: 'the reward of each row’s completion', per: 'sample', dtype: 'float32' }
+    { name: 'reward', description: 'the reward of each row’s completion', per: 'sample', dtype: 'float32' },
+    {
+      name: 'old_logprobs',
+      description: 'log π_old of each completion token: the first update’s log-probs on updates 2…μ, else 0',
+      per: 'token',
+      dtype: 'float32'
+    },
+    {
+      name: 'old_logprobs_given',
+      description: '1 on updates 2…μ of a rollout batch (ρ against old_logprobs), 0 on its first (π_old = π)',
+      per: 'step',
+      dtype: 'float32'
+    }
   ],
+  updatesPerBatch: (params) => params.num_iterations,
   groupSize: 'group_size',
   groupRows: (data, params) =>
     generatesRollouts(params) ? promptCopies(data, params) : groupRollouts(data, params),
   rollouts: grpoRollouts,
   initialState: grpoInitialState,
   updateState: grpoUpdateState,
-  batchInputs: (_state, { rowExamples }) => ({
-    reward: Float32Array.from(rowExamples, ([example]) => example.rollout!.reward)
+  batchInputs: (_state, { rowExamples, columns, update }) => ({
+    reward: Float32Array.from(rowExamples, ([example]) => example.rollout!.reward),
+    ...oldPolicyInputs(rowExamples.length * columns, update)
   }),
   loss: (ctx) => {
     const { params } = ctx
     const rewards = ctx.inputs.reward // (B)
     const { advantages, std } = groupAdvantages(rewards, params)
     const logProbs = ctx.tokenLogProbs // (B, S)
-    const ratio = exp(sub(logProbs, stopGradient(logProbs))) // (B, S), 1 with the gradient of log π
+    const ratio = exp(sub(logProbs, oldLogProbs(ctx))) // (B, S)
     const low = 1 - params.epsilon
     const high = 1 + (params.epsilon_high > 0 ? params.epsilon_high : params.epsilon)
     const clipped = max(min(ratio, high), low) // (B, S)
@@ -302,6 +329,25 @@ function groupAdvantages(rewards: Tensor, params: GrpoParams): { advantages: Ten
   const perRow = (x: Tensor) => stopGradient(reshape(x, [-1])) // (B)
   // groupStd + 0·deviations: the group's value on each of its rows, (B/G, G)
   return { advantages: perRow(scaled), std: perRow(add(groupStd, mul(deviations, 0))) }
+}
+
+/**
+ * log π_old [B, S]: the fed first-update log-probs on updates 2…μ; else log π behind stopGradient,
+ * so that ρ = 1 with the gradient of log π, bit for bit what a run with μ = 1 computes.
+ */
+function oldLogProbs(ctx: LossContext<GrpoParams>): Tensor {
+  const { old_logprobs: given, old_logprobs_given: isGiven } = ctx.inputs
+  const current = stopGradient(ctx.tokenLogProbs) // (B, S)
+  return where(greater(isGiven, 0), cast(given, current.dtype), current) // (B, S)
+}
+
+/** The old-policy inputs of a micro-batch of `size` = rows × columns token positions (see oldLogProbs). */
+function oldPolicyInputs(size: number, update: BatchUpdate): Record<string, Float32Array> {
+  const given = update.firstTokenLogProbs
+  return {
+    old_logprobs: given ?? new Float32Array(size),
+    old_logprobs_given: Float32Array.of(given ? 1 : 0)
+  }
 }
 
 /** TRL's k3 estimate of KL(π ‖ base) per predicting position [B, S]; 0 where nothing is trained. */

@@ -6,6 +6,7 @@
 import type { RecipeParams, RecipeResolver } from '../engine/train/loss-hook'
 import { asft } from './asft'
 import { branchFilter } from './branch-filter'
+import { chord } from './chord'
 import { dft } from './dft'
 import { dpo } from './dpo'
 import { firstStep } from './first-step'
@@ -15,8 +16,10 @@ import { grpo } from './grpo'
 import { maskedThought } from './masked-thought'
 import { otr } from './otr'
 import { poft } from './poft'
+import { prefixRft } from './prefix-rft'
 import { promptDiversity } from './prompt-diversity'
 import { s3ft } from './s3ft'
+import { seele } from './seele'
 import { selfCorrectionFormat } from './self-correction-format'
 import { sft } from './sft'
 import { spanWeights } from './span-weights'
@@ -43,7 +46,10 @@ const RECIPES: readonly Recipe[] = declaredRegistry('recipes', [
   branchFilter,
   dpo,
   poft,
-  grpo
+  grpo,
+  chord,
+  prefixRft,
+  seele
 ])
 
 export function listRecipes(): readonly Recipe[] {

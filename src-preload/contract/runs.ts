@@ -71,6 +71,8 @@ export interface RunSegment {
   fromStep: number
   totalSteps: number
   at: string
+  /** In a pipeline: the stage (1-based) the segment trains; it ends at totalSteps, that stage's last step. */
+  stage?: number
 }
 
 export interface RunCheckpoint {
@@ -168,6 +170,12 @@ export interface RunPreflight {
     trainedTokens: number
   } | null
   plan: { totalSteps: number; stepsPerEpoch: number; epochs: number | null; examplesPerStep: number }
+  /**
+   * Every stage (one for a run without `stages`; data, plan and estimates above are stage 1's): its
+   * recipe, the rows its data came to (from which sources of a mixture), how many of them ask a
+   * prompt an earlier stage trains on, and its plan.
+   */
+  stages: PreflightStage[]
   estimate: {
     /** Bytes, float32 training: frozen weights, trainable tensors, their gradients + optimizer state, activations. */
     memory: { weights: number; trainable: number; optimizer: number; activations: number; total: number }
@@ -176,6 +184,18 @@ export interface RunPreflight {
     /** How the numbers were obtained (measured tokens/s of an earlier run, or the FLOP heuristic). */
     basis: string
   }
+}
+
+export interface PreflightStage {
+  stage: number
+  recipe: string
+  rows: number
+  mixture: { datasetVersionId: number; rows: number }[] | null
+  /** null for stage 1; share is the overlap asked for (null: not controlled, only measured). */
+  overlap: { share: number | null; seen: number; unseen: number } | null
+  examples: number
+  droppedCount: number
+  totalSteps: number
 }
 
 export interface RunComparison {
@@ -203,18 +223,72 @@ export const benchmarkPlanSchema = z
   })
   .strict()
 
+// A generous cap before the registry checks each value against its declaration (text params such as
+// a regex have their own, smaller limits).
+const recipeParamsSchema = z
+  .record(z.string().max(100), z.union([z.number(), z.boolean(), z.string().max(4096)]))
+  .default({})
+
+/**
+ * Data mixed from several dataset versions by ratio (general-data mixing): `rows` rows in all (default:
+ * as many as the sources give without repeating a row), each source's share its ratio over the sum.
+ * A source with fewer rows than its share is repeated, in a new shuffled order each pass.
+ */
+export const dataMixtureSchema = z
+  .object({
+    sources: z
+      .array(z.object({ datasetVersionId: id, ratio: z.number().positive().max(1_000_000) }).strict())
+      .min(1)
+      .max(8),
+    rows: z.number().int().min(1).max(10_000_000).optional()
+  })
+  .strict()
+
+/**
+ * A stage of a pipeline after the first (RunSettings.stages): its recipe, data and schedule; what it
+ * leaves out is the run's. It starts from the previous stage's result.
+ */
+export const runStageSchema = z
+  .object({
+    recipe: z.string().min(1),
+    recipeParams: recipeParamsSchema,
+    datasetVersionId: id,
+    /** Train on a mixture instead (its first source is datasetVersionId). */
+    mixture: dataMixtureSchema.optional(),
+    /**
+     * Data-overlap control: the share of this stage's rows whose prompt the earlier stages trained on
+     * (0: only new prompts, 1: only seen ones). Rows are chosen to give exactly that share; unset keeps
+     * every row (the overlap found is reported).
+     */
+    overlap: z.number().min(0).max(1).optional(),
+    lr: z.number().positive().max(10).optional(),
+    lrScheduler: z.enum(['constant', 'linear', 'cosine']).optional(),
+    warmupSteps: z.number().int().min(0).optional(),
+    batchSize: z.number().int().min(1).max(1024).optional(),
+    gradAccum: z.number().int().min(1).max(1024).optional(),
+    maxSteps: z.number().int().min(1).optional(),
+    epochs: z.number().int().min(1).max(1000).optional()
+  })
+  .strict()
+  .refine((v) => v.maxSteps === undefined || v.epochs === undefined, {
+    message: 'give maxSteps or epochs, not both'
+  })
+
 /** Everything that decides a run: base model, dataset version, recipe and settings (runs.start, runs.preflight). */
 export const runSettingsSchema = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
     baseModelId: id,
     datasetVersionId: id,
+    /** Train the first stage on a mixture instead (its first source is datasetVersionId). */
+    mixture: dataMixtureSchema.optional(),
     recipe: z.string().min(1).default('sft'),
-    // A generous cap before the registry checks each value against its declaration (text params
-    // such as a regex have their own, smaller limits).
-    recipeParams: z
-      .record(z.string().max(100), z.union([z.number(), z.boolean(), z.string().max(4096)]))
-      .default({}),
+    recipeParams: recipeParamsSchema,
+    /**
+     * A pipeline: stages after this one (the settings above are stage 1), each starting from the one
+     * before, on one step timeline. Adapter, device, sequence length and seed are the run's.
+     */
+    stages: z.array(runStageSchema).max(7).optional(),
     adapter: z.enum(['lora', 'full']).default('lora'),
     lora: z
       .object({

@@ -4,18 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createApiContext } from '../../src-main/api/context'
 import { invoke } from '../../src-main/api/dispatch'
 import type { RequestContext } from '../../src-main/api/handlers'
-import { tempDir } from '../helpers/temp'
+import { STORY_REQUESTS, tempDir } from '../helpers/temp'
 import { liveSamples } from '../store/helpers'
-
-const DEMO_TRAIN = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  'resources',
-  'datasets',
-  'story-requests',
-  'train.jsonl'
-)
 
 const good = (text: string) =>
   JSON.stringify({
@@ -56,13 +46,13 @@ describe('datasets.import (messages JSONL)', () => {
   it('imports a real file and cuts a version with a content hash', async () => {
     const result = await invoke(
       'datasets.import',
-      { path: DEMO_TRAIN, datasetName: 'stories', cutVersion: true },
+      { path: STORY_REQUESTS, datasetName: 'stories', cutVersion: true },
       ctx
     )
     expect(result).toMatchObject({ imported: 320, badRows: [], version: { version: 1, sampleCount: 320 } })
     expect(result.version!.contentHash).toMatch(/^[0-9a-f]{64}$/)
     const samples = liveSamples(ctx.store, result.dataset.id, { limit: 1 })
-    expect(samples[0]).toMatchObject({ split: 'train', sourceFile: DEMO_TRAIN, sourceLine: 1 })
+    expect(samples[0]).toMatchObject({ split: 'train', sourceFile: STORY_REQUESTS, sourceLine: 1 })
   })
 
   it('aborts on bad lines by default, naming file, line and reason, and leaves nothing behind', async () => {
@@ -86,7 +76,7 @@ describe('datasets.import (messages JSONL)', () => {
   })
 
   it('refuses ambiguous targets and missing files with clear errors', async () => {
-    await expect(invoke('datasets.import', { path: DEMO_TRAIN }, ctx)).rejects.toThrow(
+    await expect(invoke('datasets.import', { path: STORY_REQUESTS }, ctx)).rejects.toThrow(
       /exactly one of datasetId and datasetName/
     )
     await expect(

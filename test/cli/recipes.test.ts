@@ -8,7 +8,7 @@ describe('finetune-studio recipes', () => {
     const { code, out } = await runCaptured(['recipes'])
     expect(code).toBe(0)
     const headings = out.split('\n').filter((line) => !line.startsWith(' '))
-    expect(headings).toEqual(['SFT variants:', 'Data selection:', 'Preference:', 'RL (later):'])
+    expect(headings).toEqual(['SFT variants:', 'Data selection:', 'Preference:', 'RL:'])
     expect(out).toMatch(
       /^SFT variants:\n {2}sft +Supervised fine-tuning\n +standard method, no single paper\n/
     )
@@ -16,6 +16,8 @@ describe('finetune-studio recipes', () => {
       / {2}dft +Dynamic Fine-Tuning \(DFT\)\n +Yongliang Wu et al\. \(2025\), "On the Generalization/
     )
     expect(out).toMatch(/ {2}asft .*\n.*arXiv:2509\.23753\n +--recipe-param kl_weight=… \(default 0\.1\): λ/)
+    // The SFT+RL recipes, after grpo in its group.
+    expect(out).toMatch(/\n {2}grpo [^]*\n {2}chord [^]*\n {2}prefix-rft [^]*\n {2}seele +SEELE/)
   })
 
   it('prints what recipes.list gives with --json', async () => {

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { expect } from 'vitest'
 import type { CallInput, CallName, CallOutput, JobSummary, ModelListing } from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
@@ -115,6 +116,49 @@ export async function registerEmbeddedModel(server: RunningServer): Promise<Mode
   if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
   const [model] = await callApi(server, 'models.list', {})
   return model
+}
+
+/**
+ * In the open new-run form: sets the length in steps, the batch size and the learning rate, checks
+ * the settings (pre-flight must pass) and starts the run; resolves once the form has closed on it.
+ */
+export async function startRunFromForm(
+  form: Locator,
+  settings: { steps: number; batchSize: number; lr: number },
+  timeout: number
+): Promise<void> {
+  await form.getByTestId('new-run-length-by').selectOption('steps')
+  await form.getByTestId('new-run-steps').fill(String(settings.steps))
+  await form.getByTestId('new-run-batch-size').fill(String(settings.batchSize))
+  await form.getByTestId('new-run-lr').fill(String(settings.lr))
+  await form.getByTestId('new-run-preflight').click()
+  const report = form.getByTestId('preflight-report')
+  await expect.poll(() => report.getAttribute('data-ok'), { timeout }).toBe('true')
+  await form.getByTestId('new-run-start').click()
+  await form.waitFor({ state: 'detached' })
+}
+
+/** The run view, once the run it shows has completed. */
+export async function completedRunDetail(page: Page, timeout: number): Promise<Locator> {
+  const detail = page.getByTestId('run-detail')
+  await detail.locator('[data-testid="run-status"][data-status="completed"]').first().waitFor({ timeout })
+  return detail
+}
+
+/** A recipe chart of the run view, once it has `points` points of a metric whose name contains `metric`. */
+export async function recipeChartWith(
+  detail: Locator,
+  group: string,
+  metric: string,
+  points: number,
+  timeout: number
+): Promise<Locator> {
+  const chart = detail.locator(`[data-testid="chart-recipe"][data-group="${group}"]`)
+  await expect.poll(() => chart.getAttribute('data-metrics'), { timeout }).toContain(metric)
+  await expect
+    .poll(async () => Number(await chart.getAttribute('data-point-count')), { timeout })
+    .toBe(points)
+  return chart
 }
 
 export interface StudioOptions {

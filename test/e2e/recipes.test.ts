@@ -8,7 +8,14 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerEmbeddedModel, screenshotWhole, StudioUnderTest } from './harness'
+import {
+  completedRunDetail,
+  recipeChartWith,
+  registerEmbeddedModel,
+  screenshotWhole,
+  startRunFromForm,
+  StudioUnderTest
+} from './harness'
 
 /** Long enough to compile a step graph or train a short run on a busy machine. */
 const SLOW_MS = 120_000
@@ -118,28 +125,9 @@ describe('recipes, driven by Chromium', () => {
     const form = page.getByTestId('new-run-form')
     await form.getByTestId('new-run-dataset').selectOption({ label: 'story pairs' })
     await expect.poll(() => form.getByTestId('new-run-version').inputValue()).not.toBe('')
-    await form.getByTestId('new-run-length-by').selectOption('steps')
-    await form.getByTestId('new-run-steps').fill('6')
-    await form.getByTestId('new-run-batch-size').fill('2')
-    await form.getByTestId('new-run-lr').fill('0.01')
-    await form.getByTestId('new-run-preflight').click()
-    const report = form.getByTestId('preflight-report')
-    await expect.poll(() => report.getAttribute('data-ok'), { timeout: SLOW_MS }).toBe('true')
-    await form.getByTestId('new-run-start').click()
-    await form.waitFor({ state: 'detached' })
-
-    const detail = page.getByTestId('run-detail')
-    await detail
-      .locator('[data-testid="run-status"][data-status="completed"]')
-      .first()
-      .waitFor({ timeout: SLOW_MS })
-    const rewards = detail.locator('[data-testid="chart-recipe"][data-group="rewards"]')
-    await expect
-      .poll(() => rewards.getAttribute('data-metrics'), { timeout: SLOW_MS })
-      .toContain('recipe/rewards/margins')
-    await expect
-      .poll(async () => Number(await rewards.getAttribute('data-point-count')), { timeout: SLOW_MS })
-      .toBe(6)
+    await startRunFromForm(form, { steps: 6, batchSize: 2, lr: 0.01 }, SLOW_MS)
+    const detail = await completedRunDetail(page, SLOW_MS)
+    const rewards = await recipeChartWith(detail, 'rewards', 'recipe/rewards/margins', 6, SLOW_MS)
     expect(await rewards.locator('h3').textContent()).toBe('Recipe: rewards')
     await screenshotWhole(page, 'recipes-dpo-run.png')
     expect(browserErrors).toEqual([])

@@ -8,7 +8,14 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerEmbeddedModel, screenshotWhole, StudioUnderTest } from './harness'
+import {
+  completedRunDetail,
+  recipeChartWith,
+  registerEmbeddedModel,
+  screenshotWhole,
+  startRunFromForm,
+  StudioUnderTest
+} from './harness'
 
 /** Long enough to compile the generation graph and sample ten completions on a busy machine. */
 const SLOW_MS = 120_000
@@ -113,37 +120,35 @@ describe('the Rewards panel, driven by Chromium', () => {
     expect(browserErrors).toEqual([])
   })
 
-  it('launches grpo with the composed rewards and sees the reward points of every step arrive', async () => {
+  it('launches an SFT → grpo pipeline with the composed rewards and sees the grpo stage’s reward points arrive', async () => {
     const form = page.getByTestId('new-run-form')
-    await form.getByTestId('recipe-param-max_completion_length').fill('16')
-    await form.getByTestId('new-run-length-by').selectOption('steps')
-    await form.getByTestId('new-run-steps').fill('3')
-    await form.getByTestId('new-run-batch-size').fill('8')
-    await form.getByTestId('new-run-lr').fill('0.001')
-    await form.getByTestId('new-run-preflight').click()
-    const report = form.getByTestId('preflight-report')
-    await expect.poll(() => report.getAttribute('data-ok'), { timeout: SLOW_MS }).toBe('true')
-    await form.getByTestId('new-run-start').click()
-    await form.waitFor({ state: 'detached' })
+    // Stage 2 trains grpo from stage 1's result; stage 1 becomes plain SFT. The spec stays: it is grpo's.
+    await form.getByTestId('pipeline-add-stage').click()
+    const stage = form.locator('[data-testid="pipeline-stage"][data-stage="2"]')
+    expect(await stage.getByTestId('pipeline-stage-recipe').inputValue()).toBe('grpo')
+    await form.getByTestId('new-run-recipe').selectOption('sft')
+    expect(await form.getByTestId('rewards-panel').count()).toBe(1)
+    await stage.getByTestId('recipe-param-max_completion_length').fill('16')
+    await stage.getByTestId('pipeline-stage-steps').fill('3')
+    await stage.getByTestId('pipeline-stage-overlap').fill('1')
 
-    const detail = page.getByTestId('run-detail')
-    await detail
-      .locator('[data-testid="run-status"][data-status="completed"]')
-      .first()
-      .waitFor({ timeout: SLOW_MS })
-    const rewards = detail.locator('[data-testid="chart-recipe"][data-group="rewards"]')
-    await expect
-      .poll(() => rewards.getAttribute('data-metrics'), { timeout: SLOW_MS })
-      .toContain('recipe/rewards/mean')
-    await expect
-      .poll(async () => Number(await rewards.getAttribute('data-point-count')), { timeout: SLOW_MS })
-      .toBe(3)
+    await startRunFromForm(form, { steps: 3, batchSize: 8, lr: 0.001 }, SLOW_MS)
+    const detail = await completedRunDetail(page, SLOW_MS)
+    const stages = detail.getByTestId('run-stage')
+    expect(await stages.count()).toBe(2)
+    expect(await stages.nth(0).textContent()).toContain('1 · sft')
+    expect(await stages.nth(0).textContent()).toContain('steps 1–3')
+    expect(await stages.nth(1).textContent()).toContain('2 · grpo')
+    expect(await stages.nth(1).textContent()).toContain('steps 4–6')
+    expect(await stages.nth(1).getAttribute('data-state')).toBe('done')
+    const rewards = await recipeChartWith(detail, 'rewards', 'recipe/rewards/mean', 3, SLOW_MS)
+    expect(await rewards.getAttribute('data-last-step')).toBe('6')
 
     // The rollout browser: the latest step's 2 prompts, each with its G = 4 scored completions.
     const rollouts = detail.getByTestId('run-rollouts')
     await rollouts.waitFor({ timeout: SLOW_MS })
-    await expect.poll(() => rollouts.getByTestId('rollouts-step').inputValue()).toBe('3')
-    await rollouts.getByTestId('rollouts-step').selectOption('1')
+    await expect.poll(() => rollouts.getByTestId('rollouts-step').inputValue()).toBe('6')
+    await rollouts.getByTestId('rollouts-step').selectOption('4')
     const groups = rollouts.getByTestId('rollout-group')
     await expect.poll(() => groups.first().getByTestId('rollout-prompt').count()).toBe(1)
     expect(await groups.count()).toBe(2)

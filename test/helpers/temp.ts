@@ -11,3 +11,14 @@ export function tempDir(prefix = 'fs-test-'): { dir: string; cleanup(): void } {
 /** The repository's sibling `shared/` folder, where CI and developers keep the real models and datasets. */
 export const SHARED_DIR = join(import.meta.dirname, '..', '..', '..', 'shared')
 export const STORIES_260K = join(SHARED_DIR, 'models', 'stories260K')
+
+/** The demo data's story requests ("Tell me a story about Bob the bird."), embedded in resources/. */
+export const STORY_REQUESTS = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'resources',
+  'datasets',
+  'story-requests',
+  'train.jsonl'
+)

@@ -24,7 +24,7 @@ const example = (line: number) => ({
   labels: Int32Array.from([-100, -100, 6]),
   weights: Float32Array.from([0, 0, 1])
 })
-const params = { group_size: 3, dynamic_sampling: false, num_iterations: 1 }
+const params = { group_size: 3, dynamic_sampling: false }
 
 describe('grpo rewards parameter', () => {
   it('is a reward spec, checked when the recipe is resolved', () => {
@@ -51,9 +51,6 @@ describe('grpo rewards parameter', () => {
     }
     expect(promptCopies(data, params).examples.map((e) => e.line)).toEqual([1, 1, 1, 2, 2, 2])
     expect(() => promptCopies(data, { ...params, dynamic_sampling: true })).toThrow(/dynamic_sampling/)
-    expect(() => promptCopies(data, { ...params, num_iterations: 2 })).toThrow(
-      /num_iterations 2 is not available yet/
-    )
     const rollout = { ...example(3), rollout: { reward: 1, group: 0 } }
     expect(() => promptCopies({ ...data, examples: [rollout] }, params)).toThrow(
       /line 3 is a rollout row, but the rewards parameter asks for generating rollouts/
@@ -69,7 +66,9 @@ describe('train --rewards', () => {
 
   it('is for grpo, with prompts in --data and not with --rollouts', async () => {
     const sft = await runCaptured([...base, '--data', 'x.jsonl', '--rewards', spec])
-    expect(sft.err).toContain('--rewards is for reinforcement learning, which only --recipe grpo does')
+    expect(sft.err).toContain(
+      '--rewards is for reinforcement learning, which only --recipe grpo, chord, prefix-rft, seele do (got --recipe sft)'
+    )
     const both = await runCaptured([...base, '--recipe', 'grpo', '--rollouts', 'r.jsonl', '--rewards', spec])
     expect(both.err).toContain(
       '--rollouts trains on given completions and rewards: give it without --data and --rewards'

@@ -1,14 +1,16 @@
 /**
  * grpo's data: rollout rows as data.ts reads them (errors naming the file and the line), the groups
  * its groupRows checks (size, consecutive rows, shared prompt, completion length, rows that are not
- * rollouts, μ > 1), dynamic sampling's dropped groups, and the rewards its batchInputs feeds. The
- * loss itself is checked against PyTorch in test/engine/train/golden-grpo.test.ts.
+ * rollouts), dynamic sampling's dropped groups, the rewards and old-policy log-probs its batchInputs
+ * feeds, and the steps μ > 1 plans. The loss itself is checked against PyTorch in
+ * test/engine/train/golden-grpo.test.ts, μ > 1 through the trainer in golden-grpo-iterations.test.ts.
  */
 import { describe, expect, test } from 'vitest'
 import { IGNORE_INDEX } from '../../src-main/engine/tokenizer/labels'
 import { loadTokenizer } from '../../src-main/engine/tokenizer/tokenizer'
 import { parseTrainingData, type TrainingData } from '../../src-main/engine/train/data'
 import type { RecipeParams } from '../../src-main/engine/train/loss-hook'
+import type { BatchUpdate } from '../../src-main/engine/train/run-hooks'
 import { withRecipeRows } from '../../src-main/engine/train/recipe-rows'
 import { resolveRecipe } from '../../src-main/recipes/index'
 import { STORIES_260K } from '../helpers/temp'
@@ -115,12 +117,6 @@ describe('grpo groups', () => {
     )
   })
 
-  test('num_iterations above 1 is refused with the reason', () => {
-    expect(() => grouped([row(0, 1), row(0, 0)], { num_iterations: 2 })).toThrow(
-      'grpo: num_iterations 2 is not available yet'
-    )
-  })
-
   test('dynamic sampling drops the groups whose rewards are all equal, each row with why', () => {
     const lines = [row(0, 1), row(0, 1), row(1, 0), row(1, 1), row(2, 0.5), row(2, 0.5)]
     expect(grouped(lines).examples).toHaveLength(6)
@@ -146,14 +142,35 @@ describe('grpo groups', () => {
     ])
   })
 
-  test('batchInputs feeds each row’s reward', () => {
+  /** What batchInputs feeds a micro-batch of two rows of 4 columns, on update `update` of it. */
+  function inputsOf(update: BatchUpdate) {
     const { examples } = grouped([row(0, 1), row(0, -0.25)])
     const { hook, params } = resolveRecipe('grpo', { group_size: 2 })
-    const inputs = hook.batchInputs!(
+    const rowExamples = examples.map((example) => [example])
+    return hook.batchInputs!(
       null,
-      { epoch: 0, rowLines: [[1], [2]], rowExamples: examples.map((example) => [example]) },
+      { epoch: 0, columns: 4, update, rowLines: [[1], [2]], rowExamples },
       params as RecipeParams
     )
-    expect(inputs).toEqual({ reward: Float32Array.from([1, -0.25]) })
+  }
+
+  test('batchInputs feeds each row’s reward, and π_old = π on a batch’s first update', () => {
+    expect(inputsOf({ index: 1, firstTokenLogProbs: null })).toEqual({
+      reward: Float32Array.from([1, -0.25]),
+      old_logprobs: new Float32Array(8),
+      old_logprobs_given: Float32Array.of(0)
+    })
+  })
+
+  test('batchInputs feeds the first update’s log-probs as π_old on the later updates', () => {
+    const first = Float32Array.from([-1, -2, -3, 0, -4, -5, -6, 0])
+    const inputs = inputsOf({ index: 3, firstTokenLogProbs: first })
+    expect(inputs.old_logprobs).toBe(first)
+    expect(inputs.old_logprobs_given).toEqual(Float32Array.of(1))
+  })
+
+  test('num_iterations is the updates each rollout batch trains for', () => {
+    const { hook, params } = resolveRecipe('grpo', { group_size: 2, num_iterations: 3 })
+    expect(hook.updatesPerBatch!(params)).toBe(3)
   })
 })

@@ -327,7 +327,10 @@ describe('registry', () => {
       'branch-filter',
       'dpo',
       'poft',
-      'grpo'
+      'grpo',
+      'chord',
+      'prefix-rft',
+      'seele'
     ])
     for (const recipe of listRecipes()) {
       expect(recipe.title.length).toBeGreaterThan(3)
@@ -336,11 +339,18 @@ describe('registry', () => {
     expect(getRecipe('dft').paper?.arxiv).toBe('2508.05629')
     expect(getRecipe('asft').paper?.arxiv).toBe('2509.23753')
     expect(getRecipe('asft').needs).toEqual({ fullLogProbs: true, baseModelLogits: true })
+    expect(
+      ['chord', 'prefix-rft', 'seele'].map((name) => [getRecipe(name).group, getRecipe(name).paper?.arxiv])
+    ).toEqual([
+      ['rl', '2508.11408'],
+      ['rl', '2507.01679'],
+      ['rl', '2509.06923']
+    ])
   })
 
   test('an unknown recipe name lists the known ones', () => {
     expect(() => getRecipe('ppo')).toThrow(
-      'getRecipe: unknown recipe "ppo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, otr, grape, uds, s3ft, branch-filter, dpo, poft, grpo'
+      'getRecipe: unknown recipe "ppo"; known: sft, dft, asft, masked-thought, first-step, prompt-diversity, self-correction-format, glow, span-weights, otr, grape, uds, s3ft, branch-filter, dpo, poft, grpo, chord, prefix-rft, seele'
     )
   })
 

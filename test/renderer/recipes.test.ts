@@ -71,7 +71,7 @@ describe('recipe groups', () => {
       ['SFT variants', ['sft', 'dft']],
       ['Data selection', ['pick']],
       ['Preference', ['pairwise']],
-      ['RL (later)', []]
+      ['RL', []]
     ])
   })
 
@@ -79,7 +79,7 @@ describe('recipe groups', () => {
     const [, selection, , rl] = recipesByGroup([recipe('sft')])
     expect(selection.recipes).toEqual([])
     expect(selection.label.comingNote).toMatch(/coming/)
-    expect(rl.label.comingNote).toMatch(/coming later/)
+    expect(rl.label.comingNote).toMatch(/coming/)
   })
 
   it('names what a recipe needs in words', () => {
@@ -203,6 +203,21 @@ describe('recipe metrics in the run charts', () => {
           { name: 'recipe/rewards/rejected', label: 'rejected' }
         ]
       }
+    ])
+  })
+
+  it('charts a rollout’s throughput apart from its sampling temperature and entropy', () => {
+    const names = [
+      'recipe/rollout/entropy',
+      'recipe/rollout/temperature',
+      'recipe/rollout/tokens',
+      'recipe/rollout/tokens_per_s'
+    ]
+    expect(
+      recipeMetricGroups(names).map(({ group, metrics }) => [group, metrics.map((m) => m.label)])
+    ).toEqual([
+      ['rollout sampling', ['entropy', 'temperature']],
+      ['rollout throughput', ['tokens', 'tokens_per_s']]
     ])
   })
 

@@ -20,7 +20,14 @@ import { emaSmooth } from '../../src-renderer/src/components/runs/smoothing'
 import { splitTrainedSpans } from '../../src-renderer/src/components/runs/trainedSpans'
 import { formatNumber } from '../../src-renderer/src/format'
 import type { JobState } from '../../src-renderer/src/stores/jobs'
-import { buildRunSettings, defaultRunDraft } from '../../src-renderer/src/stores/runDraft'
+import {
+  buildRunSettings,
+  defaultRunDraft,
+  defaultStageDraft,
+  draftTakesRewards,
+  rewardedDataVersion
+} from '../../src-renderer/src/stores/runDraft'
+import { stageSpans } from '../../src-renderer/src/components/runs/runStages'
 import {
   CATCH_UP_DELAY_MS,
   REDRAW_INTERVAL_MS,
@@ -261,6 +268,41 @@ describe('buildRunSettings', () => {
     const { settings, problems } = buildRunSettings({ ...grpo, rewardSpec: { terms: [term] } })
     expect(problems).toEqual([])
     expect(settings?.recipeParams).toEqual({ group_size: 4, rewards: JSON.stringify({ terms: [term] }) })
+  })
+
+  it('builds a pipeline: later stages with their recipe, data and schedule, grpo stages with the spec', () => {
+    const term = { reward: 'contains_all', weight: 1, params: { keys: 'name' } }
+    const draft = {
+      ...defaultRunDraft(),
+      baseModelId: 3,
+      datasetVersionId: 5,
+      rewardSpec: { terms: [term] },
+      stages: [
+        { ...defaultStageDraft(), recipeParams: { rewards: '', group_size: 4 }, overlap: 0.5 as const },
+        { ...defaultStageDraft('dft'), datasetVersionId: 9, maxSteps: 7, lr: 1e-4, batchSize: 2 }
+      ]
+    }
+    const { settings, problems } = buildRunSettings(draft)
+    expect(problems).toEqual([])
+    expect(settings?.stages).toEqual([
+      {
+        recipe: 'grpo',
+        recipeParams: { group_size: 4, rewards: JSON.stringify({ terms: [term] }) },
+        datasetVersionId: 5,
+        maxSteps: 20,
+        overlap: 0.5
+      },
+      { recipe: 'dft', recipeParams: {}, datasetVersionId: 9, maxSteps: 7, lr: 1e-4, batchSize: 2 }
+    ])
+    expect(draftTakesRewards(draft)).toBe(true)
+    expect(rewardedDataVersion({ ...draft, stages: [{ ...draft.stages[0], datasetVersionId: 8 }] })).toBe(8)
+    const missing = buildRunSettings({
+      ...draft,
+      rewardSpec: { terms: [] },
+      stages: [{ ...draft.stages[0], maxSteps: '' }]
+    })
+    expect(missing.problems).toEqual(['Rewards: Add a reward', 'Stage 2: steps must be a number'])
+    expect(buildRunSettings({ ...draft, stages: [] }).settings).not.toHaveProperty('stages')
   })
 
   it('refuses samples the chat template loses content of unless the box to skip them is ticked', () => {
@@ -553,5 +595,35 @@ describe('useRunCompareStore', () => {
     answer = comparison({})
     await store.refresh()
     expect(store.metric).toBe('lr')
+  })
+})
+
+describe('stageSpans', () => {
+  const stages = [
+    { recipe: { name: 'sft' }, maxSteps: 8 },
+    { recipe: { name: 'grpo' }, maxSteps: 30 },
+    { recipe: { name: 'dft' }, maxSteps: null }
+  ]
+  const at = '2026-12-03T00:00:00Z'
+
+  it('places a pipeline’s stages on the run’s steps: started ones by their segments, later ones as planned', () => {
+    const detail = {
+      config: { kind: 'pipeline', stages },
+      segments: [
+        { kind: 'start' as const, stage: 1, fromStep: 0, totalSteps: 8, at },
+        { kind: 'start' as const, stage: 2, fromStep: 8, totalSteps: 38, at },
+        { kind: 'resume' as const, stage: 2, fromStep: 20, totalSteps: 38, at }
+      ],
+      progress: { step: 25 } as never
+    }
+    expect(stageSpans(detail)).toEqual([
+      { stage: 1, recipe: 'sft', fromStep: 0, toStep: 8, state: 'done' },
+      { stage: 2, recipe: 'grpo', fromStep: 8, toStep: 38, state: 'current' },
+      { stage: 3, recipe: 'dft', fromStep: 38, toStep: null, state: 'waiting' }
+    ])
+  })
+
+  it('has nothing for a one-stage run', () => {
+    expect(stageSpans({ config: { recipe: { name: 'sft' } }, segments: [], progress: null })).toEqual([])
   })
 })

@@ -12,7 +12,6 @@
  * the end) and waits for the last of them before it reports. Its results are evaluations in the
  * store, so it needs one: without, it is refused up front rather than trained without them.
  */
-import { readFileSync } from 'node:fs'
 import type { EngineTrainInput } from '../../jobs/kinds/engine-train'
 import {
   benchmarkPlanSchema,
@@ -30,8 +29,7 @@ import {
   DEFAULT_LR,
   DEFAULT_MAX_SEQ_LEN,
   TEMPLATE_DROP_POLICIES,
-  type TrainConfig,
-  type TrainConfigInput
+  type TrainConfig
 } from '../../engine/train/train-config'
 import type { TrainResult } from '../../engine/train/trainer'
 import { recipeNames, resolveRecipe } from '../../recipes/index'
@@ -47,11 +45,14 @@ import {
   type ParsedArgs
 } from '../command'
 import { storeDirFor, withSession } from '../session'
+import { isPipelineConfig, type PipelineConfig } from '../../engine/train/pipeline'
+import { pipelineConfigFrom, readPipelineFile } from './train-pipeline'
+import { listOf, trainInputFromArgs } from './train-args'
+import { resolve } from 'node:path'
 import { startFileRun } from '../../api/run-launcher'
 import { checkOutputFile, checkOutputFolder } from '../../api/write-paths'
 import { trainHere } from './runs'
 import { optionalNumber, runEngineJob } from './engine-job'
-import { graphCacheDir } from '../../store/location'
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: string('DIR', 'HF base model folder (config.json, safetensors, tokenizer.json)'),
@@ -62,7 +63,8 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   ),
   rewards: string(
     'FILE',
-    'grpo: a reward spec (JSON, see `finetune-studio rewards`); the model answers the --data prompts before every step'
+    'grpo, chord, prefix-rft, seele: a reward spec (JSON, see `finetune-studio rewards`); the model answers the --data ' +
+      'prompts before every step'
   ),
   out: string('DIR', 'receives the adapter (LoRA) or model folder (full), plus checkpoints/'),
   adapter: string('lora|full', 'LoRA adapter or full fine-tuning', { default: 'lora' }),
@@ -122,6 +124,10 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
     default: String(DEFAULT_BENCHMARK_LIMIT)
   }),
   resume: string('DIR', 'continue exactly from a checkpoint folder (OUT/checkpoints/step-N)'),
+  pipeline: string(
+    'FILE',
+    'a run of stages (JSON {"stages": [...]}, see above) in place of --data/--recipe: each starts from the one before'
+  ),
   merge: flag('LoRA: also write the merged model to OUT/merged'),
   overwrite: flag(
     'train into an OUT that holds files (those of the same names are replaced); replace --metrics-jsonl'
@@ -142,6 +148,8 @@ export const trainCommand: Command = {
     '"completion_ids": [...], "reward": 1.0, "group": 7}; the group_size consecutive rows of a group share a prompt.',
     'On its own samples: --recipe grpo --data PROMPTS --rewards SPEC.json: before every step the model answers each',
     'prompt group_size times and the spec scores the answers (rollout tokens/s is reported beside training tokens/s).',
+    'chord, prefix-rft and seele take --data PROMPTS with gold responses and --rewards SPEC.json likewise, and learn',
+    'from the gold responses too (`finetune-studio recipes` says how).',
     '',
     'Benchmarks during training: --eval-tasks arc_easy,gsm8k --eval-every 20 --eval-limit 50 evaluates the',
     'checkpoints of every 20th step and the last one (`finetune-studio eval tasks` lists the built-ins).',
@@ -153,13 +161,7 @@ export const trainCommand: Command = {
   ].join('\n'),
   options: TRAIN_OPTIONS,
   async run(args, io) {
-    const input = trainInputFromArgs(args)
-    let config: TrainConfig
-    try {
-      config = resolveTrainConfig(input, resolveRecipe)
-    } catch (error) {
-      throw new UsageError((error as Error).message.replace(/^train: /, ''))
-    }
+    const config = trainConfigFromArgs(args, io)
     checkOutputs(args, config)
     const benchmarks = benchmarkPlanFromArgs(args)
     if (benchmarks && !recordsInStore(args)) {
@@ -205,12 +207,49 @@ export const trainCommand: Command = {
   }
 }
 
+/**
+ * What the flags ask to train: one configuration, or with --pipeline the stages of the file (their
+ * data composed into --out, whose checks come first).
+ */
+function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig | PipelineConfig {
+  const pipelineFile = args.values.pipeline
+  try {
+    if (typeof pipelineFile !== 'string') return resolveTrainConfig(trainInputFromArgs(args), resolveRecipe)
+    for (const flag of ['data', 'rollouts', 'rewards', 'eval-data']) {
+      if (args.values[flag] !== undefined) {
+        throw new UsageError(
+          `--${flag} is a stage's in a pipeline: give it in ${pipelineFile}, not with --pipeline`
+        )
+      }
+    }
+    const pipeline = readPipelineFile(pipelineFile)
+    const base = trainInputFromArgs(args, { dataFile: '' })
+    const storeDir = storeDirFor(args)
+    checkOutputFolder('train', storeDir, resolve(base.outDir), {
+      overwrite: args.values.overwrite === true,
+      overwriteFlag: '--overwrite',
+      continuing: base.resumeFrom != null
+    })
+    return pipelineConfigFrom(pipelineFile, pipeline, base, (line) => io.err(line))
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    throw new UsageError((error as Error).message.replace(/^train: /, ''))
+  }
+}
+
 /** --out and --metrics-jsonl: outside the store, and replacing what is there only if asked (or resuming). */
-function checkOutputs(args: ParsedArgs, config: TrainConfig): void {
+function checkOutputs(args: ParsedArgs, run: TrainConfig | PipelineConfig): void {
   const storeDir = storeDirFor(args)
   const options = { overwrite: args.values.overwrite === true, overwriteFlag: '--overwrite' }
+  const config = isPipelineConfig(run)
+    ? { ...run.stages[0], outDir: run.outDir, resumeFrom: run.resumeFrom }
+    : run
   const continuing = config.resumeFrom !== null
-  checkOutputFolder('train', storeDir, config.outDir, { ...options, continuing })
+  // A pipeline's data were composed into --out already: it holds files of this run.
+  checkOutputFolder('train', storeDir, config.outDir, {
+    ...options,
+    continuing: continuing || isPipelineConfig(run)
+  })
   if (config.metricsJsonl) {
     checkOutputFile('train', storeDir, config.metricsJsonl, {
       ...options,
@@ -231,7 +270,7 @@ function recordsInStore(args: ParsedArgs): boolean {
  */
 async function trainRecorded(
   args: ParsedArgs,
-  config: TrainConfig,
+  config: TrainConfig | PipelineConfig,
   benchmarks: BenchmarkPlan | null,
   io: CliIO
 ): Promise<{ runId: number; result: TrainResult; evaluations: EvaluationSummary[] }> {
@@ -241,8 +280,7 @@ async function trainRecorded(
       request: { command: 'train', options },
       ...(benchmarks ? { benchmarks } : {})
     })
-    if (run.status === 'queued')
-      io.err(`run ${run.id} is queued: another run is training on ${config.device}`)
+    if (run.status === 'queued') io.err(`run ${run.id} is queued: another run is training on ${run.device}`)
     const finished = await trainHere(session, run, io)
     const result = session.ctx.runs.resultOf(run.id)
     if (!result || (finished.status !== 'completed' && finished.status !== 'stopped')) {
@@ -310,150 +348,6 @@ function describeBenchmarks(scores: BenchmarkScore[]): string {
     )
   }
   return lines.join('\n')
-}
-
-/** The trainer input the flags describe; value errors name the flag and the value. */
-export function trainInputFromArgs(args: ParsedArgs): TrainConfigInput {
-  const text = (name: string): string | undefined => {
-    const value = args.values[name]
-    return typeof value === 'string' ? value : undefined
-  }
-  const required = (name: string): string => {
-    const value = text(name)
-    if (!value) throw new UsageError(`--${name} is required`)
-    return value
-  }
-  const integer = (name: string, min: number) => optionalNumber(args, name, { integer: true, min })
-  const number = (name: string, min?: number) => optionalNumber(args, name, { min })
-  const choice = <T extends string>(name: string, choices: readonly T[]): T => {
-    const value = text(name)
-    if (!choices.includes(value as T)) {
-      throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`)
-    }
-    return value as T
-  }
-  if (text('max-steps') !== undefined && text('epochs') !== undefined) {
-    throw new UsageError('give --max-steps or --epochs, not both')
-  }
-  const adapterKind = choice('adapter', ['lora', 'full'] as const)
-  const optimizerKind = choice('optimizer', OPTIMIZER_KINDS)
-  const weightDecay = number('weight-decay', 0)!
-  const recipe = choice('recipe', recipeNames())
-  return {
-    modelDir: required('model'),
-    dataFile: dataFileOf(recipe, text('data'), text('rollouts'), text('rewards')),
-    outDir: required('out'),
-    adapter:
-      adapterKind === 'full'
-        ? { kind: 'full', freezeEmbeddings: args.values['freeze-embeddings'] === true }
-        : {
-            kind: 'lora',
-            r: integer('lora-r', 1),
-            alpha: number('lora-alpha', 0),
-            dropout: number('lora-dropout', 0),
-            targets: listOf(text('lora-targets') ?? ''),
-            initAdapterDir: text('init-adapter') ?? null
-          },
-    recipe: {
-      name: recipe,
-      params: { ...recipeParams(args.values['recipe-param']), ...rewardsParam(text('rewards')) }
-    },
-    optimizer:
-      optimizerKind === 'sgd'
-        ? { kind: 'sgd', momentum: number('momentum', 0), weightDecay }
-        : { kind: 'adamw', betas: betas(text('betas')), eps: number('adam-eps', 0), weightDecay },
-    lr: number('lr'),
-    lrScheduler: choice('lr-scheduler', LR_SCHEDULER_KINDS),
-    warmupSteps: integer('warmup-steps', 0),
-    maxGradNorm: number('max-grad-norm', 0),
-    batchSize: integer('batch-size', 1),
-    gradAccum: integer('grad-accum', 1),
-    maxSteps: integer('max-steps', 1) ?? null,
-    epochs: integer('epochs', 1) ?? null,
-    maxSeqLen: integer('max-seq-len', 2),
-    shuffle: args.values['no-shuffle'] !== true,
-    packing: args.values.pack === true,
-    templateDrops: choice('template-drops', TEMPLATE_DROP_POLICIES),
-    seed: integer('seed', 0),
-    saveEvery: integer('save-every', 0),
-    evalDataFile: text('eval-data') ?? null,
-    evalEvery: integer('eval-every', 0),
-    resumeFrom: text('resume') ?? null,
-    mergeLora: args.values.merge === true,
-    metricsJsonl: text('metrics-jsonl') ?? null,
-    device: choice('device', ['cpu', 'cuda'] as const),
-    // Compiled graphs and converted weights are store artifacts, reused by later runs.
-    cacheDir: graphCacheDir(storeDirFor(args))
-  }
-}
-
-/**
- * The training file: --data, or --rollouts for grpo (rollout rows; grpo itself refuses data rows
- * that are not rollouts, whichever flag named the file).
- */
-function dataFileOf(
-  recipe: string,
-  data: string | undefined,
-  rollouts: string | undefined,
-  rewards: string | undefined
-): string {
-  if ((rollouts !== undefined || rewards !== undefined) && recipe !== 'grpo') {
-    throw new UsageError(
-      `--${rollouts !== undefined ? 'rollouts' : 'rewards'} is for reinforcement learning, which only --recipe grpo does ` +
-        `(got --recipe ${recipe}); for other recipes give the training rows with --data`
-    )
-  }
-  if (rollouts !== undefined && (data !== undefined || rewards !== undefined)) {
-    throw new UsageError(
-      '--rollouts trains on given completions and rewards: give it without --data and --rewards'
-    )
-  }
-  const file = rollouts ?? data
-  if (!file) {
-    throw new UsageError(
-      recipe === 'grpo'
-        ? 'give --rollouts FILE (given completions), or --data PROMPTS with --rewards SPEC (the model answers)'
-        : '--data is required'
-    )
-  }
-  return file
-}
-
-/** --rewards FILE as grpo's `rewards` parameter (the spec's JSON). */
-function rewardsParam(file: string | undefined): Record<string, string> {
-  if (file === undefined) return {}
-  try {
-    return { rewards: readFileSync(file, 'utf8') }
-  } catch (error) {
-    throw new UsageError(`--rewards: cannot read ${file}: ${(error as Error).message}`)
-  }
-}
-
-function listOf(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
-}
-
-function betas(value: string | undefined): readonly [number, number] {
-  const parts = (value ?? '').split(',').map((part) => part.trim())
-  const numbers = parts.map(Number)
-  if (parts.length !== 2 || parts.some((part) => part === '') || !numbers.every((n) => n >= 0 && n < 1)) {
-    throw new UsageError(`--betas must be two numbers in [0, 1) as b1,b2, got ${JSON.stringify(value)}`)
-  }
-  return [numbers[0], numbers[1]]
-}
-
-function recipeParams(value: ParsedArgs['values'][string]): Record<string, string> {
-  const given = value === undefined ? [] : Array.isArray(value) ? value : [String(value)]
-  const params: Record<string, string> = {}
-  for (const item of given) {
-    const match = /^([A-Za-z_][\w-]*)=(.+)$/.exec(item)
-    if (!match) throw new UsageError(`--recipe-param must be NAME=VALUE, got ${JSON.stringify(item)}`)
-    params[match[1]] = match[2]
-  }
-  return params
 }
 
 export interface TrainWorkerHandlers {

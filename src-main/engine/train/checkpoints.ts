@@ -29,7 +29,7 @@ import { writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors-
 import type { DataCursor } from './batches'
 import type { RngState } from '../rng'
 import type { RecipeState } from './run-hooks'
-import type { TrainableState } from './step-program'
+import type { StepProgram, TrainableState } from './step-program'
 
 export const CHECKPOINTS_DIR = 'checkpoints'
 export const TRAINABLE_FILE = 'trainable.safetensors'
@@ -205,4 +205,20 @@ function readTensors(path: string): TrainableState['params'] {
   } finally {
     file.close()
   }
+}
+
+/** Loads a checkpoint's tensors into the program; throws naming what it lacks or has too many of. */
+export function importCheckpoint(program: StepProgram, tensors: TrainableState, dir: string): void {
+  const expected = [...program.trainableNames].sort()
+  const found = [...tensors.params.keys()].sort()
+  if (expected.join('\n') !== found.join('\n')) {
+    const missing = expected.filter((name) => !tensors.params.has(name))
+    const extra = found.filter((name) => !program.trainableNames.includes(name))
+    throw new Error(
+      `train: ${dir} does not hold this run's trainable tensors` +
+        (missing.length ? `; missing ${missing.slice(0, 5).join(', ')}` : '') +
+        (extra.length ? `; unexpected ${extra.slice(0, 5).join(', ')}` : '')
+    )
+  }
+  program.importState(tensors)
 }

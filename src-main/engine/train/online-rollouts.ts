@@ -11,6 +11,14 @@
  * compare against. Completions are cut to fit the run's maximum length. Each prompt's samplers are
  * seeded from (run seed, step, prompt's line), so a resumed run draws the same completions at the
  * same step from the same weights.
+ *
+ * A recipe may plan a group beyond sampling from the prompt (`RolloutGroupPlan`): a HINT, tokens
+ * appended to the prompt and untrained like it (seele); PREFIXES, tokens some completions start
+ * with and the model continues, trained with the completion (prefix-rft's off-policy prefix of the
+ * demonstration); and the DEMONSTRATION ROW, the prompt's own row after the completions (chord's
+ * expert row). The completions without a prefix come first, from one sampler call seeded as
+ * without a plan, so a plan with neither prefixes nor hint generates exactly what no plan does;
+ * each prefixed completion has its own call, seeded by its place in the group as well.
  */
 import type { LiveGenerator, LiveWeights } from '../infer/live-generation'
 import { Rng } from '../rng'
@@ -43,6 +51,22 @@ export interface OnlineRolloutOptions {
   step: number
 }
 
+/** What one prompt's group holds besides completions sampled from the prompt (see the module comment). */
+export interface RolloutGroupPlan {
+  /** Tokens appended to the prompt as prompt: the model sees them, nothing trains on them. */
+  hint?: readonly number[]
+  /** One entry per prefixed completion, the last of the group: the tokens it starts with, trained. */
+  prefixes?: readonly (readonly number[])[]
+  /** The prompt's own row (its gold response trained) follows the completions as one more row. */
+  demonstration?: boolean
+}
+
+/** A prompt as a plan sees it: its line and its gold response's token ids (the demonstration). */
+export interface RolloutPrompt {
+  line: number
+  demonstration: readonly number[]
+}
+
 /** A group's rewards: the totals the loss trains on, and each term's values where there are terms. */
 export interface GroupRewards {
   totals: number[]
@@ -53,7 +77,12 @@ export interface GroupRewards {
 export interface OnlineRollouts {
   /** groupSize examples per prompt, in prompt order; each group's rows are consecutive. */
   examples: TrainingExample[]
-  groups: (RolloutGroupText & { rewards: number[]; terms?: Record<string, number[]> })[]
+  groups: (RolloutGroupText & {
+    rewards: number[]
+    terms?: Record<string, number[]>
+    /** The group's rows end with the prompt's demonstration row (it has no completion or reward). */
+    demonstration?: true
+  })[]
   generatedTokens: number
   /** Time spent generating (not scoring). */
   generationSeconds: number
@@ -66,7 +95,8 @@ const ONLINE_STREAM = 0x4f6e6c69
 
 /**
  * Generates and scores groupSize completions for each prompt example, on `weights`. `score`
- * returns one reward per completion, in order (and each reward term's values, for the metrics).
+ * returns one reward per completion, in order (and each reward term's values, for the metrics);
+ * `plan` says what each group holds besides completions sampled from the prompt.
  */
 export async function onlineRollouts(
   generator: LiveGenerator,
@@ -74,7 +104,8 @@ export async function onlineRollouts(
   prompts: readonly TrainingExample[],
   tokenizer: TextTokenizer,
   options: OnlineRolloutOptions,
-  score: (group: RolloutGroupText) => Promise<GroupRewards>
+  score: (group: RolloutGroupText) => Promise<GroupRewards>,
+  plan: (prompt: RolloutPrompt) => RolloutGroupPlan = () => ({})
 ): Promise<OnlineRollouts> {
   const result: OnlineRollouts = {
     examples: [],
@@ -83,37 +114,29 @@ export async function onlineRollouts(
     generationSeconds: 0,
     entropySum: 0
   }
+  const decode = (ids: readonly number[]) => tokenizer.decode([...ids], { skipSpecialTokens: true })
   for (const example of prompts) {
     const start = firstTrainedIndex(example)
     if (start < 1)
       throw new Error(
         `online rollouts: the example from line ${example.line} has no prompt before its response`
       )
-    const promptIds = [...example.inputIds.subarray(0, start)]
-    const room = options.maxSeqLen - promptIds.length
-    if (room < 1) {
-      throw new Error(
-        `online rollouts: the prompt of line ${example.line} takes ${promptIds.length} tokens, the run's maximum length ${options.maxSeqLen}`
-      )
-    }
-    const generated = await generator.rollouts(promptIds, weights, {
-      count: options.groupSize,
-      temperature: options.temperature,
-      topP: options.topP,
-      maxNewTokens: Math.min(options.maxNewTokens, room),
-      seed: Rng.fromSeed(options.seed, ONLINE_STREAM, options.step, example.line).nextUint32(),
+    const demonstration = [...example.labels.subarray(start)].filter((label) => label !== IGNORE_INDEX)
+    const groupPlan = plan({ line: example.line, demonstration })
+    const promptIds = [...example.inputIds.subarray(0, start), ...(groupPlan.hint ?? [])]
+    const completions = await sampleGroup(generator, weights, promptIds, example.line, groupPlan, {
+      ...options,
       eosTokenIds: tokenizer.eos ? [tokenizer.eos.id] : undefined
     })
-    result.generatedTokens += generated.generatedTokens
-    result.generationSeconds += generated.seconds
-    result.entropySum += generated.entropySum
-    const decode = (ids: readonly number[]) => tokenizer.decode([...ids], { skipSpecialTokens: true })
+    result.generatedTokens += completions.generatedTokens
+    result.generationSeconds += completions.seconds
+    result.entropySum += completions.entropySum
     const group: RolloutGroupText = {
       line: example.line,
       prompt: decode(promptIds),
-      reference: decode([...example.labels.subarray(start)].filter((label) => label !== IGNORE_INDEX)),
+      reference: decode(demonstration),
       metadata: example.metadata ?? {},
-      completions: generated.completions.map((completion) => decode(completion.tokenIds))
+      completions: completions.tokenIds.map(decode)
     }
     const { totals: rewards, terms } = await score(group)
     if (rewards.length !== options.groupSize || !rewards.every(Number.isFinite)) {
@@ -121,17 +144,76 @@ export async function onlineRollouts(
         `online rollouts: the rewards of line ${example.line} must be ${options.groupSize} finite numbers, got ${JSON.stringify(rewards)}`
       )
     }
-    result.groups.push({ ...group, rewards, ...(terms ? { terms } : {}) })
-    generated.completions.forEach((completion, row) => {
+    result.groups.push({
+      ...group,
+      rewards,
+      ...(terms ? { terms } : {}),
+      ...(groupPlan.demonstration ? { demonstration: true as const } : {})
+    })
+    completions.tokenIds.forEach((completionIds, row) => {
       result.examples.push(
-        rolloutExample(promptIds, completion.tokenIds, example.line, {
+        rolloutExample(promptIds, completionIds, example.line, {
           reward: rewards[row],
           group: `${example.line}@${options.step}`
         })
       )
     })
+    if (groupPlan.demonstration) result.examples.push(example)
   }
   return result
+}
+
+/** A group's completions (a prefixed one starts with its prefix) and what generating them cost. */
+interface SampledGroup {
+  tokenIds: number[][]
+  generatedTokens: number
+  seconds: number
+  entropySum: number
+}
+
+/**
+ * groupSize completions of `promptIds`: first those sampled from the prompt alone, in one call,
+ * then one call per prefix, each prefix cut so that at least one token is generated.
+ */
+async function sampleGroup(
+  generator: LiveGenerator,
+  weights: LiveWeights,
+  promptIds: readonly number[],
+  line: number,
+  plan: RolloutGroupPlan,
+  options: OnlineRolloutOptions & { eosTokenIds: number[] | undefined }
+): Promise<SampledGroup> {
+  const room = Math.min(options.maxNewTokens, options.maxSeqLen - promptIds.length)
+  if (options.maxSeqLen - promptIds.length < 1) {
+    throw new Error(
+      `online rollouts: the prompt of line ${line} takes ${promptIds.length} tokens, the run's maximum length ${options.maxSeqLen}`
+    )
+  }
+  const prefixes = plan.prefixes ?? []
+  if (prefixes.length > options.groupSize) {
+    throw new Error(
+      `online rollouts: line ${line} has ${prefixes.length} prefixed completions planned, more than the group's ${options.groupSize}`
+    )
+  }
+  const sampled: SampledGroup = { tokenIds: [], generatedTokens: 0, seconds: 0, entropySum: 0 }
+  const sample = async (prefix: readonly number[], count: number, ...streams: number[]) => {
+    const generated = await generator.rollouts([...promptIds, ...prefix], weights, {
+      count,
+      temperature: options.temperature,
+      topP: options.topP,
+      maxNewTokens: room - prefix.length,
+      seed: Rng.fromSeed(options.seed, ONLINE_STREAM, options.step, line, ...streams).nextUint32(),
+      eosTokenIds: options.eosTokenIds
+    })
+    sampled.generatedTokens += generated.generatedTokens
+    sampled.seconds += generated.seconds
+    sampled.entropySum += generated.entropySum
+    for (const completion of generated.completions) sampled.tokenIds.push([...prefix, ...completion.tokenIds])
+  }
+  const unprefixed = options.groupSize - prefixes.length
+  if (unprefixed > 0) await sample([], unprefixed)
+  for (const [i, prefix] of prefixes.entries()) await sample(prefix.slice(0, room - 1), 1, i + 1)
+  return sampled
 }
 
 /** Prompt + completion, the completion trained (as data.ts makes a rollout row's example). */

@@ -6,6 +6,7 @@
  */
 import type { ModelConfig } from '../checkpoint/hf-config'
 import { LiveGenerator, type LiveWeightsSpec } from '../infer/live-generation'
+import { Rng } from '../rng'
 import type { Device } from '../runtime/devices'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import { collateRows, type TrainingBatch } from './batches'
@@ -14,8 +15,8 @@ import type { TrainingExample } from './data'
 import type { EpochBatchStream } from './epoch-data'
 import { resolveLora } from './lora'
 import type { ResolvedRecipe } from './loss-hook'
-import { onlineRollouts, type OnlineRollouts } from './online-rollouts'
-import type { RecipeState } from './run-hooks'
+import { onlineRollouts, type OnlineRollouts, type RolloutPrompt } from './online-rollouts'
+import type { BatchUpdate, RecipeState } from './run-hooks'
 import type { StepProgram, StepResult } from './step-program'
 
 /** What generating rollouts in the loop needs besides the program (the run's model and settings). */
@@ -42,6 +43,9 @@ export interface RolloutReport {
   /** The scored groups, in the order of the step's rows (for the rollout log). */
   groups: OnlineRollouts['groups']
 }
+
+/** Separates the rollout plans' seeds (prefix lengths) from the run seed's other users ("Plan"). */
+const PLAN_STREAM = 0x506c616e
 
 export class RecipeRun {
   private current: RecipeState
@@ -110,6 +114,15 @@ export class RecipeRun {
       entropySum: 0,
       groups: []
     }
+    const plan = rollouts.plan?.bind(rollouts)
+    const planOf = plan
+      ? (prompt: RolloutPrompt) =>
+          plan(
+            prompt,
+            { rng: Rng.fromSeed(setting.seed, PLAN_STREAM, step, prompt.line), state: this.current },
+            params
+          )
+      : undefined
     const batches: TrainingBatch[] = []
     for (const batch of microBatches) {
       // Rows come as groups of groupSize copies of one prompt: one prompt per group.
@@ -121,7 +134,8 @@ export class RecipeRun {
         prompts,
         tokenizer,
         { ...sampling, maxSeqLen: setting.maxSeqLen, seed: setting.seed, step },
-        (group) => rollouts.score(group, params)
+        (group) => rollouts.score(group, params),
+        planOf
       )
       report.generatedTokens += generated.generatedTokens
       report.generationSeconds += generated.generationSeconds
@@ -174,15 +188,26 @@ export class RecipeRun {
     return batch.examples.map((row) => row.map((i) => examples[i]))
   }
 
-  /** Sets each micro-batch's declared recipe inputs from the state, when the recipe feeds any. */
-  feedInputs(epoch: number, microBatches: TrainingBatch[]): void {
+  /**
+   * Sets each micro-batch's declared recipe inputs from the state and which of the batch's updates
+   * the step is (`updates`, one per micro-batch: update-cycle.ts), when the recipe feeds any.
+   */
+  feedInputs(epoch: number, microBatches: TrainingBatch[], updates: readonly BatchUpdate[]): void {
     const { hook, params } = this.recipe
     if (!hook.batchInputs) return
-    for (const batch of microBatches) {
-      const rowExamples = this.examplesOf(epoch, batch)
+    const stepRowExamples = microBatches.map((batch) => this.examplesOf(epoch, batch))
+    for (const [i, batch] of microBatches.entries()) {
+      const rowExamples = stepRowExamples[i]
       batch.recipeInputs = hook.batchInputs(
         this.current,
-        { epoch, rowLines: this.rowLinesOf(epoch, batch), rowExamples },
+        {
+          epoch,
+          columns: batch.columns,
+          update: updates[i],
+          rowLines: this.rowLinesOf(epoch, batch),
+          rowExamples,
+          stepRowExamples
+        },
         params
       )
     }
@@ -199,5 +224,18 @@ export class RecipeRun {
   /** The source-file line of the examples in each row of `batch` (stable across epochs). */
   private rowLinesOf(epoch: number, batch: TrainingBatch): number[][] {
     return this.examplesOf(epoch, batch).map((row) => row.map((example) => example.line))
+  }
+}
+
+/** Rollout throughput, beside the step's training tokens/s, and each reward term's mean (rewards/<term>). */
+export function rolloutMetrics(report: RolloutReport): Record<string, number> {
+  const { generatedTokens, generationSeconds } = report
+  const terms = Object.entries(report.terms).map(([term, { sum, count }]) => [`rewards/${term}`, sum / count])
+  return {
+    'rollout/tokens': generatedTokens,
+    'rollout/tokens_per_s': generationSeconds > 0 ? generatedTokens / generationSeconds : 0,
+    'rollout/temperature': report.temperature,
+    'rollout/entropy': generatedTokens > 0 ? report.entropySum / generatedTokens : 0,
+    ...Object.fromEntries(terms)
   }
 }

@@ -44,7 +44,8 @@ export interface RolloutStepRecord {
 
 /**
  * The step's record from its scored groups, in generation order, and the step's per-row advantages,
- * which come in the same order: each group's completions are consecutive rows (online-rollouts.ts).
+ * which come in the same order: each group's completions are consecutive rows (online-rollouts.ts),
+ * followed by its demonstration row where it has one (chord's expert row, not a completion).
  */
 export function rolloutStepRecord(
   step: number,
@@ -54,20 +55,24 @@ export function rolloutStepRecord(
   let row = 0
   return {
     step,
-    groups: groups.map((group) => ({
-      line: group.line,
-      prompt: group.prompt,
-      reference: group.reference,
-      completions: group.completions.map((text, i) => {
-        const terms = group.terms
-        return {
-          text,
-          reward: group.rewards[i],
-          advantage: advantages?.[row++] ?? null,
-          ...(terms ? { terms: Object.fromEntries(Object.entries(terms).map(([k, v]) => [k, v[i]])) } : {})
-        }
-      })
-    }))
+    groups: groups.map((group) => {
+      const record = {
+        line: group.line,
+        prompt: group.prompt,
+        reference: group.reference,
+        completions: group.completions.map((text, i) => {
+          const terms = group.terms
+          return {
+            text,
+            reward: group.rewards[i],
+            advantage: advantages?.[row++] ?? null,
+            ...(terms ? { terms: Object.fromEntries(Object.entries(terms).map(([k, v]) => [k, v[i]])) } : {})
+          }
+        })
+      }
+      if (group.demonstration) row++
+      return record
+    })
   }
 }
 

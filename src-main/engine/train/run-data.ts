@@ -16,6 +16,7 @@ import { isAnswering, withOwnAnswers } from './own-answers'
 import type { RecipeState } from './run-hooks'
 import { isSelecting, selectWithBaseModel } from './selection'
 import { plannedSteps, type TrainConfig } from './train-config'
+import { updatesPerBatch } from './update-cycle'
 
 export interface RunData {
   epochData: EpochData
@@ -46,7 +47,7 @@ export async function readRunData(
   const totalSteps =
     epochData.epoch(0).examples.length === 0
       ? 0
-      : plannedSteps(new EpochBatchStream(epochData, batchOptions), config)
+      : plannedSteps(new EpochBatchStream(epochData, batchOptions), config, updatesPerBatch(recipe))
   return { epochData, batchOptions, totalSteps, recipeState }
 }
 

@@ -31,7 +31,13 @@
  * row; before the step, the model as it is then answers each prompt G times (live-generation.ts,
  * fed the program's current trainables), the recipe scores the completions, and the copies are
  * replaced by the scored rollouts (online-rollouts.ts). Seeded by (run seed, step, line), so a
- * resumed run generates what the uninterrupted one did.
+ * resumed run generates what the uninterrupted one did. A `plan` adds the data row's gold response
+ * to a group: as a hint after the prompt (seele), as prefixes completions continue (prefix-rft), or
+ * as one more row after the completions (chord).
+ *
+ * Batch reuse (`updatesPerBatch`). The micro-batches of one optimizer step train for that many
+ * consecutive steps (grpo's inner iterations); `batchInputs` sees which update a step is and, from
+ * the second on, the first update's token log-probabilities (update-cycle.ts).
  *
  * Recipe state. `initialState(params)` starts it, `updateState(state, report)` follows every
  * optimizer step, and `batchInputs(state, rows)` derives the next batches' recipe inputs from it; the trainer saves it in every checkpoint (trainer_state.json, `recipeState`)
@@ -44,7 +50,7 @@ import type { ChatMessage } from '../tokenizer/chat-template'
 import type { TextTokenizer } from '../tokenizer/tokenizer'
 import type { ExampleTokens, TrainingExample } from './data'
 import type { LossContext, RecipeParams } from './loss-hook'
-import type { GroupRewards, RolloutGroupText } from './online-rollouts'
+import type { GroupRewards, RolloutGroupPlan, RolloutGroupText, RolloutPrompt } from './online-rollouts'
 import type { StepResult } from './step-program'
 
 /** A training row as a conversation-level transform sees it (and returns it). */
@@ -151,14 +157,38 @@ export interface RecipeStepReport {
   rowLines: number[][][]
 }
 
+/**
+ * Which of a batch's updates a step is (updatesPerBatch): the first, or a later one with the
+ * first one's per-token log-probabilities.
+ */
+export interface BatchUpdate {
+  /** 1-based: 1 is the first step on the batch, updatesPerBatch the last. */
+  index: number
+  /**
+   * From update 2 on, log p(target) of every predicting position [rows × columns] as the first
+   * update's forward pass computed it (before any of the batch's updates), aligned like the loss's
+   * tokenLogProbs: entry t concerns the token at t + 1; 0 in the last column. Null on update 1.
+   */
+  firstTokenLogProbs: Float32Array | null
+}
+
 /** The rows of one micro-batch about to be trained, as `batchInputs` sees them. */
 export interface RecipeBatchRows {
   /** The epoch its data comes from (0-based). */
   epoch: number
+  /** The micro-batch's columns (a per-token input is [rows × columns]). */
+  columns: number
+  /** Which of the batch's updates the step is (always the first unless updatesPerBatch > 1). */
+  update: BatchUpdate
   /** Source-file line of the examples in each row: stable across epochs. */
   rowLines: number[][]
   /** The examples in each row, with what the data carries beside the tokens (a rollout's reward). */
   rowExamples: readonly (readonly TrainingExample[])[]
+  /**
+   * `rowExamples` of every micro-batch of the optimizer step, this one included, for inputs that
+   * are totals over the step; absent when this micro-batch is the whole step.
+   */
+  stepRowExamples?: readonly (readonly (readonly TrainingExample[])[])[]
 }
 
 /** Rollouts generated on the current weights before each step (see the module comment). */
@@ -173,6 +203,12 @@ export interface OnlineRolloutHook<P> {
   ): { groupSize: number; temperature: number; topP: number; maxNewTokens: number }
   /** One reward per completion, in order, and each reward term's values (reported per step). */
   score(group: RolloutGroupText, params: P): Promise<GroupRewards>
+  /**
+   * What a prompt's group holds besides completions sampled from the prompt (online-rollouts.ts):
+   * a hint, prefixes of the demonstration, the demonstration row. Pure: draw only from `rng`,
+   * seeded from (run seed, step, line), so a resumed run plans what the uninterrupted one did.
+   */
+  plan?(prompt: RolloutPrompt, ctx: { rng: Rng; state: RecipeState }, params: P): RolloutGroupPlan
 }
 
 /** The run-level part of a recipe (the loss hook extends it); every member is optional. */
@@ -183,6 +219,12 @@ export interface RecipeRunHooks<P> {
   rollouts?: OnlineRolloutHook<P>
   /** Own answers in place of gold; the recipe state is then the record of that choice. */
   answer?: OwnAnswerJudge<P>
+  /**
+   * How many consecutive optimizer steps train on each step's batch (grpo's μ, TRL's
+   * num_iterations); default 1. The batch is taken (read, selected, generated) once, before its
+   * first update; see update-cycle.ts.
+   */
+  updatesPerBatch?(params: P): number
   initialState?(params: P): RecipeState
   updateState?(state: RecipeState, report: RecipeStepReport, params: P): RecipeState
   /**

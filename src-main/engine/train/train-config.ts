@@ -284,15 +284,19 @@ function requireText(value: string, flag: string): string {
   return value
 }
 
-/** Optimizer steps of the run: --max-steps, or the steps of --epochs epochs. */
+/**
+ * Optimizer steps of the run: --max-steps, or the steps of --epochs epochs, where each step's
+ * batch trains for `updatesPerBatch` steps (update-cycle.ts).
+ */
 export function plannedSteps(
   stream: Pick<BatchStream, 'batchesInEpoch'>,
-  config: Pick<TrainConfig, 'maxSteps' | 'epochs' | 'gradAccum'>
+  config: Pick<TrainConfig, 'maxSteps' | 'epochs' | 'gradAccum'>,
+  updatesPerBatch = 1
 ): number {
   if (config.maxSteps !== null) return config.maxSteps
   let steps = 0
   for (let epoch = 0; epoch < config.epochs!; epoch++) {
-    steps += Math.ceil(stream.batchesInEpoch(epoch) / config.gradAccum)
+    steps += Math.ceil(stream.batchesInEpoch(epoch) / config.gradAccum) * updatesPerBatch
   }
   return steps
 }

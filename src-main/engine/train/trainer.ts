@@ -5,7 +5,9 @@
  * One optimizer step takes `gradAccum` micro-batches from the stream (fewer at the end of an
  * epoch: a step never spans two epochs, as in transformers' Trainer), its learning rate from the
  * schedule at the 0-based index of the update, and runs `program.step` once. Steps are counted
- * from 1; the checkpoint after step N is `checkpoints/step-N`.
+ * from 1; the checkpoint after step N is `checkpoints/step-N`. A recipe may train each step's
+ * micro-batches for several consecutive steps (grpo's μ, update-cycle.ts): each is a step here,
+ * and checkpoints and a stop then fall between those cycles.
  *
  * Exact resume. Everything a step depends on is either in the checkpoint (trainable tensors,
  * optimizer state, data cursor, step number, the recipe's run state) or a pure function of the
@@ -26,14 +28,14 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeFolderAtomically } from '../checkpoint/atomic-write'
-import { readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
+import { readModelConfig } from '../checkpoint/hf-config'
 import { Rng } from '../rng'
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer'
 import { collateRows, type TrainingBatch } from './batches'
 import {
   checkpointDir,
   findNonFinite,
+  importCheckpoint,
   readCheckpoint,
   removeStaleRunTemporaries,
   writeCheckpoint,
@@ -45,32 +47,22 @@ import {
 import { createStepProgram } from './compile-step'
 import { readTrainingData, type DroppedRow, type TrainingExample } from './data'
 import { EpochBatchStream } from './epoch-data'
-import {
-  exportFullModel,
-  exportLoraAdapter,
-  exportMergedModel,
-  exportedLoraConfig,
-  writeExportFiles
-} from './export'
 import type { RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { appendMetricsLine, startMetricsFile } from './metrics-file'
 import { checkResumeKey, configHash, resumeKey } from './resume-key'
 import { appendRolloutStep, rolloutsPath, rolloutStepRecord, startRolloutLog } from './rollout-log'
-import { RecipeRun } from './recipe-run'
-import type { RolloutReport, RolloutSetting } from './recipe-run'
+import { RecipeRun, rolloutMetrics } from './recipe-run'
+import type { RolloutSetting } from './recipe-run'
 import { checkTemplateDrops, readRunData } from './run-data'
 import type { RecipeState } from './run-hooks'
 import { learningRateAt, type LrSchedule } from './schedule'
-import {
-  perSampleReport,
-  type PerSampleReport,
-  type StepProgram,
-  type StepProgramSpec,
-  type TrainableState
-} from './step-program'
+import { perSampleReport, type PerSampleReport, type StepProgram, type StepProgramSpec } from './step-program'
 import { checkSeqLenFits, checkTrainConfig, type TrainConfig } from './train-config'
+import { exportTrained, type ExportedFolder } from './trained-export'
+import { UpdateCycle, updatesPerBatch, type CycleBatch } from './update-cycle'
 
 export type { EvalRecord, StepRecord } from './checkpoints'
+export type { ExportedFolder } from './trained-export'
 
 /** Progress of one optimizer step, as the `step` event carries it. */
 export interface TrainProgress extends StepRecord {
@@ -95,6 +87,8 @@ export type TrainEvent =
       evalExamples: number
       trainableTensors: number
       resumedFrom: string | null
+      /** The stage (1-based) this start opens, in a pipeline (pipeline.ts); absent for a single run. */
+      stage?: number
     }
   | ({ type: 'step'; perSample?: PerSampleReport } & TrainProgress)
   | ({ type: 'eval' } & EvalRecord)
@@ -109,11 +103,6 @@ export interface TrainerOptions {
   onEvent?: (event: TrainEvent) => void | Promise<void>
   /** Cooperative stop: checked between optimizer steps; the run saves a checkpoint and ends. */
   signal?: AbortSignal
-}
-
-export interface ExportedFolder {
-  dir: string
-  files: string[]
 }
 
 export interface TrainResult {
@@ -268,19 +257,6 @@ interface LoopSetup {
   rollouts: RolloutSetting
 }
 
-/** Rollout throughput, beside the step's training tokens/s, and each reward term's mean (rewards/<term>). */
-function rolloutMetrics(report: RolloutReport): Record<string, number> {
-  const { generatedTokens, generationSeconds } = report
-  const terms = Object.entries(report.terms).map(([term, { sum, count }]) => [`rewards/${term}`, sum / count])
-  return {
-    'rollout/tokens': generatedTokens,
-    'rollout/tokens_per_s': generationSeconds > 0 ? generatedTokens / generationSeconds : 0,
-    'rollout/temperature': report.temperature,
-    'rollout/entropy': generatedTokens > 0 ? report.entropySum / generatedTokens : 0,
-    ...Object.fromEntries(terms)
-  }
-}
-
 class TrainingLoop {
   step: number
   lastCheckpoint: string | null
@@ -291,6 +267,10 @@ class TrainingLoop {
   private readonly startedAt = performance.now()
   private lastSavedStep: number
   private readonly recipeRun: RecipeRun
+  /** The batch of the steps in progress, when each trains for several updates (update-cycle.ts). */
+  private readonly cycle: UpdateCycle
+  /** A scheduled checkpoint passed while a batch's updates were under way: saved when they end. */
+  private saveDue = false
 
   constructor(
     private readonly config: TrainConfig,
@@ -315,6 +295,7 @@ class TrainingLoop {
       setup.recipeState,
       setup.rollouts
     )
+    this.cycle = new UpdateCycle(updatesPerBatch(setup.recipe))
     if (config.metricsJsonl) startMetricsFile(config.metricsJsonl, this.logHistory)
   }
 
@@ -329,7 +310,8 @@ class TrainingLoop {
     if (this.recipeRun.generates) await startRolloutLog(rolloutsPath(this.config.outDir), this.step)
     if (evaluating && this.step === 0) await this.evaluate()
     while (this.step < totalSteps) {
-      if (this.signal?.aborted) {
+      // A stop and a scheduled checkpoint wait for the end of a batch's updates (update-cycle.ts).
+      if (this.signal?.aborted && this.cycle.atBoundary) {
         await this.save()
         return 'stopped'
       }
@@ -337,27 +319,39 @@ class TrainingLoop {
       const { saveEvery, benchmarkEvery, evalEvery } = this.config
       if (evaluating && evalEvery > 0 && this.step % evalEvery === 0) await this.evaluate()
       const onSchedule = (every: number) => every > 0 && this.step % every === 0
-      if ((onSchedule(saveEvery) || onSchedule(benchmarkEvery)) && this.step < totalSteps) await this.save()
+      this.saveDue ||= onSchedule(saveEvery) || onSchedule(benchmarkEvery)
+      if (this.saveDue && this.cycle.atBoundary && this.step < totalSteps) {
+        await this.save()
+        this.saveDue = false
+      }
     }
     if (evaluating && this.evalHistory.at(-1)?.step !== this.step) await this.evaluate()
     await this.save()
     return 'completed'
   }
 
-  private async trainOneStep(): Promise<void> {
-    const { stream, schedule } = this.setup
+  /** A step's micro-batches from the stream: as selected, or replaced by rollouts generated for step `stepNumber`. */
+  private async takeBatch(stepNumber: number): Promise<CycleBatch> {
+    const { stream } = this.setup
     const epoch = stream.cursor.epoch
     const microBatches: TrainingBatch[] = []
     // A step never spans two epochs: the epoch's last step may take fewer micro-batches.
     while (microBatches.length < this.config.gradAccum && stream.cursor.epoch === epoch) {
       microBatches.push(await this.recipeRun.selectRows(stream.next()))
     }
+    if (!this.recipeRun.generates) return { epoch, microBatches, rollouts: null }
+    const { batches, report } = await this.recipeRun.generateRollouts(epoch, stepNumber, microBatches)
+    return { epoch, microBatches: batches, rollouts: report }
+  }
+
+  private async trainOneStep(): Promise<void> {
+    const { schedule } = this.setup
     const stepNumber = this.step + 1
-    const rollouts = this.recipeRun.generates
-      ? await this.recipeRun.generateRollouts(epoch, stepNumber, microBatches)
-      : null
-    if (rollouts) microBatches.splice(0, microBatches.length, ...rollouts.batches)
-    this.recipeRun.feedInputs(epoch, microBatches)
+    const { batch, updates } = await this.cycle.next(() => this.takeBatch(stepNumber))
+    const { epoch, microBatches } = batch
+    // Rollouts are generated, reported and logged once, with the first update on them.
+    const rollouts = updates[0].index === 1 ? batch.rollouts : null
+    this.recipeRun.feedInputs(epoch, microBatches, updates)
     const lr = learningRateAt(schedule, this.step)
     const began = performance.now()
     const result = await this.program.step(microBatches, {
@@ -377,12 +371,16 @@ class TrainingLoop {
       )
     }
     this.step = stepNumber
+    this.cycle.finish(batch, result)
     // The recipe state follows the rollouts too (grpo's entropy-targeted temperature).
-    const reported = rollouts
-      ? { ...result, metrics: { ...result.metrics, ...rolloutMetrics(rollouts.report) } }
-      : result
+    const metrics = {
+      ...result.metrics,
+      ...(rollouts ? rolloutMetrics(rollouts) : {}),
+      ...(this.cycle.updates > 1 ? { iteration: updates[0].index } : {})
+    }
+    const reported = { ...result, metrics }
     this.recipeRun.update(this.step, epoch, reported, microBatches)
-    const tokens = microBatches.reduce((n, batch) => n + batch.tokenCount, 0)
+    const tokens = microBatches.reduce((n, micro) => n + micro.tokenCount, 0)
     const record: StepRecord = {
       step: stepNumber,
       loss: result.loss,
@@ -400,7 +398,7 @@ class TrainingLoop {
       const advantages = perSample.perSample?.values.advantage
       appendRolloutStep(
         rolloutsPath(this.config.outDir),
-        rolloutStepRecord(stepNumber, rollouts.report.groups, advantages)
+        rolloutStepRecord(stepNumber, rollouts.groups, advantages)
       )
     }
     const sessionSeconds = (performance.now() - this.startedAt) / 1000
@@ -480,21 +478,6 @@ class TrainingLoop {
   }
 }
 
-function importCheckpoint(program: StepProgram, tensors: TrainableState, dir: string): void {
-  const expected = [...program.trainableNames].sort()
-  const found = [...tensors.params.keys()].sort()
-  if (expected.join('\n') !== found.join('\n')) {
-    const missing = expected.filter((name) => !tensors.params.has(name))
-    const extra = found.filter((name) => !program.trainableNames.includes(name))
-    throw new Error(
-      `train: ${dir} does not hold this run's trainable tensors` +
-        (missing.length ? `; missing ${missing.slice(0, 5).join(', ')}` : '') +
-        (extra.length ? `; unexpected ${extra.slice(0, 5).join(', ')}` : '')
-    )
-  }
-  program.importState(tensors)
-}
-
 function readEvalExamples(
   file: string,
   tokenizer: TextTokenizer | null,
@@ -503,31 +486,4 @@ function readEvalExamples(
   const data = readTrainingData(file, { tokenizer, maxSeqLen })
   if (data.examples.length === 0) throw new Error(`train: ${file} (--eval-data) has no usable examples`)
   return data.examples
-}
-
-function exportTrained(
-  config: TrainConfig,
-  model: ModelConfig,
-  program: StepProgram
-): Pick<TrainResult, 'exported' | 'merged'> {
-  const state = program.exportState()
-  const { outDir, modelDir } = config
-  if (config.adapter.kind === 'full') {
-    const files = writeExportFiles(outDir, (dir) => exportFullModel(dir, modelDir, model, state.params))
-    return { exported: { kind: 'full', dir: outDir, files }, merged: null }
-  }
-  const lora = program.loraConfig
-    ? { ...program.loraConfig, baseModelNameOrPath: modelDir }
-    : exportedLoraConfig(config.adapter, modelDir)
-  const mergedDir = join(outDir, 'merged')
-  const merged = config.mergeLora
-    ? {
-        dir: mergedDir,
-        files: writeFolderAtomically(mergedDir, (dir) =>
-          exportMergedModel(dir, modelDir, model, lora, state.params)
-        )
-      }
-    : null
-  const files = writeExportFiles(outDir, (dir) => exportLoraAdapter(dir, state.params, lora, model))
-  return { exported: { kind: 'lora', dir: outDir, files }, merged }
 }

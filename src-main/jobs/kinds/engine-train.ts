@@ -10,19 +10,31 @@
  *    chart or store metrics (`JSON.parse` each line; see TrainEvent);
  *  - log: the data summary (rows dropped and why), evaluations and checkpoints, in words.
  */
+import {
+  isPipelineConfig,
+  resolvePipelineConfig,
+  trainPipeline,
+  type PipelineConfig
+} from '../../engine/train/pipeline'
 import { resolveTrainConfig, type TrainConfigInput } from '../../engine/train/train-config'
-import { train, type TrainEvent, type TrainProgress, type TrainResult } from '../../engine/train/trainer'
+import {
+  train,
+  type TrainerOptions,
+  type TrainEvent,
+  type TrainProgress,
+  type TrainResult
+} from '../../engine/train/trainer'
 import { resolveRecipe } from '../../recipes/index'
 import type { JobContext, JobKind } from '../protocol'
 
-export type EngineTrainInput = TrainConfigInput
+/** One run's configuration, or a pipeline of stages (engine/train/pipeline.ts). */
+export type EngineTrainInput = TrainConfigInput | PipelineConfig
 
 export const engineTrainJob: JobKind<EngineTrainInput, TrainResult> = {
   kind: 'engine.train',
   summary: 'Fine-tune a model (LoRA or full) and export the adapter or model',
   async run(input, ctx) {
-    const config = resolveTrainConfig(input, resolveRecipe)
-    return train(config, {
+    const options: TrainerOptions = {
       resolveRecipe,
       signal: ctx.signal,
       onEvent: async (event) => {
@@ -30,7 +42,9 @@ export const engineTrainJob: JobKind<EngineTrainInput, TrainResult> = {
         // The trainer waits for this promise: the step boundary is where a pause holds.
         if (event.type === 'start' || event.type === 'step') await ctx.pausePoint()
       }
-    })
+    }
+    if (isPipelineConfig(input)) return trainPipeline(resolvePipelineConfig(input, resolveRecipe), options)
+    return train(resolveTrainConfig(input, resolveRecipe), options)
   }
 }
 
@@ -39,10 +53,11 @@ function report(event: TrainEvent, ctx: JobContext): void {
   switch (event.type) {
     case 'start': {
       const from = event.resumedFrom ? `, resuming from ${event.resumedFrom} at step ${event.startStep}` : ''
+      const stage = event.stage ? `stage ${event.stage}: ` : ''
       ctx.log(
         'info',
-        `training on ${event.examples} examples (${event.rows} rows, ${event.truncated} truncated), ` +
-          `${event.totalSteps} steps, ${event.trainableTensors} trainable tensors${from}`
+        `${stage}training on ${event.examples} examples (${event.rows} rows, ${event.truncated} truncated), ` +
+          `${event.stage ? `steps to ${event.totalSteps}` : `${event.totalSteps} steps`}, ${event.trainableTensors} trainable tensors${from}`
       )
       for (const dropped of event.dropped.slice(0, 20)) {
         ctx.log('warn', `line ${dropped.line} of the data was dropped: ${dropped.reason}`)

@@ -19,6 +19,7 @@ import {
 } from '../../engine/train/data'
 import { EpochBatchStream } from '../../engine/train/epoch-data'
 import { readRunData } from '../../engine/train/run-data'
+import { updatesPerBatch } from '../../engine/train/update-cycle'
 import type { TrainConfig } from '../../engine/train/train-config'
 import { resolveRecipe } from '../../recipes/index'
 import type { JobKind } from '../protocol'
@@ -100,12 +101,13 @@ export const trainPreflightJob: JobKind<TrainPreflightInput, TrainPreflightResul
     }
     if (data.examples.length > 0) {
       const batchesInEpoch = new EpochBatchStream(epochData, batchOptions).batchesInEpoch(0)
-      const stepsPerEpoch = Math.ceil(batchesInEpoch / config.gradAccum)
+      const batchSteps = Math.ceil(batchesInEpoch / config.gradAccum)
       plan = {
         totalSteps,
-        stepsPerEpoch,
+        // a recipe may train each step's batch for several steps (grpo's num_iterations)
+        stepsPerEpoch: batchSteps * updatesPerBatch(recipe),
         epochs: config.epochs,
-        examplesPerStep: data.examples.length / stepsPerEpoch
+        examplesPerStep: data.examples.length / batchSteps
       }
     }
     ctx.progress(1, 1, 'done')

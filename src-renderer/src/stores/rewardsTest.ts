@@ -9,7 +9,7 @@ import {
   parseRewardSpecJson,
   rewardSpecJson
 } from '../components/rewards/rewardSpec'
-import { useRunDraftStore } from './runDraft'
+import { rewardedDataVersion, useRunDraftStore } from './runDraft'
 import { useToastStore } from './toasts'
 
 /** How many train prompts the panel's test answers (rewards.test takes 1 to 20). */
@@ -98,7 +98,7 @@ export const useRewardsTestStore = defineStore('rewardsTest', () => {
     const { draft } = runDraft
     const missing = [...built.value.problems]
     if (draft.baseModelId === null) missing.push('Choose a base model')
-    if (draft.datasetVersionId === null) missing.push('Choose a dataset version')
+    if (rewardedDataVersion(draft) === null) missing.push('Choose a dataset version')
     for (const [label, value] of [
       ['Completions per prompt', settings.completions],
       ['Max new tokens', settings.maxNewTokens],
@@ -134,7 +134,7 @@ export const useRewardsTestStore = defineStore('rewardsTest', () => {
     try {
       result.value = await api.call('rewards.test', {
         baseModelId: draft.baseModelId!,
-        datasetVersionId: draft.datasetVersionId!,
+        datasetVersionId: rewardedDataVersion(draft)!,
         spec: chosen,
         prompts: TEST_PROMPTS,
         completions: settings.completions as number,

@@ -36,6 +36,35 @@ export const LORA_TARGETS = [
 export const DEFAULT_LR = { lora: 2e-4, full: 2e-5 } as const
 
 /**
+ * A pipeline stage after the first (the form's own settings are stage 1): it starts from the stage
+ * before and trains with its own recipe, data and schedule; what it leaves empty is stage 1's.
+ */
+export interface StageDraft {
+  recipe: string
+  recipeParams: Record<string, RecipeParamValue>
+  /** null: the data of stage 1. */
+  datasetVersionId: number | null
+  /** Share of its rows whose prompt an earlier stage trained on; '' = not controlled (measured only). */
+  overlap: number | ''
+  maxSteps: number | ''
+  /** '' = stage 1's. */
+  lr: number | ''
+  batchSize: number | ''
+}
+
+export function defaultStageDraft(recipe = 'grpo'): StageDraft {
+  return {
+    recipe,
+    recipeParams: {},
+    datasetVersionId: null,
+    overlap: '',
+    maxSteps: 20,
+    lr: '',
+    batchSize: ''
+  }
+}
+
+/**
  * The new-run form as the user fills it. Number fields are bound with v-model.number, which gives
  * '' for an emptied field: such values are reported by `buildRunSettings`, not sent.
  */
@@ -73,10 +102,12 @@ export interface RunDraft {
   skipTemplateDrops: boolean
   device: Device
   /**
-   * The reward spec composed in the Rewards panel (grpo): kept with the draft, not yet part of the
-   * run's settings.
+   * The reward spec composed in the Rewards panel: the `rewards` of every grpo stage of the run (one
+   * spec per run), kept with the draft until the settings are built.
    */
   rewardSpec: RewardSpecDraft
+  /** Stages after the form's own (a pipeline); empty for a one-stage run. */
+  stages: StageDraft[]
 }
 
 export function defaultRunDraft(): RunDraft {
@@ -109,21 +140,81 @@ export function defaultRunDraft(): RunDraft {
     packing: false,
     skipTemplateDrops: false,
     device: 'cpu',
-    rewardSpec: { terms: [] }
+    rewardSpec: { terms: [] },
+    stages: []
   }
 }
 
 /**
- * The recipe parameters, grpo's `rewards` taken from the Rewards panel's spec as JSON (the run then
- * answers its prompts and scores the answers before every step). The stored data are
- * conversations, not given rollouts, so a grpo run from the app needs a spec.
+ * Whether a stage's recipe answers its prompts and scores the answers (grpo, chord, prefix-rft,
+ * seele): such recipes declare a `rewards` parameter, which the Rewards panel's spec fills.
  */
-function withRewards(draft: RunDraft, problems: string[]): Record<string, RecipeParamValue> {
-  if (draft.recipe !== 'grpo') return { ...draft.recipeParams }
-  const { rewards: _edited, ...others } = draft.recipeParams
-  const { spec, problems: specProblems } = buildRewardSpec(draft.rewardSpec)
-  problems.push(...specProblems.map((problem) => `Rewards: ${problem}`))
+export function takesRewards(stage: Pick<RunDraft, 'recipeParams'>): boolean {
+  return 'rewards' in stage.recipeParams
+}
+
+/** Whether any stage of the draft is scored by rewards (then the Rewards panel is shown). */
+export function draftTakesRewards(draft: Pick<RunDraft, 'recipeParams' | 'stages'>): boolean {
+  return takesRewards(draft) || draft.stages.some(takesRewards)
+}
+
+/** The dataset version the first rewarded stage answers prompts from (the Rewards panel tests on it). */
+export function rewardedDataVersion(
+  draft: Pick<RunDraft, 'recipeParams' | 'stages' | 'datasetVersionId'>
+): number | null {
+  if (takesRewards(draft)) return draft.datasetVersionId
+  return draft.stages.find(takesRewards)?.datasetVersionId ?? draft.datasetVersionId
+}
+
+/**
+ * The recipe parameters, `rewards` taken from the Rewards panel's spec as JSON (the run then
+ * answers its prompts and scores the answers before every step). The stored data are
+ * conversations, not given rollouts, so a rewarded run from the app needs a spec.
+ */
+function withRewards(
+  stage: Pick<RunDraft, 'recipeParams'>,
+  rewardSpec: RewardSpecDraft,
+  problems: string[]
+): Record<string, RecipeParamValue> {
+  if (!takesRewards(stage)) return { ...stage.recipeParams }
+  const { rewards: _edited, ...others } = stage.recipeParams
+  const { spec, problems: specProblems } = buildRewardSpec(rewardSpec)
+  for (const problem of specProblems) {
+    if (!problems.includes(`Rewards: ${problem}`)) problems.push(`Rewards: ${problem}`)
+  }
   return spec ? { ...others, rewards: JSON.stringify(spec) } : others
+}
+
+/** Each recipe parameter must have a value; `where` names the stage. */
+function checkParamValues(params: Record<string, RecipeParamValue>, where: string, problems: string[]): void {
+  const label = where === '' ? 'Recipe parameter' : `${where}recipe parameter`
+  for (const [name, value] of Object.entries(params)) {
+    if (value === '' || (typeof value === 'number' && !Number.isFinite(value))) {
+      problems.push(`${label} ${name} must be a value`)
+    }
+  }
+}
+
+type StageSettings = NonNullable<RunSettings['stages']>[number]
+
+function buildStages(draft: RunDraft, problems: string[]): StageSettings[] {
+  return draft.stages.map((stage, index) => {
+    const where = `Stage ${index + 2}: `
+    const recipeParams = withRewards(stage, draft.rewardSpec, problems)
+    checkParamValues(recipeParams, where, problems)
+    if (typeof stage.maxSteps !== 'number' || !Number.isFinite(stage.maxSteps))
+      problems.push(`${where}steps must be a number`)
+    const built: StageSettings = {
+      recipe: stage.recipe,
+      recipeParams,
+      datasetVersionId: stage.datasetVersionId ?? draft.datasetVersionId ?? 0,
+      maxSteps: typeof stage.maxSteps === 'number' ? stage.maxSteps : NaN
+    }
+    if (stage.overlap !== '') built.overlap = stage.overlap
+    if (stage.lr !== '') built.lr = stage.lr
+    if (stage.batchSize !== '') built.batchSize = stage.batchSize
+    return built
+  })
 }
 
 /**
@@ -142,12 +233,8 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
   if (draft.datasetVersionId === null) problems.push('Choose a dataset version')
   if (draft.adapter === 'lora' && draft.lora.targets.length === 0)
     problems.push('Choose at least one LoRA target')
-  const recipeParams = withRewards(draft, problems)
-  for (const [name, value] of Object.entries(recipeParams)) {
-    if (value === '' || (typeof value === 'number' && !Number.isFinite(value))) {
-      problems.push(`Recipe parameter ${name} must be a value`)
-    }
-  }
+  const recipeParams = withRewards(draft, draft.rewardSpec, problems)
+  checkParamValues(recipeParams, '', problems)
 
   const settings: RunSettings = {
     baseModelId: draft.baseModelId ?? 0,
@@ -186,6 +273,7 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
   else settings.maxSteps = number('Steps', draft.maxSteps)
   const maxSeqLen = optional(draft.maxSeqLen)
   if (maxSeqLen !== undefined) settings.maxSeqLen = maxSeqLen
+  if (draft.stages.length > 0) settings.stages = buildStages(draft, problems)
   const { benchmarks } = draft
   if (benchmarks.tasks.length > 0) {
     settings.benchmarks = {
@@ -270,8 +358,31 @@ export const useRunDraftStore = defineStore('runDraft', () => {
   /** Chooses the recipe with its default parameters, or with `params` over them (a Recipes card's form). */
   function chooseRecipe(name: string, params: Readonly<Record<string, RecipeParamValue>> = {}): void {
     draft.recipe = name
-    const chosen = recipes.byName.get(name)
-    draft.recipeParams = chosen ? { ...recipeDefaults(chosen), ...params } : { ...params }
+    draft.recipeParams = paramsOf(name, params)
+  }
+
+  function paramsOf(
+    recipeName: string,
+    params: Readonly<Record<string, RecipeParamValue>> = {}
+  ): Record<string, RecipeParamValue> {
+    const chosen = recipes.byName.get(recipeName)
+    return chosen ? { ...recipeDefaults(chosen), ...params } : { ...params }
+  }
+
+  // --- Pipeline: stages after the form's own ----------------------------------------------------
+
+  function addStage(recipeName = 'grpo'): void {
+    draft.stages.push({ ...defaultStageDraft(recipeName), recipeParams: paramsOf(recipeName) })
+  }
+
+  function removeStage(index: number): void {
+    draft.stages.splice(index, 1)
+  }
+
+  function chooseStageRecipe(index: number, recipeName: string): void {
+    const stage = draft.stages[index]
+    stage.recipe = recipeName
+    stage.recipeParams = paramsOf(recipeName)
   }
 
   // The recipe list may arrive after the form opened: fill in the default parameters then.
@@ -420,6 +531,9 @@ export const useRunDraftStore = defineStore('runDraft', () => {
     toggleBenchmarkTask,
     toggleLoraTarget,
     chooseRecipe,
+    addStage,
+    removeStage,
+    chooseStageRecipe,
     chooseDataset,
     checkPreflight,
     start,

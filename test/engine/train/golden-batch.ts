@@ -152,6 +152,42 @@ export async function checkGoldenRecipeRun(options: {
   }
 }
 
+/** The metrics of reference/make_golden_grpo.py's runs (kl/mean only where beta > 0). */
+export const GRPO_METRICS = [
+  'rewards/mean',
+  'rewards/std',
+  'advantages/abs_mean',
+  'kl/mean',
+  'clip/ratio',
+  'completions/mean_length',
+  'groups/zero_std_share',
+  'entropy/mean'
+] as const
+
+/** A golden grpo run: its parameters and each metric it reports, per step. */
+export type GrpoGoldenRun = GoldenRecipeRun & {
+  params: Record<string, number | string | boolean>
+} & Partial<Record<(typeof GRPO_METRICS)[number], number[]>>
+
+/**
+ * Step k of a golden grpo run: loss, grad norm and every metric within 1e-4, compared absolutely
+ * (the grpo loss is 0 wherever the ratios are 1: a group's advantages sum to 0), each metric
+ * reported exactly where the run has it.
+ */
+export function expectGrpoStep(
+  step: Pick<StepResult, 'loss' | 'gradNorm' | 'metrics'>,
+  run: GrpoGoldenRun,
+  k: number
+): void {
+  expectClose(step.loss, run.losses[k], `loss of step ${k}`, 1)
+  expectClose(step.gradNorm, run.grad_norms[k], `grad norm of step ${k}`, 1)
+  for (const metric of GRPO_METRICS) {
+    const expected = run[metric]
+    expect(step.metrics[metric] === undefined, `${metric} reported`).toBe(expected === undefined)
+    if (expected) expectClose(step.metrics[metric], expected[k], `${metric} of step ${k}`, 1)
+  }
+}
+
 /** A golden run of a recipe that reports metrics: its parameters and each metric per step. */
 export type GoldenMetricRun = GoldenRecipeRun & {
   params: Record<string, number | string>

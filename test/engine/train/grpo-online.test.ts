@@ -1,23 +1,24 @@
 /**
  * GRPO on its own samples, on the real stories260K with the embedded story-requests data: a short
- * SFT stage, then grpo from its adapter, where before every step the model answers each request 4
+ * SFT stage, then grpo from its adapter (one pipeline of the two stages), where before every step the model answers each request 4
  * times on its current weights and the reward is the share of the requested name and animal its
  * story mentions (contains_all over the row's metadata). The mean reward rises over the run, the
  * held-out benchmark (greedy answers to the 32 requests of resources/benchmarks/story-requests)
  * rises above what the SFT stage reached, rollout throughput is reported beside the step, and a
  * resumed run generates and trains exactly what the uninterrupted one did.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { encodeChatPrompt, Generator } from '../../../src-main/engine/infer/generation'
 import { loadTokenizer } from '../../../src-main/engine/tokenizer/tokenizer'
+import { resolvePipelineConfig, stageDir, trainPipeline } from '../../../src-main/engine/train/pipeline'
 import { train, type TrainEvent } from '../../../src-main/engine/train/trainer'
 import { mentions } from '../../../src-main/eval/tasks/scoring'
 import { nextTemperature } from '../../../src-main/recipes/grpo-online'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
-import { storiesConfig } from './invented-stories'
+import { storiesConfig, writeStoryRequests } from './invented-stories'
 
 const RESOURCES = join(import.meta.dirname, '..', '..', '..', 'resources')
 const temp = tempDir('fs-grpo-online-')
@@ -29,21 +30,6 @@ const REWARDS = JSON.stringify({
 afterAll(() => temp.cleanup())
 
 type StepEvent = Extract<TrainEvent, { type: 'step' }>
-
-/** The story requests with the requested name and animal as each row's metadata. */
-function requestsWithMetadata(): string {
-  const file = join(temp.dir, 'requests.jsonl')
-  const rows = readFileSync(join(RESOURCES, 'datasets', 'story-requests', 'train.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { messages: { content: string }[] })
-    .map((row) => {
-      const [, name, animal] = /about (\w+) the (\w+)/.exec(row.messages[0].content)!
-      return { ...row, metadata: { name, animal } }
-    })
-  writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
-  return file
-}
 
 /** Share of the held-out requests whose greedy story mentions both the name and the animal. */
 async function benchmark(adapterDir: string): Promise<number> {
@@ -68,7 +54,7 @@ const lora = { kind: 'lora' as const, r: 16, alpha: 32, targets: ['q_proj', 'k_p
 
 function grpoConfig(data: string, out: string, initAdapterDir: string, overrides = {}) {
   return storiesConfig(temp.dir, data, out, {
-    adapter: { kind: 'lora', initAdapterDir },
+    adapter: { kind: 'lora', initAdapterDir: initAdapterDir || null },
     recipe: {
       name: 'grpo',
       params: { rewards: REWARDS, group_size: '4', loss_type: 'dapo', max_completion_length: '40' }
@@ -93,8 +79,11 @@ const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / 
 describe('grpo on its own samples after a short SFT stage, stories260K', () => {
   let data: string
   let sftDir: string
+  /** The grpo stage's steps of the SFT → grpo pipeline, on the pipeline's timeline (9…38). */
+  let grpoSteps: StepEvent[]
+  const pipelineOut = join(temp.dir, 'pipeline')
   beforeAll(async () => {
-    data = requestsWithMetadata()
+    data = writeStoryRequests(temp.dir)
     const sft = storiesConfig(temp.dir, data, 'sft', {
       adapter: lora,
       lr: 3e-3,
@@ -103,15 +92,23 @@ describe('grpo on its own samples after a short SFT stage, stories260K', () => {
       batchSize: 8,
       seed: 1
     })
-    await train(sft, { resolveRecipe })
-    sftDir = sft.outDir
-  }, 120_000)
+    // The grpo stage as a run of its own from the SFT adapter would be: the pipeline starts it there.
+    const grpo = grpoConfig(data, 'grpo', '', { adapter: lora, maxSteps: 30 })
+    const events: TrainEvent[] = []
+    await trainPipeline(resolvePipelineConfig({ outDir: pipelineOut, stages: [sft, grpo] }, resolveRecipe), {
+      resolveRecipe,
+      onEvent: (event) => void events.push(event)
+    })
+    grpoSteps = events.filter((event): event is StepEvent => event.type === 'step' && event.step > 8)
+    sftDir = stageDir(pipelineOut, 0, 2)
+  }, 400_000)
 
-  test('the mean reward rises and the held-out benchmark passes the SFT stage’s', async () => {
-    const steps = await run(grpoConfig(data, 'grpo', sftDir, { maxSteps: 30 }))
+  test('in one SFT → grpo pipeline, the mean reward rises and the held-out benchmark passes the SFT stage’s', async () => {
+    const steps = grpoSteps
+    expect(steps.map((step) => step.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 9))
     const rewards = steps.map((step) => step.metrics['rewards/mean'])
     const [first, last] = [mean(rewards.slice(0, 10)), mean(rewards.slice(-10))]
-    const [before, after] = [await benchmark(sftDir), await benchmark(join(temp.dir, 'grpo'))]
+    const [before, after] = [await benchmark(sftDir), await benchmark(pipelineOut)]
     console.info(
       `grpo online: mean reward, first 10 steps ${first.toFixed(3)} → last 10 ${last.toFixed(3)} ` +
         `(per step: ${rewards.map((r) => r.toFixed(2)).join(' ')}); held-out story-requests ` +

@@ -3,11 +3,11 @@
  * which the base model never produces. Training on them should lower the loss on held-out
  * stories of the same kind and make greedy generation tell about the dragon.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { resolveTrainConfig, type TrainConfigInput } from '../../../src-main/engine/train/train-config'
 import { resolveRecipe } from '../../../src-main/recipes/index'
-import { STORIES_260K } from '../../helpers/temp'
+import { STORIES_260K, STORY_REQUESTS } from '../../helpers/temp'
 
 export const INVENTED_NAME = 'Zob'
 
@@ -47,6 +47,24 @@ export function heldOutStories(): { prompt: string; completion: string }[] {
 export function writeJsonl(path: string, rows: readonly unknown[]): string {
   writeFileSync(path, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
   return path
+}
+
+/**
+ * The embedded story requests ("Tell me a story about Bob the bird."), the first `count` of them,
+ * each with the requested name and animal as its metadata (what contains_all rewards read), as
+ * `<dir>/requests.jsonl`.
+ */
+export function writeStoryRequests(dir: string, count = Infinity): string {
+  const rows = readFileSync(STORY_REQUESTS, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(0, count)
+    .map((line) => JSON.parse(line) as { messages: { content: string }[] })
+    .map((row) => {
+      const [, name, animal] = /about (\w+) the (\w+)/.exec(row.messages[0].content)!
+      return { ...row, metadata: { name, animal } }
+    })
+  return writeJsonl(join(dir, 'requests.jsonl'), rows)
 }
 
 /** A run on stories260K from `dataFile` into `<dir>/<out>`, graphs cached in `<dir>/cache`, batches of 4. */

@@ -14,22 +14,14 @@ import { readTrainingData } from '../../../src-main/engine/train/data'
 import {
   onlineRollouts,
   type GroupRewards,
-  type RolloutGroupText
+  type RolloutGroupPlan,
+  type RolloutGroupText,
+  type RolloutPrompt
 } from '../../../src-main/engine/train/online-rollouts'
-import { STORIES_260K, tempDir } from '../../helpers/temp'
+import { STORIES_260K, STORY_REQUESTS, tempDir } from '../../helpers/temp'
 
 const config = readModelConfig(STORIES_260K)
 const tokenizer = loadTokenizer(STORIES_260K)
-const DATA = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'resources',
-  'datasets',
-  'story-requests',
-  'train.jsonl'
-)
 const modules = loraModules(config, ['q_proj', 'v_proj'])
 /** A fresh LoRA (B = 0): the base model's answers. */
 const weights: LiveWeights = new Map(
@@ -55,7 +47,7 @@ async function mentions(group: RolloutGroupText): Promise<GroupRewards> {
 describe('online rollouts on stories260K', () => {
   const dir = tempDir('fs-online-rollouts-')
   let generator: LiveGenerator
-  const prompts = readTrainingData(DATA, { tokenizer, maxSeqLen: 256 }).examples.slice(0, 2)
+  const prompts = readTrainingData(STORY_REQUESTS, { tokenizer, maxSeqLen: 256 }).examples.slice(0, 2)
   const options = {
     groupSize: 3,
     temperature: 1,
@@ -114,6 +106,46 @@ describe('online rollouts on stories260K', () => {
       mentions
     )
     expect(next.groups.map((g) => g.completions)).not.toEqual(result.groups.map((g) => g.completions))
+  })
+
+  it('follows a plan: a hint as prompt, prefixes trained with their completions, the demonstration row', async () => {
+    const generate = (plan?: (prompt: RolloutPrompt) => RolloutGroupPlan) =>
+      onlineRollouts(generator, weights, prompts, tokenizer, options, mentions, plan)
+    const plain = await generate()
+    const planned = await generate(({ demonstration }) => ({
+      hint: demonstration.slice(0, 2),
+      prefixes: [demonstration.slice(0, 5)],
+      demonstration: true
+    }))
+    expect(planned.examples).toHaveLength(8)
+    prompts.forEach((prompt, p) => {
+      const start = prompt.labels.findIndex((label) => label !== IGNORE_INDEX)
+      const demonstration = [...prompt.labels.subarray(start)]
+      const given = [...prompt.inputIds.subarray(0, start), ...demonstration.slice(0, 2)]
+      const rows = planned.examples.slice(4 * p, 4 * p + 4)
+      for (const row of rows.slice(0, 3)) {
+        // Prompt and hint untrained; everything after them trained.
+        expect([...row.inputIds.subarray(0, given.length)]).toEqual(given)
+        expect([...row.labels.subarray(0, given.length)].every((label) => label === IGNORE_INDEX)).toBe(true)
+        expect([...row.labels.subarray(given.length)]).toEqual([...row.inputIds.subarray(given.length)])
+      }
+      // The last completion starts with the demonstration's first 5 tokens (after the 2 of the hint).
+      expect([...rows[2].inputIds.subarray(given.length, given.length + 5)]).toEqual(
+        demonstration.slice(0, 5)
+      )
+      expect(rows[3]).toBe(prompt)
+      expect(planned.groups[p]).toMatchObject({
+        demonstration: true,
+        prompt: tokenizer.decode(given, { skipSpecialTokens: true })
+      })
+    })
+    // Only the hint and prefixes change what is sampled: with neither, a plan draws what no plan does.
+    const demonstrationOnly = await generate(() => ({ demonstration: true }))
+    expect(demonstrationOnly.groups.map((g) => g.completions)).toEqual(plain.groups.map((g) => g.completions))
+    const prefixed = await generate(({ demonstration }) => ({ prefixes: [demonstration.slice(0, 5)] }))
+    prefixed.groups.forEach((group, p) =>
+      expect(group.completions.slice(0, 2)).toEqual(plain.groups[p].completions.slice(0, 2))
+    )
   })
 
   it('refuses rewards that are not one finite number per completion', async () => {

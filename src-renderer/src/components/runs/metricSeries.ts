@@ -86,6 +86,17 @@ export interface RecipeMetricGroup {
 }
 
 /**
+ * Metrics of one prefix whose scales differ by orders of magnitude, charted apart: a rollout's
+ * throughput (thousands of tokens/s) would flatten its sampling temperature and entropy (about 1).
+ */
+const GROUP_OF: Readonly<Record<string, string>> = {
+  'rollout/tokens': 'rollout throughput',
+  'rollout/tokens_per_s': 'rollout throughput',
+  'rollout/temperature': 'rollout sampling',
+  'rollout/entropy': 'rollout sampling'
+}
+
+/**
  * The recipe metrics among `names`, by group (the part of the name before its last slash, as TRL
  * groups rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies), in group order.
  */
@@ -95,7 +106,7 @@ export function recipeMetricGroups(names: readonly string[]): RecipeMetricGroup[
     if (!name.startsWith(RECIPE_METRIC_PREFIX)) continue
     const own = name.slice(RECIPE_METRIC_PREFIX.length)
     const slash = own.lastIndexOf('/')
-    const group = slash < 0 ? own : own.slice(0, slash)
+    const group = GROUP_OF[own] ?? (slash < 0 ? own : own.slice(0, slash))
     const metrics = groups.get(group) ?? []
     metrics.push({ name, label: slash < 0 ? own : own.slice(slash + 1) })
     groups.set(group, metrics)

@@ -9,6 +9,11 @@ import { paramDefaultLabel } from '../../../../src-preload/recipe-labels'
 export type RecipeParamValue = number | boolean | string
 
 /** Every declared parameter at its default (a reward's parameters are declared the same way). */
+/** A recipe's parameters the generated form shows: a reward spec (`rewards`) has its own panel (Rewards). */
+export function formFieldParams(recipe: Pick<RecipeInfo, 'params'> | null | undefined): RecipeParamInfo[] {
+  return (recipe?.params ?? []).filter((param) => param.name !== 'rewards')
+}
+
 export function recipeDefaults(recipe: Pick<RecipeInfo, 'params'>): Record<string, RecipeParamValue> {
   return Object.fromEntries(recipe.params.map((param) => [param.name, param.default]))
 }
