@@ -1,21 +1,23 @@
-"""Shared pieces of the PyTorch eager baselines: the SmolLM-135M-shaped model, timing, FLOP counts, RSS."""
+"""Shared pieces of the PyTorch eager baselines: the SmolLM-135M-shaped model, its LoRA and AdamW, sampling
+with a KV cache, timing, FLOP counts, RSS."""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import resource
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO_ROOT, "reference"))
 
-from llama_ref import CausalLM, ModelConfig  # noqa: E402  (needs the sys.path entry above)
+from llama_ref import LORA_TARGETS_ALL, CausalLM, ModelConfig, attach_lora, lora_module_paths, peft_key  # noqa: E402
 
 THREADS = 2
 
@@ -37,6 +39,11 @@ SMOLLM_135M = {
 # --quick keeps every code path but shrinks depth so a smoke run takes seconds.
 QUICK_LAYERS = 2
 
+# The training benchmarks' LoRA (all seven projections) and AdamW, as bench/train.ts sets ours.
+LORA_RANK = 16
+LORA_ALPHA = 32
+ADAMW = {"lr": 1e-4, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01}
+
 
 def setup_threads() -> None:
     torch.set_num_threads(THREADS)
@@ -56,6 +63,51 @@ def build_model(quick: bool, seed: int = 0) -> CausalLM:
                 # HF's initializer_range for SmolLM is 0.02.
                 parameter.normal_(0.0, 0.02, generator=generator)
     return model
+
+
+def random_adapter(model: CausalLM, rank: int, seed: int) -> Dict[str, torch.Tensor]:
+    """PEFT-style init: A ~ Kaiming-uniform-like, B = 0 (training still computes every LoRA gradient)."""
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for layer_index, layer in enumerate(model.model.layers):
+        for path in lora_module_paths(LORA_TARGETS_ALL):
+            parent_name, child_name = path.split(".")
+            out_features, in_features = getattr(getattr(layer, parent_name), child_name).weight.shape
+            bound = 1.0 / math.sqrt(in_features)
+            uniform = torch.rand(rank, in_features, generator=generator) * 2 - 1
+            tensors[peft_key(layer_index, path, "lora_A")] = uniform * bound
+            tensors[peft_key(layer_index, path, "lora_B")] = torch.zeros(out_features, rank)
+    return tensors
+
+
+def trainable_model(method: str, quick: bool) -> Tuple[CausalLM, List[torch.nn.Parameter], torch.optim.AdamW]:
+    """The model in training mode with its trainable parameters and their AdamW: a LoRA (`lora`) or every weight."""
+    model = build_model(quick)
+    if method == "lora":
+        attach_lora(model, random_adapter(model, LORA_RANK, seed=4), LORA_TARGETS_ALL, LORA_ALPHA / LORA_RANK)
+    model.train()
+    parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    return model, parameters, torch.optim.AdamW(parameters, **ADAMW)
+
+
+def sample_completions(model: CausalLM, prompt: Sequence[int], count: int, new_tokens: int, seed: int) -> torch.Tensor:
+    """`count` completions of `prompt` sampled at temperature 1, batched, with a KV cache: (count, new_tokens).
+    The prompt runs once and its cache is repeated `count` times; every new token runs as [count, 1]."""
+    generator = torch.Generator().manual_seed(seed)
+    tokens = []
+    with torch.no_grad():
+        cache = model.new_cache()
+        logits = model(torch.tensor([list(prompt)]), cache=cache)[:, -1]
+        for layer in cache:
+            layer[0] = layer[0].repeat(count, 1, 1, 1)
+            layer[1] = layer[1].repeat(count, 1, 1, 1)
+        logits = logits.repeat(count, 1)
+        for step in range(new_tokens):
+            tokens.append(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator))  # (count, 1)
+            if step + 1 == new_tokens:
+                break
+            logits = model(tokens[-1], cache=cache)[:, -1]
+    return torch.cat(tokens, dim=1)
 
 
 def matmul_parameter_count(config: ModelConfig) -> int:

@@ -14,7 +14,16 @@ import json
 
 import torch
 
-from torch_common import build_model, machine_info, median, model_summary, peak_rss_mib, setup_threads, time_runs
+from torch_common import (
+    build_model,
+    machine_info,
+    median,
+    model_summary,
+    peak_rss_mib,
+    sample_completions,
+    setup_threads,
+    time_runs,
+)
 from llama_ref import attach_lora, lora_module_paths, peft_key  # noqa: E402  (torch_common puts reference/ on sys.path)
 
 RANK = 16
@@ -33,22 +42,6 @@ def add_lora(model) -> None:
     attach_lora(model, adapter, TARGETS, 2.0)
 
 
-def rollouts(model, prompt, count: int, new_tokens: int, seed: int) -> None:
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        cache = model.new_cache()
-        logits = model(torch.tensor([prompt]), cache=cache)[:, -1]
-        for layer in cache:
-            layer[0] = layer[0].repeat(count, 1, 1, 1)
-            layer[1] = layer[1].repeat(count, 1, 1, 1)
-        logits = logits.repeat(count, 1)
-        for step in range(new_tokens):
-            tokens = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)  # (G, 1)
-            if step + 1 == new_tokens:
-                break
-            logits = model(tokens, cache=cache)[:, -1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 layers, 1 repeat: a smoke run")
@@ -61,7 +54,8 @@ def main() -> None:
     repeats = 1 if args.quick else 3
     results = []
     for count in (1, 8):
-        durations = time_runs(lambda: rollouts(model, prompt, count, new_tokens, 7), warmup=1, repeats=repeats)
+        generate = lambda: sample_completions(model, prompt, count, new_tokens, seed=7)  # noqa: E731
+        durations = time_runs(generate, warmup=1, repeats=repeats)
         seconds = median(durations)
         results.append({"count": count, "seconds_median": seconds, "tokens_per_s": count * new_tokens / seconds})
     print(

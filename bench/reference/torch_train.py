@@ -3,17 +3,17 @@
   lora: r 16, alpha 32, on q,k,v,o,gate,up,down (manual LoRA, base frozen), torch.optim.AdamW
   full: every parameter trainable, torch.optim.AdamW
 One step = forward + mean-NLL loss over all tokens + backward + optimizer step, batch 4 x seq 256.
+grpo: the lora setting trained by GRPO on its own samples (torch_grpo.py): rollout and training tokens/s.
 Each method runs in a fresh child process so its peak RSS is its own.
 Prints one JSON object on stdout.
 
-    /usr/bin/python3 bench/reference/torch_train.py [--quick] [--only lora|full]
+    /usr/bin/python3 bench/reference/torch_train.py [--quick] [--only lora|full|grpo]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from torch_common import (
-    build_model,
+    ADAMW,
+    LORA_ALPHA,
+    LORA_RANK,
     forward_flops_per_token,
     machine_info,
     matmul_peak_gflops,
@@ -33,36 +35,16 @@ from torch_common import (
     peak_rss_mib,
     setup_threads,
     time_runs,
+    trainable_model,
 )
-from llama_ref import LORA_TARGETS_ALL, attach_lora, lora_module_paths, peft_key  # noqa: E402
+from llama_ref import LORA_TARGETS_ALL  # noqa: E402  (torch_common puts reference/ on sys.path)
+from torch_grpo import bench_grpo
 
-LORA_RANK = 16
-LORA_ALPHA = 32
-LEARNING_RATE = 1e-4
-
-
-def random_adapter(model, rank: int, seed: int):
-    """PEFT-style init: A ~ Kaiming-uniform-like, B = 0 (training still computes every LoRA gradient)."""
-    generator = torch.Generator().manual_seed(seed)
-    tensors = {}
-    for layer_index, layer in enumerate(model.model.layers):
-        for path in lora_module_paths(LORA_TARGETS_ALL):
-            parent_name, child_name = path.split(".")
-            out_features, in_features = getattr(getattr(layer, parent_name), child_name).weight.shape
-            bound = 1.0 / math.sqrt(in_features)
-            uniform = torch.rand(rank, in_features, generator=generator) * 2 - 1
-            tensors[peft_key(layer_index, path, "lora_A")] = uniform * bound
-            tensors[peft_key(layer_index, path, "lora_B")] = torch.zeros(out_features, rank)
-    return tensors
+METHODS = ("lora", "full", "grpo")
 
 
 def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: int, peak_gflops: float):
-    model = build_model(quick)
-    if method == "lora":
-        attach_lora(model, random_adapter(model, LORA_RANK, seed=4), LORA_TARGETS_ALL, LORA_ALPHA / LORA_RANK)
-    model.train()
-    parameters = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    model, parameters, optimizer = trainable_model(method, quick)
     generator = torch.Generator().manual_seed(5)
     input_ids = torch.randint(0, model.config.vocab_size, (batch, steps), generator=generator)
     losses = []
@@ -88,7 +70,7 @@ def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: in
         "batch": batch,
         "seq": steps,
         "repeats": repeats,
-        "optimizer": {"type": "adamw", "lr": LEARNING_RATE, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01},
+        "optimizer": {"type": "adamw", **ADAMW},
         "lora": {"r": LORA_RANK, "alpha": LORA_ALPHA, "targets": list(LORA_TARGETS_ALL)} if method == "lora" else None,
         "trainable_parameters": trainable,
         "seconds_per_step_median": seconds,
@@ -115,7 +97,7 @@ def run_method_in_child(method: str, quick: bool, peak_gflops: float) -> Dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 layers, seq 64, 1 measured step: a smoke run")
-    parser.add_argument("--only", choices=["lora", "full"], help="run one method only, in this process")
+    parser.add_argument("--only", choices=METHODS, help="run one method only, in this process")
     parser.add_argument("--peak-gflops", type=float, help="reuse a GEMM peak measured by the parent run")
     args = parser.parse_args()
     setup_threads()
@@ -127,11 +109,14 @@ def main() -> None:
         peak = matmul_peak_gflops(args.quick)
     steps = 64 if args.quick else 256
     repeats = 1 if args.quick else 3
-    if args.only:
+    if args.only == "grpo":
+        result, summary = bench_grpo(args.quick, repeats)
+        results = {args.only: result}
+    elif args.only:
         result, summary = bench_training(args.only, args.quick, 4, steps, repeats, peak["best_gflops"])
         results = {args.only: result}
     else:
-        children = {method: run_method_in_child(method, args.quick, peak["best_gflops"]) for method in ("lora", "full")}
+        children = {method: run_method_in_child(method, args.quick, peak["best_gflops"]) for method in METHODS}
         results = {method: child[method] for method, child in children.items()}
         summary = children["full"]["model"]
 
