@@ -305,6 +305,43 @@ describe('buildRunSettings', () => {
     expect(buildRunSettings({ ...draft, stages: [] }).settings).not.toHaveProperty('stages')
   })
 
+  it('mixes other datasets into a stage’s data by ratio, its own data first', () => {
+    const draft = {
+      ...defaultRunDraft(),
+      baseModelId: 3,
+      datasetVersionId: 5,
+      mixWith: [{ datasetVersionId: 7, ratio: 1 as const }],
+      ownRatio: 3 as const,
+      stages: [
+        {
+          ...defaultStageDraft('sft'),
+          datasetVersionId: 9,
+          mixWith: [{ datasetVersionId: 5, ratio: 2 as const }]
+        }
+      ]
+    }
+    const { settings, problems } = buildRunSettings(draft)
+    expect(problems).toEqual([])
+    expect(settings?.mixture).toEqual({
+      sources: [
+        { datasetVersionId: 5, ratio: 3 },
+        { datasetVersionId: 7, ratio: 1 }
+      ]
+    })
+    expect(settings?.stages?.[0].mixture).toEqual({
+      sources: [
+        { datasetVersionId: 9, ratio: 1 },
+        { datasetVersionId: 5, ratio: 2 }
+      ]
+    })
+    const bad = buildRunSettings({ ...draft, mixWith: [{ datasetVersionId: null, ratio: 0 }] })
+    expect(bad.problems).toEqual([
+      'Data: choose the data to mix in',
+      'Data: mixture ratios must be numbers > 0'
+    ])
+    expect(buildRunSettings({ ...draft, mixWith: [] }).settings).not.toHaveProperty('mixture')
+  })
+
   it('refuses samples the chat template loses content of unless the box to skip them is ticked', () => {
     const chosen = { ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 }
     expect(buildRunSettings(chosen).settings?.templateDrops).toBe('refuse')

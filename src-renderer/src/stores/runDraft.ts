@@ -35,11 +35,23 @@ export const LORA_TARGETS = [
 /** The engine's defaults (engine/train/train-config.ts), shown as placeholders when left empty. */
 export const DEFAULT_LR = { lora: 2e-4, full: 2e-5 } as const
 
+/** Another dataset's version mixed into a stage's data, with its ratio against the stage's own. */
+export interface MixDraft {
+  datasetVersionId: number | null
+  ratio: number | ''
+}
+
+/** A stage's data mixed with others (none: its own data alone), and the ratio of its own. */
+export interface MixtureDraft {
+  mixWith: MixDraft[]
+  ownRatio: number | ''
+}
+
 /**
  * A pipeline stage after the first (the form's own settings are stage 1): it starts from the stage
  * before and trains with its own recipe, data and schedule; what it leaves empty is stage 1's.
  */
-export interface StageDraft {
+export interface StageDraft extends MixtureDraft {
   recipe: string
   recipeParams: Record<string, RecipeParamValue>
   /** null: the data of stage 1. */
@@ -60,7 +72,9 @@ export function defaultStageDraft(recipe = 'grpo'): StageDraft {
     overlap: '',
     maxSteps: 20,
     lr: '',
-    batchSize: ''
+    batchSize: '',
+    mixWith: [],
+    ownRatio: 1
   }
 }
 
@@ -68,7 +82,7 @@ export function defaultStageDraft(recipe = 'grpo'): StageDraft {
  * The new-run form as the user fills it. Number fields are bound with v-model.number, which gives
  * '' for an emptied field: such values are reported by `buildRunSettings`, not sent.
  */
-export interface RunDraft {
+export interface RunDraft extends MixtureDraft {
   name: string
   baseModelId: number | null
   datasetId: number | null
@@ -141,7 +155,9 @@ export function defaultRunDraft(): RunDraft {
     skipTemplateDrops: false,
     device: 'cpu',
     rewardSpec: { terms: [] },
-    stages: []
+    stages: [],
+    mixWith: [],
+    ownRatio: 1
   }
 }
 
@@ -197,6 +213,25 @@ function checkParamValues(params: Record<string, RecipeParamValue>, where: strin
 
 type StageSettings = NonNullable<RunSettings['stages']>[number]
 
+/** The mixture of `own` with the draft's other sources, or undefined when none are mixed in. */
+function buildMixture(
+  own: number | null,
+  draft: MixtureDraft,
+  where: string,
+  problems: string[]
+): RunSettings['mixture'] {
+  if (draft.mixWith.length === 0 || own === null) return undefined
+  const ratio = (value: number | '') => {
+    if (typeof value !== 'number' || !(value > 0)) problems.push(`${where}mixture ratios must be numbers > 0`)
+    return typeof value === 'number' ? value : NaN
+  }
+  const others = draft.mixWith.map((source) => {
+    if (source.datasetVersionId === null) problems.push(`${where}choose the data to mix in`)
+    return { datasetVersionId: source.datasetVersionId ?? 0, ratio: ratio(source.ratio) }
+  })
+  return { sources: [{ datasetVersionId: own, ratio: ratio(draft.ownRatio) }, ...others] }
+}
+
 function buildStages(draft: RunDraft, problems: string[]): StageSettings[] {
   return draft.stages.map((stage, index) => {
     const where = `Stage ${index + 2}: `
@@ -210,6 +245,8 @@ function buildStages(draft: RunDraft, problems: string[]): StageSettings[] {
       datasetVersionId: stage.datasetVersionId ?? draft.datasetVersionId ?? 0,
       maxSteps: typeof stage.maxSteps === 'number' ? stage.maxSteps : NaN
     }
+    const mixture = buildMixture(built.datasetVersionId, stage, where, problems)
+    if (mixture) built.mixture = mixture
     if (stage.overlap !== '') built.overlap = stage.overlap
     if (stage.lr !== '') built.lr = stage.lr
     if (stage.batchSize !== '') built.batchSize = stage.batchSize
@@ -273,6 +310,8 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
   else settings.maxSteps = number('Steps', draft.maxSteps)
   const maxSeqLen = optional(draft.maxSeqLen)
   if (maxSeqLen !== undefined) settings.maxSeqLen = maxSeqLen
+  const mixture = buildMixture(draft.datasetVersionId, draft, 'Data: ', problems)
+  if (mixture) settings.mixture = mixture
   if (draft.stages.length > 0) settings.stages = buildStages(draft, problems)
   const { benchmarks } = draft
   if (benchmarks.tasks.length > 0) {
