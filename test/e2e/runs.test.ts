@@ -58,12 +58,13 @@ describe('the run workspace, driven by Chromium', () => {
   const detail = () => page.getByTestId('run-detail')
   const lossChart = () => detail().getByTestId('chart-loss')
 
+  /** Both attributes read at one moment: the chart gains points while the run trains. */
   async function lossPoints(): Promise<{ count: number; lastStep: number }> {
-    const chart = lossChart()
-    return {
-      count: Number(await chart.getAttribute('data-point-count')),
-      lastStep: Number(await chart.getAttribute('data-last-step'))
-    }
+    const [count, lastStep] = await lossChart().evaluate((chart) => [
+      chart.getAttribute('data-point-count'),
+      chart.getAttribute('data-last-step')
+    ])
+    return { count: Number(count), lastStep: Number(lastStep) }
   }
 
   /** The status badge of the open run; a failure shows its error instead of waiting out the timeout. */
