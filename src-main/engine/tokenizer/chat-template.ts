@@ -9,6 +9,7 @@
  * semantics (python-semantics.ts).
  */
 import { Template } from '@huggingface/jinja'
+import { budgetedRange } from '../../shared/template-range'
 import { applyPythonSemantics, PYTHON_SEMANTICS } from './python-semantics'
 import type { TextTokenizer } from './tokenizer'
 
@@ -82,7 +83,8 @@ export class ChatTemplate {
         tools: options.tools ?? null,
         documents: null,
         add_generation_prompt: options.addGenerationPrompt ?? false,
-        ...PYTHON_SEMANTICS
+        ...PYTHON_SEMANTICS,
+        __fs_range: budgetedRange()
       })
     } catch (error) {
       throw new Error(`chat template (${this.name}): ${(error as Error).message}`)

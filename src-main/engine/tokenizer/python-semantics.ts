@@ -7,6 +7,9 @@
  *       stripped); Qwen3 renders `content.lstrip('\n')`, so an answer's leading spaces were lost.
  *   a == b, a != b   compare lists and dicts by identity; Python compares their contents (Mistral
  *       places the tool list with `message == user_messages[-1]`).
+ *   range(…)   calls our budgeted range (shared/template-range.ts), handed to each rendering, since a
+ *       hostile template's `range(10**9)` would build a billion values (the library's global
+ *       `range` cannot be replaced: the environment refuses to set it twice).
  *
  * The rewritten nodes call functions handed to the template as variables under names no template
  * uses. The interpreter dispatches on each node's `type`, so a node is rewritten in place.
@@ -49,6 +52,10 @@ function rewrite(node: Node): void {
     const callee = node.callee as Node
     const property = callee.property as Node | undefined
     const args = node.args as Node[]
+    if (callee.type === 'Identifier' && callee.value === 'range') {
+      node.callee = identifier('__fs_range')
+      return
+    }
     const isStrip =
       callee.type === 'MemberExpression' &&
       callee.computed === false &&

@@ -11,6 +11,7 @@
  * with double quotes; the `regex_replace` filter lm-eval registers is not available.
  */
 import { Environment, Interpreter, parse, tokenize } from '@huggingface/jinja'
+import { budgetedRange } from '../../shared/template-range'
 
 type Program = ReturnType<typeof parse>
 type Node = Parameters<Interpreter['evaluate']>[0]
@@ -24,23 +25,13 @@ export class TemplateError extends Error {
   }
 }
 
-/** Python's `range`, which jinja2 offers as a global. */
-function pythonRange(start: number, stop?: number, step = 1): number[] {
-  const [from, to] = stop === undefined ? [0, start] : [start, stop]
-  if (step === 0) throw new TemplateError('range() arg 3 must not be zero')
-  const values: number[] = []
-  for (let i = from; step > 0 ? i < to : i > to; i += step) values.push(i)
-  return values
-}
-
 const GLOBALS: Record<string, unknown> = {
   true: true,
   false: false,
   none: null,
   True: true,
   False: false,
-  None: null,
-  range: pythonRange
+  None: null
 }
 
 function describe(node: Node): string {
@@ -156,7 +147,8 @@ export class TaskTemplate {
     const environment = new Environment()
     for (const [name, value] of Object.entries(variables)) environment.set(name, value)
     // A document column named like a global (e.g. "range") hides the global, as in jinja2.
-    for (const [name, value] of Object.entries(GLOBALS))
+    const globals = { ...GLOBALS, range: budgetedRange((message) => new TemplateError(message)) }
+    for (const [name, value] of Object.entries(globals))
       if (!(name in variables)) environment.set(name, value)
     try {
       return new StrictInterpreter(environment).run(this.program).value as string

@@ -173,6 +173,31 @@ describe('ChatTemplate', () => {
     expect(() => template.render([])).toThrow('chat template (default): Conversation roles must alternate')
   })
 
+  it('refuses a hostile range() quickly, with an error, and lets real loops run', () => {
+    const hostile = new ChatTemplate('{% for i in range(10**9) %}x{% endfor %}', {})
+    const began = performance.now()
+    expect(() => hostile.render([])).toThrow(
+      'chat template (default): range(0, 1000000000, 1) makes 1000000000 values; a template may make at most 1000000 with range() in one rendering'
+    )
+    expect(performance.now() - began).toBeLessThan(1000)
+    // Nested ranges share one budget per rendering: 2000 × 1000 values is past it.
+    const nested = new ChatTemplate(
+      '{% for i in range(2000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}',
+      {}
+    )
+    expect(() => nested.render([])).toThrow(/may make at most 1000000/)
+    const real = new ChatTemplate('{% for i in range(messages|length) %}{{ i }}{% endfor %}', {})
+    expect(
+      real.render([
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' }
+      ])
+    ).toBe('01')
+    // The budget is per rendering.
+    const many = new ChatTemplate('{% for i in range(600000) %}{% endfor %}ok', {})
+    expect([many.render([]), many.render([])]).toEqual(['ok', 'ok'])
+  })
+
   it('passes tools as None when absent, as transformers does', () => {
     const template = new ChatTemplate('{% if tools is none %}none{% else %}some{% endif %}', {})
     expect(template.render([])).toBe('none')

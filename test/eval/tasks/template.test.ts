@@ -33,5 +33,10 @@ describe('task templates rendered as lm-eval renders them', () => {
 
   it('reports a template that does not parse', () => {
     expect(() => new TaskTemplate('{{ x')).toThrow(/cannot parse the template/)
+    // A hostile range() is refused before it builds its values (the import reader renders these).
+    expect(() => render('{% for i in range(10**12) %}{% endfor %}')).toThrow(
+      /range\(0, 1000000000000, 1\) makes 1000000000000 values; a template may make at most 1000000/
+    )
+    expect(render('{% for i in range(3) %}{{ i }}{% endfor %}')).toBe('012')
   })
 })
