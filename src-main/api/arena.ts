@@ -4,9 +4,15 @@
  * ratings) and can become a preference dataset (chosen / rejected) for DPO.
  */
 import { randomInt } from 'node:crypto'
-import type { ArenaStanding, Conversation, EvalTargetRef, ParsedInput } from '../../src-preload/contract'
+import type {
+  ArenaStanding,
+  Conversation,
+  ConversationMessage,
+  EvalTargetRef,
+  ParsedInput
+} from '../../src-preload/contract'
 import { rate, type PairOutcome } from '../eval/bradley-terry'
-import { toArenaBattle, type BattleRecord } from '../store/repos/arena'
+import { toArenaBattle, type ArenaContender, type BattleRecord } from '../store/repos/arena'
 import { inTransaction } from '../store/repos/sql'
 import { resolveEvalTarget } from './eval-launcher'
 import { ApiError, notFound } from './errors'
@@ -55,11 +61,21 @@ async function answer(
   return text.trim()
 }
 
-async function startBattle(ctx: RequestContext, input: ParsedInput<'arena.start'>) {
-  const a = resolveEvalTarget(ctx, OPERATION, input.a)
-  const b = resolveEvalTarget(ctx, OPERATION, input.b)
+/** The two contenders as a battle records them; the same target twice is refused. */
+function contenders(
+  ctx: RequestContext,
+  operation: string,
+  refs: { a: EvalTargetRef; b: EvalTargetRef }
+): { a: ArenaContender; b: ArenaContender } {
+  const a = resolveEvalTarget(ctx, operation, refs.a)
+  const b = resolveEvalTarget(ctx, operation, refs.b)
   if (a.key === b.key)
-    throw new ApiError('invalid_input', `${OPERATION}: a and b are the same (${a.weights.label})`)
+    throw new ApiError('invalid_input', `${operation}: a and b are the same (${a.weights.label})`)
+  return { a: { key: a.key, label: a.weights.label }, b: { key: b.key, label: b.weights.label } }
+}
+
+async function startBattle(ctx: RequestContext, input: ParsedInput<'arena.start'>) {
+  const { a, b } = contenders(ctx, OPERATION, input)
   const drawn = input.prompt === undefined ? promptFromVersion(ctx, input.datasetVersionId!) : null
   const prompt = input.prompt ?? drawn!.prompt
   const seed = input.seed ?? randomInt(2 ** 31)
@@ -67,8 +83,8 @@ async function startBattle(ctx: RequestContext, input: ParsedInput<'arena.start'
   const outputB = await answer(ctx, input.b, prompt, input, seed)
   const battle = ctx.store.arena.create({
     prompt,
-    a: { key: a.key, label: a.weights.label },
-    b: { key: b.key, label: b.weights.label },
+    a,
+    b,
     outputA,
     outputB,
     aOnLeft: randomInt(2) === 1,
@@ -79,6 +95,26 @@ async function startBattle(ctx: RequestContext, input: ParsedInput<'arena.start'
       seed,
       ...(drawn ? { datasetVersionId: input.datasetVersionId, sampleId: drawn.sampleId } : {})
     }
+  })
+  return toArenaBattle(battle)
+}
+
+/**
+ * A chat two targets answered side by side (the Playground): its last turn is the battle's prompt
+ * and answers, the turns before it the history the voter reads first.
+ */
+function recordBattle(ctx: RequestContext, input: ParsedInput<'arena.record'>) {
+  const { a, b } = contenders(ctx, 'arena.record', input)
+  const last = input.turns.at(-1)!
+  const battle = ctx.store.arena.create({
+    prompt: last.user,
+    a,
+    b,
+    outputA: last.a,
+    outputB: last.b,
+    aOnLeft: randomInt(2) === 1,
+    settings: { source: 'playground', generation: input.settings },
+    history: input.turns.slice(0, -1)
   })
   return toArenaBattle(battle)
 }
@@ -152,8 +188,14 @@ function exportVotes(ctx: RequestContext, name: string) {
   }
   const samples = decided.map((battle) => {
     const aWon = battle.vote === 'a'
+    // A chat battle's earlier turns come first, with the winner's answers: the context it won in.
+    const context = battle.history.flatMap((turn): ConversationMessage[] => [
+      { role: 'user', content: turn.user },
+      { role: 'assistant', content: aWon ? turn.a : turn.b }
+    ])
     const conversation: Conversation = {
       messages: [
+        ...context,
         { role: 'user', content: battle.prompt },
         { role: 'assistant', content: aWon ? battle.outputA : battle.outputB }
       ],
@@ -184,9 +226,10 @@ function exportVotes(ctx: RequestContext, name: string) {
 
 export const arenaHandlers: Pick<
   Handlers,
-  'arena.start' | 'arena.vote' | 'arena.battles' | 'arena.leaderboard' | 'arena.export'
+  'arena.start' | 'arena.record' | 'arena.vote' | 'arena.battles' | 'arena.leaderboard' | 'arena.export'
 > = {
   'arena.start': (input, ctx) => startBattle(ctx, input),
+  'arena.record': (input, ctx) => recordBattle(ctx, input),
   'arena.vote': (input, ctx) => {
     const battle = ctx.store.arena.vote(input.id, input.vote)
     if (!battle) throw notFound('arena battle', input.id)

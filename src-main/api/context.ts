@@ -48,6 +48,7 @@ export function createApiContext(
   const searchIndex = new SearchIndexing(store, jobs)
   const runs = new RunManager({ store, jobs, events, searchIndex })
   store.evaluations.interruptOrphans(processExists)
+  store.exports.interruptOrphans(processExists)
   if (options.indexSearchOnOpen ?? true) searchIndex.ensure()
   const cacheDir = graphCacheDir(store.dir)
   // No cache yet, nothing to prune: no worker started for it.

@@ -31,6 +31,7 @@ import { defaultModelDir } from '../resources'
 import { inTransaction } from '../store/repos/sql'
 import { compileUserRegex, UserRegexError } from '../store/user-regex'
 import { ApiError, notFound } from './errors'
+import { finishStoreDatasetExport, startStoreDatasetExport } from './exports-datasets'
 import type { Handlers, RequestContext } from './handlers'
 import { checkOutputFile } from './write-paths'
 
@@ -397,20 +398,34 @@ export const datasetHandlers: Pick<Handlers, DatasetCalls> = {
     }
     if (input.datasetId !== undefined) requireDataset(ctx, input.datasetId)
     checkRegex('datasets.export', input.filter)
-    const path = checkOutputFile('datasets.export', ctx.store.dir, input.path, {
-      overwrite: input.overwrite,
-      overwriteFlag: 'overwrite'
-    })
+    const inStore = input.path === undefined ? startStoreDatasetExport(ctx, input) : null
+    const path =
+      inStore?.path ??
+      checkOutputFile('datasets.export', ctx.store.dir, input.path!, {
+        overwrite: input.overwrite,
+        overwriteFlag: 'overwrite'
+      })
     const source =
       input.versionId !== undefined
         ? { versionId: input.versionId }
         : { datasetId: input.datasetId!, filter: input.filter }
-    const { jobId, value } = await runJob<ExportOutcome>(ctx, 'dataset.export', 'datasets.export', {
+    const job = runJob<ExportOutcome>(ctx, 'dataset.export', 'datasets.export', {
       source,
       format: input.format,
       path,
       overwrite: input.overwrite
     })
-    return { jobId, path, ...value }
+    if (!inStore) {
+      const { jobId, value } = await job
+      return { jobId, path, exportId: null, ...value }
+    }
+    try {
+      const { jobId, value } = await job
+      finishStoreDatasetExport(ctx, inStore)
+      return { jobId, path, exportId: inStore.exportId, ...value }
+    } catch (error) {
+      finishStoreDatasetExport(ctx, inStore, error)
+      throw error
+    }
   }
 }

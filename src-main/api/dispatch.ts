@@ -11,7 +11,9 @@ import type { Handler, Handlers, RequestContext } from './handlers'
 import { arenaHandlers } from './arena'
 import { datasetHandlers } from './datasets'
 import { evaluationHandlers } from './evaluations'
+import { exportHandlers } from './exports'
 import { jobHandlers } from './jobs'
+import { modelLibraryHandlers } from './model-library'
 import { modelHandlers } from './models'
 import { recipeHandlers } from './recipes'
 import { rewardHandlers } from './rewards'
@@ -23,11 +25,13 @@ export const handlers: Handlers = {
   ...systemHandlers,
   ...datasetHandlers,
   ...modelHandlers,
+  ...modelLibraryHandlers,
   ...runHandlers,
   ...recipeHandlers,
   ...rewardHandlers,
   ...evaluationHandlers,
   ...arenaHandlers,
+  ...exportHandlers,
   ...jobHandlers
 }
 

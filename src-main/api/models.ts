@@ -24,7 +24,7 @@ function checkModelFolder(path: string): string {
 }
 
 /** What generation allows a registered model (contextLimit), read from its folder as generation reads it. */
-function contextLengthOf(modelDir: string): number | null {
+export function contextLengthOf(modelDir: string): number | null {
   try {
     return contextLimit(readModelConfig(modelDir))
   } catch {

@@ -96,7 +96,7 @@ export async function startRun(ctx: RequestContext, input: RunSettings): Promise
   const stages = stageSettings(input)
   for (const stage of stages) checkRecipe(stage.recipe)
   const model = ctx.store.models.get(input.baseModelId)
-  if (!model) throw notFound('base model', input.baseModelId)
+  if (!model || !ctx.store.models.isListed(model.id)) throw notFound('base model', input.baseModelId)
   const version = ctx.store.datasets.getVersion(input.datasetVersionId)
   if (!version) throw notFound('dataset version', input.datasetVersionId)
   const benchmarks = input.benchmarks

@@ -189,7 +189,7 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
   const stages = stageSettings(input)
   for (const stage of stages) checkRecipe(stage.recipe, 'runs.preflight')
   const model = ctx.store.models.get(input.baseModelId)
-  if (!model) throw notFound('base model', input.baseModelId)
+  if (!model || !ctx.store.models.isListed(model.id)) throw notFound('base model', input.baseModelId)
   const version = ctx.store.datasets.getVersion(input.datasetVersionId)
   if (!version) throw notFound('dataset version', input.datasetVersionId)
   const validation = await validateModel(ctx, model.path, 'runs.preflight')

@@ -5,6 +5,7 @@ import { datasetCommands } from './commands/datasets'
 import { demoCommand } from './commands/demo'
 import { evalCommand } from './commands/eval'
 import { evalCommands } from './commands/eval-browse'
+import { exportCommand, exportsDeleteCommand, exportsListCommand } from './commands/export'
 import { generateCommand } from './commands/generate'
 import { infoCommand } from './commands/info'
 import { modelsListCommand, modelsRegisterCommand } from './commands/models'
@@ -49,6 +50,9 @@ export const commands: Command[] = [
   scoreCommand,
   generateCommand,
   trainCommand,
+  exportCommand,
+  exportsListCommand,
+  exportsDeleteCommand,
   ...cacheCommands
 ]
 

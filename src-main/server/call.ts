@@ -76,6 +76,11 @@ function parseInput(body: Buffer, name: string): unknown {
   }
 }
 
+/** The request's JSON body (`{}` when empty), refused with 413 past the limit and 400 when not JSON. */
+export async function readJsonBody(req: IncomingMessage, name: string): Promise<unknown> {
+  return parseInput(await readBody(req, name), name)
+}
+
 /** The call name in the path; a malformed escape is the client's mistake, not a crash. */
 function callName(pathname: string): string {
   const encoded = pathname.slice(CALL_PREFIX.length)
@@ -97,7 +102,7 @@ export async function answerHttpCall(
   requireSameOrigin(req, pathname)
   requireJsonBody(req, pathname)
   const name = callName(pathname)
-  const input = parseInput(await readBody(req, name), name)
+  const input = await readJsonBody(req, name)
   const result = await dispatch(name, input, ctx)
   sendJson(res, statusFor(result), result)
 }

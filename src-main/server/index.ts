@@ -12,7 +12,9 @@ import type { RequestContext } from '../api/handlers'
 import { datasetImportJob } from '../datasets/jobs'
 import { isLoopback, newToken, presentedToken, TOKEN_COOKIE, tokenMatches } from './auth'
 import { answerHttpCall, CALL_PREFIX } from './call'
+import { answerDownload, DOWNLOAD_PREFIX } from './download'
 import { hostNamesFor, requireOwnHost, requireSameOrigin } from './guard'
+import { answerOpenAi, OPENAI_PREFIX, type OpenAiDoor } from './openai'
 import { HttpError, sendFailure } from './respond'
 import { attachSocket, MAX_FRAME_BYTES } from './socket'
 import { serveAsset } from './static'
@@ -109,8 +111,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw new HttpError(401, 'unauthorized', UNAUTHORIZED, { 'www-authenticate': 'Bearer' })
   }
 
+  const openAiDoor: OpenAiDoor = { ctx: httpCtx, admit, log }
+
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req)
+    // Before admission: OpenAI's clients understand refusals only in OpenAI's shape, a 401 included.
+    if (url.pathname.startsWith(OPENAI_PREFIX)) return answerOpenAi(req, res, url, openAiDoor)
     admit(req, url)
     if (url.searchParams.has('token')) {
       // Assets and the page's socket carry the cookie from here on, so the token need not be in every URL.
@@ -121,6 +127,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (url.pathname === UPLOAD_PATH) return answerUpload(req, res, url, uploads)
     if (url.pathname.startsWith(CALL_PREFIX)) return answerHttpCall(req, res, url.pathname, httpCtx)
+    if (url.pathname.startsWith(DOWNLOAD_PREFIX)) return answerDownload(req, res, url, httpCtx)
     return serveAsset(res, options.rendererDir, url.pathname)
   }
 

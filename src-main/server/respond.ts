@@ -38,18 +38,32 @@ export function sendFailure(
           'internal',
           `${req.method} ${req.url}: ${err instanceof Error ? err.message : err}`
         )
+  if (!res.headersSent && refusal.status >= 500) log(`error: ${refusal.message}`)
+  sendRefusal(req, res, refusal.status, refusal.headers, {
+    ok: false,
+    error: { code: refusal.code, message: refusal.message }
+  })
+}
+
+/** Sends a refusal's status, headers and JSON body, whatever shape the body has. Never throws. */
+export function sendRefusal(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: unknown
+): void {
   if (res.headersSent) {
     // Half an answer is out (mostly: the client left while a file streamed to it); cutting the
     // connection is the only way left to say it failed.
     res.destroy()
     return
   }
-  if (refusal.status >= 500) log(`error: ${refusal.message}`)
   // A body we did not read to the end must not be taken for the next request on this connection;
   // closing also spares us reading (say) gigabytes of an upload we have refused.
   if (!req.complete) res.setHeader('connection', 'close')
-  for (const [name, value] of Object.entries(refusal.headers)) res.setHeader(name, value)
-  sendJson(res, refusal.status, { ok: false, error: { code: refusal.code, message: refusal.message } })
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+  sendJson(res, status, body)
 }
 
 /** The Content-Length a request declares; null when it streams (chunked) or declares none. */

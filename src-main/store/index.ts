@@ -7,6 +7,8 @@ import { DATABASE_FILE } from './location'
 import { createArenaRepo, type ArenaRepo } from './repos/arena'
 import { createDatasetsRepo, type DatasetsRepo } from './repos/datasets'
 import { createEvaluationsRepo, type EvaluationsRepo } from './repos/evaluations'
+import { createExportsRepo, type ExportsRepo } from './repos/exports'
+import { createModelFoldersRepo, type ModelFoldersRepo } from './repos/model-folders'
 import { createModelsRepo, type ModelsRepo } from './repos/models'
 import { createRecipesRepo, type RecipesRepo } from './repos/recipes'
 import { createRunsRepo, type RunsRepo } from './repos/runs'
@@ -18,10 +20,14 @@ export interface Store {
   db: Database.Database
   datasets: DatasetsRepo
   models: ModelsRepo
+  /** Folders model discovery looks in besides the HF cache. */
+  modelFolders: ModelFoldersRepo
   recipes: RecipesRepo
   runs: RunsRepo
   evaluations: EvaluationsRepo
   arena: ArenaRepo
+  /** Weights and dataset files written for other tools, with what they came from. */
+  exports: ExportsRepo
   /** The full-text index's backlog of samples imported but not yet searchable. */
   searchIndex: SearchIndexRepo
   close(): void
@@ -43,10 +49,12 @@ export function openStore(dir: string): Store {
       db,
       datasets: createDatasetsRepo(db),
       models: createModelsRepo(db),
+      modelFolders: createModelFoldersRepo(db),
       recipes: createRecipesRepo(db),
       runs: createRunsRepo(db),
       evaluations: createEvaluationsRepo(db),
       arena: createArenaRepo(db),
+      exports: createExportsRepo(db),
       searchIndex: createSearchIndexRepo(db),
       close: () => db.close()
     }

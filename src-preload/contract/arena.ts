@@ -5,9 +5,21 @@ import { call, device, id, noInput, page } from './shared'
 
 export type ArenaVote = 'left' | 'right' | 'tie' | 'both_bad'
 
+/** An earlier turn of a chat the two answered side by side: the user's words and each side's answer. */
+export interface ArenaTurn {
+  user: string
+  left: string
+  right: string
+}
+
 /** Two answers to one prompt, shown in random order; who wrote which is revealed after the vote. */
 export interface ArenaBattle {
   id: number
+  /**
+   * The turns before the prompt when the battle was a chat (saved from the Playground side by
+   * side), each side's answers on its own side; empty for a single prompt.
+   */
+  history: ArenaTurn[]
   prompt: string
   left: { output: string; label: string | null }
   right: { output: string; label: string | null }
@@ -53,6 +65,31 @@ export const arenaCalls = {
       .refine((v) => (v.prompt === undefined) !== (v.datasetVersionId === undefined), {
         message: 'give exactly one of prompt and datasetVersionId'
       })
+  ),
+  'arena.record': call<ArenaBattle>()(
+    'Store two answers already generated (the Playground side by side) as a battle waiting for its ' +
+      "vote: the chat turns, the last one the prompt voted on, with each target's answers. Shown in " +
+      'random order like any battle, the authors hidden until the vote.',
+    z
+      .object({
+        a: evalTargetRef,
+        b: evalTargetRef,
+        turns: z
+          .array(
+            z
+              .object({
+                user: z.string().min(1).max(1_000_000),
+                a: z.string().max(1_000_000),
+                b: z.string().max(1_000_000)
+              })
+              .strict()
+          )
+          .min(1)
+          .max(1000),
+        /** How the answers were generated, kept with the battle (sampling settings per side). */
+        settings: z.record(z.string(), z.unknown()).default({})
+      })
+      .strict()
   ),
   'arena.vote': call<ArenaBattle>()(
     'Vote on a battle: the left answer, the right one, a tie, or both bad. Reveals who wrote which.',

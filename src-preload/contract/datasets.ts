@@ -157,6 +157,8 @@ export interface DatasetDetail extends DatasetSummary {
 export interface ExportResult {
   jobId: string
   path: string
+  /** The export's record when written into the store (no path given): downloadable from the served UI. */
+  exportId: number | null
   written: number
   /** Samples the format cannot express (e.g. tool calls in Alpaca), with why; not written. */
   skipped: { sampleId: number | null; position: number | null; reason: string }[]
@@ -301,12 +303,12 @@ export const datasetCalls = {
     z.object({ versionId: id, split: split.optional(), ...page }).strict()
   ),
   'datasets.export': call<ExportResult>()(
-    'Write a version, or a dataset\'s live samples matching a filter, to a JSONL file (job "dataset.export").',
+    'Write a version, or a dataset\'s live samples matching a filter, to a JSONL file (job "dataset.export"); without a path, into the store as an export (exports.list) the served UI can download.',
     z
       .object({
         ...exportSource,
         format: z.enum(['messages', 'sharegpt', 'alpaca', 'text']).default('messages'),
-        path: z.string().min(1),
+        path: z.string().min(1).optional(),
         overwrite: z.boolean().default(false)
       })
       .strict()

@@ -17,7 +17,9 @@ import { datasetQualityCalls } from './dataset-quality'
 import { datasetCalls } from './datasets'
 import { evaluationCalls } from './evaluations'
 import type { EventName, Events } from './events'
+import { exportCalls } from './exports'
 import { jobCalls } from './jobs'
+import { modelLibraryCalls } from './model-library'
 import { modelCalls } from './models'
 import { recipeCalls } from './recipes'
 import { rewardCalls } from './rewards'
@@ -31,7 +33,9 @@ export * from './dataset-quality'
 export * from './datasets'
 export * from './evaluations'
 export * from './events'
+export * from './exports'
 export * from './jobs'
+export * from './model-library'
 export * from './models'
 export * from './recipes'
 export * from './rewards'
@@ -46,11 +50,13 @@ export const calls = {
   ...sampleCalls,
   ...datasetQualityCalls,
   ...modelCalls,
+  ...modelLibraryCalls,
   ...runCalls,
   ...recipeCalls,
   ...rewardCalls,
   ...evaluationCalls,
   ...arenaCalls,
+  ...exportCalls,
   ...jobCalls
 } as const
 

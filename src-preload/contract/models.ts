@@ -54,6 +54,13 @@ export interface GenerateOutput {
   tokenCount: number
 }
 
+const generateMessage = z
+  .object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().max(1_000_000) })
+  .strict()
+
+/** One turn of a conversation models.generate answers. */
+export type GenerateMessage = z.infer<typeof generateMessage>
+
 export const modelCalls = {
   'models.list': call<ModelListing[]>()('Registered base models, with the context each reads.', noInput),
   'models.register': call<{ jobId: string }>()(
@@ -65,7 +72,8 @@ export const modelCalls = {
     z.object({ path: z.string().min(1) }).strict()
   ),
   'models.generate': call<GenerateOutput>()(
-    'Generate text after a prompt with a base model or a run\'s checkpoint (job "engine.generate"); the ' +
+    "Generate text after a prompt (or a chat's messages) with a base model or a run's checkpoint (job " +
+      '"engine.generate"); the ' +
       'text streams as job.output events tagged with requestId, and the call answers when it ends. ' +
       'Cancel it with jobs.cancel: the answer then holds the text so far, finishReason "aborted".',
     z
@@ -73,7 +81,12 @@ export const modelCalls = {
         baseModelId: id.optional(),
         checkpointId: id.optional(),
         /** '' starts from the BOS token alone. */
-        prompt: z.string().max(1_000_000),
+        prompt: z.string().max(1_000_000).optional(),
+        /**
+         * A conversation so far, ending with the user turn to answer, rendered by the model's chat
+         * template (the Playground's side-by-side chat): instead of prompt, and only with chat on.
+         */
+        messages: z.array(generateMessage).min(1).max(1000).optional(),
         /** Wrap the prompt as a user turn of the model's chat template. */
         chat: z.boolean().default(true),
         maxNewTokens: z.number().int().min(1).max(4096).default(128),
@@ -93,6 +106,17 @@ export const modelCalls = {
       .strict()
       .refine((v) => (v.baseModelId === undefined) !== (v.checkpointId === undefined), {
         message: 'give exactly one of baseModelId and checkpointId'
+      })
+      .refine((v) => (v.prompt === undefined) !== (v.messages === undefined), {
+        message: 'give exactly one of prompt and messages'
+      })
+      .refine((v) => v.messages === undefined || v.chat, {
+        message: 'messages are rendered by the chat template: chat cannot be false with messages',
+        path: ['chat']
+      })
+      .refine((v) => v.messages === undefined || v.messages.at(-1)!.role === 'user', {
+        message: 'messages must end with the user turn to answer',
+        path: ['messages']
       })
   )
 } as const

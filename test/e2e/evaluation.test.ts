@@ -10,7 +10,13 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerEmbeddedModel, screenshotDir, screenshotWhole, StudioUnderTest } from './harness'
+import {
+  registerEmbeddedModel,
+  screenshotDir,
+  screenshotWhole,
+  StudioUnderTest,
+  trainedQuickRun
+} from './harness'
 
 /** Long enough to register a model, train ten steps or evaluate on a busy machine. */
 const SLOW_MS = 120_000
@@ -106,25 +112,12 @@ describe('the evaluation room, driven by Chromium', () => {
     })
     datasetId = imported.dataset.id
     // Ten quick LoRA steps with a checkpoint every five: two checkpoints to evaluate.
-    const run = await api('runs.start', {
+    const detail = await trainedQuickRun(studio.server, {
       baseModelId,
-      datasetVersionId: imported.version!.id,
-      lr: 0.01,
-      batchSize: 2,
-      maxSteps: 10,
-      saveEvery: 5,
-      lora: { r: 4, targets: ['q_proj', 'v_proj'] }
+      datasetVersionId: imported.version!.id
     })
-    for (;;) {
-      const detail = await api('runs.get', { id: run.id })
-      if (detail.status === 'failed') throw new Error(`the run failed: ${detail.error}`)
-      if (detail.status === 'completed') {
-        runName = detail.name
-        for (const checkpoint of detail.checkpoints) checkpoints.set(checkpoint.step, checkpoint.id)
-        break
-      }
-      await new Promise((resolveLater) => setTimeout(resolveLater, 200))
-    }
+    runName = detail.name
+    for (const checkpoint of detail.checkpoints) checkpoints.set(checkpoint.step, checkpoint.id)
     expect([...checkpoints.keys()]).toEqual([5, 10])
 
     page = await studio.openStudioPage({ width: 1360, height: 900 }, browserErrors)

@@ -6,7 +6,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
 import { expect } from 'vitest'
-import type { CallInput, CallName, CallOutput, JobSummary, ModelListing } from '../../src-preload/contract'
+import type {
+  CallInput,
+  CallName,
+  CallOutput,
+  JobSummary,
+  ModelListing,
+  RunDetail
+} from '../../src-preload/contract'
 import { startServer, type RunningServer } from '../../src-main/server'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -116,6 +123,30 @@ export async function registerEmbeddedModel(server: RunningServer): Promise<Mode
   if (registration.status !== 'completed') throw new Error(`models.register failed: ${registration.error}`)
   const [model] = await callApi(server, 'models.list', {})
   return model
+}
+
+/**
+ * Ten quick LoRA steps with a checkpoint every five, started through the API; the run's detail
+ * once it has completed (a failed run throws with its error).
+ */
+export async function trainedQuickRun(
+  server: RunningServer,
+  inputs: { baseModelId: number; datasetVersionId: number }
+): Promise<RunDetail> {
+  const run = await callApi(server, 'runs.start', {
+    ...inputs,
+    lr: 0.01,
+    batchSize: 2,
+    maxSteps: 10,
+    saveEvery: 5,
+    lora: { r: 4, targets: ['q_proj', 'v_proj'] }
+  })
+  for (;;) {
+    const detail = await callApi(server, 'runs.get', { id: run.id })
+    if (detail.status === 'failed') throw new Error(`run ${run.id} failed: ${detail.error}`)
+    if (detail.status === 'completed') return detail
+    await new Promise((resolveLater) => setTimeout(resolveLater, 200))
+  }
 }
 
 /**

@@ -568,6 +568,7 @@ describe('the Item diff tab', () => {
 describe('the Arena tab', () => {
   const blind: ArenaBattle = {
     id: 5,
+    history: [],
     prompt: 'Tell me a story.',
     left: { output: 'Once upon a time', label: null },
     right: { output: 'Lily ran', label: null },
@@ -590,6 +591,7 @@ describe('the Arena tab', () => {
     )
     bridge.handle('datasets.versions', () => ok([datasetVersion(20, 2), datasetVersion(19, 1)]))
     bridge.handle('arena.leaderboard', () => ok([]))
+    bridge.handle('arena.battles', () => ok([]))
     bridge.handle('arena.start', () => ok(blind))
   })
 

@@ -201,7 +201,7 @@ function writeFully(fd: number, bytes: Uint8Array, position: number): void {
 }
 
 /** The adapter's modules keyed by the weight they change (`<module>.weight`). */
-function adapterDeltas(adapterDir: string, config: ModelConfig): Map<string, LoraDelta> {
+export function adapterDeltas(adapterDir: string, config: ModelConfig): Map<string, LoraDelta> {
   const adapter = readLoraAdapter(adapterDir, config)
   const scaling = loraScaling(adapter.config)
   const deltas = new Map<string, LoraDelta>()

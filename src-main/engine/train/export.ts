@@ -7,7 +7,8 @@
  *   full        → an HF model folder: config.json, model.safetensors (trained tensors over the base
  *                 model's frozen ones), and the base model's tokenizer files.
  *
- * Model folders are written in float32, the dtype training ran in, and config.json says so.
+ * Model folders are written in float32, the dtype training ran in, and config.json says so; an
+ * export job (jobs/kinds/engine-export.ts) may write them in float16 or bfloat16.
  *
  * A run's export is written whole before any of it is in place (writeExportFiles), so a kill while
  * exporting never leaves a folder with some files new and some missing.
@@ -51,6 +52,11 @@ export const TOKENIZER_FILES = [
   'chat_template.json',
   'generation_config.json'
 ] as const
+
+/** The dtypes a model folder is exported in, as config.json's torch_dtype names them. */
+export type ModelFolderDtype = 'float32' | 'float16' | 'bfloat16'
+
+const SAFETENSORS_DTYPES = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as const
 
 /**
  * Puts the files `write` exports into `outDir`, which also holds the run's checkpoints (so the
@@ -135,14 +141,16 @@ export function exportLoraAdapter(
 
 /**
  * Writes an HF model folder: every tensor of the base checkpoint, with `replace(name, values)`
- * deciding its exported values (the trained tensor, or the merged weight), plus config.json and
- * the tokenizer files. Returns the files written.
+ * deciding its exported values (the trained tensor, or the merged weight), stored in `dtype`
+ * (rounded to nearest even from float32), plus config.json saying that dtype and the tokenizer
+ * files. Returns the files written.
  */
 export function exportModelFolder(
   outDir: string,
   modelDir: string,
   model: ModelConfig,
-  replace: (name: string, base: () => Float32Array) => Float32Array
+  replace: (name: string, base: () => Float32Array) => Float32Array,
+  dtype: ModelFolderDtype = 'float32'
 ): string[] {
   mkdirSync(outDir, { recursive: true })
   const checkpoint = openCheckpoint(modelDir)
@@ -154,7 +162,7 @@ export function exportModelFolder(
           `exportModel: "${name}" has ${data.length} values, its shape is [${shape.join(', ')}]`
         )
       }
-      return { name, dtype: 'F32' as const, shape, data }
+      return { name, dtype: SAFETENSORS_DTYPES[dtype], shape, data }
     })
     writeSafetensors(join(outDir, SINGLE_FILE_NAME), tensors, { format: 'pt' })
   } finally {
@@ -162,7 +170,7 @@ export function exportModelFolder(
   }
   const config = {
     ...JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')),
-    torch_dtype: 'float32'
+    torch_dtype: dtype
   }
   writeTextFileAtomically(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n')
   const copied = TOKENIZER_FILES.filter((file) => existsSync(join(modelDir, file)))

@@ -1,11 +1,14 @@
 import {
+  encodeChatMessages,
   encodeChatPrompt,
   encodePrompt,
   generationEosIds,
   Generator,
   type FinishReason
 } from '../../engine/infer/generation'
+import { contextLimit } from '../../engine/infer/model-session'
 import type { Device } from '../../engine/runtime/devices'
+import type { ChatMessage } from '../../engine/tokenizer/chat-template'
 import { loadTokenizer, type TextTokenizer } from '../../engine/tokenizer/tokenizer'
 import { checkpointWeightsSource } from '../../engine/train/checkpoint-weights'
 import type { JobKind } from '../protocol'
@@ -20,9 +23,17 @@ export interface EngineGenerateInput {
   checkpointDir?: string | null
   /** '' starts from BOS alone. */
   prompt: string
+  /** A conversation ending with a user turn, rendered by the chat template; prompt and chat are then unused. */
+  messages?: ChatMessage[]
   /** Wrap the prompt as a user turn of the model's chat template. */
   chat?: boolean
   maxNewTokens: number
+  /**
+   * Generate at most as many new tokens as the context has room for after the prompt, rather than
+   * fail: OpenAI clients leave max_tokens out to mean "until the context is full". A prompt that
+   * fills the context then gets no tokens, finishReason 'length'.
+   */
+  fitToContext?: boolean
   /** 0 = greedy. */
   temperature: number
   topK?: number
@@ -38,6 +49,8 @@ export interface EngineGenerateOutput {
   text: string
   tokenIds: number[]
   finishReason: FinishReason
+  /** How many tokens the encoded prompt took (OpenAI's usage.prompt_tokens). */
+  promptTokenCount: number
 }
 
 /** The weights a generation job names, in the engine's settings a generation job takes. */
@@ -74,11 +87,17 @@ export const engineGenerateJob: JobKind<EngineGenerateInput, EngineGenerateOutpu
   async run(input, ctx) {
     const { tokenizer, generator } = await openGeneration(input)
     try {
-      const promptIds = input.chat
-        ? encodeChatPrompt(tokenizer, input.prompt)
-        : encodePrompt(tokenizer, generator.model.config, input.prompt)
-      return await generator.generate(promptIds, tokenizer, {
-        maxNewTokens: input.maxNewTokens,
+      const promptIds = input.messages
+        ? encodeChatMessages(tokenizer, input.messages)
+        : input.chat
+          ? encodeChatPrompt(tokenizer, input.prompt)
+          : encodePrompt(tokenizer, generator.model.config, input.prompt)
+      const room = contextLimit(generator.model.config) - promptIds.length
+      if (input.fitToContext && room <= 0)
+        return { text: '', tokenIds: [], finishReason: 'length', promptTokenCount: promptIds.length }
+      const maxNewTokens = input.fitToContext ? Math.min(input.maxNewTokens, room) : input.maxNewTokens
+      const result = await generator.generate(promptIds, tokenizer, {
+        maxNewTokens,
         temperature: input.temperature,
         topK: input.topK,
         topP: input.topP,
@@ -86,8 +105,9 @@ export const engineGenerateJob: JobKind<EngineGenerateInput, EngineGenerateOutpu
         stopStrings: input.stopStrings,
         signal: ctx.signal,
         onText: (piece) => ctx.output(piece),
-        onToken: (_id, count) => ctx.progress(count, input.maxNewTokens, 'generating')
+        onToken: (_id, count) => ctx.progress(count, maxNewTokens, 'generating')
       })
+      return { ...result, promptTokenCount: promptIds.length }
     } finally {
       await generator.release()
     }

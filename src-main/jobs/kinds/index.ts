@@ -1,11 +1,14 @@
 import { datasetJobs } from '../../datasets/jobs'
 import type { JobKind } from '../protocol'
 import { cachePruneJob } from './cache-prune'
+import { engineExportJob } from './engine-export'
 import { engineGenerateJob } from './engine-generate'
 import { engineScoreJob } from './engine-score'
 import { engineTrainJob } from './engine-train'
 import { evalInspectJob } from './eval-inspect'
 import { evalTasksJob } from './eval-tasks'
+import { modelDescribeJob } from './model-describe'
+import { modelDiscoverJob } from './model-discover'
 import { modelInspectJob } from './model-inspect'
 import { modelValidateJob } from './model-validate'
 import { rewardsTestJob } from './rewards-test'
@@ -21,6 +24,8 @@ function register(job: JobKind<never, unknown>): void {
 
 register(modelInspectJob as JobKind<never, unknown>)
 register(modelValidateJob as JobKind<never, unknown>)
+register(modelDiscoverJob as JobKind<never, unknown>)
+register(modelDescribeJob as JobKind<never, unknown>)
 register(engineScoreJob as JobKind<never, unknown>)
 register(engineGenerateJob as JobKind<never, unknown>)
 register(engineTrainJob as JobKind<never, unknown>)
@@ -29,6 +34,7 @@ register(evalInspectJob as JobKind<never, unknown>)
 register(trainPreflightJob as JobKind<never, unknown>)
 register(cachePruneJob as JobKind<never, unknown>)
 register(rewardsTestJob as JobKind<never, unknown>)
+register(engineExportJob as JobKind<never, unknown>)
 for (const job of datasetJobs) register(job)
 
 export function findJobKind(kind: string): JobKind<unknown, unknown> {

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path'
 import { openCheckpoint } from '../../engine/checkpoint/safetensors'
 import { readModelConfig } from '../../engine/checkpoint/hf-config'
 import { assertWeightsCanHoldConfig } from '../../engine/checkpoint/hf-layout'
+import { modelNameOf } from '../../models/hf-cache'
 import type { JobContext, JobKind } from '../protocol'
 
 export interface ModelInspectInput {
@@ -79,7 +80,7 @@ export async function inspectModel(path: string, ctx: InspectContext): Promise<M
   const contentHash = await hashFiles(weightFiles(path), ctx)
   return {
     path,
-    name: basename(path),
+    name: modelNameOf(path),
     architecture: config.architecture,
     parameterCount,
     dtype: [...dtypes].sort().join('+'),

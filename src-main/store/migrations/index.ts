@@ -8,6 +8,8 @@ import * as searchBacklog from './0006-search-backlog'
 import * as importOwner from './0007-import-owner'
 import * as evaluationTasks from './0008-evaluation-tasks'
 import * as searchRawText from './0009-search-raw-text'
+import * as exportsTable from './0010-exports'
+import * as modelLibrary from './0011-model-library'
 
 export interface Migration {
   version: number
@@ -33,5 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: '0008-evaluation-tasks',
     up: evaluationTasks.updateToSchemaVersion8
   },
-  { version: searchRawText.version, name: '0009-search-raw-text', up: searchRawText.updateToSchemaVersion9 }
+  { version: searchRawText.version, name: '0009-search-raw-text', up: searchRawText.updateToSchemaVersion9 },
+  { version: exportsTable.version, name: '0010-exports', up: exportsTable.updateToSchemaVersion10 },
+  { version: modelLibrary.version, name: '0011-model-library', up: modelLibrary.updateToSchemaVersion11 }
 ]

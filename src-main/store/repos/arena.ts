@@ -2,6 +2,9 @@
  * Arena battles: two targets' answers to one prompt, voted on blind. The repository speaks of the
  * answers as a and b (who made them); which one the voter saw on the left is a property of the
  * battle, so the vote is stored as a / b / tie / both_bad whatever the order on screen.
+ *
+ * A battle saved from a chat keeps its earlier turns in the settings JSON under `history`: they
+ * are context for the voter, never queried, so they need no column of their own.
  */
 import type Database from 'better-sqlite3'
 import type { ArenaBattle, ArenaVote } from '../../../src-preload/contract'
@@ -16,6 +19,13 @@ export interface ArenaContender {
 
 export type StoredVote = 'a' | 'b' | 'tie' | 'both_bad'
 
+/** A turn before the prompt of a chat battle: the user's words and each contender's answer. */
+export interface HistoryTurn {
+  user: string
+  a: string
+  b: string
+}
+
 export interface NewBattle {
   prompt: string
   a: ArenaContender
@@ -24,11 +34,14 @@ export interface NewBattle {
   outputB: string
   aOnLeft: boolean
   settings: Record<string, unknown>
+  /** The chat's turns before the prompt (none for a single prompt). */
+  history?: HistoryTurn[]
 }
 
 /** A battle as stored, for the leaderboard and the export. */
 export interface BattleRecord extends NewBattle {
   id: number
+  history: HistoryTurn[]
   vote: StoredVote | null
   createdAt: string
   votedAt: string | null
@@ -50,7 +63,25 @@ interface BattleRow {
   voted_at: string | null
 }
 
+const HISTORY_KEY = 'history'
+
+/** The stored history, checked: a hand-edited row fails here with the battle's id, not later in a view. */
+function historyOf(stored: unknown, id: number): HistoryTurn[] {
+  const history = stored ?? []
+  const isTurn = (turn: unknown): turn is HistoryTurn =>
+    typeof turn === 'object' &&
+    turn !== null &&
+    ['user', 'a', 'b'].every((key) => typeof (turn as Record<string, unknown>)[key] === 'string')
+  if (!Array.isArray(history) || !history.every(isTurn)) {
+    throw new Error(
+      `arena_battles.settings of battle ${id}: "${HISTORY_KEY}" must be a list of {user, a, b} turns`
+    )
+  }
+  return history
+}
+
 function toRecord(row: BattleRow): BattleRecord {
+  const { [HISTORY_KEY]: history, ...settings } = parseJsonObject(row.settings, 'arena_battles.settings')
   return {
     id: row.id,
     prompt: row.prompt,
@@ -60,7 +91,8 @@ function toRecord(row: BattleRow): BattleRecord {
     outputB: row.output_b,
     aOnLeft: row.a_on_left === 1,
     vote: row.vote,
-    settings: parseJsonObject(row.settings, 'arena_battles.settings'),
+    settings,
+    history: historyOf(history, row.id),
     createdAt: row.created_at,
     votedAt: row.voted_at
   }
@@ -86,6 +118,11 @@ export function toArenaBattle(record: BattleRecord): ArenaBattle {
   const b = { output: record.outputB, label: revealed ? record.b.label : null }
   return {
     id: record.id,
+    history: record.history.map((turn) => ({
+      user: turn.user,
+      left: record.aOnLeft ? turn.a : turn.b,
+      right: record.aOnLeft ? turn.b : turn.a
+    })),
     prompt: record.prompt,
     left: record.aOnLeft ? a : b,
     right: record.aOnLeft ? b : a,
@@ -128,7 +165,9 @@ export function createArenaRepo(db: Database.Database) {
           outputA: battle.outputA,
           outputB: battle.outputB,
           aOnLeft: battle.aOnLeft ? 1 : 0,
-          settings: JSON.stringify(battle.settings)
+          settings: JSON.stringify(
+            battle.history?.length ? { ...battle.settings, [HISTORY_KEY]: battle.history } : battle.settings
+          )
         })!
       ),
     get,

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3'
-import type { ModelSummary } from '../../../src-preload/contract'
-import { StoreConflictError, isSqliteError } from '../errors'
+import type { ModelSummary, RunStatus } from '../../../src-preload/contract'
+import { StoreConflictError } from '../errors'
 import { parseJsonObject } from '../json'
+import { ACTIVE_STATUSES } from './runs'
+import { inTransaction } from './sql'
 
 export interface ModelRegistration {
   name: string
@@ -25,9 +27,21 @@ interface ModelRow {
   content_hash: string
   config: string
   created_at: string
+  removed_at: string | null
 }
 
-type ModelParams = Omit<ModelRow, 'id' | 'created_at'>
+type ModelParams = Omit<ModelRow, 'id' | 'created_at' | 'removed_at'>
+
+/** A run trained from a model, as the model's page lists it. */
+export interface ModelRunRow {
+  id: number
+  name: string
+  status: RunStatus
+  createdAt: string
+}
+
+/** A run in these statuses will still read its base model's files. */
+const UNFINISHED_STATUSES: readonly RunStatus[] = ['queued', ...ACTIVE_STATUSES]
 
 function toModelSummary(row: ModelRow): ModelSummary {
   return {
@@ -50,13 +64,19 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (path) DO UPDATE SET
          name = excluded.name, architecture = excluded.architecture,
          parameter_count = excluded.parameter_count, dtype = excluded.dtype,
-         content_hash = excluded.content_hash, config = excluded.config
+         content_hash = excluded.content_hash, config = excluded.config, removed_at = NULL
        RETURNING id`
     ),
-    list: db.prepare<[], ModelRow>('SELECT * FROM base_models ORDER BY name, id'),
+    list: db.prepare<[], ModelRow>('SELECT * FROM base_models WHERE removed_at IS NULL ORDER BY name, id'),
     get: db.prepare<[number], ModelRow>('SELECT * FROM base_models WHERE id = ?'),
     getByPath: db.prepare<[string], ModelRow>('SELECT * FROM base_models WHERE path = ?'),
-    delete: db.prepare<[number]>('DELETE FROM base_models WHERE id = ?')
+    runs: db.prepare<[number], ModelRunRow>(
+      `SELECT id, name, status, created_at AS createdAt FROM runs WHERE base_model_id = ? ORDER BY id DESC`
+    ),
+    markRemoved: db.prepare<[number]>(
+      `UPDATE base_models SET removed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       WHERE id = ? AND removed_at IS NULL`
+    )
   }
 }
 
@@ -93,19 +113,28 @@ export function createModelsRepo(db: Database.Database) {
     return row ? parseJsonObject(row.config, 'base_models.config') : null
   }
 
-  /** Removes the registration (never the files); refused while a run was trained from it. */
-  function remove(id: number): boolean {
-    try {
-      return sql.delete.run(id).changes > 0
-    } catch (error) {
-      if (isSqliteError(error, 'SQLITE_CONSTRAINT_FOREIGNKEY')) {
-        throw new StoreConflictError(
-          `models.delete: base model ${id} was used by runs; delete those runs first`
-        )
-      }
-      throw error
-    }
+  /** Whether the model is registered and not removed: what a new run may start from. */
+  function isListed(id: number): boolean {
+    const row = sql.get.get(id)
+    return row !== undefined && row.removed_at === null
   }
+
+  /**
+   * Takes the model off the list (never its files, never its row: migration 0011 says why); false
+   * when it is not listed. Refused while a run that trains from it is queued or has a process, so a
+   * model never disappears under a run that still reads it.
+   */
+  const remove = inTransaction(db, (id: number): boolean => {
+    const busy = sql.runs.all(id).filter((run) => UNFINISHED_STATUSES.includes(run.status))
+    if (busy.length > 0) {
+      const runs = busy.map((run) => `${run.id} "${run.name}" (${run.status})`).join(', ')
+      throw new StoreConflictError(
+        `models.remove: base model ${id} is used by run${busy.length > 1 ? 's' : ''} ${runs}; ` +
+          'wait for them to finish or cancel them first'
+      )
+    }
+    return sql.markRemoved.run(id).changes > 0
+  })
 
   return {
     register,
@@ -113,7 +142,10 @@ export function createModelsRepo(db: Database.Database) {
     get,
     getByPath,
     getConfig,
-    delete: remove
+    isListed,
+    /** Every run trained from the model, newest first. */
+    runsOf: (id: number): ModelRunRow[] => sql.runs.all(id),
+    remove
   }
 }
 

@@ -135,7 +135,10 @@ function segmentsOf(config: Record<string, unknown>): RunSegment[] {
 function prepareStatements(db: Database.Database) {
   return {
     recipeVersion: db.prepare<[number], { version: number }>('SELECT version FROM recipes WHERE id = ?'),
-    baseModelExists: db.prepare<[number], { id: number }>('SELECT id FROM base_models WHERE id = ?'),
+    // A model taken off the list (models.remove) starts no new run.
+    baseModelListed: db.prepare<[number], { id: number }>(
+      'SELECT id FROM base_models WHERE id = ? AND removed_at IS NULL'
+    ),
     datasetVersionExists: db.prepare<[number], { id: number }>(
       'SELECT id FROM dataset_versions WHERE id = ?'
     ),
@@ -242,8 +245,10 @@ export function createRunsRepo(db: Database.Database) {
   function requireInputs(run: NewRun): { recipeVersion: number } {
     const recipe = sql.recipeVersion.get(run.recipeId)
     if (!recipe) throw new StoreNotFoundError(`runs.create: no recipe with id ${run.recipeId}`)
-    if (!sql.baseModelExists.get(run.baseModelId)) {
-      throw new StoreNotFoundError(`runs.create: no base model with id ${run.baseModelId}`)
+    if (!sql.baseModelListed.get(run.baseModelId)) {
+      throw new StoreNotFoundError(
+        `runs.create: no base model with id ${run.baseModelId} (or it was removed from the list)`
+      )
     }
     if (run.datasetVersionId !== null && !sql.datasetVersionExists.get(run.datasetVersionId)) {
       throw new StoreNotFoundError(`runs.create: no dataset version with id ${run.datasetVersionId}`)

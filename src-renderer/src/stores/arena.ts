@@ -21,6 +21,9 @@ export interface ExportedVotes {
   skipped: number
 }
 
+/** How many of the newest battles are looked through for one waiting for its vote. */
+const BATTLES_LOOKED_AT = 50
+
 /**
  * The blind arena: two targets answer one prompt (typed, or drawn from a dataset version), shown as
  * A (left) and B (right) without their names; a vote reveals them. The leaderboard ranks every
@@ -80,6 +83,20 @@ export const useArenaStore = defineStore('arena', () => {
     }
   }
 
+  /**
+   * Unless a battle is already waiting for its vote here, shows the newest one waiting anywhere: a
+   * chat saved from the Playground side by side, or a battle left unvoted before a reload.
+   */
+  async function showWaitingBattle(): Promise<void> {
+    if (awaitingVote.value) return
+    try {
+      const recent = await api.call('arena.battles', { limit: BATTLES_LOOKED_AT })
+      battle.value = recent.find((candidate) => candidate.vote === null) ?? battle.value
+    } catch (error) {
+      toasts.showError(error)
+    }
+  }
+
   async function load(): Promise<void> {
     try {
       const all = await api.call('datasets.list', {})
@@ -87,7 +104,7 @@ export const useArenaStore = defineStore('arena', () => {
     } catch (error) {
       toasts.showError(error)
     }
-    await loadLeaderboard()
+    await Promise.all([loadLeaderboard(), showWaitingBattle()])
   }
 
   /** Lists the dataset's versions and picks the newest. */

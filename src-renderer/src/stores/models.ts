@@ -1,6 +1,11 @@
 import { defineStore } from 'pinia'
-import { ref, watch } from 'vue'
-import type { ModelListing } from '../../../src-preload/contract'
+import { computed, ref, watch } from 'vue'
+import type {
+  DiscoveredModel,
+  ModelDetail,
+  ModelDiscovery,
+  ModelListing
+} from '../../../src-preload/contract'
 import { ApiError, useApi } from '../api'
 import { isJobFinished, useJobsStore } from './jobs'
 import { useToastStore } from './toasts'
@@ -13,14 +18,41 @@ export const useModelsStore = defineStore('models', () => {
   const loaded = ref(false)
   /** Registration jobs started from this window that have not finished yet. */
   const registrations = ref<{ jobId: string; path: string }[]>([])
+  /** The last models.discover answer; null before the first. */
+  const discovery = ref<ModelDiscovery | null>(null)
+  const discovering = ref(false)
+  const watchedFolders = ref<string[]>([])
+  /** The model page open, and the id it is for while it loads. */
+  const detail = ref<ModelDetail | null>(null)
+  const detailId = ref<number | null>(null)
 
-  async function load(): Promise<void> {
+  /**
+   * What discovery found, each marked with the listed model at its path now: registering or
+   * removing a model since the scan changes the mark without scanning again.
+   */
+  const discovered = computed<DiscoveredModel[]>(() => {
+    const byPath = new Map(models.value.map((model) => [model.path, model.id]))
+    return (discovery.value?.models ?? []).map((found) => ({
+      ...found,
+      registeredModelId: byPath.get(found.path) ?? null
+    }))
+  })
+
+  /** Runs a call; a refusal becomes a toast and `undefined`. */
+  async function attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
     try {
-      models.value = await api.call('models.list', {})
-      loaded.value = true
+      return await action()
     } catch (error) {
       toasts.showError(error)
+      return undefined
     }
+  }
+
+  async function load(): Promise<void> {
+    const listed = await attempt(() => api.call('models.list', {}))
+    if (listed === undefined) return
+    models.value = listed
+    loaded.value = true
   }
 
   /**
@@ -28,14 +60,10 @@ export const useModelsStore = defineStore('models', () => {
    * `models` when the job completes.
    */
   async function register(path: string, name?: string): Promise<boolean> {
-    try {
-      const { jobId } = await api.call('models.register', name ? { path, name } : { path })
-      registrations.value.push({ jobId, path })
-      return true
-    } catch (error) {
-      toasts.showError(error)
-      return false
-    }
+    const queued = await attempt(() => api.call('models.register', name ? { path, name } : { path }))
+    if (queued === undefined) return false
+    registrations.value.push({ jobId: queued.jobId, path })
+    return true
   }
 
   function settleFinishedRegistrations(): void {
@@ -52,5 +80,74 @@ export const useModelsStore = defineStore('models', () => {
 
   watch(() => registrations.value.map(({ jobId }) => jobs.byId[jobId]?.status), settleFinishedRegistrations)
 
-  return { models, loaded, registrations, load, register }
+  async function discover(): Promise<void> {
+    discovering.value = true
+    try {
+      const found = await attempt(() => api.call('models.discover', {}))
+      if (found) discovery.value = found
+    } finally {
+      discovering.value = false
+    }
+  }
+
+  async function loadFolders(): Promise<void> {
+    const folders = await attempt(() => api.call('models.folders', {}))
+    if (folders) watchedFolders.value = folders
+  }
+
+  /** Watches the folder and scans again, so what it holds shows at once. */
+  async function addFolder(path: string): Promise<boolean> {
+    const folders = await attempt(() => api.call('models.addFolder', { path }))
+    if (!folders) return false
+    watchedFolders.value = folders
+    await discover()
+    return true
+  }
+
+  async function removeFolder(path: string): Promise<void> {
+    const folders = await attempt(() => api.call('models.removeFolder', { path }))
+    if (!folders) return
+    watchedFolders.value = folders
+    await discover()
+  }
+
+  /** Opens the model's page (null closes it). */
+  async function openDetail(id: number | null): Promise<void> {
+    detailId.value = id
+    if (id === null) {
+      detail.value = null
+      return
+    }
+    const page = await attempt(() => api.call('models.detail', { id }))
+    // Another page opened while this one loaded: keep that one.
+    if (detailId.value === id) detail.value = page ?? null
+  }
+
+  /** Takes the model off the list (a refusal, e.g. a queued run uses it, is a toast). */
+  async function remove(id: number): Promise<boolean> {
+    if ((await attempt(() => api.call('models.remove', { id }))) === undefined) return false
+    models.value = models.value.filter((model) => model.id !== id)
+    if (detailId.value === id) await openDetail(id)
+    return true
+  }
+
+  return {
+    models,
+    loaded,
+    registrations,
+    discovery,
+    discovered,
+    discovering,
+    watchedFolders,
+    detail,
+    detailId,
+    load,
+    register,
+    discover,
+    loadFolders,
+    addFolder,
+    removeFolder,
+    openDetail,
+    remove
+  }
 })

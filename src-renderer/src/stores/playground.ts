@@ -3,11 +3,15 @@ import { computed, reactive, ref } from 'vue'
 import type { GenerateOutput } from '../../../src-preload/contract'
 import { useApi } from '../api'
 import { useRequestedJob } from '../composables/useRequestedJob'
+import {
+  contextModelOf,
+  defaultSamplingSettings,
+  maxNewTokensLimit as limitFor,
+  maxNewTokensProblem as problemFor,
+  samplingInput
+} from './playgroundSampling'
 import { targetInput, useTargetsStore, type TargetKey } from './targets'
 import { useToastStore } from './toasts'
-
-/** models.generate's own bound on new tokens, whatever the model. */
-export const MAX_NEW_TOKENS = 4096
 
 /**
  * Trying a prompt on a base model or a run's checkpoint. models.generate answers only when the
@@ -25,17 +29,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const loaded = computed(() => targets.loaded)
 
   const target = ref<TargetKey>('')
-  const settings = reactive({
-    prompt: '',
-    chat: true,
-    maxNewTokens: 128 as number | string,
-    temperature: 0.7 as number | string,
-    seed: 0 as number | string,
-    // Off while empty ('' is what an emptied number input gives).
-    topP: '' as number | string,
-    topK: '' as number | string,
-    stop: ''
-  })
+  const settings = reactive({ prompt: '', chat: true, ...defaultSamplingSettings() })
 
   /** The text so far of the current (or last) generation. */
   const output = ref('')
@@ -43,31 +37,10 @@ export const usePlaygroundStore = defineStore('playground', () => {
   const generating = ref(false)
   const request = useRequestedJob((text) => (output.value += text))
 
-  /** The base model whose context bounds a generation: the one chosen, or the one a chosen checkpoint's run trains. */
-  const targetModel = computed(() => {
-    const baseModelId = targets.baseModelIdOf(target.value)
-    return models.value.find((model) => model.id === baseModelId) ?? null
-  })
-  /** The most new tokens the field accepts: the context less at least one prompt token. */
-  const maxNewTokensLimit = computed(() => {
-    const context = targetModel.value?.contextLength
-    return context ? Math.min(MAX_NEW_TOKENS, context - 1) : MAX_NEW_TOKENS
-  })
-  /** Why the new tokens asked for cannot be generated, in words; null when they can. */
-  const maxNewTokensProblem = computed(() => {
-    const asked = settings.maxNewTokens
-    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1)
-      return 'Ask for 1 new token or more.'
-    if (asked <= maxNewTokensLimit.value) return null
-    const model = targetModel.value
-    if (model?.contextLength && model.contextLength <= MAX_NEW_TOKENS) {
-      return (
-        `${model.name} reads ${model.contextLength} tokens at once, the prompt included: ` +
-        `ask for at most ${maxNewTokensLimit.value} new tokens, fewer for a long prompt.`
-      )
-    }
-    return `At most ${MAX_NEW_TOKENS} new tokens at a time.`
-  })
+  /** The base model whose context bounds a generation. */
+  const targetModel = computed(() => contextModelOf(targets, target.value))
+  const maxNewTokensLimit = computed(() => limitFor(targetModel.value))
+  const maxNewTokensProblem = computed(() => problemFor(settings.maxNewTokens, targetModel.value))
 
   const canGenerate = computed(
     () => !generating.value && targetInput(target.value) !== null && maxNewTokensProblem.value === null
@@ -91,12 +64,7 @@ export const usePlaygroundStore = defineStore('playground', () => {
         ...chosen,
         prompt: settings.prompt,
         chat: settings.chat,
-        maxNewTokens: settings.maxNewTokens as number,
-        temperature: settings.temperature as number,
-        seed: settings.seed as number,
-        ...(typeof settings.topP === 'number' ? { topP: settings.topP } : {}),
-        ...(typeof settings.topK === 'number' ? { topK: settings.topK } : {}),
-        ...(settings.stop !== '' ? { stop: [settings.stop] } : {}),
+        ...samplingInput(settings),
         requestId
       })
       // The answer's text is the whole of it, even if a piece was lost on a reconnect.

@@ -47,4 +47,31 @@ describe('arena repository', () => {
     const { store } = battle(true)
     expect(store.arena.vote(99, 'tie')).toBeNull()
   })
+
+  it("keeps a chat battle's earlier turns beside its settings, each side's answers on its side", () => {
+    const store = openTempStore()
+    const created = store.arena.create({
+      prompt: 'And then?',
+      a: { key: 'base:1', label: 'stories260K' },
+      b: { key: 'base:2', label: 'copy' },
+      outputA: 'a2',
+      outputB: 'b2',
+      aOnLeft: false,
+      settings: { source: 'playground' },
+      history: [{ user: 'Hi', a: 'a1', b: 'b1' }]
+    })
+    const reread = store.arena.get(created.id)!
+    expect(reread.settings).toEqual({ source: 'playground' })
+    expect(reread.history).toEqual([{ user: 'Hi', a: 'a1', b: 'b1' }])
+    expect(toArenaBattle(reread).history).toEqual([{ user: 'Hi', left: 'b1', right: 'a1' }])
+    // A single-prompt battle has none.
+    expect(toArenaBattle(battle(true).created).history).toEqual([])
+
+    store.db
+      .prepare('UPDATE arena_battles SET settings = ? WHERE id = ?')
+      .run(JSON.stringify({ history: [{ user: 'Hi', a: 3 }] }), created.id)
+    expect(() => store.arena.get(created.id)).toThrow(
+      `arena_battles.settings of battle ${created.id}: "history" must be a list of {user, a, b} turns`
+    )
+  })
 })

@@ -49,21 +49,36 @@ describe('models repository', () => {
     expect(models.list()).toHaveLength(1)
   })
 
-  it('lists by name and deletes', () => {
+  it('lists by name, and takes a removed model off the list while get still finds it', () => {
     const { models } = openTempStore()
     const b = models.register({ ...TINY, name: 'b', path: '/b' })
     models.register({ ...TINY, name: 'a', path: '/a' })
     expect(models.list().map((m) => m.name)).toEqual(['a', 'b'])
-    expect(models.delete(b.id)).toBe(true)
-    expect(models.delete(b.id)).toBe(false)
+    expect(models.remove(b.id)).toBe(true)
+    expect(models.remove(b.id)).toBe(false)
     expect(models.list().map((m) => m.name)).toEqual(['a'])
+    expect(models.get(b.id)).toMatchObject({ name: 'b', path: '/b' })
+    expect(models.isListed(b.id)).toBe(false)
+    // Registering the folder again brings the same model back.
+    expect(models.register({ ...TINY, name: 'b2', path: '/b' }).id).toBe(b.id)
+    expect(models.isListed(b.id)).toBe(true)
   })
 
-  it('refuses to delete a model that a run was trained from', () => {
+  it('refuses to remove a model while a run from it is queued; after it ends, the run keeps it', () => {
     const store = openTempStore()
     const inputs = seedRunInputs(store)
-    store.runs.create({ name: 'r', config: {}, ...inputs })
-    expect(() => store.models.delete(inputs.baseModelId)).toThrow(StoreConflictError)
-    expect(store.models.get(inputs.baseModelId)).not.toBeNull()
+    const run = store.runs.create({ name: 'r', config: {}, ...inputs })
+    expect(() => store.models.remove(inputs.baseModelId)).toThrow(StoreConflictError)
+    expect(() => store.models.remove(inputs.baseModelId)).toThrow(
+      `models.remove: base model ${inputs.baseModelId} is used by run ${run.id} "r" (queued); ` +
+        'wait for them to finish or cancel them first'
+    )
+    store.runs.setStatus(run.id, 'cancelled')
+    expect(store.models.remove(inputs.baseModelId)).toBe(true)
+    expect(store.runs.get(run.id)!.baseModelId).toBe(inputs.baseModelId)
+    expect(store.models.runsOf(inputs.baseModelId)).toEqual([
+      { id: run.id, name: 'r', status: 'cancelled', createdAt: expect.any(String) }
+    ])
+    expect(() => store.runs.create({ name: 'r2', config: {}, ...inputs })).toThrow(/or it was removed/)
   })
 })
