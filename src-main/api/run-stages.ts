@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ParsedInput, VersionSampleRow } from '../../src-preload/contract'
 import { writeTextFileAtomically } from '../engine/checkpoint/atomic-write'
-import { chooseOverlap, countSeen, mixRows, promptKey, type PromptRow } from '../datasets/mixture'
+import { composeStageRows, promptKey, type PromptRow } from '../datasets/mixture'
 import type { Store } from '../store'
 import { ApiError, notFound } from './errors'
 
@@ -115,35 +115,26 @@ function writeStageData(store: Store, stage: RunSettings, options: StageDataOpti
     }
     return rows
   }
-  let rows: VersionSampleRow[]
-  let mixed: StageDataReport['mixture'] = null
   try {
-    if (mixture) {
-      const mix = mixRows(
-        sources.map((source) => ({
-          label: `dataset version ${source.datasetVersionId}`,
-          rows: trainOf(source.datasetVersionId),
-          ratio: source.ratio
-        })),
-        stage.seed,
-        mixture.rows
-      )
-      rows = mix.rows
-      mixed = sources.map((source, i) => ({ datasetVersionId: source.datasetVersionId, rows: mix.taken[i] }))
-    } else rows = trainOf(stage.datasetVersionId)
     const asked = (row: VersionSampleRow) => promptKey(row.conversation as PromptRow)
-    let overlap: StageDataReport['overlap'] = null
-    if (options.later) {
-      if (options.overlap !== undefined) {
-        const choice = chooseOverlap(rows, asked, seenPrompts, options.overlap, stage.seed)
-        rows = choice.rows
-        overlap = { share: options.overlap, seen: choice.seen, unseen: choice.unseen }
-      } else {
-        const seen = countSeen(rows, asked, seenPrompts)
-        overlap = { share: null, seen, unseen: rows.length - seen }
-      }
-    }
+    const composed = composeStageRows<VersionSampleRow>(
+      mixture
+        ? {
+            sources: sources.map((source) => ({
+              label: `dataset version ${source.datasetVersionId}`,
+              rows: trainOf(source.datasetVersionId),
+              ratio: source.ratio
+            })),
+            size: mixture.rows
+          }
+        : { rows: trainOf(stage.datasetVersionId) },
+      options.later ? { keyOf: asked, seenPrompts, overlap: options.overlap } : null,
+      stage.seed
+    )
+    const { rows, taken, overlap } = composed
     for (const row of rows) seenPrompts.add(asked(row))
+    const mixed =
+      taken && sources.map((source, i) => ({ datasetVersionId: source.datasetVersionId, rows: taken[i] }))
     return writeRows(store, stage.datasetVersionId, rows, dir, { rows: rows.length, mixture: mixed, overlap })
   } catch (error) {
     if (error instanceof ApiError) throw error

@@ -138,3 +138,35 @@ export function chooseOverlap<T>(
   ]
   return { rows: Rng.fromSeed(seed, 5).shuffle(chosen), seen, unseen: size - seen, available }
 }
+
+/** What a stage's rows came to: from each source of a mixture, and against the earlier stages' prompts. */
+export interface ComposedRows<T> {
+  rows: T[]
+  /** Rows taken from each source of a mixture; null for rows given as they are. */
+  taken: number[] | null
+  /** For a later stage: rows asking a prompt an earlier stage trains on, and not (share: as asked, or null). */
+  overlap: { share: number | null; seen: number; unseen: number } | null
+}
+
+/**
+ * A stage's rows — `given.rows` as they are, or a mixture of sources — and, for a stage after the
+ * first (`later`), the overlap control (`later.overlap`) or, unasked, the overlap measured. The one
+ * composition runs.start and `train --pipeline` share.
+ */
+export function composeStageRows<T>(
+  given: { rows: readonly T[] } | { sources: readonly MixtureSource<T>[]; size?: number },
+  later: { keyOf: (row: T) => string; seenPrompts: ReadonlySet<string>; overlap?: number } | null,
+  seed: number
+): ComposedRows<T> {
+  const mix =
+    'sources' in given ? mixRows(given.sources, seed, given.size) : { rows: [...given.rows], taken: null }
+  const { rows, taken } = mix
+  if (!later) return { rows, taken, overlap: null }
+  const { keyOf, seenPrompts, overlap: share } = later
+  if (share === undefined) {
+    const seen = countSeen(rows, keyOf, seenPrompts)
+    return { rows, taken, overlap: { share: null, seen, unseen: rows.length - seen } }
+  }
+  const choice = chooseOverlap(rows, keyOf, seenPrompts, share, seed)
+  return { rows: choice.rows, taken, overlap: { share, seen: choice.seen, unseen: choice.unseen } }
+}

@@ -22,7 +22,7 @@ import { z } from 'zod'
 import { writeTextFileAtomically } from '../../engine/checkpoint/atomic-write'
 import { MAX_STAGES, resolvePipelineConfig, type PipelineConfig } from '../../engine/train/pipeline'
 import type { TrainConfigInput } from '../../engine/train/train-config'
-import { chooseOverlap, countSeen, mixRows, promptKey, type PromptRow } from '../../datasets/mixture'
+import { composeStageRows, promptKey, type PromptRow } from '../../datasets/mixture'
 import { resolveRecipe } from '../../recipes/index'
 import { UsageError } from '../command'
 
@@ -95,7 +95,7 @@ export function pipelineConfigFrom(
   const seen = new Set<string>()
   const stages = pipeline.stages.map((stage, index) => {
     const where = `${file}: stage ${index + 1}`
-    const rows = composeStageRows(stage, at, base.seed ?? 42, seen, where, log)
+    const rows = stageRowsOf(stage, at, base.seed ?? 42, seen, where, log)
     for (const row of rows) seen.add(promptKey(row))
     const dataFile = join(base.outDir, 'data', `stage-${index + 1}`, 'train.jsonl')
     mkdirSync(dirname(dataFile), { recursive: true })
@@ -141,7 +141,7 @@ function stageInput(
 }
 
 /** A stage's rows: its data file, or its mixture; with `overlap`, chosen against the earlier stages' prompts. */
-function composeStageRows(
+function stageRowsOf(
   stage: StageFile,
   at: (path: string) => string,
   seed: number,
@@ -151,22 +151,28 @@ function composeStageRows(
 ): PromptRow[] {
   try {
     const sources = stage.mixture ?? [{ data: stage.data!, ratio: 1 }]
-    const mix = mixRows(
-      sources.map((source) => ({ label: source.data, rows: readRows(at(source.data)), ratio: source.ratio })),
-      seed,
-      stage.rows
+    const { rows, taken, overlap } = composeStageRows(
+      stage.mixture || stage.rows !== undefined
+        ? {
+            sources: sources.map((source) => ({
+              label: source.data,
+              rows: readRows(at(source.data)),
+              ratio: source.ratio
+            })),
+            size: stage.rows
+          }
+        : { rows: readRows(at(stage.data!)) },
+      seen.size === 0 ? null : { keyOf: promptKey, seenPrompts: seen, overlap: stage.overlap },
+      seed
     )
-    if (stage.mixture)
-      log(`${where}: mixed ${mix.taken.map((n, i) => `${n} rows of ${sources[i].data}`).join(', ')}`)
-    if (seen.size === 0) return mix.rows
-    if (stage.overlap === undefined) {
-      const overlapping = countSeen(mix.rows, promptKey, seen)
-      log(`${where}: ${overlapping} of ${mix.rows.length} rows ask a prompt an earlier stage trains on`)
-      return mix.rows
+    if (stage.mixture && taken)
+      log(`${where}: mixed ${taken.map((n, i) => `${n} rows of ${sources[i].data}`).join(', ')}`)
+    if (overlap?.share === null) {
+      log(`${where}: ${overlap.seen} of ${rows.length} rows ask a prompt an earlier stage trains on`)
+    } else if (overlap) {
+      log(`${where}: ${overlap.seen} rows with prompts an earlier stage trains on, ${overlap.unseen} without`)
     }
-    const choice = chooseOverlap(mix.rows, promptKey, seen, stage.overlap, seed)
-    log(`${where}: ${choice.seen} rows with prompts an earlier stage trains on, ${choice.unseen} without`)
-    return choice.rows
+    return rows
   } catch (error) {
     if (error instanceof UsageError) throw error
     throw new UsageError(`--pipeline ${where}: ${(error as Error).message}`)

@@ -20,6 +20,15 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const openId = ref<number | null>(null)
   const detail = ref<DatasetDetail | null>(null)
   const versions = ref<DatasetVersionSummary[]>([])
+  /** The newest version of every dataset that has one: what a run's stage can train on or mix in. */
+  const latestVersions = computed(() =>
+    datasets.value
+      .filter((dataset) => dataset.latestVersion !== null)
+      .map((dataset) => ({
+        id: dataset.latestVersion!.id,
+        label: `${dataset.name} v${dataset.latestVersion!.version}`
+      }))
+  )
 
   const open = computed(() => datasets.value.find((dataset) => dataset.id === openId.value) ?? null)
 
@@ -119,6 +128,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   return {
     datasets,
+    latestVersions,
     loaded,
     openId,
     open,
