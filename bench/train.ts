@@ -18,12 +18,11 @@
 import { execFileSync } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { benchPaths, median, runTorchReference, smolLm135mConfig, writeRandomModel } from './bench-model'
+import { benchPaths, runTorchReference, smolLm135mConfig, writeRandomModel } from './bench-model'
+import { ADAMW, LEARNING_RATE, LORA, randomTokenBatch, timeTrainingSteps } from './lora-training'
 import { GraphBuilder, matmul } from '../src-main/engine/graph/index'
 import { createSession, hostTensor } from '../src-main/engine/runtime/session'
-import { collateRows } from '../src-main/engine/train/batches'
 import { createStepProgram } from '../src-main/engine/train/compile-step'
-import type { AdapterSpec } from '../src-main/engine/train/step-program'
 import { Rng } from '../src-main/engine/rng'
 import { resolveRecipe } from '../src-main/recipes/index'
 import { benchGrpo, grpoShape, GROUP_SIZE, type GrpoReport } from './train-grpo'
@@ -38,7 +37,6 @@ const { values: flags } = parseArgs({
 const quick = flags.quick!
 const METHODS = ['lora', 'full'] as const
 type Method = (typeof METHODS)[number]
-type LoraSpec = Extract<AdapterSpec, { kind: 'lora' }>
 const ONLY_CHOICES: readonly string[] = [...METHODS, 'grpo']
 
 const SMOLLM_135M = smolLm135mConfig(quick)
@@ -50,15 +48,6 @@ const REPEATS = quick ? 1 : 3
  * first touches of fresh memory), so two steps warm up. The reference warms up one.
  */
 const WARMUP = 2
-const ADAMW = { kind: 'adamw', betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 } as const
-const LEARNING_RATE = 1e-4
-const LORA: LoraSpec = {
-  kind: 'lora',
-  r: 16,
-  alpha: 32,
-  dropout: 0,
-  targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
-}
 
 const { modelDir, cacheDir } = benchPaths(quick)
 
@@ -96,26 +85,9 @@ async function benchMethod(method: Method): Promise<MethodReport> {
     packed: false
   })
   const setupSeconds = (performance.now() - started) / 1000
-  const rng = Rng.fromSeed(5)
-  const examples = Array.from({ length: BATCH }, (_, b) => {
-    const inputIds = Int32Array.from({ length: SEQ }, () => rng.int(SMOLLM_135M.vocab_size))
-    const labels = Int32Array.from(inputIds, (id, t) => (t === 0 ? -100 : id)) // every next token, as the reference
-    return { inputIds, labels, weights: Float32Array.from(labels, (l) => (l === -100 ? 0 : 1)), line: b + 1 }
-  })
-  const batch = collateRows(
-    examples.map((_, b) => [b]),
-    examples
-  )
-  const losses: number[] = []
-  const seconds: number[] = []
-  for (let step = 1; step <= WARMUP + REPEATS; step++) {
-    const start = performance.now()
-    const result = await program.step([batch], { lr: LEARNING_RATE, step, maxGradNorm: 0 })
-    if (step > WARMUP) seconds.push((performance.now() - start) / 1000)
-    losses.push(result.loss)
-  }
+  const batch = randomTokenBatch(SMOLLM_135M.vocab_size, BATCH, SEQ)
+  const { seconds, secondsMedian, losses } = await timeTrainingSteps(program, batch, WARMUP, REPEATS)
   await program.release()
-  const secondsMedian = median(seconds)
   return {
     method,
     tokensPerSecond: (BATCH * SEQ) / secondsMedian,

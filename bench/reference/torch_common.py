@@ -1,5 +1,5 @@
-"""Shared pieces of the PyTorch eager baselines: the SmolLM-135M-shaped model, its LoRA and AdamW, sampling
-with a KV cache, timing, FLOP counts, RSS."""
+"""Shared pieces of the PyTorch eager baselines: the SmolLM-135M-shaped model (or another shape's config), its
+LoRA and AdamW, sampling with a KV cache, timing, FLOP counts, RSS."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import resource
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -49,11 +49,12 @@ def setup_threads() -> None:
     torch.set_num_threads(THREADS)
 
 
-def build_model(quick: bool, seed: int = 0) -> CausalLM:
-    raw = dict(SMOLLM_135M)
+def build_model(quick: bool, seed: int = 0, shape: Optional[Dict[str, object]] = None) -> CausalLM:
+    """A model of `shape` (an HF config; default SmolLM-135M's) with random weights; `quick` keeps QUICK_LAYERS."""
+    raw = dict(shape or SMOLLM_135M)
     if quick:
         raw["num_hidden_layers"] = QUICK_LAYERS
-    model = CausalLM(ModelConfig.from_hf(raw, source="SmolLM-135M shape"))
+    model = CausalLM(ModelConfig.from_hf(raw, source="the bench model's shape"))
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, parameter in model.named_parameters():
@@ -80,9 +81,11 @@ def random_adapter(model: CausalLM, rank: int, seed: int) -> Dict[str, torch.Ten
     return tensors
 
 
-def trainable_model(method: str, quick: bool) -> Tuple[CausalLM, List[torch.nn.Parameter], torch.optim.AdamW]:
+def trainable_model(
+    method: str, quick: bool, shape: Optional[Dict[str, object]] = None
+) -> Tuple[CausalLM, List[torch.nn.Parameter], torch.optim.AdamW]:
     """The model in training mode with its trainable parameters and their AdamW: a LoRA (`lora`) or every weight."""
-    model = build_model(quick)
+    model = build_model(quick, shape=shape)
     if method == "lora":
         attach_lora(model, random_adapter(model, LORA_RANK, seed=4), LORA_TARGETS_ALL, LORA_ALPHA / LORA_RANK)
     model.train()
@@ -173,10 +176,10 @@ def machine_info() -> Dict[str, object]:
     }
 
 
-def model_summary(model: CausalLM) -> Dict[str, object]:
+def model_summary(model: CausalLM, shape_name: str = "SmolLM-135M") -> Dict[str, object]:
     config = model.config
     return {
-        "shape": "SmolLM-135M",
+        "shape": shape_name,
         "hidden_size": config.hidden_size,
         "intermediate_size": config.intermediate_size,
         "num_hidden_layers": config.num_hidden_layers,

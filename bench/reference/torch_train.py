@@ -1,4 +1,5 @@
-"""PyTorch eager training baseline on a SmolLM-135M-shaped Llama (random weights), fp32, 2 threads.
+"""PyTorch eager training baseline on a SmolLM-135M-shaped Llama (or --config's shape; random weights), fp32,
+2 threads.
 
   lora: r 16, alpha 32, on q,k,v,o,gate,up,down (manual LoRA, base frozen), torch.optim.AdamW
   full: every parameter trainable, torch.optim.AdamW
@@ -8,6 +9,10 @@ Each method runs in a fresh child process so its peak RSS is its own.
 Prints one JSON object on stdout.
 
     /usr/bin/python3 bench/reference/torch_train.py [--quick] [--only lora|full|grpo]
+        [--config model/config.json --seq N --warmup N --repeats N]
+
+--config trains that HF config's shape instead (lora or full, with --only; bench/scale.ts uses it): the
+config's folder names the shape in the report. --seq/--warmup/--repeats override the defaults.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -43,8 +48,18 @@ from torch_grpo import bench_grpo
 METHODS = ("lora", "full", "grpo")
 
 
-def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: int, peak_gflops: float):
-    model, parameters, optimizer = trainable_model(method, quick)
+def bench_training(
+    method: str,
+    quick: bool,
+    batch: int,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    peak_gflops: float,
+    shape: Optional[Dict[str, object]] = None,
+    shape_name: str = "SmolLM-135M",
+):
+    model, parameters, optimizer = trainable_model(method, quick, shape)
     generator = torch.Generator().manual_seed(5)
     input_ids = torch.randint(0, model.config.vocab_size, (batch, steps), generator=generator)
     losses = []
@@ -57,7 +72,7 @@ def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: in
         optimizer.step()
         losses.append(float(loss))
 
-    durations = time_runs(train_step, warmup=1, repeats=repeats)
+    durations = time_runs(train_step, warmup=warmup, repeats=repeats)
     seconds = median(durations)
     tokens = batch * steps
     forward_flops = tokens * forward_flops_per_token(model.config, attended_keys=steps)
@@ -69,6 +84,7 @@ def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: in
         "method": method,
         "batch": batch,
         "seq": steps,
+        "warmup": warmup,
         "repeats": repeats,
         "optimizer": {"type": "adamw", **ADAMW},
         "lora": {"r": LORA_RANK, "alpha": LORA_ALPHA, "targets": list(LORA_TARGETS_ALL)} if method == "lora" else None,
@@ -82,7 +98,7 @@ def bench_training(method: str, quick: bool, batch: int, steps: int, repeats: in
         "mfu": step_flops / seconds / 1e9 / peak_gflops,
         "losses": losses,
         "peak_rss_mib_after": peak_rss_mib(),
-    }, model_summary(model)
+    }, model_summary(model, shape_name)
 
 
 def run_method_in_child(method: str, quick: bool, peak_gflops: float) -> Dict[str, object]:
@@ -99,7 +115,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 layers, seq 64, 1 measured step: a smoke run")
     parser.add_argument("--only", choices=METHODS, help="run one method only, in this process")
     parser.add_argument("--peak-gflops", type=float, help="reuse a GEMM peak measured by the parent run")
+    parser.add_argument("--config", help="an HF config.json whose shape to train (with --only lora or full)")
+    parser.add_argument("--seq", type=int, help="tokens per row (default 256, 64 with --quick)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
+    parser.add_argument("--repeats", type=int, help="timed steps (default 3, 1 with --quick)")
     args = parser.parse_args()
+    if args.config and args.only not in ("lora", "full"):
+        parser.error("--config needs --only lora or --only full")
     setup_threads()
     started = time.time()
 
@@ -107,13 +129,20 @@ def main() -> None:
         peak = {"size": None, "best_gflops": args.peak_gflops, "median_gflops": None, "measured_by": "parent"}
     else:
         peak = matmul_peak_gflops(args.quick)
-    steps = 64 if args.quick else 256
-    repeats = 1 if args.quick else 3
+    steps = args.seq or (64 if args.quick else 256)
+    repeats = args.repeats or (1 if args.quick else 3)
     if args.only == "grpo":
         result, summary = bench_grpo(args.quick, repeats)
         results = {args.only: result}
     elif args.only:
-        result, summary = bench_training(args.only, args.quick, 4, steps, repeats, peak["best_gflops"])
+        shape, shape_name = None, "SmolLM-135M"
+        if args.config:
+            with open(args.config, "r", encoding="utf-8") as handle:
+                shape = json.load(handle)
+            shape_name = os.path.basename(os.path.dirname(os.path.abspath(args.config)))
+        result, summary = bench_training(
+            args.only, args.quick, 4, steps, args.warmup, repeats, peak["best_gflops"], shape, shape_name
+        )
         results = {args.only: result}
     else:
         children = {method: run_method_in_child(method, args.quick, peak["best_gflops"]) for method in METHODS}
@@ -128,7 +157,7 @@ def main() -> None:
         "matmul_peak": peak,
         **results,
         "notes": (
-            "Timings are medians after one warm-up step (tokens_per_s_best: the fastest step; the machine is "
+            "Timings are medians after --warmup steps, default 1 (tokens_per_s_best: the fastest step; the machine is "
             "shared). tokens_per_s = batch*seq / seconds per step. "
             "FLOPs/step = forward FLOPs x 3 (full) or x 2 (LoRA); forward FLOPs = 2 per matmul weight per "
             "token + 4*seq*heads*head_dim per layer. mfu = achieved GFLOP/s / matmul_peak.best_gflops. "

@@ -83,6 +83,8 @@ export function trainConfigFor(
     packing: input.packing,
     templateDrops: input.templateDrops,
     device: input.device,
+    basePrecision: input.basePrecision,
+    recompute: input.recompute,
     cacheDir
   }
   return resolveTrainConfig(settings, resolveRecipe)

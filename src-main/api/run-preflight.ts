@@ -6,16 +6,24 @@
  *
  * Estimates are deliberately simple and say how they were made (RunPreflight.estimate.basis):
  *
- *  memory (float32 training, as the step graph trains)
- *    weights      4·P bytes for the model's P parameters
+ *  memory (engine/train/memory-estimate.ts): the peak of a training step with the run's settings,
+ *  its formula calibrated against the measured peak RSS of training steps (bench/memory-estimate.ts,
+ *  within 6 % on the SmolLM-135M and Qwen2.5-0.5B shapes, LoRA, for every base precision, with and
+ *  without recomputation)
+ *    weights      the frozen base as stored in the run's base precision (fp32 4 bytes a value, fp16/
+ *                 bf16 2, int8 34/32, int4 18/32; norms and biases float32), plus the copies
+ *                 onnxruntime pre-packs of a float32 base's matrices, once per session the run opens
+ *                 (step; eval with validation data; two more with gradient accumulation)
  *    trainable    4·T for the T trainable values (LoRA: r·(in + out) per adapted projection and
- *                 layer; full: P, less the embeddings when frozen)
+ *                 layer; full: every weight, less the embeddings when frozen)
  *    optimizer    their gradients 4·T, plus AdamW's two moments 8·T (SGD with momentum 4·T)
- *    activations  what the backward pass keeps, per micro-batch of B rows × S tokens (S = the longest
- *                 kept example, at most maxSeqLen): B·S·L·(16·h + 4·i)·4 for the layers,
- *                 B·heads·S²·L·2·4 for attention scores and probabilities, B·S·V·3·4 for the
- *                 logits, their log-softmax and its gradient — about twice that with a recipe that
- *                 also runs the frozen base model
+ *    activations  what the backward pass keeps of the decoder layers for a micro-batch of B rows × S
+ *                 tokens (S = the longest kept example, at most maxSeqLen): every layer's, or with
+ *                 recomputation each layer's input and one layer's activations at a time
+ *    logits       the LM head's logits, log-softmax and gradient: one chunk of the B·S tokens as the
+ *                 trainer splits them, or whole (twice) with a recipe that also runs the base model
+ *    runtime      the Node process with the engine and onnxruntime loaded (measured), and the
+ *                 float32 copies of the largest matrix while a base stored below float32 decodes it
  *  time per step
  *    measured     tokens per step ÷ the median tokens/s of the newest earlier run with the same base
  *                 model, adapter kind and device (its first 3 steps left out: they include warm-up)
@@ -30,6 +38,8 @@ import { rmSync } from 'node:fs'
 import type { PreflightStage, RunPreflight } from '../../src-preload/contract'
 import { readModelConfig, type ModelConfig } from '../engine/checkpoint/hf-config'
 import { cudaProviderInstalled } from '../engine/runtime/devices'
+import { lossChunksFor } from '../engine/train/chunked-loss'
+import { estimateTrainingMemory } from '../engine/train/memory-estimate'
 import type { TrainConfig } from '../engine/train/train-config'
 import type { TrainPreflightResult } from '../jobs/kinds/train-preflight'
 import { getRecipe, type Recipe, type RecipeRequirement } from '../recipes'
@@ -46,49 +56,32 @@ const CPU_FLOPS_PER_CORE = 5e9
 const CUDA_FLOPS = 20e12
 const DROPPED_SHOWN = 200
 
-/** Values the step graph trains, by projection: LoRA adds r·(in + out) per adapted projection. */
-function trainableValues(config: TrainConfig, model: ModelConfig, parameters: number): number {
-  if (config.adapter.kind === 'full') {
-    return parameters - (config.adapter.freezeEmbeddings ? model.vocabSize * model.hiddenSize : 0)
-  }
-  const h = model.hiddenSize
-  const q = model.numHeads * model.headDim
-  const kv = model.numKvHeads * model.headDim
-  const i = model.intermediateSize
-  const shapes: Record<string, [number, number]> = {
-    q_proj: [h, q],
-    k_proj: [h, kv],
-    v_proj: [h, kv],
-    o_proj: [q, h],
-    gate_proj: [h, i],
-    up_proj: [h, i],
-    down_proj: [i, h]
-  }
-  const { r, targets } = config.adapter
-  return model.numLayers * targets.reduce((n, t) => n + r * (shapes[t][0] + shapes[t][1]), 0)
-}
-
+/**
+ * The peak memory of a training step with the run's settings (engine/train/memory-estimate.ts):
+ * as many onnxruntime sessions as the trainer opens (the step graph; the eval graph when there is
+ * validation data; the two accumulation graphs when a step has several micro-batches), the loss in
+ * the chunks the trainer chooses, sequences as long as the longest kept example.
+ */
 function memoryEstimate(
   config: TrainConfig,
   model: ModelConfig,
-  parameters: number,
   longest: number
 ): RunPreflight['estimate']['memory'] {
-  const t = trainableValues(config, model, parameters)
-  const optimizerState = config.optimizer.kind === 'adamw' ? 8 * t : config.optimizer.momentum > 0 ? 4 * t : 0
-  const b = config.batchSize
-  const s = Math.max(1, Math.min(config.maxSeqLen, config.packing ? config.maxSeqLen : longest))
-  const layers = b * s * model.numLayers * (16 * model.hiddenSize + 4 * model.intermediateSize) * 4
-  const attention = b * model.numHeads * s * s * model.numLayers * 2 * 4
-  const logits = b * s * model.vocabSize * 3 * 4
-  const baseRuns = getRecipe(config.recipe.name).needs.baseModelLogits ? 2 : 1
-  const memory = {
-    weights: 4 * parameters,
-    trainable: 4 * t,
-    optimizer: 4 * t + optimizerState,
-    activations: (layers + attention + logits) * baseRuns
-  }
-  return { ...memory, total: memory.weights + memory.trainable + memory.optimizer + memory.activations }
+  const seqLen = Math.max(1, Math.min(config.maxSeqLen, config.packing ? config.maxSeqLen : longest))
+  const { needs } = getRecipe(config.recipe.name)
+  return estimateTrainingMemory({
+    model,
+    adapter: config.adapter,
+    optimizer: config.optimizer,
+    basePrecision: config.basePrecision,
+    recompute: config.recompute,
+    lossChunks: lossChunksFor(config.batchSize, config.maxSeqLen, model.vocabSize),
+    batchSize: config.batchSize,
+    seqLen,
+    recipeNeedsBaseLogits: needs.baseModelLogits === true,
+    recipeNeedsFullLogProbs: needs.fullLogProbs === true,
+    openSessions: 1 + (config.evalDataFile ? 1 : 0) + (config.gradAccum > 1 ? 2 : 0)
+  })
 }
 
 /** Median tokens/s of the newest earlier run like this one, with the run it came from. */
@@ -302,7 +295,7 @@ export async function preflightRun(ctx: RequestContext, input: RunSettings): Pro
     if (data.validationCount === 0) {
       warnings.push('the dataset version has no validation samples: eval_loss will not be measured')
     }
-    const memory = memoryEstimate(config, modelConfig, parameters, stats.tokens.maxPerExample)
+    const memory = memoryEstimate(config, modelConfig, stats.tokens.maxPerExample)
     if (memory.total > freemem() && input.device === 'cpu') {
       warnings.push(
         `the estimated memory (${(memory.total / 2 ** 30).toFixed(1)} GiB) is more than this machine has free now`

@@ -177,8 +177,21 @@ export interface RunPreflight {
    */
   stages: PreflightStage[]
   estimate: {
-    /** Bytes, float32 training: frozen weights, trainable tensors, their gradients + optimizer state, activations. */
-    memory: { weights: number; trainable: number; optimizer: number; activations: number; total: number }
+    /**
+     * Bytes at the peak of a training step (engine/train/memory-estimate.ts): the frozen weights in
+     * the run's base precision, trainable tensors, their gradients + optimizer state, the layers'
+     * kept activations, and (absent from reports made before they were counted apart) the loss's
+     * logits and the process itself (Node, onnxruntime, a decoded matrix).
+     */
+    memory: {
+      weights: number
+      trainable: number
+      optimizer: number
+      activations: number
+      logits?: number
+      runtime?: number
+      total: number
+    }
     secondsPerStep: number
     totalSeconds: number
     /** How the numbers were obtained (measured tokens/s of an earlier run, or the FLOP heuristic). */
@@ -274,6 +287,10 @@ export const runStageSchema = z
     message: 'give maxSteps or epochs, not both'
   })
 
+/** How LoRA's frozen base can be kept (src-main/engine/models/base-precision.ts), fewest bytes last. */
+export const BASE_PRECISIONS = ['fp32', 'fp16', 'bf16', 'int8', 'int4'] as const
+export type BasePrecision = (typeof BASE_PRECISIONS)[number]
+
 /** Everything that decides a run: base model, dataset version, recipe and settings (runs.start, runs.preflight). */
 export const runSettingsSchema = z
   .object({
@@ -286,7 +303,8 @@ export const runSettingsSchema = z
     recipeParams: recipeParamsSchema,
     /**
      * A pipeline: stages after this one (the settings above are stage 1), each starting from the one
-     * before, on one step timeline. Adapter, device, sequence length and seed are the run's.
+     * before, on one step timeline. Adapter, device, sequence length, seed and the memory settings
+     * (basePrecision, recompute) are the run's.
      */
     stages: z.array(runStageSchema).max(7).optional(),
     adapter: z.enum(['lora', 'full']).default('lora'),
@@ -321,7 +339,14 @@ export const runSettingsSchema = z
      * pre-flight fail and the run not start; 'skip' trains without them.
      */
     templateDrops: z.enum(['refuse', 'skip']).default('refuse'),
-    device: device.default('cpu')
+    device: device.default('cpu'),
+    /**
+     * LoRA: how the frozen base model's matrices are kept in memory: fp32 exact (4 bytes a weight),
+     * fp16/bf16 2, int8 ~1.06, int4 ~0.56. Full fine-tuning trains float32 weights: fp32 only.
+     */
+    basePrecision: z.enum(BASE_PRECISIONS).default('fp32'),
+    /** Recompute each layer's activations in the backward pass: less memory, ~30% slower steps. */
+    recompute: z.boolean().default(true)
   })
   .strict()
   .refine((v) => v.maxSteps === undefined || v.epochs === undefined, {

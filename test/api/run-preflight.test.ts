@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { recipeDataProblems } from '../../src-main/api/run-preflight'
+import { NODE_BASELINE_BYTES } from '../../src-main/engine/train/memory-estimate'
 import { getRecipe } from '../../src-main/recipes'
 import type { Conversation } from '../../src-preload/contract'
 import { quickRun, useTrainingStore } from './run-fixtures'
@@ -122,5 +123,18 @@ describe('runs.preflight: samples the chat template loses content of', () => {
       `the chat template leaves content out of 1 of 3 train samples (sample ${callingId}: the chat template ` +
         'leaves out message 1 (assistant): its tool call "get_weather"); they will be skipped'
     )
+  })
+
+  it("estimates memory with the run's base precision and recomputation", async () => {
+    const settings = quickRun(fixture.inputs, { basePrecision: 'fp32', recompute: false })
+    const fp32 = (await fixture.api.call('runs.preflight', settings)).estimate.memory
+    const { weights, trainable, optimizer, activations, logits = 0, runtime = 0, total } = fp32
+    expect(total).toBe(weights + trainable + optimizer + activations + logits + runtime)
+    expect(runtime).toBeGreaterThanOrEqual(NODE_BASELINE_BYTES)
+    const int4 = (
+      await fixture.api.call('runs.preflight', { ...settings, basePrecision: 'int4', recompute: true })
+    ).estimate.memory
+    expect(int4.weights).toBeLessThan(weights)
+    expect(int4.activations).toBeLessThan(activations)
   })
 })

@@ -6,6 +6,8 @@ import { loraModules, writeLoraAdapter } from '../../src-main/engine/checkpoint/
 import { seededRandom } from '../../src-main/engine/infer/sampling'
 import { cudaProviderInstalled } from '../../src-main/engine/runtime/devices'
 import { runCli } from '../../src-main/cli/index'
+import { trainingStories, writeJsonl } from '../engine/train/invented-stories'
+import { maxRelativeDifference, PARITY_LORA, PARITY_STEPS, PARITY_TOLERANCE } from '../helpers/device-parity'
 import { STORIES_260K, tempDir } from '../helpers/temp'
 
 const GOLDEN = JSON.parse(
@@ -179,6 +181,71 @@ describe('finetune-studio score and generate', () => {
       expect(err).toMatch(/--device cuda: .*npm run setup:cuda/)
     }
   })
+
+  /** Per-row {logprob, tokens} of `score` on `device`. */
+  async function rowScores(device: string) {
+    const { code, out, err } = await cli(['score', ...model, '--data', dataPath, '--device', device])
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    return out.split('\n').map((line) => JSON.parse(line) as { logprob: number; tokens: number })
+  }
+
+  /** The metrics file's losses of a PARITY_STEPS-step LoRA run of `train` on `device`. */
+  async function trainedLosses(device: string, out: string, extra: string[] = []): Promise<number[]> {
+    const data = writeJsonl(join(dir.dir, 'stories.jsonl'), trainingStories())
+    const metrics = join(dir.dir, `${out}.metrics.jsonl`)
+    const { code, err } = await cli([
+      'train',
+      ...['--model', STORIES_260K, '--store', store, '--data', data, '--out', join(dir.dir, out)],
+      ...['--lora-targets', PARITY_LORA.targets.join(','), '--lora-r', String(PARITY_LORA.r)],
+      ...['--lora-alpha', String(PARITY_LORA.alpha), '--lr', '0.005', '--batch-size', '4'],
+      ...['--max-steps', String(PARITY_STEPS), '--no-shuffle', '--seed', '7', '--device', device],
+      ...['--metrics-jsonl', metrics, ...extra]
+    ])
+    expect(code, err).toBe(0)
+    return readFileSync(metrics, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { loss: number }).loss)
+  }
+
+  it('train --metrics-jsonl gives the losses the CUDA comparison reads (CPU)', async () => {
+    const losses = await trainedLosses('cpu', 'metrics-cpu')
+    expect(losses).toHaveLength(PARITY_STEPS)
+    expect(losses[PARITY_STEPS - 1]).toBeLessThan(losses[0])
+  })
+
+  // Skipped (not passed) without the CUDA provider: `npm run setup:cuda` enables them.
+  it.runIf(cudaProviderInstalled())(
+    `score --device cuda: each row's log-prob within ${PARITY_TOLERANCE.logprobNats} nats a token of CPU`,
+    async () => {
+      const cpu = await rowScores('cpu')
+      const cuda = await rowScores('cuda')
+      expect(cuda.map((row) => row.tokens)).toEqual(cpu.map((row) => row.tokens))
+      cuda.forEach((row, i) =>
+        expect(Math.abs(row.logprob - cpu[i].logprob)).toBeLessThan(PARITY_TOLERANCE.logprobNats * row.tokens)
+      )
+    }
+  )
+
+  it.runIf(cudaProviderInstalled())(
+    `train --device cuda: ${PARITY_STEPS} LoRA losses within ${PARITY_TOLERANCE.lossRelative} (relative) of CPU`,
+    async () => {
+      const cpu = await trainedLosses('cpu', 'parity-cpu')
+      const cuda = await trainedLosses('cuda', 'parity-cuda')
+      expect(maxRelativeDifference(cuda, cpu)).toBeLessThan(PARITY_TOLERANCE.lossRelative)
+    }
+  )
+
+  it.runIf(cudaProviderInstalled())(
+    `train --device cuda --base-precision int4: ${PARITY_STEPS} losses within ${PARITY_TOLERANCE.lossRelative} of CPU int4`,
+    async () => {
+      const int4 = ['--base-precision', 'int4']
+      const cpu = await trainedLosses('cpu', 'int4-cpu', int4)
+      const cuda = await trainedLosses('cuda', 'int4-cuda', int4)
+      expect(maxRelativeDifference(cuda, cpu)).toBeLessThan(PARITY_TOLERANCE.lossRelative)
+    }
+  )
 
   it('refuses wrong usage with exit code 2', async () => {
     expect((await cli(['generate', '--model', STORIES_260K, '--store', store])).code).toBe(2)

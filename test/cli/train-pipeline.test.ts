@@ -7,6 +7,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { parseCommandArgs } from '../../src-main/cli/command'
+import { trainCommand } from '../../src-main/cli/commands/train'
+import { trainInputFromArgs } from '../../src-main/cli/commands/train-args'
+import { pipelineConfigFrom, readPipelineFile } from '../../src-main/cli/commands/train-pipeline'
 import { promptKey } from '../../src-main/datasets/mixture'
 import { writeJsonl } from '../engine/train/invented-stories'
 import { STORIES_260K, tempDir } from '../helpers/temp'
@@ -89,6 +93,20 @@ describe('finetune-studio train --pipeline', () => {
       status: 'completed'
     })
   }, 120_000)
+
+  it('gives every stage the memory flags: they are the run’s, not a stage’s', () => {
+    const file = pipelineFile('memory.json', TWO_STAGES)
+    const args = parseCommandArgs(trainCommand, [
+      ...flags(join(temp.dir, 'memory')),
+      ...['--pipeline', file, '--base-precision', 'int8', '--no-recompute']
+    ])
+    const base = trainInputFromArgs(args, { dataFile: '' })
+    const config = pipelineConfigFrom(file, readPipelineFile(file), base, () => {})
+    expect(config.stages.map(({ basePrecision, recompute }) => ({ basePrecision, recompute }))).toEqual([
+      { basePrecision: 'int8', recompute: false },
+      { basePrecision: 'int8', recompute: false }
+    ])
+  })
 
   it('names the file and the field of a bad pipeline, and refuses data flags beside it', async () => {
     const bad = await cli([

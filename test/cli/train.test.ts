@@ -6,7 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { trainInWorker } from '../../src-main/cli/commands/train'
+import { parseCommandArgs } from '../../src-main/cli/command'
+import { trainCommand, trainInWorker } from '../../src-main/cli/commands/train'
+import { trainInputFromArgs } from '../../src-main/cli/commands/train-args'
 import { loadTokenizer } from '../../src-main/engine/tokenizer/tokenizer'
 import { collateRows } from '../../src-main/engine/train/batches'
 import { createStepProgram } from '../../src-main/engine/train/compile-step'
@@ -55,7 +57,10 @@ describe('finetune-studio train', () => {
       '--metrics-jsonl',
       '--no-shuffle',
       '--resume',
-      '--merge'
+      '--merge',
+      '--base-precision fp32|fp16|bf16|int8|int4',
+      '--recompute',
+      '--no-recompute'
     ]) {
       expect(out).toContain(flag)
     }
@@ -83,13 +88,36 @@ describe('finetune-studio train', () => {
     [['--recipe-param', 'oops'], '--recipe-param must be NAME=VALUE, got "oops"'],
     [['--lr-scheduler', 'step'], '--lr-scheduler must be one of constant, linear, cosine, got "step"'],
     [['--max-seq-len', '4096'], '--max-seq-len must be at most the 512 positions of'],
-    [['--device', 'tpu'], '--device must be one of cpu, cuda, got "tpu"']
+    [['--device', 'tpu'], '--device must be one of cpu, cuda, got "tpu"'],
+    [
+      ['--base-precision', 'int3'],
+      '--base-precision must be one of fp32, fp16, bf16, int8, int4, got "int3"'
+    ],
+    [
+      ['--adapter', 'full', '--base-precision', 'int4'],
+      "--base-precision applies to LoRA's frozen base; full fine-tuning trains float32 weights"
+    ],
+    [['--recompute', '--no-recompute'], 'give --recompute or --no-recompute, not both']
   ])('refuses %j with one line naming the flag and value', async (extra, message) => {
     const { code, errLines } = await cli(['train', ...required(), ...extra])
     expect(code).toBe(2)
     expect(errLines[0]).toContain(message)
     expect(errLines[0]).toMatch(/^finetune-studio train: /)
     expect(existsSync(join(temp.dir, 'never'))).toBe(false)
+  })
+
+  it('reads the memory flags: float32 base by default, recomputation left to the config', () => {
+    const input = (...extra: string[]) =>
+      trainInputFromArgs(parseCommandArgs(trainCommand, [...required(), ...extra]))
+    expect(input()).toMatchObject({ basePrecision: 'fp32', recompute: undefined })
+    expect(input('--base-precision', 'int4', '--no-recompute')).toMatchObject({
+      basePrecision: 'int4',
+      recompute: false
+    })
+    expect(input('--base-precision', 'bf16', '--recompute')).toMatchObject({
+      basePrecision: 'bf16',
+      recompute: true
+    })
   })
 
   it('refuses a missing --model and an unknown flag', async () => {

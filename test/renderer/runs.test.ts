@@ -383,6 +383,17 @@ describe('buildRunSettings', () => {
     expect(full.settings).not.toHaveProperty('lora')
     expect(full.settings).not.toHaveProperty('epochs')
   })
+
+  it('sends the memory settings; a chosen base precision only for LoRA, full fine-tuning fp32', () => {
+    const chosen = { ...defaultRunDraft(), baseModelId: 3, datasetVersionId: 5 }
+    expect(buildRunSettings(chosen).settings).toMatchObject({ basePrecision: 'fp32', recompute: true })
+    const lean = { ...chosen, basePrecision: 'int4' as const, recompute: false }
+    expect(buildRunSettings(lean).settings).toMatchObject({ basePrecision: 'int4', recompute: false })
+    expect(buildRunSettings({ ...lean, adapter: 'full' }).settings).toMatchObject({
+      basePrecision: 'fp32',
+      recompute: false
+    })
+  })
 })
 
 describe('useRunsStore', () => {
@@ -521,6 +532,9 @@ describe('run settings as people read them', () => {
     maxSteps: 150,
     epochs: null,
     batchSize: 4,
+    device: 'cpu',
+    basePrecision: 'int4',
+    recompute: false,
     replanSchedule: true,
     request: { maxSteps: 100, batchSize: 4 },
     segments: [{ kind: 'continue', fromStep: 100, totalSteps: 150, at: 'now' }]
@@ -538,6 +552,11 @@ describe('run settings as people read them', () => {
       ['Recipe: kl_weight', '0.1']
     ])
     expect(rows.find((row) => row.key === 'lr')?.text).toBe('2e-4')
+    expect(rows.slice(-3).map((row) => [row.label, row.text])).toEqual([
+      ['Device', 'cpu'],
+      ['Base model precision', 'int4'],
+      ['Recompute activations', 'false']
+    ])
     const keys = rows.map((row) => row.key)
     for (const internal of [
       'replanSchedule',

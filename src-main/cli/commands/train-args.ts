@@ -3,6 +3,7 @@
  * flag and the value; the training file from --data, --rollouts or --rewards, as the recipe needs.
  */
 import { readFileSync } from 'node:fs'
+import { BASE_PRECISIONS } from '../../engine/models/base-precision'
 import { OPTIMIZER_KINDS } from '../../engine/train/optimizers'
 import { LR_SCHEDULER_KINDS } from '../../engine/train/schedule'
 import { TEMPLATE_DROP_POLICIES, type TrainConfigInput } from '../../engine/train/train-config'
@@ -82,6 +83,8 @@ export function trainInputFromArgs(args: ParsedArgs, given: { dataFile?: string 
     mergeLora: args.values.merge === true,
     metricsJsonl: text('metrics-jsonl') ?? null,
     device: choice('device', ['cpu', 'cuda'] as const),
+    basePrecision: choice('base-precision', BASE_PRECISIONS),
+    recompute: recomputeOf(args),
     // Compiled graphs and converted weights are store artifacts, reused by later runs.
     cacheDir: graphCacheDir(storeDirFor(args))
   }
@@ -143,6 +146,14 @@ function rewardsParam(file: string | undefined): Record<string, string> {
   } catch (error) {
     throw new UsageError(`--rewards: cannot read ${file}: ${(error as Error).message}`)
   }
+}
+
+/** --recompute or --no-recompute; neither leaves it to the default (or, resuming, the checkpoint's). */
+function recomputeOf(args: ParsedArgs): boolean | undefined {
+  const on = args.values.recompute === true
+  const off = args.values['no-recompute'] === true
+  if (on && off) throw new UsageError('give --recompute or --no-recompute, not both')
+  return on ? true : off ? false : undefined
 }
 
 export function listOf(value: string): string[] {

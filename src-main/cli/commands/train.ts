@@ -20,6 +20,7 @@ import {
 } from '../../../src-preload/contract'
 import type { BenchmarkPlan } from '../../api/run-benchmarks'
 import { LORA_TARGET_MODULES } from '../../engine/checkpoint/peft'
+import { BASE_PRECISIONS, DEFAULT_BASE_PRECISION } from '../../engine/models/base-precision'
 import { OPTIMIZER_KINDS } from '../../engine/train/optimizers'
 import { LR_SCHEDULER_KINDS } from '../../engine/train/schedule'
 import {
@@ -134,6 +135,17 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   ),
   'metrics-jsonl': string('FILE', 'one line per step: {"step","loss","lr","grad_norm","tokens_per_s"}'),
   device: string('cpu|cuda', 'where to train', { default: 'cpu' }),
+  'base-precision': string(
+    BASE_PRECISIONS.join('|'),
+    "LoRA: how the frozen base model's matrices are kept: fp32 exact (4 bytes a weight), fp16/bf16 2, " +
+      'int8 ~1.06, int4 ~0.56',
+    { default: DEFAULT_BASE_PRECISION }
+  ),
+  recompute: flag(
+    "recompute each layer's activations in the backward pass: less memory, ~30% slower steps " +
+      "(the default; resuming, the checkpoint's setting)"
+  ),
+  'no-recompute': flag('keep every activation from the forward pass: faster steps, more memory'),
   json: JSON_OPTION
 }
 

@@ -4,6 +4,8 @@
  */
 import { isFloatDType } from '../onnx/dtype'
 import { OP_REGISTRY } from './grads/index'
+import type { Segment } from './builder'
+import { gateOn, runTimeZero } from './gate'
 import { fillLike, zerosLike } from './ops/shape_ops'
 import { sum } from './ops/sum'
 import { NOT_DIFFERENTIABLE, type GradientContext, type InputGradient, type OpRegistry } from './registry'
@@ -45,6 +47,8 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
       return pending.get(t.id)![0]
     }
     pending.set(loss.id, [options.seed ?? seedFor(loss)])
+    const recompute = new Recomputation(graph.segments, forward)
+    const firstBackward = graph.nodes.length
 
     for (let i = forward.length - 1; i >= 0; i--) {
       const node = forward[i]
@@ -58,7 +62,9 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
         )
       }
       if (def.gradient === 'non-differentiable') continue
-      const answers = def.gradient(contextFor(node, outputGrads))
+      const anchor = outputGrads.find((g) => g !== null)!
+      const seen = recompute.nodeForRule(node, anchor, (t) => dependent.has(t.id), accumulated)
+      const answers = def.gradient(contextFor(seen, outputGrads))
       checkAnswers(node, answers)
       node.inputs.forEach((input, j) => {
         if (!input || !dependent.has(input.id)) return
@@ -77,8 +83,160 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], options: Gradien
         else pending.set(input.id, [grad])
       })
     }
-    return wrt.map((w) => accumulated(w) ?? zerosLike(w))
+    const result = wrt.map((w) => accumulated(w) ?? zerosLike(w))
+    // A replayed node is built whole although a rule may read none of its values (an Add's rule
+    // reads no input); what nothing reads is dropped rather than computed.
+    if (recompute.replayed) graph.removeUnreadSince(firstBackward, result)
+    return result
   })
+}
+
+/**
+ * The backward pass's view of recomputed segments (GraphBuilder.checkpoint / recomputedOnRead).
+ *
+ * A checkpoint segment is replayed when the backward pass reaches it: its nodes are built again,
+ * on demand, from the segment's inputs, and the gradient rules of its nodes see the replayed values,
+ * so the forward pass's values inside the segment are read by nothing after the forward pass and
+ * onnxruntime frees them as it goes. A read segment is replayed wherever a gradient rule reads one
+ * of its values. A replay is gated on a gradient flowing into the segment (gate.ts): a replayed
+ * node that would read only values from outside the segment reads one of them through the gate.
+ * Without it onnxruntime's common-subexpression elimination would merge the replay back into the
+ * forward pass, and nothing would stop it from running the replay early.
+ */
+class Recomputation {
+  private readonly segmentOf = new Map<GraphNode, Segment>()
+  private readonly replays = new Map<Segment, Replay>()
+  /** Whether any segment or read value was built again. */
+  replayed = false
+
+  constructor(segments: readonly Segment[], forward: readonly GraphNode[]) {
+    const inForward = new Set(forward)
+    // Outermost first: a node of a nested segment belongs to the segment holding it.
+    for (const segment of segments) {
+      for (const node of segment.nodes) {
+        if (inForward.has(node) && !this.segmentOf.has(node)) this.segmentOf.set(node, segment)
+      }
+    }
+  }
+
+  /**
+   * The node a gradient rule for `node` should see: inside a checkpoint segment its replay; and
+   * with every input computed by a read segment replaced by a replay of that value, when the rule
+   * may read it (another input of the node carries a gradient).
+   */
+  nodeForRule(
+    node: GraphNode,
+    anchor: Tensor,
+    isDependent: (t: Tensor) => boolean,
+    accumulated: (t: Tensor) => Tensor | null
+  ): GraphNode {
+    const segment = this.segmentOf.get(node)
+    if (segment?.kind === 'checkpoint') {
+      let replay = this.replays.get(segment)
+      if (!replay) {
+        replay = new Replay(segment, segmentAnchor(segment, accumulated) ?? anchor, this.replayRead)
+        this.replays.set(segment, replay)
+      }
+      this.replayed = true
+      return replay.node(node)
+    }
+    const readsFrozen = node.inputs.some((t) => t !== null && this.readValue(t))
+    if (!readsFrozen || !node.inputs.some((t) => t !== null && isDependent(t))) return node
+    const inputs = node.inputs.map((t) =>
+      t === null || isDependent(t) ? t : (this.replayRead(t, anchor) ?? t)
+    )
+    return { ...node, inputs }
+  }
+
+  /**
+   * A replay of `t` gated on `anchor` when a read segment computes it; otherwise null. One replay
+   * per segment serves the whole backward pass: a matrix several chunks of the loss multiply (the
+   * LM head) is decoded once for all of them, gated on the first gradient that needs it.
+   */
+  private readonly replayRead = (t: Tensor, anchor: Tensor): Tensor | null => {
+    const segment = this.readValue(t)
+    if (!segment) return null
+    this.replayed = true
+    let replay = this.replays.get(segment)
+    if (!replay) {
+      replay = new Replay(segment, anchor, this.replayRead)
+      this.replays.set(segment, replay)
+    }
+    return replay.value(t)
+  }
+
+  private readValue(t: Tensor): Segment | null {
+    const segment = t.producer ? this.segmentOf.get(t.producer) : undefined
+    return segment?.kind === 'read' ? segment : null
+  }
+}
+
+/** The gradient of the first value leaving `segment` that has one (all of them are complete by then). */
+function segmentAnchor(segment: Segment, accumulated: (t: Tensor) => Tensor | null): Tensor | null {
+  for (const node of segment.nodes) {
+    for (const output of node.outputs) {
+      const grad = accumulated(output)
+      if (grad) return grad
+    }
+  }
+  return null
+}
+
+/** One recomputation of a segment: its nodes built again on demand, gated on `anchor`. */
+class Replay {
+  private readonly copies = new Map<GraphNode, GraphNode>()
+  private readonly gated = new Map<Tensor, Tensor>()
+  private zero: Tensor | null = null
+
+  constructor(
+    private readonly segment: Segment,
+    private readonly anchor: Tensor,
+    /** Replays a value of a read segment outside this one (a frozen matrix decoded before it). */
+    private readonly replayRead: (t: Tensor, anchor: Tensor) => Tensor | null
+  ) {}
+
+  /** The replayed value standing for `t` (computed by the segment). */
+  value(t: Tensor): Tensor {
+    const copy = this.node(t.producer!)
+    return copy.outputs[t.producer!.outputs.indexOf(t)]
+  }
+
+  node(original: GraphNode): GraphNode {
+    const known = this.copies.get(original)
+    if (known) return known
+    const inputs = original.inputs.map((t) => {
+      if (t === null) return t
+      if (t.producer && this.segment.nodes.has(t.producer)) return this.value(t)
+      return this.replayRead(t, this.anchor) ?? t
+    })
+    const fresh = inputs.some((t, j) => t !== null && t !== original.inputs[j])
+    if (!fresh) {
+      const j = inputs.findIndex((t) => t !== null && t.constValue === null)
+      if (j >= 0) inputs[j] = this.gate(inputs[j]!)
+    }
+    const graph = this.anchor.graph
+    const outputs = graph.node({
+      opType: original.opType,
+      domain: original.domain,
+      gradOp: original.gradOp,
+      attrs: original.attrs,
+      inputs,
+      outputs: original.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape, constValue: t.constValue }))
+    })
+    const copy = outputs[0].producer!
+    this.copies.set(original, copy)
+    return copy
+  }
+
+  /** `t` read through a gate on the anchor (gate.ts). */
+  private gate(t: Tensor): Tensor {
+    const known = this.gated.get(t)
+    if (known) return known
+    this.zero ??= runTimeZero(this.anchor)
+    const gated = gateOn(t, this.zero)
+    this.gated.set(t, gated)
+    return gated
+  }
 }
 
 /** Float values computed from some wrt tensor through differentiable ops. */

@@ -55,6 +55,7 @@ export class GraphBuilder {
   private nextNodeId = 0
   private nextNameIndex = 0
   private nextFreshDim = 0
+  private readonly segmentList: Segment[] = []
 
   constructor(
     readonly name: string,
@@ -184,6 +185,40 @@ export class GraphBuilder {
     }
   }
 
+  /**
+   * Runs `build` and marks the nodes it appends as one recomputed segment (gradient checkpointing):
+   * the backward pass computes them again from the segment's inputs instead of keeping their values
+   * from the forward pass (autodiff.ts). Only what flows out of the segment stays alive between the
+   * passes.
+   */
+  checkpoint<T>(build: () => T): T {
+    return this.segment('checkpoint', build)
+  }
+
+  /**
+   * Runs `build` and marks the nodes it appends as recomputed where the backward pass reads them:
+   * a gradient rule that needs a value of the segment (a frozen matrix decoded from its stored
+   * form) gets a fresh computation of it rather than the forward pass's, which therefore need not
+   * stay alive until the backward pass (autodiff.ts).
+   */
+  recomputedOnRead<T>(build: () => T): T {
+    return this.segment('read', build)
+  }
+
+  /** The recomputed segments, in build order (nested ones after the one holding them). */
+  get segments(): readonly Segment[] {
+    return this.segmentList
+  }
+
+  private segment<T>(kind: SegmentKind, build: () => T): T {
+    const first = this.nodeList.length
+    const segment: Segment = { kind, nodes: new Set() }
+    this.segmentList.push(segment)
+    const result = build()
+    for (const node of this.nodeList.slice(first)) segment.nodes.add(node)
+    return result
+  }
+
   metadata(key: string, value: string): void {
     this.metadataEntries.push([key, value])
   }
@@ -237,6 +272,29 @@ export class GraphBuilder {
     const at = this.nodeList.indexOf(node)
     if (at >= 0) this.nodeList.splice(at, 1)
     return at >= 0
+  }
+
+  /**
+   * Removes the nodes from `first` on (by position) whose outputs nothing reads, except those
+   * computing `keep`, repeatedly (a removed node may leave its inputs unread too). For autodiff,
+   * whose recomputed segments build values some gradient rules never read.
+   */
+  removeUnreadSince(first: number, keep: readonly Tensor[]): void {
+    const reads = new Map<Tensor, number>()
+    const read = (t: Tensor | null, by: number) => {
+      if (t) reads.set(t, (reads.get(t) ?? 0) + by)
+    }
+    for (const node of this.nodeList) for (const input of node.inputs) read(input, 1)
+    for (const t of [...this.outputList, ...keep]) read(t, 1)
+    const removed = new Set<GraphNode>()
+    for (let i = this.nodeList.length - 1; i >= first; i--) {
+      const node = this.nodeList[i]
+      if (node.outputs.some((t) => (reads.get(t) ?? 0) > 0)) continue
+      removed.add(node)
+      for (const input of node.inputs) read(input, -1)
+    }
+    if (removed.size > 0)
+      this.nodeList.splice(0, this.nodeList.length, ...this.nodeList.filter((n) => !removed.has(n)))
   }
 
   toModel(): OnnxModel {
@@ -375,6 +433,14 @@ export class GraphBuilder {
       }
     }
   }
+}
+
+export type SegmentKind = 'checkpoint' | 'read'
+
+/** Nodes the backward pass computes again (GraphBuilder.checkpoint / recomputedOnRead). */
+export interface Segment {
+  readonly kind: SegmentKind
+  readonly nodes: Set<GraphNode>
 }
 
 /** Generated symbols for unknown dims; user dim names must not start with it. */

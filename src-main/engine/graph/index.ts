@@ -36,6 +36,7 @@ export {
   type Shape
 } from './shape'
 export { gradients, type GradientsOptions } from './autodiff'
+export { gateOn, runTimeZero } from './gate'
 export {
   createOpRegistry,
   defineOp,

@@ -34,8 +34,12 @@ import {
 import { groupedQueryAttention, linear as denseLinear, rmsNorm, silu } from './blocks'
 import { applyRotary, rotaryTables, type RotaryTables } from './rope'
 
-/** Returns the tensor for a checkpoint weight; `shape` is what the config implies. */
-export type ParamProvider = (name: string, shape: readonly number[]) => Tensor
+/**
+ * Returns the tensor for a checkpoint weight; `shape` is what the config implies. `near` is the
+ * activation a matrix is about to be multiplied with, for providers that decode stored matrices:
+ * the decoding then waits for it (weights.ts).
+ */
+export type ParamProvider = (name: string, shape: readonly number[], near?: Tensor) => Tensor
 
 /**
  * x·Wᵀ (+ b) for the projection called `name` (its module path, e.g.
@@ -47,6 +51,13 @@ export interface DecoderWeights {
   param: ParamProvider
   /** Default: a plain dense projection. */
   linear?: LinearHook
+  /** The embedding rows of token ids [B, S] → [B, S, E]; default: Gather from the whole matrix. */
+  embedRows?: (ids: Tensor) => Tensor
+  /**
+   * Recompute each layer in the backward pass rather than keep its activations (gradient
+   * checkpointing: every layer is a GraphBuilder.checkpoint segment). Training graphs only.
+   */
+  checkpointLayers?: boolean
 }
 
 /** Keys and values of one layer, [B, K, T, D], after RoPE. */
@@ -86,16 +97,18 @@ export function decoderForward(
   const { param } = weights
   const linear = weights.linear ?? plainLinear
   const model = { config, param, linear }
-  const embed = param('model.embed_tokens.weight', [config.vocabSize, config.hiddenSize])
-  let x = gather(embed, inputs.inputIds) // (B, S, E)
+  let x = weights.embedRows
+    ? weights.embedRows(inputs.inputIds)
+    : gather(param('model.embed_tokens.weight', [config.vocabSize, config.hiddenSize]), inputs.inputIds) // (B, S, E)
   if (inputs.positions.rank !== 1 && inputs.positions.rank !== 2) {
     throw new Error(`decoderForward: positions ${inputs.positions} must be [S] or [B, S]`)
   }
-  const rotary = rotaryTables(config, inputs.positions, embed.dtype)
+  const rotary = rotaryTables(config, inputs.positions, x.dtype)
   const present: LayerKeyValues[] = []
   for (let i = 0; i < config.numLayers; i++) {
     const past = inputs.past?.[i]
-    const layer = g.scope(`layers.${i}`, () => decoderLayer(model, i, x, rotary, inputs.attentionBias, past))
+    const build = () => decoderLayer(model, i, x, rotary, inputs.attentionBias, past)
+    const layer = g.scope(`layers.${i}`, () => (weights.checkpointLayers ? g.checkpoint(build) : build()))
     x = layer.x
     present.push(layer.keyValues)
   }
@@ -208,7 +221,7 @@ function projection(
   inFeatures: number,
   bias: boolean
 ) {
-  const weight = model.param(`${name}.weight`, [out, inFeatures])
+  const weight = model.param(`${name}.weight`, [out, inFeatures], x)
   const b = bias ? model.param(`${name}.bias`, [out]) : null
   return model.linear(name, x, weight, b)
 }

@@ -5,8 +5,10 @@
  * beside it (see compiled-graph.ts).
  *
  * The folder is keyed by what decides the bytes: the config, the identity (path, size, mtime) of
- * every weights file and of the LoRA adapter merged in, and WEIGHTS_FORMAT. F16/BF16 checkpoints
- * widen to float32 here; an adapter is merged as W + scaling·B·A.
+ * every weights file and of the LoRA adapter merged in, the base precision and WEIGHTS_FORMAT.
+ * F16/BF16 checkpoints widen to float32 here; an adapter is merged as W + scaling·B·A. A training
+ * run's frozen base may keep its matrices in less memory (base-precision.ts): they are then
+ * written in that precision, and graphs decode them as they use them (frozen-matrices.ts).
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeSync } from 'node:fs'
@@ -24,7 +26,10 @@ import {
   type LoraDelta
 } from '../checkpoint/peft'
 import { openCheckpoint } from '../checkpoint/safetensors'
-import type { GraphBuilder, Tensor } from '../graph/index'
+import { gateOn, runTimeZero, type GraphBuilder, type Tensor } from '../graph/index'
+import type { DType } from '../onnx/dtype'
+import type { BasePrecision } from './base-precision'
+import { decodeInGraph, encodeFrozenMatrix, STORED_LAYOUT } from './frozen-matrices'
 import type { ParamProvider } from './llama'
 
 export const WEIGHTS_FILE = 'weights.bin'
@@ -39,19 +44,30 @@ export interface WeightsSource {
   modelDir: string
   /** A PEFT LoRA folder merged into the weights, or null. */
   adapterDir?: string | null
+  /** How the matrices are stored (base-precision.ts); default fp32. Norms and biases stay float32. */
+  precision?: BasePrecision
 }
 
 interface ManifestEntry {
   name: string
   shape: number[]
+  /** Where the float32 values start (a matrix stored in another precision: where its parts do). */
   offset: number
+  /** A matrix stored in a base precision other than fp32 (frozen-matrices.ts), part by part. */
+  stored?: { precision: BasePrecision; parts: { dtype: DType; dims: number[]; offset: number }[] }
 }
 
 interface Manifest {
   format: number
   modelDir: string
   adapterDir: string | null
+  precision?: BasePrecision
   tensors: ManifestEntry[]
+}
+
+/** Frozen weights by name, as graph tensors; `rows` looks up embedding rows without decoding the rest. */
+export interface FrozenParams extends ParamProvider {
+  rows(name: string, shape: readonly number[], ids: Tensor): Tensor
 }
 
 /** The converted weights of one model (+ adapter), ready to be referenced by graphs. */
@@ -73,27 +89,55 @@ export class PreparedWeights {
 
   /**
    * A provider of frozen weights for graph `g`: external-data initializers pointing into
-   * weights.bin. Asking twice for a name (tied embeddings) gives the same tensor.
+   * weights.bin. Asking twice for a float32 tensor (tied embeddings) gives the same tensor; a matrix
+   * stored in another precision is decoded anew at every use, inside a read segment, so that no
+   * decoded copy outlives the product that needs it (the backward pass decodes again).
    */
-  provider(g: GraphBuilder): ParamProvider {
-    const made = new Map<string, Tensor>()
-    return (name, shape) => {
-      const known = made.get(name)
-      if (known) return known
-      const entry = this.byName.get(name)
-      if (!entry) throw new Error(`weights ${this.dir}: no tensor named "${name}"`)
-      if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(
-          `weights ${this.dir}: "${name}" is [${entry.shape.join(', ')}], the graph wants [${shape.join(', ')}]`
+  provider(g: GraphBuilder): FrozenParams {
+    const made = new Map<string, Tensor[]>()
+    const stored = (name: string, shape: readonly number[]) => {
+      const entry = this.entry(name, shape)
+      let parts = made.get(name)
+      if (!parts) {
+        const layout = entry.stored?.parts ?? [
+          { dtype: 'float32' as const, dims: entry.shape, offset: entry.offset }
+        ]
+        parts = layout.map((part, i) =>
+          g.externalInitializer(entry.stored ? `${name}:${i}` : name, part.dtype, part.dims, {
+            location: WEIGHTS_FILE,
+            offset: part.offset
+          })
         )
+        made.set(name, parts)
       }
-      const tensor = g.externalInitializer(name, 'float32', entry.shape, {
-        location: WEIGHTS_FILE,
-        offset: entry.offset
-      })
-      made.set(name, tensor)
-      return tensor
+      return { entry, parts }
     }
+    const param = (name: string, shape: readonly number[], near?: Tensor) => {
+      const { entry, parts } = stored(name, shape)
+      if (!entry.stored) return parts[0]
+      const matrix = { precision: entry.stored.precision, cols: entry.shape[1] }
+      // Gated on the activation it multiplies: decoded from constants alone, onnxruntime would
+      // fold every matrix into a float32 initializer at load, the whole model decoded at once.
+      const zero = near ? runTimeZero(near) : null
+      const inputs = zero ? parts.map((part) => gateOn(part, zero)) : parts
+      return g.recomputedOnRead(() => decodeInGraph(matrix, inputs))
+    }
+    const rows = (name: string, shape: readonly number[], ids: Tensor) => {
+      const { entry, parts } = stored(name, shape)
+      return decodeInGraph({ precision: entry.stored?.precision ?? 'fp32', cols: entry.shape[1] }, parts, ids)
+    }
+    return Object.assign(param, { rows })
+  }
+
+  private entry(name: string, shape: readonly number[]): ManifestEntry {
+    const entry = this.byName.get(name)
+    if (!entry) throw new Error(`weights ${this.dir}: no tensor named "${name}"`)
+    if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(
+        `weights ${this.dir}: "${name}" is [${entry.shape.join(', ')}], the graph wants [${shape.join(', ')}]`
+      )
+    }
+    return entry
   }
 }
 
@@ -128,6 +172,7 @@ function writeConvertedWeights(source: WeightsSource, config: ModelConfig, dir: 
     format: WEIGHTS_FORMAT,
     modelDir: source.modelDir,
     adapterDir: source.adapterDir ?? null,
+    precision: source.precision ?? 'fp32',
     tensors
   }
   // Written last: its presence says weights.bin is complete.
@@ -138,7 +183,15 @@ function writeConvertedWeights(source: WeightsSource, config: ModelConfig, dir: 
 /** Hash of everything that decides the converted bytes, without reading any weights. */
 function weightsKey(source: WeightsSource, config: ModelConfig): string {
   const hash = createHash('sha256')
-  hash.update(JSON.stringify({ format: WEIGHTS_FORMAT, config: config.raw }))
+  const precision = source.precision ?? 'fp32'
+  // fp32 folders keep the key they always had, so their compiled graphs stay cached.
+  hash.update(
+    JSON.stringify({
+      format: WEIGHTS_FORMAT,
+      config: config.raw,
+      ...(precision === 'fp32' ? {} : { precision, layout: STORED_LAYOUT })
+    })
+  )
   for (const file of identityFiles(
     source.modelDir,
     (name) => name.endsWith('.safetensors') || name.endsWith('.index.json')
@@ -170,23 +223,41 @@ function fileIdentity(path: string): string {
   return `${realpathSync(path)}\0${stat.size}\0${stat.mtimeMs}\n`
 }
 
-/** Writes every tensor the config implies, as float32 with the adapter merged in; returns their places. */
+/**
+ * Writes every tensor the config implies, with the adapter merged in: matrices in the source's
+ * precision (part after part), everything else as float32; returns their places.
+ */
 function convertWeights(source: WeightsSource, config: ModelConfig, path: string): ManifestEntry[] {
   const checkpoint = openCheckpoint(source.modelDir)
+  const precision = source.precision ?? 'fp32'
   const entries: ManifestEntry[] = []
   try {
     assertCheckpointMatchesConfig(config, checkpoint, source.modelDir)
     const deltas = source.adapterDir ? adapterDeltas(source.adapterDir, config) : new Map<string, LoraDelta>()
     replaceFileAtomically(path, (fd) => {
       let offset = 0
+      const append = (data: ArrayBufferView): number => {
+        offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT
+        const at = offset
+        writeFully(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at)
+        offset += data.byteLength
+        return at
+      }
       for (const { name, shape } of expectedTensors(config)) {
         const values = checkpoint.readFloat32(name)
         const delta = deltas.get(name)
         const merged = delta ? mergeLoraWeight(values, delta) : values
-        offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT
-        writeFully(fd, new Uint8Array(merged.buffer, merged.byteOffset, merged.byteLength), offset)
-        entries.push({ name, shape, offset })
-        offset += merged.byteLength
+        if (precision === 'fp32' || shape.length !== 2) {
+          entries.push({ name, shape, offset: append(merged) })
+          continue
+        }
+        const matrix = encodeFrozenMatrix(precision, merged, shape[0], shape[1])
+        const parts = matrix.parts.map((part) => ({
+          dtype: part.dtype,
+          dims: part.dims,
+          offset: append(part.data)
+        }))
+        entries.push({ name, shape, offset: parts[0].offset, stored: { precision, parts } })
       }
     })
   } finally {

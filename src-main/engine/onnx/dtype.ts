@@ -1,10 +1,21 @@
 /**
  * Element types the engine uses, with their ONNX TensorProto.DataType codes, sizes and the typed
  * arrays that hold them on the JS side. float16 travels as raw IEEE half bits in a Uint16Array
- * (onnxruntime-node accepts that); bool is one byte per element.
+ * (onnxruntime-node accepts that); bfloat16 likewise, but only inside graphs (stored weights): it
+ * cannot cross the JS boundary. bool is one byte per element.
  */
 
-export const DTYPES = ['float32', 'float64', 'float16', 'int64', 'int32', 'int8', 'uint8', 'bool'] as const
+export const DTYPES = [
+  'float32',
+  'float64',
+  'float16',
+  'bfloat16',
+  'int64',
+  'int32',
+  'int8',
+  'uint8',
+  'bool'
+] as const
 export type DType = (typeof DTYPES)[number]
 
 /** TensorProto.DataType values from onnx.proto. */
@@ -16,13 +27,15 @@ export const ONNX_DATA_TYPE: Readonly<Record<DType, number>> = {
   int64: 7,
   bool: 9,
   float16: 10,
-  float64: 11
+  float64: 11,
+  bfloat16: 16
 }
 
 export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = {
   float32: 4,
   float64: 8,
   float16: 2,
+  bfloat16: 2,
   int64: 8,
   int32: 4,
   int8: 1,
@@ -34,6 +47,7 @@ export interface TypedArrayFor {
   float32: Float32Array
   float64: Float64Array
   float16: Uint16Array
+  bfloat16: Uint16Array
   int64: BigInt64Array
   int32: Int32Array
   int8: Int8Array
@@ -47,6 +61,7 @@ const TYPED_ARRAY_CONSTRUCTORS = {
   float32: Float32Array,
   float64: Float64Array,
   float16: Uint16Array,
+  bfloat16: Uint16Array,
   int64: BigInt64Array,
   int32: Int32Array,
   int8: Int8Array,

@@ -46,8 +46,11 @@ export function hostTensor<D extends DType>(
   return { dtype, dims: [...dims], data }
 }
 
-/** Names of ORT's tensor types for our dtypes (bool travels as Uint8Array on both sides). */
-const ORT_TYPE: Readonly<Record<DType, ort.Tensor.Type>> = {
+/**
+ * Names of ORT's tensor types for our dtypes (bool travels as Uint8Array on both sides). bfloat16
+ * has none: onnxruntime-node cannot carry it across the JS boundary, so it lives only in graphs.
+ */
+const ORT_TYPE: Readonly<Record<Exclude<DType, 'bfloat16'>, ort.Tensor.Type>> = {
   float32: 'float32',
   float64: 'float64',
   float16: 'float16',
@@ -152,11 +155,13 @@ function toOrtTensor(name: string, t: HostTensor): ort.Tensor {
       `run: feed "${name}" has dims [${t.dims.join(', ')}] (${expected} elements) but ${t.data.length} values`
     )
   }
+  if (t.dtype === 'bfloat16')
+    throw new Error('onnxruntime-node cannot take bfloat16 tensors: feed float32 or float16')
   return new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.dims])
 }
 
 function fromOrtTensor(name: string, value: ort.Tensor): HostTensor {
-  const dtype = (Object.keys(ORT_TYPE) as DType[]).find((d) => ORT_TYPE[d] === value.type)
+  const dtype = (Object.keys(ORT_TYPE) as (keyof typeof ORT_TYPE)[]).find((d) => ORT_TYPE[d] === value.type)
   if (!dtype) throw new Error(`run: output "${name}" has unsupported type ${value.type}`)
   return { dtype, dims: [...value.dims], data: value.data as TypedArrayFor[DType] }
 }

@@ -3,8 +3,8 @@
  * once and cached, and a GraphStepProgram (graph-step-program.ts) that runs them.
  *
  * What lives where:
- *  - frozen weights: weights.bin in the model's cache folder (models/weights.ts), referenced by the
- *    graphs as external data; they never cross the JS boundary;
+ *  - frozen weights: weights.bin in the model's cache folder (models/weights.ts), in the run's base
+ *    precision, referenced by the graphs as external data; they never cross the JS boundary;
  *  - trainable tensors and optimizer state: Float32Arrays in the program, fed each step;
  *  - compiled graphs: files beside weights.bin (onnxruntime reads external data only from the
  *    model's folder), named after a hash of everything that produced them, so a second program
@@ -72,7 +72,17 @@ export async function createStepProgram(spec: StepProgramSpec): Promise<Compiled
   const config = readModelConfig(spec.modelDir)
   const { hook: recipe, params: recipeParams } = spec.recipe
   const stateNames = optimizerStateNames(spec.optimizer) // also validates the optimizer config
-  const weights = prepareWeights({ modelDir: spec.modelDir }, config, spec.cacheDir)
+  const memory = spec.memory ?? { basePrecision: 'fp32', recompute: false, lossChunks: 1 }
+  if (memory.basePrecision !== 'fp32' && spec.adapter.kind === 'full') {
+    throw new Error(
+      `base precision ${memory.basePrecision} applies to LoRA's frozen base; full fine-tuning trains float32 weights`
+    )
+  }
+  const weights = prepareWeights(
+    { modelDir: spec.modelDir, precision: memory.basePrecision },
+    config,
+    spec.cacheDir
+  )
   const lora = spec.adapter.kind === 'lora' ? resolveLora(spec.adapter, config, spec.seed) : null
   const trainables = lora ? loraTensorSpecs(lora) : fullFineTuningTensors(spec, config)
   const graphSpec: StepGraphSpec = {
@@ -82,7 +92,8 @@ export async function createStepProgram(spec: StepProgramSpec): Promise<Compiled
     optimizer: spec.optimizer,
     packed: spec.packed,
     trainables: trainables.map(({ name, shape }) => ({ name, shape })),
-    adapter: lora ? loraGraphAdapter(lora) : { kind: 'full' }
+    adapter: lora ? loraGraphAdapter(lora) : { kind: 'full' },
+    memory: { recompute: memory.recompute, lossChunks: memory.lossChunks }
   }
   const cacheIngredients = {
     format: STEP_GRAPH_FORMAT,
@@ -101,7 +112,11 @@ export async function createStepProgram(spec: StepProgramSpec): Promise<Compiled
       : { kind: 'full', trainables: graphSpec.trainables.map((t) => t.name) },
     optimizer: spec.optimizer,
     recipe: { name: recipe.name, params: recipeParams },
-    packed: spec.packed
+    packed: spec.packed,
+    // Absent in the default, so the graphs cached before these settings existed are still found.
+    ...(memory.recompute || memory.lossChunks > 1
+      ? { recompute: memory.recompute, lossChunks: memory.lossChunks }
+      : {})
   }
   const program = new GraphStepProgram(
     spec,

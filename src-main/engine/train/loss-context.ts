@@ -10,14 +10,16 @@
  */
 import {
   cast,
+  concat,
+  constantOfShape,
   equal,
   gatherElements,
   logSoftmax,
   mul,
   not,
-  pad,
   reduceSum,
   reshape,
+  shape,
   shapeOf,
   slice,
   SLICE_TO_END,
@@ -40,8 +42,13 @@ export const PLAIN_NLL_DEMANDS: LossDemands = { name: 'held-out NLL', needs: {} 
 
 /** Graph tensors a loss is built from. */
 export interface LossSources {
-  /** The trained model's logits [B, S, V]; their dtype is the loss's dtype. */
-  logits: Tensor
+  /**
+   * The trained model's logits [B, S, V]; their dtype is the loss's dtype. Or, when the recipe
+   * needs only the targets' log-probabilities, `targetLogProbs`.
+   */
+  logits?: Tensor
+  /** log p(targets) [B, S] (float32) for int64 targets [B, S] (chunked-loss.ts). */
+  targetLogProbs?: (targets: Tensor) => Tensor
   /** int64 [B, S], not shifted, −100 = no target. */
   labels: Tensor
   /** [B, S] float, not shifted (the batch's loss_weights). */
@@ -103,9 +110,14 @@ export function buildLossContext<P extends RecipeParams>(
   params: P
 ): LossContext<P> {
   const { logits, labels } = sources
-  const dtype = logits.dtype
-  if (!isFloatDType(dtype) || logits.rank !== 3) {
+  const dtype = logits?.dtype ?? 'float32'
+  if (logits ? !isFloatDType(dtype) || logits.rank !== 3 : !sources.targetLogProbs) {
     throw new Error(`buildLossContext: logits ${logits} must be float [batch, seq, vocab]`)
+  }
+  if (!logits && recipe.needs.fullLogProbs) {
+    throw new Error(
+      `buildLossContext: recipe "${recipe.name}" needs the whole distribution, not only the targets'`
+    )
   }
   if (labels.dtype !== 'int64' || labels.rank !== 2) {
     throw new Error(`buildLossContext: labels ${labels} must be int64 [batch, seq]`)
@@ -128,7 +140,7 @@ export function buildLossContext<P extends RecipeParams>(
   const labelMask = cast(not(ignored), dtype) // (B, S)
   const safeTargets = where(ignored, 0, targets) // (B, S)
   const targetLogProbs = (all: Tensor) => squeeze(gatherElements(all, unsqueeze(safeTargets, [2]), 2), [2]) // (B, S)
-  const logProbs = logSoftmax(logits, -1) // (B, S, V)
+  const logProbs = logits ? logSoftmax(logits, -1) : null // (B, S, V)
   const baseLogProbs = needsBase ? logSoftmax(stopGradient(sources.baseLogits!), -1) : null // (B, S, V)
   // Weights count only where there is a target: a weight on an untrained token would skew totals.
   const tokenWeights = mul(shiftLeft(cast(sources.lossWeights, dtype), 0), labelMask) // (B, S)
@@ -138,7 +150,7 @@ export function buildLossContext<P extends RecipeParams>(
     reduceSum(mul(tokenWeights, unsqueeze(sampleWeights, [1])), undefined, { keepDims: false })
   const ownSampleTotal = () => reduceSum(sampleWeights, undefined, { keepDims: false })
   return {
-    tokenLogProbs: targetLogProbs(logProbs),
+    tokenLogProbs: logProbs ? targetLogProbs(logProbs) : sources.targetLogProbs!(safeTargets),
     logProbs: recipe.needs.fullLogProbs ? logProbs : null,
     baseLogProbs,
     baseTokenLogProbs: baseLogProbs ? targetLogProbs(baseLogProbs) : null,
@@ -154,8 +166,12 @@ export function buildLossContext<P extends RecipeParams>(
   }
 }
 
-/** x[:, 1:] followed by one column of `fill`, keeping x's shape [B, S]. */
+/**
+ * x[:, 1:] followed by one column of `fill`, keeping x's shape [B, S]. A Concat, not a Pad: CUDA's
+ * Pad has no int64 kernel, and the labels are int64.
+ */
 function shiftLeft(x: Tensor, fill: number): Tensor {
-  const shifted = pad(slice(x, [1], [SLICE_TO_END], [1]), [0, 0, 0, 1], fill) // (B, S)
+  const column = constantOfShape(concat([shape(x, 0, 1), x.graph.int64s([1])], 0), fill, x.dtype) // (B, 1)
+  const shifted = concat([slice(x, [1], [SLICE_TO_END], [1]), column], 1) // (B, S)
   return reshape(shifted, shapeOf(x), x.shape)
 }

@@ -7,8 +7,9 @@
  * result (adapter or model, rollouts.jsonl) is where a one-stage run keeps it. Stage k > 1 starts
  * from stage k − 1's export: a LoRA is initialised from the previous adapter (`initAdapterDir`), full
  * fine-tuning loads the previous stage's model folder as its model. Settings that decide what is
- * trained (adapter, LoRA shape, device, sequence length) are shared; recipe, data, learning rate,
- * schedule, batch and length of training are per stage (api/run-pipeline.ts composes them).
+ * trained (adapter, LoRA shape, device, sequence length, base precision, recomputation) are shared;
+ * recipe, data, learning rate, schedule, batch and length of training are per stage
+ * (api/run-pipeline.ts composes them).
  *
  * Timeline. Steps are numbered across the run: stage k's step s is step offset_k + s, where offset_k
  * is the steps of the stages before it. Every trainer event is re-numbered that way and tagged with
@@ -28,7 +29,7 @@ import { writeTextFileAtomically } from '../checkpoint/atomic-write'
 import { CHECKPOINTS_DIR } from './checkpoints'
 import type { RecipeResolver } from './loss-hook'
 import { train, type TrainerOptions, type TrainEvent, type TrainResult } from './trainer'
-import { resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config'
+import { defaultRecompute, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config'
 
 /** A run of stages, each resolved as a run of its own (checkTrainConfig) but for where it starts. */
 export interface PipelineConfig {
@@ -61,10 +62,16 @@ export function resolvePipelineConfig(
     throw new Error(`train: a pipeline has 1 to ${MAX_STAGES} stages, got ${input.stages?.length ?? 0}`)
   }
   const outDir = resolve(input.outDir)
+  // A stage resolves without its starting point, so the pipeline's checkpoint decides this default.
+  const recompute = defaultRecompute(input.resumeFrom ?? null)
   const stages = input.stages.map((stage, index) => {
     try {
       return resolveTrainConfig(
-        { ...stage, outDir: stageDir(outDir, index, input.stages.length) },
+        {
+          ...stage,
+          outDir: stageDir(outDir, index, input.stages.length),
+          recompute: stage.recompute ?? recompute
+        },
         resolveRecipe
       )
     } catch (error) {
@@ -83,6 +90,8 @@ export function resolvePipelineConfig(
     }
     differs('adapter', { ...first.adapter, initAdapterDir: null }, { ...stage.adapter, initAdapterDir: null })
     differs('device', first.device, stage.device)
+    differs('base precision', first.basePrecision, stage.basePrecision)
+    differs('recomputation', first.recompute, stage.recompute)
     differs('base model', first.modelDir, stage.modelDir)
   })
   return { kind: 'pipeline', outDir, stages, resumeFrom: input.resumeFrom ? resolve(input.resumeFrom) : null }

@@ -39,7 +39,19 @@ const RESUME_SETTING_FLAGS: Record<string, string> = {
   maxSeqLen: '--max-seq-len',
   shuffle: '--no-shuffle',
   seed: '--seed',
-  packing: '--pack'
+  packing: '--pack',
+  basePrecision: '--base-precision',
+  recompute: '--recompute / --no-recompute'
+}
+
+/**
+ * Settings that came after checkpoints were first written, with the value every run before them
+ * had. The key holds such a setting only when it differs from that value, so an old checkpoint's
+ * key and hash still match a run that trains as it did, and an absent entry reads as that value.
+ */
+const SETTINGS_ADDED_LATER: Record<string, unknown> = {
+  basePrecision: 'fp32',
+  recompute: false
 }
 
 /**
@@ -80,8 +92,15 @@ export function resumeKey(config: TrainConfig, totalSteps: number): Record<strin
     maxSeqLen: config.maxSeqLen,
     shuffle: config.shuffle,
     seed: config.seed,
-    packing: config.packing
+    packing: config.packing,
+    ...addedLaterIfChanged({ basePrecision: config.basePrecision, recompute: config.recompute })
   }
+}
+
+function addedLaterIfChanged(settings: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(settings).filter(([name, value]) => value !== SETTINGS_ADDED_LATER[name])
+  )
 }
 
 /** The sha256 a checkpoint stores beside its key. */
@@ -101,8 +120,8 @@ export function checkResumeKey(
 ): void {
   for (const name of new Set([...Object.keys(current), ...Object.keys(saved)])) {
     if (ignore.includes(name)) continue
-    const before = canonicalJson(saved[name] ?? null)
-    const now = canonicalJson(current[name] ?? null)
+    const before = canonicalJson(saved[name] ?? SETTINGS_ADDED_LATER[name] ?? null)
+    const now = canonicalJson(current[name] ?? SETTINGS_ADDED_LATER[name] ?? null)
     if (before === now) continue
     const flag = RESUME_SETTING_FLAGS[name] ?? name
     const shown = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text)

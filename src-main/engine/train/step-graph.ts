@@ -48,9 +48,17 @@ import {
 } from '../models/llama'
 import { IGNORE_INDEX } from '../tokenizer/labels'
 import { declareDropoutSeed } from './dropout'
-import { buildLossContext, declareLossInputs, LOSS_INPUT_NAMES, PLAIN_NLL_DEMANDS } from './loss-context'
+import { chunkedTargetLogProbs } from './chunked-loss'
+import {
+  buildLossContext,
+  declareLossInputs,
+  LOSS_INPUT_NAMES,
+  PLAIN_NLL_DEMANDS,
+  type LossSources
+} from './loss-context'
 import type { LossHook, RecipeParams } from './loss-hook'
 import { addLoraPath } from './lora'
+import type { StepMemoryOptions } from './step-program'
 import {
   accumulateGradients,
   declareStepScalars,
@@ -113,28 +121,40 @@ export interface StepGraphSpec {
   /** Graph inputs in this order. Full fine-tuning: HF names; every other weight is frozen. */
   trainables: readonly TrainableShape[]
   adapter: StepGraphAdapter
+  /** Default: no recomputation, logits whole (the frozen weights' precision is the provider's). */
+  memory?: Pick<StepMemoryOptions, 'recompute' | 'lossChunks'>
+}
+
+/** Frozen weights; `rows` (when given) looks up embedding rows without decoding the whole matrix. */
+export type FrozenProvider = ParamProvider & {
+  rows?: (name: string, shape: readonly number[], ids: Tensor) => Tensor
 }
 
 /** Builds graph `kind` into `g`; frozen weights come from `frozen`. */
 export function buildStepGraph(
   g: GraphBuilder,
   spec: StepGraphSpec,
-  frozen: ParamProvider,
+  frozen: FrozenProvider,
   kind: StepGraphKind
 ): void {
   const batch = declareBatchInputs(g, spec.packed)
   const params = new Map(
     spec.trainables.map((t) => [t.name, g.input(paramInputName(t.name), 'float32', t.shape)])
   )
+  const chunks = spec.memory?.lossChunks ?? 1
   if (kind === 'eval') {
-    buildEvalOutputs(g, forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed: null }))
+    const model = forwardModel(spec, frozen, params, batch, { adapter: true, dropoutSeed: null })
+    buildEvalOutputs(
+      g,
+      chunks > 1 ? { targetLogProbs: model.targetLogProbs(chunks) } : { logits: model.logits() }
+    )
     return
   }
   if (kind === 'score') {
     buildScoreOutputs(
       g,
       spec,
-      forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed: null })
+      forwardModel(spec, frozen, params, batch, { adapter: true, dropoutSeed: null }).logits()
     )
     return
   }
@@ -143,13 +163,19 @@ export function buildStepGraph(
   // One seed input serves dropout and the recipe's sampling; each salts it differently.
   const stepSeed = dropout || spec.recipe.needs.randomSeed ? declareDropoutSeed(g) : null
   const dropoutSeed = dropout ? stepSeed : null
-  const logits = forwardLogits(spec, frozen, params, batch, { adapter: true, dropoutSeed })
-  const baseLogits = spec.recipe.needs.baseModelLogits
-    ? stopGradient(forwardLogits(spec, frozen, params, batch, { adapter: false, dropoutSeed: null }))
+  const model = forwardModel(spec, frozen, params, batch, { adapter: true, dropoutSeed })
+  const { needs } = spec.recipe
+  // The whole distribution (the model's or the base model's) cannot come in chunks of targets.
+  const output =
+    chunks > 1 && !needs.fullLogProbs && !needs.baseModelLogits
+      ? { targetLogProbs: model.targetLogProbs(chunks) }
+      : { logits: model.logits() }
+  const baseLogits = needs.baseModelLogits
+    ? stopGradient(forwardModel(spec, frozen, params, batch, { adapter: false, dropoutSeed: null }).logits())
     : undefined
   const ctx = buildLossContext(
     spec.recipe,
-    { logits, baseLogits, randomSeed: stepSeed, ...lossInputs },
+    { ...output, baseLogits, randomSeed: stepSeed, ...lossInputs },
     spec.recipeParams
   )
   const result = spec.recipe.loss(ctx)
@@ -317,18 +343,25 @@ interface ForwardOptions {
   dropoutSeed: Tensor | null
 }
 
-/** Logits [B, S, V] of the trained model (or of the frozen base model). */
-function forwardLogits(
+/** The trained model (or the frozen base model) up to its final hidden states, and its LM head. */
+interface ModelForward {
+  /** Logits [B, S, V]. */
+  logits(): Tensor
+  /** log p(target) [B, S] for int64 targets [B, S], the LM head run over `chunks` chunks of tokens. */
+  targetLogProbs(chunks: number): (targets: Tensor) => Tensor
+}
+
+function forwardModel(
   spec: StepGraphSpec,
-  frozen: ParamProvider,
+  frozen: FrozenProvider,
   params: ReadonlyMap<string, Tensor>,
   batch: BatchInputs,
   options: ForwardOptions
-): Tensor {
+): ModelForward {
   const { config, adapter } = spec
   const trainedParams = options.adapter && adapter.kind === 'full'
-  const param: ParamProvider = (name, shape) =>
-    (trainedParams ? params.get(name) : undefined) ?? frozen(name, shape)
+  const param: ParamProvider = (name, shape, near) =>
+    (trainedParams ? params.get(name) : undefined) ?? frozen(name, shape, near)
   const rows = new RowLayout(batch.inputIds)
   const lora =
     options.adapter && adapter.kind === 'lora' ? loraPaths(adapter, params, options.dropoutSeed) : null
@@ -338,12 +371,20 @@ function forwardLogits(
     const path = lora?.get(name)
     return rows.unflatten(path ? addLoraPath(flat, dense, path) : dense)
   }
-  const { hidden } = decoderForward(config, { param, linear }, batch)
-  const head = param(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', [
-    config.vocabSize,
-    config.hiddenSize
-  ])
-  return rows.unflatten(gemm(rows.flatten(hidden), head, null, { transB: true })) // (B, S, V)
+  const embedding = 'model.embed_tokens.weight'
+  const embedShape = [config.vocabSize, config.hiddenSize]
+  const frozenEmbedding = !(trainedParams && params.has(embedding)) && frozen.rows
+  const embedRows = frozenEmbedding ? (ids: Tensor) => frozen.rows!(embedding, embedShape, ids) : undefined
+  const checkpointLayers = spec.memory?.recompute ?? false
+  const { hidden } = decoderForward(config, { param, linear, embedRows, checkpointLayers }, batch)
+  const head = (near: Tensor) =>
+    param(config.tieWordEmbeddings ? embedding : 'lm_head.weight', embedShape, near)
+  const hiddenRows = rows.flatten(hidden) // (N, E)
+  return {
+    logits: () => rows.unflatten(gemm(hiddenRows, head(hiddenRows), null, { transB: true })), // (B, S, V)
+    targetLogProbs: (chunks) => (targets) =>
+      chunkedTargetLogProbs(hiddenRows, head(hiddenRows), targets, chunks)
+  }
 }
 
 function loraPaths(
@@ -407,13 +448,13 @@ class RowLayout {
  * The held-out loss: Σ −log p and the count of labelled tokens, through the same label shift as
  * training (the sft hook's context with unit weights).
  */
-function buildEvalOutputs(g: GraphBuilder, logits: Tensor): void {
+function buildEvalOutputs(g: GraphBuilder, output: Pick<LossSources, 'logits' | 'targetLogProbs'>): void {
   const labels = g.input(LOSS_INPUT_NAMES.labels, 'int64', ['batch', 'seq'])
   const labelled = cast(not(equal(labels, IGNORE_INDEX)), 'float32') // (B, S)
   const rows = constantOfShape(shape(labels, 0, 1), 1, 'float32', [labels.shape![0]]) // (B)
   const ctx = buildLossContext(
     PLAIN_NLL_DEMANDS,
-    { logits, labels, lossWeights: labelled, sampleWeights: rows },
+    { ...output, labels, lossWeights: labelled, sampleWeights: rows },
     {}
   )
   const tokenLogProbs = mul(ctx.tokenLogProbs, ctx.labelMask) // (B, S)

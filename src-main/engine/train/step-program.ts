@@ -9,6 +9,7 @@ import type { Device } from '../runtime/devices'
 import type { ResolvedRecipe } from './loss-hook'
 import type { OptimizerConfig } from './optimizers'
 import type { TrainingBatch } from './batches'
+import type { BasePrecision } from '../models/base-precision'
 
 export type AdapterSpec =
   | {
@@ -36,6 +37,25 @@ export interface StepProgramSpec {
   seed: number
   /** Whether batches are packed (position_ids + segment_ids) rather than right-padded. */
   packed: boolean
+  /** How the graphs trade memory for time; default: float32 base, no recomputation, logits whole. */
+  memory?: StepMemoryOptions
+}
+
+/** The memory settings of a step graph (step-graph.ts). */
+export interface StepMemoryOptions {
+  /** How LoRA's frozen base matrices are stored (full fine-tuning: 'fp32' only). */
+  basePrecision: BasePrecision
+  /**
+   * Recompute each decoder layer's activations in the backward pass from the layer's input
+   * (gradient checkpointing) instead of keeping them from the forward pass.
+   */
+  recompute: boolean
+  /**
+   * The LM head and the loss run over the batch's tokens in this many chunks, each recomputed in
+   * the backward pass, so [batch, seq, vocab] logits are never held whole; 1 = in one piece.
+   * Recipes that need the full distribution (or the base model's) always run in one piece.
+   */
+  lossChunks: number
 }
 
 /** Per-step scalars: fed to the graph, so one compiled graph serves every step. */

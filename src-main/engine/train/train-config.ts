@@ -4,13 +4,20 @@
  * setting by its command-line flag. The recipe is named here and resolved by the RecipeResolver the
  * caller passes (loss-hook.ts), so its parameters are checked against its declarations too.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { readModelConfig, type ModelConfig } from '../checkpoint/hf-config'
 import { ADAPTER_CONFIG_NAME, LORA_TARGET_MODULES } from '../checkpoint/peft'
 import { defaultGraphCacheDir } from '../infer/model-session'
+import {
+  BASE_PRECISIONS,
+  DEFAULT_BASE_PRECISION,
+  isBasePrecision,
+  type BasePrecision
+} from '../models/base-precision'
 import type { Device } from '../runtime/devices'
 import type { BatchStream } from './batches'
+import { TRAIN_CONFIG_FILE } from './checkpoints'
 import type { ParamValue, RecipeResolver, ResolvedRecipe } from './loss-hook'
 import { recipeGroupSize } from './recipe-rows'
 import { OPTIMIZER_KINDS, type OptimizerConfig } from './optimizers'
@@ -60,6 +67,13 @@ export interface TrainConfig {
    */
   templateDrops: TemplateDropPolicy
   device: Device
+  /** How LoRA's frozen base matrices are kept in memory (base-precision.ts); full fine-tuning: 'fp32'. */
+  basePrecision: BasePrecision
+  /**
+   * Recompute each decoder layer's activations in the backward pass instead of keeping them (less
+   * memory, slower steps). Runs written before the setting existed trained without it.
+   */
+  recompute: boolean
   /** Held-out rows: their loss is measured before training, every evalEvery steps and at the end. */
   evalDataFile: string | null
   /** 0 = only before training and at the end. */
@@ -102,6 +116,7 @@ export const DEFAULT_LORA = { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', '
 export const DEFAULT_LR = { lora: 2e-4, full: 2e-5 } as const
 export const DEFAULT_ADAMW = { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0 }
 export const DEFAULT_MAX_SEQ_LEN = 1024
+export const DEFAULT_RECOMPUTE = true
 
 /**
  * Fills defaults and checks every setting, the recipe and its parameters through `resolveRecipe`;
@@ -135,6 +150,8 @@ export function resolveTrainConfig(input: TrainConfigInput, resolveRecipe: Recip
     packing: input.packing ?? false,
     templateDrops: input.templateDrops ?? 'refuse',
     device: input.device ?? 'cpu',
+    basePrecision: input.basePrecision ?? DEFAULT_BASE_PRECISION,
+    recompute: input.recompute ?? defaultRecompute(input.resumeFrom ?? null),
     evalDataFile: input.evalDataFile ? resolve(input.evalDataFile) : null,
     evalEvery: input.evalEvery ?? 0,
     resumeFrom: input.resumeFrom ? resolve(input.resumeFrom) : null,
@@ -156,6 +173,25 @@ export function checkSeqLenFits(maxSeqLen: number, model: ModelConfig, modelDir:
       `train: --max-seq-len must be at most the ${model.maxPositionEmbeddings} positions of ${modelDir}, got ${maxSeqLen}`
     )
   }
+}
+
+/**
+ * Recomputation when the input leaves it out. The default changed when the setting came (runs before
+ * it kept every activation), so a resumed run keeps what its checkpoint trained with, read from the
+ * checkpoint's train_config.json: resuming, from the app or the command line, then needs no flag and
+ * an old run resumes with its old numerics. A file without the setting, or no file, is from before.
+ */
+export function defaultRecompute(resumeFrom: string | null): boolean {
+  if (resumeFrom === null) return DEFAULT_RECOMPUTE
+  const path = join(resolve(resumeFrom), TRAIN_CONFIG_FILE)
+  if (!existsSync(path)) return false
+  let saved: { recompute?: unknown }
+  try {
+    saved = JSON.parse(readFileSync(path, 'utf8')) as { recompute?: unknown }
+  } catch (error) {
+    throw new Error(`train: --resume: cannot read ${path}: ${(error as Error).message}`)
+  }
+  return typeof saved.recompute === 'boolean' ? saved.recompute : false
 }
 
 /** A recipe that trains on groups of rows needs batches of whole groups, and no packing (batches.ts). */
@@ -268,6 +304,15 @@ export function checkTrainConfig(c: TrainConfig): void {
   nonNegativeInteger('--eval-every', c.benchmarkEvery)
   nonNegativeInteger('--eval-every', c.evalEvery)
   if (c.device !== 'cpu' && c.device !== 'cuda') fail('--device', 'cpu or cuda', c.device)
+  if (!isBasePrecision(c.basePrecision))
+    fail('--base-precision', `one of ${BASE_PRECISIONS.join(', ')}`, c.basePrecision)
+  if (c.basePrecision !== 'fp32' && c.adapter.kind === 'full') {
+    throw new Error(
+      "train: --base-precision applies to LoRA's frozen base; full fine-tuning trains float32 weights " +
+        `(got --base-precision ${c.basePrecision} with --adapter full)`
+    )
+  }
+  if (typeof c.recompute !== 'boolean') fail('--recompute', 'true or false', c.recompute)
   if (c.mergeLora && c.adapter.kind !== 'lora') fail('--merge', 'used with --adapter lora only', true)
 }
 

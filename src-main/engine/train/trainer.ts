@@ -29,6 +29,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { readModelConfig } from '../checkpoint/hf-config'
+import { lossChunksFor } from './chunked-loss'
 import { Rng } from '../rng'
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/tokenizer'
 import { collateRows, type TrainingBatch } from './batches'
@@ -185,7 +186,13 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     device: config.device,
     cacheDir: config.cacheDir,
     seed: config.seed,
-    packed: config.packing
+    packed: config.packing,
+    memory: {
+      basePrecision: config.basePrecision,
+      recompute: config.recompute,
+      // With recomputation only: a run from before these settings resumes with the graphs it had.
+      lossChunks: config.recompute ? lossChunksFor(config.batchSize, config.maxSeqLen, model.vocabSize) : 1
+    }
   })
   let loop: TrainingLoop | undefined
   try {

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, watch } from 'vue'
 import type {
+  BasePrecision,
   CallInput,
   DatasetVersionSummary,
   Device,
@@ -115,6 +116,10 @@ export interface RunDraft extends MixtureDraft {
   /** Train without the samples the chat template loses content of, instead of refusing the run. */
   skipTemplateDrops: boolean
   device: Device
+  /** How LoRA's frozen base is kept in memory; full fine-tuning always trains float32 (sent as fp32). */
+  basePrecision: BasePrecision
+  /** Recompute each layer's activations in the backward pass: less memory, slower steps. */
+  recompute: boolean
   /**
    * The reward spec composed in the Rewards panel: the `rewards` of every grpo stage of the run (one
    * spec per run), kept with the draft until the settings are built.
@@ -154,6 +159,8 @@ export function defaultRunDraft(): RunDraft {
     packing: false,
     skipTemplateDrops: false,
     device: 'cpu',
+    basePrecision: 'fp32',
+    recompute: true,
     rewardSpec: { terms: [] },
     stages: [],
     mixWith: [],
@@ -291,7 +298,9 @@ export function buildRunSettings(draft: RunDraft): { settings: RunSettings | nul
     evalEvery: number('Validate every', draft.evalEvery),
     packing: draft.packing,
     templateDrops: draft.skipTemplateDrops ? 'skip' : 'refuse',
-    device: draft.device
+    device: draft.device,
+    basePrecision: draft.adapter === 'lora' ? draft.basePrecision : 'fp32',
+    recompute: draft.recompute
   }
   if (draft.name.trim() !== '') settings.name = draft.name.trim()
   if (draft.adapter === 'lora') {

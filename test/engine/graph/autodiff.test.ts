@@ -15,16 +15,8 @@ import {
   type GradientRule
 } from '../../../src-main/engine/graph/index'
 import { rmsNorm } from '../../../src-main/engine/models/blocks'
-import { createSession, hostTensor, type HostTensor } from '../../../src-main/engine/runtime/session'
-
-async function runGraph(g: GraphBuilder, feeds: Record<string, HostTensor>) {
-  const session = await createSession(g.toBytes(), { intraOpThreads: 1 })
-  try {
-    return await session.run(feeds)
-  } finally {
-    await session.release()
-  }
-}
+import { createSession, hostTensor } from '../../../src-main/engine/runtime/session'
+import { runGraph } from '../../helpers/run-graph'
 
 const f64 = (dims: number[], values: number[]) => hostTensor('float64', dims, Float64Array.from(values))
 

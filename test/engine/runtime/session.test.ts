@@ -1,8 +1,18 @@
-import { describe, expect, test } from 'vitest'
+import { join } from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
 import * as op from '../../../src-main/engine/graph/index'
 import { GraphBuilder } from '../../../src-main/engine/graph/index'
 import { cudaProviderInstalled, cudaProviderPath } from '../../../src-main/engine/runtime/devices'
 import { createSession, hostTensor, onnxruntimeVersion } from '../../../src-main/engine/runtime/session'
+import {
+  maxAbsDifference,
+  maxRelativeDifference,
+  PARITY_STEPS,
+  PARITY_TOLERANCE,
+  parityLosses,
+  parityTokenLogprobs
+} from '../../helpers/device-parity'
+import { tempDir } from '../../helpers/temp'
 
 describe('createSession', () => {
   test('device "cuda" without the CUDA provider says how to install it', async () => {
@@ -60,4 +70,44 @@ describe('createSession', () => {
   test('reports the onnxruntime version', () => {
     expect(onnxruntimeVersion()).toBe('1.30.0')
   })
+})
+
+describe('CUDA against CPU on stories260K', () => {
+  const temp = tempDir('fs-device-parity-')
+  const cacheDir = join(temp.dir, 'cache')
+  afterAll(() => temp.cleanup())
+  /** The three golden rows score 8 + 20 + 40 tokens. */
+  const SCORED_TOKENS = 68
+
+  test('the measures the CUDA tests compare run on CPU: 68 log-probs, 5 finite losses that fall', async () => {
+    const logprobs = await parityTokenLogprobs('cpu', cacheDir)
+    expect(logprobs).toHaveLength(SCORED_TOKENS)
+    for (const value of logprobs) expect(value).toBeLessThan(0)
+    const losses = await parityLosses('cpu', temp.dir, 'cpu-only')
+    expect(losses).toHaveLength(PARITY_STEPS)
+    for (const loss of losses) expect(Number.isFinite(loss)).toBe(true)
+    expect(losses[PARITY_STEPS - 1]).toBeLessThan(losses[0])
+  })
+
+  // Skipped (not passed) on a machine without the provider: `npm run setup:cuda` enables them.
+  test.runIf(cudaProviderInstalled())(
+    `scoring: every token's log-prob on CUDA within ${PARITY_TOLERANCE.logprobNats} nats of CPU`,
+    async () => {
+      const cpu = await parityTokenLogprobs('cpu', cacheDir)
+      const cuda = await parityTokenLogprobs('cuda', cacheDir)
+      expect(cuda).toHaveLength(SCORED_TOKENS)
+      expect(maxAbsDifference(cuda, cpu)).toBeLessThan(PARITY_TOLERANCE.logprobNats)
+    }
+  )
+
+  test.runIf(cudaProviderInstalled())(
+    `${PARITY_STEPS} LoRA steps: each loss on CUDA within ${PARITY_TOLERANCE.lossRelative} (relative) of CPU`,
+    async () => {
+      const cpu = await parityLosses('cpu', temp.dir, 'cpu')
+      const cuda = await parityLosses('cuda', temp.dir, 'cuda')
+      expect(cuda).toHaveLength(PARITY_STEPS)
+      expect(maxRelativeDifference(cuda, cpu)).toBeLessThan(PARITY_TOLERANCE.lossRelative)
+      expect(cuda[PARITY_STEPS - 1]).toBeLessThan(cuda[0])
+    }
+  )
 })

@@ -6,15 +6,13 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { collateRows, type TrainingBatch } from '../../../src-main/engine/train/batches'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
-import type { TrainingExample } from '../../../src-main/engine/train/data'
-import { Rng } from '../../../src-main/engine/rng'
 import { mul, reduceSum, unsqueeze } from '../../../src-main/engine/graph/index'
 import type { LossHook } from '../../../src-main/engine/train/loss-hook'
 import type { StepProgramSpec } from '../../../src-main/engine/train/step-program'
 import { tokenNll, weightedTokenMean } from '../../../src-main/recipes/loss-terms'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { tempDir } from '../../helpers/temp'
-import { GOLDEN, goldenBatch } from './golden-batch'
+import { GOLDEN, randomExamples, goldenBatch } from './golden-batch'
 
 const cache = tempDir()
 afterAll(() => cache.cleanup())
@@ -44,17 +42,6 @@ function spec(overrides: Partial<StepProgramSpec> = {}): StepProgramSpec {
   }
 }
 
-/** Random examples over the golden models' 96-token vocabulary; the first `prompt` tokens untrained. */
-function examples(lengths: readonly number[], seed: number): TrainingExample[] {
-  const rng = Rng.fromSeed(seed)
-  return lengths.map((length, index) => {
-    const inputIds = Int32Array.from({ length }, () => rng.int(96))
-    const labels = Int32Array.from(inputIds, (id, t) => (t < 2 ? -100 : id))
-    const weights = Float32Array.from(labels, (label) => (label === -100 ? 0 : 1))
-    return { inputIds, labels, weights, line: index + 1 }
-  })
-}
-
 function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   let worst = 0
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]))
@@ -77,7 +64,7 @@ function sampleLogProbs(batch: TrainingBatch, tokenLogProbs: Float32Array): numb
 
 describe('createStepProgram', () => {
   it('gradient accumulation: two micro-batches of 2 rows (or three of 1–2) give the step of one batch of 4', async () => {
-    const data = examples([9, 14, 6, 11], 1)
+    const data = randomExamples([9, 14, 6, 11], 1)
     const whole = collateRows([[0], [1], [2], [3]], data)
     const halves = [collateRows([[0], [1]], data), collateRows([[2], [3]], data)]
     const thirds = [collateRows([[0]], data), collateRows([[1], [2]], data), collateRows([[3]], data)]
@@ -116,7 +103,7 @@ describe('createStepProgram', () => {
   })
 
   it('a packed batch gives each sample the log-probs and the batch the loss of the unpacked batch', async () => {
-    const data = examples([7, 5, 9, 4], 2)
+    const data = randomExamples([7, 5, 9, 4], 2)
     const unpacked = collateRows([[0], [1], [2], [3]], data)
     const packed = collateRows(
       [
@@ -375,7 +362,7 @@ describe('the recipe interface', () => {
   })
 
   it('dpo: two micro-batches of one pair each give the step of one batch of two pairs', async () => {
-    const data = examples([9, 12, 7, 10], 3)
+    const data = randomExamples([9, 12, 7, 10], 3)
     const recipe = resolveRecipe('dpo', { loss_type: 'sigmoid', label_smoothing: 0.1 })
     const one = await createStepProgram(spec({ recipe }))
     const two = await createStepProgram(spec({ recipe }))

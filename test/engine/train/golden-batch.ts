@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openSafetensors } from '../../../src-main/engine/checkpoint/safetensors'
 import type { TrainingBatch } from '../../../src-main/engine/train/batches'
+import type { TrainingExample } from '../../../src-main/engine/train/data'
+import { Rng } from '../../../src-main/engine/rng'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { ResolvedRecipe } from '../../../src-main/engine/train/loss-hook'
 import { resolveRecipe } from '../../../src-main/recipes/index'
@@ -20,6 +22,17 @@ import type {
 } from '../../../src-main/engine/train/step-program'
 
 export const GOLDEN = join(import.meta.dirname, '..', '..', 'fixtures', 'golden')
+
+/** Random examples over the golden models' 96-token vocabulary; the first 2 tokens untrained. */
+export function randomExamples(lengths: readonly number[], seed: number): TrainingExample[] {
+  const rng = Rng.fromSeed(seed)
+  return lengths.map((length, index) => {
+    const inputIds = Int32Array.from({ length }, () => rng.int(96))
+    const labels = Int32Array.from(inputIds, (id, t) => (t < 2 ? -100 : id))
+    const weights = Float32Array.from(labels, (label) => (label === -100 ? 0 : 1))
+    return { inputIds, labels, weights, line: index + 1 }
+  })
+}
 
 interface GoldenInputs {
   input_ids: number[][]

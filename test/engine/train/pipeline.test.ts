@@ -2,7 +2,7 @@
  * Pipelines on the real stories260K: two stages on one step timeline, the second starting from the
  * first's result, and exact resume wherever the run is stopped — inside a stage and at the boundary.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import {
@@ -13,6 +13,7 @@ import {
   trainPipeline,
   type PipelineConfig
 } from '../../../src-main/engine/train/pipeline'
+import { TRAIN_CONFIG_FILE } from '../../../src-main/engine/train/checkpoints'
 import type { TrainConfigInput } from '../../../src-main/engine/train/train-config'
 import { train, type TrainEvent } from '../../../src-main/engine/train/trainer'
 import { resolveRecipe } from '../../../src-main/recipes/index'
@@ -147,6 +148,42 @@ describe('what a pipeline refuses', () => {
         resolveRecipe
       )
     ).toThrow(/stage 2 must train the adapter of stage 1/)
+  })
+
+  test('stages that keep the base or the activations another way', () => {
+    const stages = (second: Partial<TrainConfigInput>) => () =>
+      resolvePipelineConfig(
+        {
+          outDir: join(temp.dir, 'bad'),
+          stages: [stageInput({ maxSteps: 1 }), stageInput({ maxSteps: 1, ...second })]
+        },
+        resolveRecipe
+      )
+    expect(stages({ basePrecision: 'int4' })).toThrow(
+      'stage 2 must train the base precision of stage 1 (it starts from its result): "int4" instead of "fp32"'
+    )
+    expect(stages({ recompute: false })).toThrow(
+      /stage 2 must train the recomputation of stage 1.*false instead of true/
+    )
+  })
+
+  test('a pipeline stored before the memory settings resumes without recomputation, as it trained', () => {
+    const checkpoint = join(temp.dir, 'old-pipeline', 'checkpoints', 'step-1')
+    mkdirSync(checkpoint, { recursive: true })
+    writeFileSync(join(checkpoint, TRAIN_CONFIG_FILE), JSON.stringify({ adapter: { kind: 'lora' } }))
+    const old = resolvePipelineConfig(
+      {
+        outDir: join(temp.dir, 'old-pipeline'),
+        stages: [stageInput({ maxSteps: 1 }), stageInput({ maxSteps: 1 })],
+        resumeFrom: checkpoint
+      },
+      resolveRecipe
+    )
+    expect(old.stages.map((stage) => [stage.basePrecision, stage.recompute])).toEqual([
+      ['fp32', false],
+      ['fp32', false]
+    ])
+    expect(pipeline('fresh').stages.map((stage) => stage.recompute)).toEqual([true, true])
   })
 
   test('a stage whose settings are bad, naming the stage', () => {

@@ -41,6 +41,8 @@ const SETTING_LABELS: Record<string, string> = {
   'benchmarks.limit': 'Benchmark documents per task',
   seed: 'Seed',
   device: 'Device',
+  basePrecision: 'Base model precision',
+  recompute: 'Recompute activations',
   mergeLora: 'Also save the merged model',
   baseModelHash: 'Base model hash',
   datasetVersionHash: 'Dataset version hash',
