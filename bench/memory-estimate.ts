@@ -4,7 +4,8 @@
  * trainer does (createStepProgram) and runs whole training steps (step()), then reads its VmHWM;
  * the table prints the estimate, the measurement and their ratio, flagging any outside ±15 %.
  *
- *   npx tsx bench/memory-estimate.ts [--out measured.json] [--from measured.json]
+ *   npx tsx bench/memory-estimate.ts [--shapes qwen2.5-0.5b,llama-3.2-1b] [--out measured.json]
+ *     [--from measured.json]
  *
  * --out keeps the measurements; --from prints the table from kept measurements against the current
  * estimate, without measuring again (refitting a constant needs no new runs). Time is not measured.
@@ -30,6 +31,7 @@ const { values: flags } = parseArgs({
   options: {
     out: { type: 'string' },
     from: { type: 'string' },
+    shapes: { type: 'string' },
     child: { type: 'string' },
     baseline: { type: 'boolean', default: false }
   }
@@ -65,22 +67,26 @@ interface Measurements {
   rows: Measured[]
 }
 
-/** The brief's grid: both shapes at 4 × 256 for each memory setting, plus the 0.5B int4 row at 2 × 128. */
+/**
+ * The calibration grid: SmolLM-135M and Qwen2.5-0.5B at 4 × 256 for each memory setting, the 0.5B
+ * int4 row at 2 × 128, and int4 on the Llama-3.2-1B and Qwen2.5-3B shapes (`--shapes` keeps some).
+ */
 function settings(): Setting[] {
   const grid: Setting[] = []
-  for (const shape of ['smollm-135m', 'qwen2.5-0.5b'] as const) {
-    const { vocabSize } = benchShape(shape, false)
-    const chunks = lossChunksFor(4, 256, vocabSize)
-    const common = { shape, batch: 4, seq: 256 }
-    grid.push({ ...common, precision: 'fp32', recompute: false, lossChunks: 1 })
-    for (const precision of ['fp32', 'fp16', 'int8', 'int4'] as const) {
-      grid.push({ ...common, precision, recompute: true, lossChunks: chunks })
-    }
+  const add = (shape: ShapeName, precision: BasePrecision, recompute: boolean, batch = 4, seq = 256) => {
+    const run = { batchSize: batch, maxSeqLen: seq, basePrecision: precision, recompute }
+    const lossChunks = lossChunksFor(parseModelConfig(benchShape(shape, false).config), run)
+    grid.push({ shape, precision, recompute, lossChunks, batch, seq })
   }
-  const small = { shape: 'qwen2.5-0.5b' as const, batch: 2, seq: 128 }
-  const { vocabSize } = benchShape(small.shape, false)
-  grid.push({ ...small, precision: 'int4', recompute: true, lossChunks: lossChunksFor(2, 128, vocabSize) })
-  return grid
+  for (const shape of ['smollm-135m', 'qwen2.5-0.5b'] as const) {
+    add(shape, 'fp32', false)
+    for (const precision of ['fp32', 'fp16', 'int8', 'int4'] as const) add(shape, precision, true)
+  }
+  add('qwen2.5-0.5b', 'int4', true, 2, 128)
+  add('llama-3.2-1b', 'int4', true)
+  add('qwen2.5-3b', 'int4', true)
+  const kept = flags.shapes?.split(',')
+  return kept ? grid.filter((setting) => kept.includes(setting.shape)) : grid
 }
 
 function peakRss(): number {

@@ -112,7 +112,7 @@ function settingsFor(shape: BenchShape, precisions: readonly BasePrecision[], co
   const before: Setting[] = precisions.includes('fp32')
     ? [{ ...common, shape: shape.name, precision: 'fp32', recompute: false, lossChunks: 1 }]
     : []
-  const lossChunks = lossChunksFor(BATCH, common.seq, shape.vocabSize) // as the trainer chooses
+  const model = parseModelConfig(shape.config)
   return [
     ...before,
     ...precisions.map((precision) => ({
@@ -120,7 +120,13 @@ function settingsFor(shape: BenchShape, precisions: readonly BasePrecision[], co
       shape: shape.name,
       precision,
       recompute: true,
-      lossChunks
+      // as the trainer chooses
+      lossChunks: lossChunksFor(model, {
+        batchSize: BATCH,
+        maxSeqLen: common.seq,
+        basePrecision: precision,
+        recompute: true
+      })
     }))
   ]
 }

@@ -75,7 +75,7 @@ function memoryEstimate(
     optimizer: config.optimizer,
     basePrecision: config.basePrecision,
     recompute: config.recompute,
-    lossChunks: lossChunksFor(config.batchSize, config.maxSeqLen, model.vocabSize),
+    lossChunks: lossChunksFor(model, config),
     batchSize: config.batchSize,
     seqLen,
     recipeNeedsBaseLogits: needs.baseModelLogits === true,

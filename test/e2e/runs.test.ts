@@ -175,6 +175,23 @@ describe('the run workspace, driven by Chromium', () => {
     await report.getByTestId('preflight-estimate').waitFor()
     await screenshotWhole(page, 'runs-new.png')
 
+    // The Memory group: an int4 base needs a fraction of the float32 base's memory for the frozen
+    // weights; the estimate shows the chunked loss and the runtime (recompute is on by default).
+    const memoryPart = async (key: string) =>
+      parseBytes(await report.getByTestId(`preflight-memory-${key}`).textContent())
+    expect(await form.getByTestId('new-run-recompute').isChecked()).toBe(true)
+    const fp32Weights = await memoryPart('weights')
+    await form.getByTestId('new-run-base-precision').selectOption('int4')
+    expect(await form.getByTestId('new-run-start').isDisabled()).toBe(true)
+    await form.getByTestId('new-run-preflight').click()
+    await expect.poll(() => memoryPart('weights')).toBeLessThan(fp32Weights / 4)
+    expect(await memoryPart('logits')).toBeGreaterThan(0)
+    expect(await memoryPart('runtime')).toBeGreaterThan(0)
+    await report
+      .getByTestId('preflight-estimate')
+      .screenshot({ path: join(screenshotDir, 'runs-memory-estimate.png') })
+    await form.getByTestId('new-run-base-precision').selectOption('fp32')
+
     // Any edit makes the check stale: the run cannot start on settings nobody checked.
     await fillNumber(form.getByTestId('new-run-seed'), 1)
     expect(await form.getByTestId('new-run-start').isDisabled()).toBe(true)
@@ -367,3 +384,10 @@ describe('the run workspace, driven by Chromium', () => {
     expect(browserErrors).toEqual([])
   })
 })
+
+/** "2.45 MiB" (runFormat.formatBytes) → bytes. */
+function parseBytes(text: string | null): number {
+  const match = /^([\d.]+) (B|KiB|MiB|GiB)$/.exec(text?.trim() ?? '')
+  if (!match) throw new Error(`not a byte size: ${JSON.stringify(text)}`)
+  return Number(match[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB'].indexOf(match[2])
+}

@@ -5,7 +5,7 @@
 import { isFloatDType } from '../onnx/dtype'
 import { OP_REGISTRY } from './grads/index'
 import type { Segment } from './builder'
-import { gateOn, runTimeZero } from './gate'
+import { gateOn, regate, runTimeZero } from './gate'
 import { fillLike, zerosLike } from './ops/shape_ops'
 import { sum } from './ops/sum'
 import { NOT_DIFFERENTIABLE, type GradientContext, type InputGradient, type OpRegistry } from './registry'
@@ -207,7 +207,7 @@ class Replay {
     const inputs = original.inputs.map((t) => {
       if (t === null) return t
       if (t.producer && this.segment.nodes.has(t.producer)) return this.value(t)
-      return this.replayRead(t, this.anchor) ?? t
+      return this.replayRead(t, this.anchor) ?? this.regated(t) ?? t
     })
     const fresh = inputs.some((t, j) => t !== null && t !== original.inputs[j])
     if (!fresh) {
@@ -226,6 +226,14 @@ class Replay {
     const copy = outputs[0].producer!
     this.copies.set(original, copy)
     return copy
+  }
+
+  /**
+   * A gated value from outside the segment (a frozen matrix's stored parts) gated again on the
+   * anchor, from its source: reading the forward pass's gated copy would keep it alive until now.
+   */
+  private regated(t: Tensor): Tensor | null {
+    return regate(t, () => (this.zero ??= runTimeZero(this.anchor)))
   }
 
   /** `t` read through a gate on the anchor (gate.ts). */

@@ -6,6 +6,7 @@
  * read of t (common-subexpression elimination would otherwise merge a recomputation back into the
  * forward pass). The Slice keeps t's shape.
  */
+import { add } from './ops/add'
 import { cast } from './ops/cast'
 import { less } from './ops/logical'
 import { mul } from './ops/mul'
@@ -28,12 +29,36 @@ export function runTimeZero(anchor: Tensor): Tensor {
 
 /** `t` read after `zero` (a runTimeZero) is computed. */
 export function gateOn(t: Tensor, zero: Tensor): Tensor {
-  const graph = t.graph
-  const flat = t.rank === 0 ? reshape(t, [1]) : t
-  const sliced = graph.node1({
-    opType: 'Slice',
-    inputs: [flat, zero, graph.int64s([SLICE_TO_END]), graph.int64s([0])],
-    outputs: [{ dtype: t.dtype, shape: flat.shape }]
-  })
-  return t.rank === 0 ? reshape(sliced, [], []) : sliced
+  if (t.rank === 0) return reshape(gateRows(reshape(t, [1]), zero, 0, SLICE_TO_END), [], [])
+  return gateRows(t, zero, 0, SLICE_TO_END)
 }
+
+/**
+ * Rows [start, end) of `t` (its first axis) read after `zero` is computed: a gate that also
+ * selects (a block of a frozen matrix decoded on its own).
+ */
+export function gateRows(t: Tensor, zero: Tensor, start: number, end: number): Tensor {
+  const graph = t.graph
+  if (!t.shape || t.shape.length === 0) throw new Error(`gateRows: ${t} needs a known rank ≥ 1`)
+  const rows = t.shape[0]
+  const count = end === SLICE_TO_END ? rows : typeof rows === 'number' ? Math.min(end, rows) - start : null
+  const gated = graph.node1({
+    opType: 'Slice',
+    inputs: [t, start === 0 ? zero : add(zero, start), graph.int64s([end]), graph.int64s([0])],
+    outputs: [{ dtype: t.dtype, shape: [count, ...t.shape.slice(1)] }]
+  })
+  regating.set(gated, (other) => gateRows(t, other, start, end))
+  return gated
+}
+
+/**
+ * The same gate on another zero (made only when needed), when `t` is a gate's output; otherwise
+ * null. A recomputation (autodiff.ts) reads the gated tensor's source through its own gate, so the
+ * forward pass's gated copy need not stay alive until the backward pass.
+ */
+export function regate(t: Tensor, zero: () => Tensor): Tensor | null {
+  const again = regating.get(t)
+  return again ? again(zero()) : null
+}
+
+const regating = new WeakMap<Tensor, (zero: Tensor) => Tensor>()

@@ -36,7 +36,7 @@ export {
   type Shape
 } from './shape'
 export { gradients, type GradientsOptions } from './autodiff'
-export { gateOn, runTimeZero } from './gate'
+export { gateOn, gateRows, runTimeZero } from './gate'
 export {
   createOpRegistry,
   defineOp,

@@ -26,7 +26,7 @@ import {
   type LoraDelta
 } from '../checkpoint/peft'
 import { openCheckpoint } from '../checkpoint/safetensors'
-import { gateOn, runTimeZero, type GraphBuilder, type Tensor } from '../graph/index'
+import { gateOn, gateRows, runTimeZero, type GraphBuilder, type Tensor } from '../graph/index'
 import type { DType } from '../onnx/dtype'
 import type { BasePrecision } from './base-precision'
 import { decodeInGraph, encodeFrozenMatrix, STORED_LAYOUT } from './frozen-matrices'
@@ -68,6 +68,13 @@ interface Manifest {
 /** Frozen weights by name, as graph tensors; `rows` looks up embedding rows without decoding the rest. */
 export interface FrozenParams extends ParamProvider {
   rows(name: string, shape: readonly number[], ids: Tensor): Tensor
+  /** Whether matrix `name` is decoded from a lower precision at each use (not a float32 initializer). */
+  decoded(name: string): boolean
+  /**
+   * Rows [start, end) of matrix `name` as float32, decoded on their own (a read segment gated on
+   * `near`), so a matrix as large as the LM head is never decoded whole.
+   */
+  rowBlock(name: string, shape: readonly number[], rows: readonly [number, number], near: Tensor): Tensor
 }
 
 /** The converted weights of one model (+ adapter), ready to be referenced by graphs. */
@@ -112,21 +119,35 @@ export class PreparedWeights {
       }
       return { entry, parts }
     }
+    const decode = (entry: ManifestEntry, inputs: readonly Tensor[]) => {
+      const matrix = { precision: entry.stored?.precision ?? 'fp32', cols: entry.shape[1] }
+      return g.recomputedOnRead(() => decodeInGraph(matrix, inputs))
+    }
     const param = (name: string, shape: readonly number[], near?: Tensor) => {
       const { entry, parts } = stored(name, shape)
       if (!entry.stored) return parts[0]
-      const matrix = { precision: entry.stored.precision, cols: entry.shape[1] }
       // Gated on the activation it multiplies: decoded from constants alone, onnxruntime would
       // fold every matrix into a float32 initializer at load, the whole model decoded at once.
       const zero = near ? runTimeZero(near) : null
-      const inputs = zero ? parts.map((part) => gateOn(part, zero)) : parts
-      return g.recomputedOnRead(() => decodeInGraph(matrix, inputs))
+      return decode(entry, zero ? parts.map((part) => gateOn(part, zero)) : parts)
+    }
+    const rowBlock = (
+      name: string,
+      shape: readonly number[],
+      [start, end]: readonly [number, number],
+      near: Tensor
+    ) => {
+      const { entry, parts } = stored(name, shape)
+      const zero = runTimeZero(near)
+      const block = parts.map((part) => gateRows(part, zero, start, end))
+      return entry.stored ? decode(entry, block) : block[0]
     }
     const rows = (name: string, shape: readonly number[], ids: Tensor) => {
       const { entry, parts } = stored(name, shape)
       return decodeInGraph({ precision: entry.stored?.precision ?? 'fp32', cols: entry.shape[1] }, parts, ids)
     }
-    return Object.assign(param, { rows })
+    const decoded = (name: string) => this.byName.get(name)?.stored !== undefined
+    return Object.assign(param, { rows, decoded, rowBlock })
   }
 
   private entry(name: string, shape: readonly number[]): ManifestEntry {

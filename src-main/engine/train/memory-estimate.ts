@@ -11,7 +11,7 @@
  *   activations  what the backward pass keeps of the decoder layers
  *   logits       the LM head's logits with their log-softmax and gradient, whole or one chunk
  *   runtime      the Node process with the engine and onnxruntime loaded (measured), and the float32
- *                copies of the largest stored matrix while a lower precision decodes it
+ *                copies a lower precision's decoding holds at once
  *
  * The fitted constants below were calibrated by bench/memory-estimate.ts against the peak RSS of
  * whole training steps; each states the measurement that gave it.
@@ -76,14 +76,17 @@ const RECOMPUTED_LAYERS_LIVE = 1
 const FP32_PREPACKED_COPIES = 1.45
 
 /**
- * Float32-sized copies of the largest stored matrix (the embeddings / LM head) alive while a lower
- * precision decodes it: the decoded matrix and the intermediates of its widening (fp16, bf16), of
- * the block scales' broadcast product (int8), and of the nibbles' unpacking too (int4). Fitted with
- * recomputation and chunks: fp16 peaked at 1.13 GB (SmolLM-135M) and 2.99 GB (Qwen2.5-0.5B), int8 at
- * 1.05 and 2.83 GB, int4 at 0.99 and 2.92 GB, and 2.74 GB at batch 2 × 128 (the Qwen2.5-0.5B
- * head decodes to 545 MB, SmolLM-135M's to 113 MB).
+ * A base stored below float32 as its decoding holds it: float32 copies of the larger of one decoder
+ * layer's matrices (a recomputed layer decodes its seven projections in its replay, and their
+ * gradient products read them again) and the largest matrix decoded whole (the LM head when its
+ * loss is not chunked, else one chunk of its rows), plus a fixed working set. Fitted by least
+ * squares on the relative error of the nine calibration rows below float32 (with recomputation and
+ * chunks: SmolLM-135M fp16/int8/int4 peaked at 0.99/0.97/0.89 GB, Qwen2.5-0.5B at 1.92/1.42/1.28
+ * GB and 0.95 GB at 2 × 128, Llama-3.2-1B int4 2.08 GB, Qwen2.5-3B int4 3.96 GB); the precision
+ * made no difference worth a constant of its own.
  */
-const DECODED_COPIES: Record<BasePrecision, number> = { fp32: 0, fp16: 2.4, bf16: 2.4, int8: 2.9, int4: 3.5 }
+const DECODED_COPIES = 1.7
+const DECODING_WORKSPACE_BYTES = 180e6
 
 /**
  * RSS of a Node process that has imported the engine and onnxruntime and built nothing (measured
@@ -169,12 +172,23 @@ function frozenMatrixFloat32Bytes(model: ModelConfig, adapter: AdapterSpec): num
     .reduce((sum, { shape }) => sum + shape[0] * shape[1] * FLOAT32, 0)
 }
 
-/** The largest frozen matrix in float32: what decoding a lower-precision base holds copies of. */
-function largestDecodedBytes(model: ModelConfig): number {
-  return (
-    Math.max(...expectedTensors(model).map(({ shape }) => (shape.length === 2 ? shape[0] * shape[1] : 0))) *
-    FLOAT32
-  )
+/**
+ * Float32 bytes of what a lower-precision base has decoded at once: one decoder layer's matrices,
+ * or the largest matrix decoded whole if larger — a projection, or the LM head when its loss is
+ * not chunked; a chunked loss decodes the head one chunk of vocabulary rows at a time
+ * (chunked-loss.ts), and the embeddings are only ever looked up by row.
+ */
+function decodedAtOnceBytes(model: ModelConfig, lossChunks: number): number {
+  const head = model.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'
+  const matrices = expectedTensors(model).filter(({ shape }) => shape.length === 2)
+  const layer = matrices
+    .filter(({ name }) => name.startsWith('model.layers.0.'))
+    .reduce((sum, { shape }) => sum + shape[0] * shape[1], 0)
+  const whole = matrices.map(({ name, shape }) => {
+    if (name === head) return Math.ceil(shape[0] / lossChunks) * shape[1]
+    return name === 'model.embed_tokens.weight' ? 0 : shape[0] * shape[1]
+  })
+  return Math.max(layer, ...whole) * FLOAT32
 }
 
 function trainableCount(model: ModelConfig, adapter: AdapterSpec): number {
@@ -228,7 +242,8 @@ export function estimateTrainingMemory(input: MemoryEstimateInput): MemoryEstima
   // A recipe running the base model too holds its forward pass as well (taken as much again: no
   // calibration row runs such a recipe).
   const activations = decoder * (input.recipeNeedsBaseLogits ? 2 : 1)
-  // The loss: one chunk of ceil(B·S/k) rows at a time, or [B, S, V] whole (always whole, and the
+  // The loss: one chunk of the logits at a time (ceil(B·S/k) rows, or all rows over ceil(V/k) of
+  // the vocabulary for a decoded head: the same size), or [B, S, V] whole (always whole, and the
   // base model's too, when the recipe needs the base model's logits), as step-graph.ts chunks it.
   const chunks =
     input.recipeNeedsBaseLogits || input.recipeNeedsFullLogProbs ? 1 : Math.max(1, input.lossChunks)
@@ -236,8 +251,11 @@ export function estimateTrainingMemory(input: MemoryEstimateInput): MemoryEstima
     chunks === 1
       ? tokens * model.vocabSize * FLOAT32 * WHOLE_LOGIT_COPIES * (input.recipeNeedsBaseLogits ? 2 : 1)
       : Math.ceil(tokens / chunks) * model.vocabSize * FLOAT32 * CHUNK_LOGIT_COPIES
-  // A base stored below float32 is decoded one matrix at a time just before its use.
-  const decoded = DECODED_COPIES[input.basePrecision] * largestDecodedBytes(model)
+  // A base stored below float32 is decoded just before each use and dropped after it.
+  const decoded =
+    input.basePrecision === 'fp32'
+      ? 0
+      : DECODING_WORKSPACE_BYTES + DECODED_COPIES * decodedAtOnceBytes(model, chunks)
   // The process's own memory (Node, the engine's modules, onnxruntime's library and threads) and
   // the decoded copies: what the tensors above do not count.
   const runtime = (input.processBaselineBytes ?? NODE_BASELINE_BYTES) + decoded

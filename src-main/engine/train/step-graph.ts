@@ -46,9 +46,10 @@ import {
   type LinearHook,
   type ParamProvider
 } from '../models/llama'
+import type { FrozenParams } from '../models/weights'
 import { IGNORE_INDEX } from '../tokenizer/labels'
 import { declareDropoutSeed } from './dropout'
-import { chunkedTargetLogProbs } from './chunked-loss'
+import { chunkedTargetLogProbs, vocabChunkedTargetLogProbs } from './chunked-loss'
 import {
   buildLossContext,
   declareLossInputs,
@@ -125,10 +126,12 @@ export interface StepGraphSpec {
   memory?: Pick<StepMemoryOptions, 'recompute' | 'lossChunks'>
 }
 
-/** Frozen weights; `rows` (when given) looks up embedding rows without decoding the whole matrix. */
-export type FrozenProvider = ParamProvider & {
-  rows?: (name: string, shape: readonly number[], ids: Tensor) => Tensor
-}
+/**
+ * Frozen weights; `rows` (when given) looks up embedding rows without decoding the whole matrix,
+ * `decoded` and `rowBlock` say which matrices are decoded from a lower precision and decode rows of
+ * one on their own (PreparedWeights.provider).
+ */
+export type FrozenProvider = ParamProvider & Partial<Pick<FrozenParams, 'rows' | 'decoded' | 'rowBlock'>>
 
 /** Builds graph `kind` into `g`; frozen weights come from `frozen`. */
 export function buildStepGraph(
@@ -377,13 +380,26 @@ function forwardModel(
   const embedRows = frozenEmbedding ? (ids: Tensor) => frozen.rows!(embedding, embedShape, ids) : undefined
   const checkpointLayers = spec.memory?.recompute ?? false
   const { hidden } = decoderForward(config, { param, linear, embedRows, checkpointLayers }, batch)
-  const head = (near: Tensor) =>
-    param(config.tieWordEmbeddings ? embedding : 'lm_head.weight', embedShape, near)
+  const headName = config.tieWordEmbeddings ? embedding : 'lm_head.weight'
+  const head = (near: Tensor) => param(headName, embedShape, near)
   const hiddenRows = rows.flatten(hidden) // (N, E)
+  const { rowBlock, rows: frozenRows } = frozen
+  // A head decoded from a lower precision is cut by vocabulary, so it is never decoded whole.
+  const decodedHead =
+    !(trainedParams && params.has(headName)) && frozen.decoded?.(headName) && rowBlock && frozenRows
+      ? {
+          vocabSize: config.vocabSize,
+          headRows: (range: readonly [number, number], near: Tensor) =>
+            rowBlock(headName, embedShape, range, near),
+          targetRows: (ids: Tensor) => frozenRows(headName, embedShape, ids)
+        }
+      : null
   return {
     logits: () => rows.unflatten(gemm(hiddenRows, head(hiddenRows), null, { transB: true })), // (B, S, V)
     targetLogProbs: (chunks) => (targets) =>
-      chunkedTargetLogProbs(hiddenRows, head(hiddenRows), targets, chunks)
+      decodedHead
+        ? vocabChunkedTargetLogProbs(hiddenRows, decodedHead, targets, chunks)
+        : chunkedTargetLogProbs(hiddenRows, head(hiddenRows), targets, chunks)
   }
 }
 

@@ -190,8 +190,7 @@ export async function train(config: TrainConfig, options: TrainerOptions): Promi
     memory: {
       basePrecision: config.basePrecision,
       recompute: config.recompute,
-      // With recomputation only: a run from before these settings resumes with the graphs it had.
-      lossChunks: config.recompute ? lossChunksFor(config.batchSize, config.maxSeqLen, model.vocabSize) : 1
+      lossChunks: lossChunksFor(model, config)
     }
   })
   let loop: TrainingLoop | undefined

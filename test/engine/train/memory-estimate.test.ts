@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseModelConfig } from '../../../src-main/engine/checkpoint/hf-config'
+import { lossChunksFor } from '../../../src-main/engine/train/chunked-loss'
 import {
   estimateTrainingMemory,
   type MemoryEstimateInput
@@ -99,8 +100,10 @@ describe('estimateTrainingMemory', () => {
       optimizer: 3 * trainable * 4, // gradients and AdamW's two moments
       activations: 6 * tokens * 64 * 4 + oneLayer, // each layer's input, one layer recomputed
       logits: Math.ceil(tokens / 4) * 1000 * 4 * 3, // one chunk: logits, log-softmax, gradient
-      runtime: 1000 + 2.4 * 1000 * 64 * 4, // baseline + the embeddings decoding (2.4 float32 copies)
-      total: 1450088
+      // baseline + decoding: its working set and 1.7 float32 copies of one layer's matrices (36,864
+      // values, more than a chunk of the head's rows: 250 × 64)
+      runtime: 1000 + 180e6 + 1.7 * 36864 * 4,
+      total: 181086363.2
     }
     for (const [term, bytes] of Object.entries(expected)) {
       expect(estimate[term as keyof typeof expected], term).toBeCloseTo(bytes, 3)
@@ -113,5 +116,24 @@ describe('estimateTrainingMemory', () => {
     const vectorBytes = (6 * 2 * 64 + 64) * 4
     expect(fp32.weights).toBeCloseTo((1 + 1.45) * matrixBytes + vectorBytes, 3)
     expect(fp32.runtime).toBe(1000)
+  })
+})
+
+describe('lossChunksFor', () => {
+  const qwen05b = { vocabSize: 151936, hiddenSize: 896 }
+  const llama1b = { vocabSize: 128256, hiddenSize: 2048 }
+  const run = { batchSize: 4, maxSeqLen: 256, basePrecision: 'fp32' as const, recompute: true }
+
+  it('keeps each chunk of float32 logits under 64 MiB, and cuts nothing without recomputation', () => {
+    expect(lossChunksFor(qwen05b, run)).toBe(10) // 622 MB of logits
+    expect(lossChunksFor(llama1b, run)).toBe(8) // 525 MB
+    expect(lossChunksFor(qwen05b, { ...run, recompute: false })).toBe(1)
+    expect(lossChunksFor(qwen05b, { ...run, batchSize: 1, maxSeqLen: 16 })).toBe(1)
+  })
+
+  it('keeps each chunk of a decoded head under 64 MiB too', () => {
+    expect(lossChunksFor(qwen05b, { ...run, basePrecision: 'int4' })).toBe(10) // logits still decide
+    expect(lossChunksFor(llama1b, { ...run, basePrecision: 'int4' })).toBe(16) // a 1.05 GB head
+    expect(lossChunksFor(llama1b, { ...run, basePrecision: 'fp16', batchSize: 1, maxSeqLen: 16 })).toBe(16)
   })
 })

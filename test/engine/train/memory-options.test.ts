@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { collateRows } from '../../../src-main/engine/train/batches'
 import { createStepProgram } from '../../../src-main/engine/train/compile-step'
 import type { StepMemoryOptions, StepProgramSpec } from '../../../src-main/engine/train/step-program'
+import type { BasePrecision } from '../../../src-main/engine/models/base-precision'
 import { resolveRecipe } from '../../../src-main/recipes/index'
 import { STORIES_260K, tempDir } from '../../helpers/temp'
 import { readModelConfig } from '../../../src-main/engine/checkpoint/hf-config'
@@ -41,7 +42,15 @@ function spec(modelDir: string, overrides: Partial<StepProgramSpec>): StepProgra
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 2e-5 * Math.max(1, Math.abs(b))
 
-describe.each([
+interface MemoryCase {
+  name: string
+  model: string
+  overrides: Partial<StepProgramSpec>
+  /** The stored base on both sides (default fp32). */
+  precision?: BasePrecision
+}
+
+describe.each<MemoryCase>([
   { name: 'LoRA, untied head', model: 'llama-untied', overrides: {} },
   { name: 'LoRA, tied head, packed', model: 'qwen2-tied', overrides: { packed: true } },
   {
@@ -58,16 +67,31 @@ describe.each([
     name: 'asft (needs the whole distribution: not chunked)',
     model: 'llama-untied',
     overrides: { recipe: resolveRecipe('asft') }
+  },
+  {
+    name: 'LoRA, int4 base, tied head cut by vocabulary',
+    model: 'qwen2-tied',
+    overrides: {},
+    precision: 'int4'
+  },
+  {
+    name: 'LoRA, fp16 base, untied head cut by vocabulary',
+    model: 'llama-untied',
+    overrides: {},
+    precision: 'fp16'
   }
-])('recomputation and a chunked loss: $name', ({ model, overrides }) => {
+])('recomputation and a chunked loss: $name', ({ model, overrides, precision }) => {
   it('three steps (one of them accumulated) and the held-out loss match the plain graphs', async () => {
     const packed = 'packed' in overrides
     const data = randomExamples([9, 14, 6, 11, 8, 5], 3)
     const rows = packed ? [[0, 2], [1], [3, 4], [5]] : [[0], [1], [2], [3], [4], [5]]
     const whole = collateRows(rows.slice(0, 4), data)
     const micro = [collateRows(rows.slice(0, 2), data), collateRows(rows.slice(2, 4), data)]
-    const plain = await createStepProgram(spec(join(GOLDEN, model), { ...overrides, memory: PLAIN }))
-    const saving = await createStepProgram(spec(join(GOLDEN, model), { ...overrides, memory: SAVING }))
+    // The same stored base on both sides: only the graphs' memory options differ.
+    const basePrecision = precision ?? 'fp32'
+    const memory = (options: StepMemoryOptions) => ({ memory: { ...options, basePrecision } })
+    const plain = await createStepProgram(spec(join(GOLDEN, model), { ...overrides, ...memory(PLAIN) }))
+    const saving = await createStepProgram(spec(join(GOLDEN, model), { ...overrides, ...memory(SAVING) }))
     try {
       for (const [step, batches] of [
         [1, [whole]],
@@ -134,10 +158,30 @@ describe('a frozen base stored in int4', () => {
         .filter((s) => s.kind === 'read')
         .flatMap((s) => [...s.nodes].filter((n) => position.get(n)! <= lossAt).map((n) => n.outputs[0]))
       expect(decoded.length).toBeGreaterThan(config.numLayers * 2) // q_proj, down_proj, … and the head
+      // The forward pass's reads of the stored parts (gated copies, gate.ts) die with it too.
+      const storedParts = new Set(
+        g
+          .toModel()
+          .graph.initializers.filter((t) => t.name.includes('.weight:'))
+          .map((t) => t.name)
+      )
+      const gatedParts = g.nodes
+        .filter((n, i) => i <= lossAt && n.opType === 'Slice' && storedParts.has(n.inputs[0]?.name ?? ''))
+        .map((n) => n.outputs[0])
+      expect(gatedParts.length).toBeGreaterThan(config.numLayers * 2)
+      const forwardValues = new Set([...decoded, ...gatedParts])
       const lateReaders = g.nodes.filter(
-        (n, i) => i > lossAt && n.inputs.some((t) => t && decoded.includes(t))
+        (n, i) => i > lossAt && n.inputs.some((t) => t && forwardValues.has(t))
       )
       expect(lateReaders.map((n) => n.name)).toEqual([])
+      // With chunks the tied head is decoded one block of vocabulary rows at a time, never whole.
+      const wholeHead = g.nodes
+        .flatMap((n) => n.outputs)
+        .filter(
+          (t) =>
+            t.dtype === 'float32' && t.shape?.[0] === config.vocabSize && t.shape[1] === config.hiddenSize
+        )
+      expect(wholeHead.map((t) => t.name)).toEqual([])
       // Stored as int4 (uint8 nibbles) and float16 scales: no float32 matrix is an initializer.
       const matrices = g
         .toModel()
